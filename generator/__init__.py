@@ -1,0 +1,46 @@
+"""slsgen: scaffold production-grade AWS Lambda projects in Python from blueprints, offline.
+
+The public API is small and importable without side effects; heavy modules load on first use, which keeps
+`slsgen --help` fast:
+
+    >>> import generator
+    >>> generator.new_project("hello-world", "my-api", options={"memory": 256})  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Blueprint",
+    "SlsgenError",
+    "__version__",
+    "list_blueprints",
+    "load_blueprint",
+    "new_project",
+    "resolve_answers",
+]
+
+if TYPE_CHECKING:
+    from .blueprints import Blueprint, list_blueprints, load_blueprint
+    from .errors import SlsgenError
+    from .project import new_project, resolve_answers
+
+_LAZY = {
+    "Blueprint": "blueprints",
+    "list_blueprints": "blueprints",
+    "load_blueprint": "blueprints",
+    "SlsgenError": "errors",
+    "new_project": "project",
+    "resolve_answers": "project",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        from importlib import import_module
+
+        return getattr(import_module(f".{_LAZY[name]}", __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,0 +1,174 @@
+"""The `slsgen` command line: parse arguments, call one library function, map errors to exit codes.
+
+Each command is a few lines; the work happens in the library (`project`, `blueprints`, `workspace`), and the
+printing in `console`. Heavy modules (cookiecutter, jinja2, rich) are imported inside the commands that need
+them, so that `slsgen --help` and shell completion stay fast.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import click
+import typer
+
+from . import __version__
+from .errors import SlsgenError
+
+app = typer.Typer(
+    name="slsgen",
+    help="Scaffold production-grade AWS Lambda projects in Python from blueprints, offline.",
+    epilog="Examples:  slsgen list  |  slsgen show hello-world  |  slsgen new hello-world my-api",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+PASSTHROUGH = {"allow_extra_args": True, "ignore_unknown_options": True, "help_option_names": []}
+
+
+def complete_blueprint(incomplete: str) -> list[str]:
+    from .blueprints import builtin_names
+
+    return [name for name in builtin_names() if name.startswith(incomplete)]
+
+
+def version_callback(value: bool) -> None:
+    if value:
+        print(f"slsgen {__version__}")
+        raise typer.Exit
+
+
+@app.callback()
+def main_options(
+    version: Annotated[
+        Optional[bool], typer.Option("--version", "-V", callback=version_callback, is_eager=True, help="Print the version.")
+    ] = None,
+) -> None:
+    """Scaffold production-grade AWS Lambda projects in Python from blueprints, offline."""
+
+
+@app.command("list")
+def list_command() -> None:
+    """List the built-in blueprints.
+
+    Example:  slsgen list
+    """
+    from . import console
+    from .blueprints import list_blueprints
+
+    console.print_blueprints(list_blueprints())
+
+
+@app.command()
+def show(
+    blueprint: Annotated[str, typer.Argument(help="Blueprint name or folder.", autocompletion=complete_blueprint)],
+) -> None:
+    """Show a blueprint's options: name, type, default, allowed values and help.
+
+    Example:  slsgen show hello-world
+    """
+    from . import console
+    from .blueprints import load_blueprint
+
+    console.print_blueprint(load_blueprint(blueprint))
+
+
+@app.command()
+def new(
+    blueprint: Annotated[
+        Optional[str], typer.Argument(help="Blueprint name or folder (see `slsgen list`).", autocompletion=complete_blueprint)
+    ] = None,
+    name: Annotated[Optional[str], typer.Argument(help="Project name: a slug naming the folder, stack and function.")] = None,
+    output_dir: Annotated[Path, typer.Option("--output-dir", "-o", help="Where the project folder goes.")] = Path("."),
+    no_input: Annotated[bool, typer.Option("--no-input", help="Never prompt; use defaults for what is not given.")] = False,
+    set_: Annotated[Optional[list[str]], typer.Option("--set", help="A blueprint option, KEY=VALUE (repeatable).")] = None,
+    runtime: Annotated[Optional[str], typer.Option(help="python3.12, python3.13 (default) or python3.14.")] = None,
+    arch: Annotated[Optional[str], typer.Option(help="arm64 (default) or x86_64.")] = None,
+    memory: Annotated[Optional[str], typer.Option(help="Memory in MB, 128-10240.")] = None,
+    timeout: Annotated[Optional[str], typer.Option(help="Timeout in seconds, 1-900.")] = None,
+    env: Annotated[Optional[list[str]], typer.Option("--env", help="Environment variable KEY=VALUE (repeatable).")] = None,
+    handler: Annotated[Optional[str], typer.Option(help="module.function (default lambda_function.lambda_handler).")] = None,
+    vpc: Annotated[Optional[bool], typer.Option("--vpc/--no-vpc", help="Attach to a VPC (ids as parameters).")] = None,
+    tracing: Annotated[Optional[bool], typer.Option("--tracing/--no-tracing", help="AWS X-Ray tracing.")] = None,
+    log_format: Annotated[Optional[str], typer.Option(help="json (default) or text.")] = None,
+    log_level: Annotated[Optional[str], typer.Option(help="TRACE, DEBUG, INFO (default), WARN, ERROR, FATAL.")] = None,
+    ephemeral_storage: Annotated[Optional[str], typer.Option(help="/tmp size in MB, 512-10240.")] = None,
+    reserved_concurrency: Annotated[Optional[str], typer.Option(help="Reserved concurrent executions.")] = None,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite the files the blueprint generates.")] = False,
+) -> None:
+    """Generate a project from a blueprint.
+
+    Examples:
+      slsgen new hello-world my-api
+      slsgen new hello-world my-api --no-input --runtime python3.12 --arch x86_64 --memory 256 --set greeting=Hi
+      slsgen new image-resize thumbs -o ~/src --set sizes=128x128,512x512
+    """
+    from . import console, workspace
+
+    flags = {
+        "runtime": runtime, "architecture": arch, "memory": memory, "timeout": timeout, "handler": handler,
+        "vpc": vpc, "tracing": tracing, "log_format": log_format, "log_level": log_level,
+        "ephemeral_storage": ephemeral_storage, "reserved_concurrency": reserved_concurrency,
+    }
+    interactive = not no_input and sys.stdin.isatty()
+    project = workspace.generate(
+        blueprint, name, output_dir=output_dir, flags=flags, set_pairs=set_ or [], env_pairs=env or [],
+        force=force, interactive=interactive,
+    )
+    console.print_generated(project)
+
+
+@app.command(context_settings=PASSTHROUGH)
+def invoke(ctx: typer.Context) -> None:
+    """Invoke the project's function locally, as Lambda would (run inside a generated project).
+
+    Examples:  slsgen invoke -e events/hello.json  |  slsgen invoke --repeat 100  |  slsgen invoke --help
+    """
+    from .workspace import run_in_project
+
+    raise typer.Exit(run_in_project("invoke", ctx.args))
+
+
+@app.command("start-api", context_settings=PASSTHROUGH)
+def start_api(ctx: typer.Context) -> None:
+    """Serve the project's HTTP API locally on 127.0.0.1 (run inside a generated project).
+
+    Example:  slsgen start-api --port 3000
+    """
+    from .workspace import run_in_project
+
+    raise typer.Exit(run_in_project("start-api", ctx.args))
+
+
+@app.command(context_settings=PASSTHROUGH)
+def event(ctx: typer.Context) -> None:
+    """Print a realistic sample event: SOURCE KIND [--field value ...].
+
+    Examples:  slsgen event s3 put --bucket photos --key "uploads/my photo.jpg"  |  slsgen event --help
+    """
+    from .runner.cli import main as runner_main
+
+    raise typer.Exit(runner_main(["event", *ctx.args]))
+
+
+def main() -> None:
+    """Entry point: run the app and turn every user error into one line on stderr and exit code 2."""
+    try:
+        code = app(standalone_mode=False)
+    except SlsgenError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        sys.exit(exc.exit_code)
+    except click.exceptions.Abort:
+        print("aborted: nothing was written", file=sys.stderr)
+        sys.exit(130)
+    except click.ClickException as exc:
+        print(f"error: {exc.format_message()} (see `slsgen {' '.join(sys.argv[1:2])} --help`)", file=sys.stderr)
+        sys.exit(2)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    sys.exit(code if isinstance(code, int) else 0)

@@ -1,0 +1,122 @@
+"""What slsgen shows a person: tables, the tree of generated files, next steps, and prompts.
+
+Rich is imported here only, and this module only by the commands that print, so a plain `slsgen --help` never
+pays for it. Prompts loop until an answer passes the same check the library applies, so a typo costs one retry,
+not a restart.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.prompt import Prompt
+from rich.table import Table
+from rich.tree import Tree
+
+from . import settings
+from .blueprints import Blueprint
+from .errors import InvalidOption
+from .options import Question, check_project_name
+
+out = Console()
+err = Console(stderr=True)
+
+
+def print_blueprints(blueprints: list[Blueprint]) -> None:
+    table = Table(title="slsgen blueprints", title_justify="left")
+    table.add_column("blueprint", style="bold cyan", no_wrap=True)
+    table.add_column("trigger", no_wrap=True)
+    table.add_column("description")
+    for blueprint in blueprints:
+        table.add_row(blueprint.name, blueprint.trigger, blueprint.description)
+    out.print(table)
+    out.print("Options of one: slsgen show BLUEPRINT    Generate: slsgen new BLUEPRINT NAME")
+
+
+def format_default(value: Any) -> str:
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, list):
+        return ",".join(str(item) for item in value)
+    return str(value)
+
+
+def print_blueprint(blueprint: Blueprint) -> None:
+    out.print(f"[bold]{blueprint.name}[/bold] {blueprint.version} — {blueprint.title}")
+    out.print(blueprint.description)
+    table = Table(title_justify="left", show_lines=False)
+    for column in ("option", "type", "default", "allowed", "help"):
+        table.add_column(column, no_wrap=column in ("option", "type"))
+    for question in blueprint.all_questions():
+        help_text = question.help + (f" (when {question.when})" if question.when else "")
+        table.add_row(question.name, question.type, format_default(question.default), question.describe_allowed(),
+                      help_text)
+    out.print(table)
+    flags = "--runtime --arch --memory --timeout --handler --env --vpc --tracing --log-format --log-level"
+    out.print(f"Set runtime settings with {flags}; the rest with --set KEY=VALUE.")
+
+
+def print_generated(project: Path) -> None:
+    record = json.loads((project / settings.RECORD_NAME).read_text(encoding="utf-8"))
+    tree = Tree(f"[bold]{project}[/bold]")
+    nodes: dict[Path, Tree] = {Path("."): tree}
+    for name in sorted(record["files"]):
+        relative = Path(name)
+        if relative.parts[0] == settings.RUNNER_PACKAGE:
+            continue
+        parent = Path(".")
+        for part in relative.parent.parts:
+            child = parent / part
+            if child not in nodes:
+                nodes[child] = nodes[parent].add(f"[bold blue]{part}/")
+            parent = child
+        nodes[parent].add(relative.name)
+    tree.add(f"[bold blue]{settings.RUNNER_PACKAGE}/[/] [dim](the local runner)[/dim]")
+    out.print(tree)
+    blueprint = record["blueprint"]["name"]
+    out.print(f"\n[green]Created[/green] {record['project_name']} from {blueprint} {record['blueprint']['version']}.")
+    out.print("Next steps:")
+    steps = [f"cd {project}", "make install      # .venv with the function's and the dev dependencies",
+             "make test         # lint + the project's tests", "make invoke       # run the function on events/",
+             "sam build && sam deploy --guided"]
+    for step in steps:
+        out.print(f"  {step}")
+
+
+def choose_blueprint() -> str:
+    from .blueprints import list_blueprints
+
+    blueprints = list_blueprints()
+    for index, blueprint in enumerate(blueprints, start=1):
+        out.print(f"  {index}. [bold]{blueprint.name}[/bold] — {blueprint.description}")
+    choices = [str(index) for index in range(1, len(blueprints) + 1)]
+    picked = Prompt.ask("Blueprint", choices=choices, default="1", console=err)
+    return blueprints[int(picked) - 1].name
+
+
+def ask_name(default: str) -> str:
+    while True:
+        name = Prompt.ask("Project name", default=default, console=err)
+        try:
+            return check_project_name(name)
+        except InvalidOption as exc:
+            err.print(f"[red]{exc}[/red]")
+
+
+def ask_question(question: Question) -> Any:
+    """Ask one question until its answer passes the question's own check."""
+    label = question.help or question.name
+    while True:
+        raw = Prompt.ask(
+            f"{label} [dim]({question.name})[/dim]",
+            choices=list(question.choices) or None,
+            default=format_default(question.default),
+            console=err,
+        )
+        try:
+            return question.convert(raw)
+        except InvalidOption as exc:
+            err.print(f"[red]{exc}[/red]")

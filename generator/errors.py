@@ -1,0 +1,42 @@
+"""The exceptions slsgen raises for its users.
+
+Every user-facing problem is an `SlsgenError`: its message is one line that names the problem and the fix, and
+the command line prints it and exits with code 2, without a traceback. One subclass per kind of problem, so that
+callers of the Python API can catch exactly what they expect (`except BlueprintNotFound`).
+"""
+
+from __future__ import annotations
+
+
+class SlsgenError(Exception):
+    """Base class of every error slsgen reports to a user."""
+
+    exit_code = 2
+
+
+class BlueprintNotFound(SlsgenError):
+    """The blueprint named is neither built in nor a folder or git repository with a manifest."""
+
+
+class BlueprintInvalid(SlsgenError):
+    """A blueprint's manifest or files are malformed."""
+
+
+class InvalidOption(SlsgenError):
+    """An option value is malformed or outside Lambda's limits."""
+
+
+class InvalidProjectName(InvalidOption):
+    """The project name is not a slug that can name a folder, a stack and a function."""
+
+
+class TargetExists(SlsgenError):
+    """The target folder exists and is not empty, and --force was not given."""
+
+
+class RenderError(SlsgenError):
+    """Rendering the blueprint failed; nothing was written."""
+
+
+class NotAProject(SlsgenError):
+    """A project command ran outside a generated project."""

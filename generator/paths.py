@@ -1,0 +1,37 @@
+"""Where slsgen's data lives: the shared skeleton (`templates/`) and the built-in blueprints (`blueprints/`).
+
+In a source checkout they sit beside the package; in an installed wheel they are packed inside it as
+`generator/_data/` (see pyproject's force-include). Looking in both places keeps `pip install .` and an editable
+install equivalent.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+
+
+@cache
+def data_dir(name: str) -> Path:
+    """The folder `templates` or `blueprints`, from the wheel's data or the source checkout."""
+    for candidate in (PACKAGE_DIR / "_data" / name, PACKAGE_DIR.parent / name):
+        if candidate.is_dir():
+            return candidate
+    raise FileNotFoundError(f"slsgen's {name}/ folder is missing from {PACKAGE_DIR}: reinstall slsgen")
+
+
+def skeleton_dir() -> Path:
+    """The skeleton every generated project shares."""
+    return data_dir("templates")
+
+
+def builtin_blueprints_dir() -> Path:
+    """The folder of built-in blueprints, one sub-folder each."""
+    return data_dir("blueprints")
+
+
+def runner_dir() -> Path:
+    """The local runner's single source, copied into every project."""
+    return PACKAGE_DIR / "runner"

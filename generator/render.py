@@ -1,0 +1,186 @@
+"""Render a blueprint into a folder, with cookiecutter's context and generate functions.
+
+The layers (skeleton, then each blueprint) are assembled into one temporary cookiecutter template whose
+`cookiecutter.json` holds answers slsgen has already asked and checked, so cookiecutter never prompts and never
+writes replay files into the user's home. Every layer is also reachable from Jinja as `<layer>/<path>`, which is
+how a blueprint file `{% extends %}` the file it replaces. After rendering come the steps cookiecutter has no
+notion of: manifest exclusions, sample events from the runner's single source, the runner itself, the
+`.slsgen.json` record, and ruff, so that every generated project passes `ruff check` and `ruff format --check`.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import hashlib
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from . import __version__, paths, settings
+from .blueprints import Blueprint
+from .errors import RenderError
+
+BINARY_GLOBS = ["*.png", "*.jpg", "*.jpeg", "*.gif", "*.webp", "*.ico", "*.zip", "*.gz", "*.pdf", "*.mp3"]
+PROJECT_DIR = "{{cookiecutter.project_name}}"
+
+
+def evaluate(expression: str, answers: dict[str, Any]) -> bool:
+    """Evaluate a manifest `when:` expression (Jinja syntax, sandboxed) against the answers."""
+    from jinja2.sandbox import SandboxedEnvironment
+
+    try:
+        return bool(SandboxedEnvironment().compile_expression(expression)(**answers))
+    except Exception as exc:  # a malformed expression is a blueprint bug, reported as such
+        raise RenderError(f"blueprint expression {expression!r} failed: {exc}") from None
+
+
+def build_context(blueprint: Blueprint, project_name: str, answers: dict[str, Any]) -> dict[str, Any]:
+    """Everything templates can use: the answers plus values derived from them once, here."""
+    module, function = answers["handler"].rsplit(".", 1)
+    return {
+        **answers,
+        "project_name": project_name,
+        "description": blueprint.description,
+        "blueprint": blueprint.name,
+        "blueprint_title": blueprint.title,
+        "blueprint_version": blueprint.version,
+        "slsgen_version": __version__,
+        "function_id": blueprint.function_id,
+        "handler_module": module,
+        "handler_function": function,
+        "python_version": answers["runtime"].removeprefix("python"),
+        "wheel_arch": settings.WHEEL_ARCH[answers["architecture"]],
+        "log_format_cfn": "JSON" if answers["log_format"] == "json" else "Text",
+        "log_retention_days": settings.LOG_RETENTION_DAYS,
+        "dependencies": list(blueprint.dependencies),
+        "dev_dependencies": list(blueprint.dev_dependencies),
+        "events": [event["file"] for event in applicable_events(blueprint, answers)],
+        "runner": settings.RUNNER_PACKAGE,
+    }
+
+
+def applicable_events(blueprint: Blueprint, answers: dict[str, Any]) -> list[dict[str, Any]]:
+    return [event for event in blueprint.events if event.get("when") is None or evaluate(event["when"], answers)]
+
+
+def assemble(blueprint: Blueprint, stage: Path, context: dict[str, Any]) -> None:
+    """Lay the layers into one cookiecutter template in `stage`."""
+    project = stage / PROJECT_DIR
+    for layer in blueprint.layers:
+        shutil.copytree(layer.path, stage / "templates" / layer.name, dirs_exist_ok=True,
+                        ignore=shutil.ignore_patterns(settings.MANIFEST_NAME, "__pycache__", "*.pyc"))
+        shutil.copytree(layer.path, project, dirs_exist_ok=True,
+                        ignore=shutil.ignore_patterns(settings.MANIFEST_NAME, "__pycache__", "*.pyc"))
+    cookiecutter_json = {**context, "_copy_without_render": BINARY_GLOBS}
+    (stage / "cookiecutter.json").write_text(json.dumps(cookiecutter_json), encoding="utf-8")
+
+
+def run_cookiecutter(stage: Path, output_dir: Path) -> Path:
+    """Render the assembled template with cookiecutter's library (no prompts, no hooks, no replay)."""
+    from cookiecutter.exceptions import CookiecutterException
+    from cookiecutter.generate import generate_context, generate_files
+    from jinja2 import TemplateError
+
+    try:
+        context = generate_context(context_file=str(stage / "cookiecutter.json"))
+        project = generate_files(repo_dir=str(stage), context=context, output_dir=str(output_dir), accept_hooks=False)
+    except (CookiecutterException, TemplateError) as exc:
+        cause = getattr(exc, "error", None) or exc
+        raise RenderError(f"rendering the blueprint failed: {cause}; nothing was written") from None
+    return Path(project)
+
+
+def apply_exclusions(blueprint: Blueprint, project: Path, answers: dict[str, Any]) -> None:
+    for rule in blueprint.exclude:
+        if rule.get("when") is not None and not evaluate(rule["when"], answers):
+            continue
+        for path in sorted(project.rglob("*"), reverse=True):
+            relative = path.relative_to(project).as_posix()
+            if fnmatch.fnmatch(relative, rule["path"]):
+                shutil.rmtree(path) if path.is_dir() else path.unlink()
+
+
+def write_events(blueprint: Blueprint, project: Path, context: dict[str, Any]) -> None:
+    """Sample events come from the runner's event builders: the same source as `lambda_runner event`."""
+    from jinja2.sandbox import SandboxedEnvironment
+
+    from .runner.errors import RunnerError
+    from .runner.events import build_event
+
+    env = SandboxedEnvironment(keep_trailing_newline=False)
+    for event in applicable_events(blueprint, context):
+        fields = {key: env.from_string(str(value)).render(cookiecutter=context) for key, value in
+                  (event.get("fields") or {}).items()}
+        try:
+            payload = event["literal"] if "literal" in event else build_event(event["source"], event["kind"], fields)
+        except RunnerError as exc:
+            raise RenderError(f"blueprint {blueprint.name}: event {event['file']}: {exc}") from None
+        target = project / event["file"]
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(json.dumps(payload, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
+def copy_runner(project: Path) -> None:
+    shutil.copytree(paths.runner_dir(), project / settings.RUNNER_PACKAGE,
+                    ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+
+
+def remove_empty_dirs(project: Path) -> None:
+    for path in sorted(project.rglob("*"), key=lambda item: len(item.parts), reverse=True):
+        if path.is_dir() and not any(path.iterdir()):
+            path.rmdir()
+
+
+def format_python(project: Path) -> None:
+    """Format and fix the generated Python with the project's own ruff configuration."""
+    from ruff.__main__ import find_ruff_bin
+
+    ruff = find_ruff_bin()
+    for command in ([ruff, "check", "--fix-only", "--no-cache", "--quiet", "."], [ruff, "format", "--no-cache", "--quiet", "."]):
+        result = subprocess.run(command, cwd=project, capture_output=True, text=True, check=False)
+        if result.returncode not in (0, 1):
+            raise RenderError(f"ruff failed on the generated project: {result.stderr.strip().splitlines()[-1:]}")
+
+
+def file_digests(project: Path) -> dict[str, str]:
+    return {
+        path.relative_to(project).as_posix(): hashlib.sha256(path.read_bytes()).hexdigest()
+        for path in sorted(project.rglob("*"))
+        if path.is_file() and path.name != settings.RECORD_NAME
+    }
+
+
+def write_record(blueprint: Blueprint, project: Path, answers: dict[str, Any]) -> None:
+    """`.slsgen.json`: what generated this project, so that later blueprint changes can be merged into it."""
+    record = {
+        "slsgen_version": __version__,
+        "blueprint": {"name": blueprint.name, "version": blueprint.version, "source": blueprint.source},
+        "project_name": project.name,
+        "answers": answers,
+        "files": file_digests(project),
+    }
+    (project / settings.RECORD_NAME).write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
+
+
+def render(blueprint: Blueprint, project_name: str, answers: dict[str, Any], workdir: Path) -> Path:
+    """Render the whole project into `workdir/<project_name>` and return that folder."""
+    context = build_context(blueprint, project_name, answers)
+    stage = workdir / "stage"
+    stage.mkdir()
+    assemble(blueprint, stage, context)
+    output = workdir / "out"
+    output.mkdir()
+    project = run_cookiecutter(stage, output)
+    apply_exclusions(blueprint, project, context)
+    write_events(blueprint, project, context)
+    copy_runner(project)
+    remove_empty_dirs(project)
+    format_python(project)
+    write_record(blueprint, project, answers)
+    if sys.platform != "win32":
+        for script in project.glob("scripts/*"):
+            script.chmod(0o755)
+    return project

@@ -1,0 +1,111 @@
+"""The `context` object a handler receives, with every attribute the real Python runtime gives it.
+
+Code and libraries read more of the context than tests usually fake: Powertools' Logger reads
+`function_name`, `memory_limit_in_mb`, `invoked_function_arn` and `aws_request_id`; idempotency and batch
+utilities call `get_remaining_time_in_millis()`. As in the real runtime, the names and sizes come from the
+environment variables (so `memory_limit_in_mb` is a *string*), and the deadline is an epoch time in ms.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import time
+from typing import Any
+
+
+class _Record:
+    """A fixed set of attributes filled from a dict; absent keys read as None, as in the real runtime."""
+
+    __slots__: tuple[str, ...] = ()
+
+    def __init__(self, values: dict[str, Any] | None = None) -> None:
+        values = values or {}
+        for name in self.__slots__:
+            setattr(self, name, values.get(name))
+
+    def __repr__(self) -> str:
+        fields = ",".join(f"{name}={getattr(self, name)}" for name in self.__slots__)
+        return f"{type(self).__name__}([{fields}])"
+
+
+class CognitoIdentity(_Record):
+    """The caller's Amazon Cognito identity; always present, with None fields when there is none."""
+
+    __slots__ = ("cognito_identity_id", "cognito_identity_pool_id")
+
+
+class Client(_Record):
+    """The mobile client that invoked the function (from the client context)."""
+
+    __slots__ = ("installation_id", "app_title", "app_version_name", "app_version_code", "app_package_name")
+
+
+class ClientContext(_Record):
+    """The client context an AWS Mobile SDK (or `invoke --client-context`) sent."""
+
+    __slots__ = ("custom", "env", "client")
+
+
+class LambdaContext:
+    """The invocation, function and execution environment, as awslambdaric's `LambdaContext` presents them."""
+
+    def __init__(
+        self,
+        aws_request_id: str,
+        deadline_ms: int,
+        invoked_function_arn: str,
+        client_context: dict[str, Any] | None = None,
+        identity: dict[str, Any] | None = None,
+        tenant_id: str | None = None,
+    ) -> None:
+        self.aws_request_id = aws_request_id
+        self.log_group_name = os.environ.get("AWS_LAMBDA_LOG_GROUP_NAME")
+        self.log_stream_name = os.environ.get("AWS_LAMBDA_LOG_STREAM_NAME")
+        self.function_name = os.environ.get("AWS_LAMBDA_FUNCTION_NAME")
+        self.memory_limit_in_mb = os.environ.get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE")
+        self.function_version = os.environ.get("AWS_LAMBDA_FUNCTION_VERSION")
+        self.invoked_function_arn = invoked_function_arn
+        self.tenant_id = tenant_id
+        self.client_context: ClientContext | None = None
+        if client_context is not None:
+            self.client_context = ClientContext(client_context)
+            self.client_context.client = (
+                None if self.client_context.client is None else Client(self.client_context.client)
+            )
+        identity = identity or {}
+        self.identity = CognitoIdentity(
+            {
+                "cognito_identity_id": identity.get("cognitoIdentityId"),
+                "cognito_identity_pool_id": identity.get("cognitoIdentityPoolId"),
+            }
+        )
+        self._deadline_ms = deadline_ms
+
+    def get_remaining_time_in_millis(self) -> int:
+        """Milliseconds left before Lambda stops the invocation, never negative."""
+        return max(self._deadline_ms - int(time.time() * 1000), 0)
+
+    def log(self, msg: Any) -> None:
+        """Write `msg` to the function's log as is (no newline added), like the runtime's log sink."""
+        for handler in logging.getLogger().handlers:
+            if hasattr(handler, "write_raw"):
+                handler.write_raw(str(msg))
+                return
+        sys.stdout.write(str(msg))
+
+    def __repr__(self) -> str:
+        names = (
+            "aws_request_id",
+            "log_group_name",
+            "log_stream_name",
+            "function_name",
+            "memory_limit_in_mb",
+            "function_version",
+            "invoked_function_arn",
+            "client_context",
+            "identity",
+            "tenant_id",
+        )
+        return f"LambdaContext([{','.join(f'{name}={getattr(self, name)}' for name in names)}])"

@@ -1,0 +1,500 @@
+"""`--local-aws`: run the function against a throwaway, in-process AWS (moto's server) built from template.yaml.
+
+The function's code talks to AWS with its normal SDK calls; `AWS_ENDPOINT_URL` sends every call to a moto server
+on 127.0.0.1. Before the invocation, the buckets, queues, streams, tables and topics that template.yaml declares
+exist under the same physical names that `template.Resolver` gives `!Ref`/`!GetAtt`/`!Sub` (so an environment
+variable `!Ref ThumbnailBucket` names a bucket that exists), and each `--seed s3://bucket/key=./file` is uploaded.
+Afterwards the runner shows what the function wrote (new or changed S3 objects against the state after seeding,
+messages left in queues, items in tables, records in streams) and can download the written objects.
+
+moto and boto3 are imported only here, and only when this mode is used: generated projects do not need them to
+run anything else.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import mimetypes
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TextIO
+
+from .errors import RunnerError
+from .events import S3Object, s3_event
+from .template import FunctionConfig, Resolver, default_stack_name, load_template, region
+
+MOTO_MISSING = "--local-aws needs moto[server]: pip install 'moto[server]'"
+SEED_FORM = "s3://BUCKET/KEY=./FILE"
+PREFIX = "[local-aws]"
+# moto accepts any credentials; these can never reach a real account, even if the endpoint override were lost.
+DUMMY_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_SESSION_TOKEN": "testing"}
+_MAX_MESSAGES = 100  # per queue, in the report: enough to see what happened without flooding the terminal
+
+
+@dataclass(frozen=True)
+class Seed:
+    """One `--seed`: a local file uploaded to `s3://bucket/key` before the function runs."""
+
+    bucket: str
+    key: str
+    path: Path
+
+    @property
+    def etag(self) -> str:
+        """The ETag S3 gives a single-part upload: the MD5 of the content."""
+        return hashlib.md5(self.path.read_bytes(), usedforsecurity=False).hexdigest()
+
+
+def parse_seed(spec: str) -> Seed:
+    """Read `s3://bucket/key=./file`; the last `=` splits key from file, so keys like `year=2026/a.csv` work."""
+    target, sep, file_part = spec.rpartition("=")
+    bucket, slash, key = target.removeprefix("s3://").partition("/")
+    if not sep or not target.startswith("s3://") or not bucket or not slash or not key or not file_part:
+        raise RunnerError(f"--seed {spec!r} is not of the form {SEED_FORM}")
+    path = Path(file_part).expanduser()
+    if not path.is_file():
+        raise RunnerError(f"--seed {spec!r}: no file {path}")
+    return Seed(bucket, key, path)
+
+
+def seed_event(seeds: list[str]) -> dict[str, Any]:
+    """An S3 put event for the seeded objects, for `invoke --local-aws --seed ...` without an event file."""
+    parsed = [parse_seed(spec) for spec in seeds]
+    if not parsed:
+        raise RunnerError(f"no event given and no --seed to build one from: pass an event or --seed {SEED_FORM}")
+    return s3_event([S3Object(seed.bucket, seed.key, seed.path.stat().st_size, seed.etag) for seed in parsed])
+
+
+# ------------------------------------------------------------------------------------------------- resources
+
+
+@dataclass
+class Created:
+    """What the template made exist locally: kind -> physical names, in template order."""
+
+    buckets: list[str] = field(default_factory=list)
+    queues: list[str] = field(default_factory=list)
+    streams: list[str] = field(default_factory=list)
+    tables: list[str] = field(default_factory=list)
+    topics: list[str] = field(default_factory=list)
+
+
+class _Clients:
+    """boto3 clients for the local endpoint, with dummy credentials that cannot reach a real account."""
+
+    def __init__(self, endpoint: str) -> None:
+        import boto3
+
+        self._session = boto3.session.Session(
+            aws_access_key_id=DUMMY_CREDENTIALS["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=DUMMY_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+            aws_session_token=DUMMY_CREDENTIALS["AWS_SESSION_TOKEN"],
+            region_name=region(),
+        )
+        self._endpoint = endpoint
+        self._made: dict[str, Any] = {}
+
+    def __getattr__(self, service: str) -> Any:
+        if service.startswith("_"):
+            raise AttributeError(service)
+        if service not in self._made:
+            self._made[service] = self._session.client(service, endpoint_url=self._endpoint)
+        return self._made[service]
+
+
+def _resolved(resolver: Resolver, node: Any) -> Any:
+    """A property tree with intrinsics replaced by local values; numbers and booleans stay what they are."""
+    if isinstance(node, dict):
+        if len(node) == 1 and (next(iter(node)) == "Ref" or next(iter(node)).startswith("Fn::")):
+            return resolver.value(node)
+        return {key: _resolved(resolver, value) for key, value in node.items()}
+    if isinstance(node, list):
+        return [_resolved(resolver, item) for item in node]
+    return node
+
+
+_QUEUE_ATTRIBUTES = (
+    "DelaySeconds",
+    "MaximumMessageSize",
+    "MessageRetentionPeriod",
+    "ReceiveMessageWaitTimeSeconds",
+    "VisibilityTimeout",
+    "FifoQueue",
+    "ContentBasedDeduplication",
+    "DeduplicationScope",
+    "FifoThroughputLimit",
+    "SqsManagedSseEnabled",
+    "RedrivePolicy",
+    "RedriveAllowPolicy",
+)
+
+
+def _queue_attributes(props: dict[str, Any]) -> dict[str, str]:
+    attributes = {}
+    for name in _QUEUE_ATTRIBUTES:
+        if name not in props:
+            continue
+        value = props[name]
+        if isinstance(value, bool):
+            attributes[name] = "true" if value else "false"
+        elif isinstance(value, (dict, list)):
+            attributes[name] = json.dumps(value)
+        else:
+            attributes[name] = str(value)
+    return attributes
+
+
+def _table_request(name: str, props: dict[str, Any]) -> dict[str, Any]:
+    """`create_table` arguments from an `AWS::DynamoDB::Table`'s properties."""
+    billing = props.get("BillingMode", "PROVISIONED")
+    request: dict[str, Any] = {
+        "TableName": name,
+        "KeySchema": props["KeySchema"],
+        "AttributeDefinitions": props["AttributeDefinitions"],
+        "BillingMode": billing,
+    }
+
+    def throughput(owner: dict[str, Any]) -> dict[str, int]:
+        given = owner.get("ProvisionedThroughput") or {}
+        return {
+            "ReadCapacityUnits": int(given.get("ReadCapacityUnits", 5)),
+            "WriteCapacityUnits": int(given.get("WriteCapacityUnits", 5)),
+        }
+
+    if billing == "PROVISIONED":
+        request["ProvisionedThroughput"] = throughput(props)
+    for key in ("GlobalSecondaryIndexes", "LocalSecondaryIndexes"):
+        if props.get(key):
+            indexes = []
+            for index in props[key]:
+                entry = {k: index[k] for k in ("IndexName", "KeySchema", "Projection") if k in index}
+                if key == "GlobalSecondaryIndexes" and billing == "PROVISIONED":
+                    entry["ProvisionedThroughput"] = throughput(index)
+                indexes.append(entry)
+            request[key] = indexes
+    view_type = (props.get("StreamSpecification") or {}).get("StreamViewType")
+    if view_type:
+        request["StreamSpecification"] = {"StreamEnabled": True, "StreamViewType": view_type}
+    return request
+
+
+def _simple_table_request(name: str, props: dict[str, Any]) -> dict[str, Any]:
+    """`create_table` arguments from an `AWS::Serverless::SimpleTable` (default key: `id`, a String)."""
+    key = props.get("PrimaryKey") or {"Name": "id", "Type": "String"}
+    kind = {"String": "S", "Number": "N", "Binary": "B"}[key.get("Type", "String")]
+    request: dict[str, Any] = {
+        "TableName": name,
+        "KeySchema": [{"AttributeName": key["Name"], "KeyType": "HASH"}],
+        "AttributeDefinitions": [{"AttributeName": key["Name"], "AttributeType": kind}],
+        "BillingMode": "PAY_PER_REQUEST",
+    }
+    if props.get("ProvisionedThroughput"):
+        request["BillingMode"] = "PROVISIONED"
+        request["ProvisionedThroughput"] = {k: int(v) for k, v in props["ProvisionedThroughput"].items()}
+    return request
+
+
+def create_resources(template: dict[str, Any], resolver: Resolver, clients: Any) -> Created:
+    """Create every bucket, queue, stream, table and topic the template declares, under the resolver's names."""
+    created = Created()
+    redrives: list[tuple[str, str]] = []
+    for logical_id, resource in template["Resources"].items():
+        if not isinstance(resource, dict):
+            continue
+        kind = resource.get("Type", "")
+        props = _resolved(resolver, resource.get("Properties") or {})
+        if kind not in _CREATORS:
+            continue
+        name = resolver.resource_name(logical_id)
+        try:
+            _CREATORS[kind](clients, name, props, created, redrives)
+        except Exception as exc:  # botocore's ClientError and parameter validation errors alike
+            raise RunnerError(f"local AWS could not create {logical_id} ({kind}) named {name!r}: {exc}") from None
+    for queue_url, policy in redrives:  # after every queue exists, so a dead-letter queue can come later
+        clients.sqs.set_queue_attributes(QueueUrl=queue_url, Attributes={"RedrivePolicy": policy})
+    return created
+
+
+def _create_bucket(clients: Any, name: str, props: dict[str, Any], created: Created, _: Any) -> None:
+    options = {} if region() == "us-east-1" else {"CreateBucketConfiguration": {"LocationConstraint": region()}}
+    clients.s3.create_bucket(Bucket=name, **options)
+    if (props.get("VersioningConfiguration") or {}).get("Status") == "Enabled":
+        clients.s3.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": "Enabled"})
+    created.buckets.append(name)
+
+
+def _create_queue(
+    clients: Any, name: str, props: dict[str, Any], created: Created, redrives: list[tuple[str, str]]
+) -> None:
+    attributes = _queue_attributes(props)
+    redrive = attributes.pop("RedrivePolicy", None)
+    url = clients.sqs.create_queue(QueueName=name, Attributes=attributes)["QueueUrl"]
+    if redrive:
+        redrives.append((url, redrive))
+    created.queues.append(name)
+
+
+def _create_stream(clients: Any, name: str, props: dict[str, Any], created: Created, _: Any) -> None:
+    mode = (props.get("StreamModeDetails") or {}).get("StreamMode", "PROVISIONED")
+    if mode == "ON_DEMAND":
+        clients.kinesis.create_stream(StreamName=name, StreamModeDetails={"StreamMode": "ON_DEMAND"})
+    else:
+        clients.kinesis.create_stream(StreamName=name, ShardCount=int(props.get("ShardCount", 1)))
+    created.streams.append(name)
+
+
+def _create_table(clients: Any, name: str, props: dict[str, Any], created: Created, _: Any) -> None:
+    clients.dynamodb.create_table(**_table_request(name, props))
+    created.tables.append(name)
+
+
+def _create_simple_table(clients: Any, name: str, props: dict[str, Any], created: Created, _: Any) -> None:
+    clients.dynamodb.create_table(**_simple_table_request(name, props))
+    created.tables.append(name)
+
+
+def _create_topic(clients: Any, name: str, props: dict[str, Any], created: Created, _: Any) -> None:
+    attributes = {"FifoTopic": "true"} if props.get("FifoTopic") else {}
+    clients.sns.create_topic(Name=name, Attributes=attributes)
+    created.topics.append(name)
+
+
+_CREATORS = {
+    "AWS::S3::Bucket": _create_bucket,
+    "AWS::SQS::Queue": _create_queue,
+    "AWS::Kinesis::Stream": _create_stream,
+    "AWS::DynamoDB::Table": _create_table,
+    "AWS::Serverless::SimpleTable": _create_simple_table,
+    "AWS::SNS::Topic": _create_topic,
+}
+
+
+def upload_seeds(clients: Any, seeds: list[Seed], created: Created, log: TextIO) -> None:
+    """Upload each seed; a bucket the template does not declare is created, with a note (the code may be wrong)."""
+    existing = {bucket["Name"] for bucket in clients.s3.list_buckets().get("Buckets", [])}
+    for seed in seeds:
+        if seed.bucket not in existing:
+            options = {} if region() == "us-east-1" else {"CreateBucketConfiguration": {"LocationConstraint": region()}}
+            clients.s3.create_bucket(Bucket=seed.bucket, **options)
+            existing.add(seed.bucket)
+            created.buckets.append(seed.bucket)
+            print(f"{PREFIX} note: bucket {seed.bucket} is not in template.yaml; created it for --seed", file=log)
+        content_type = mimetypes.guess_type(seed.path.name)[0] or "application/octet-stream"
+        clients.s3.put_object(Bucket=seed.bucket, Key=seed.key, Body=seed.path.read_bytes(), ContentType=content_type)
+        print(f"{PREFIX} seeded s3://{seed.bucket}/{seed.key} from {seed.path}", file=log)
+
+
+# --------------------------------------------------------------------------------------------------- the report
+
+
+@dataclass(frozen=True)
+class StoredObject:
+    """An S3 object the function wrote."""
+
+    bucket: str
+    key: str
+    size: int
+    content_type: str
+
+
+@dataclass
+class Written:
+    """Everything the function left behind, compared with the state right after seeding."""
+
+    objects: list[StoredObject] = field(default_factory=list)
+    deleted: list[str] = field(default_factory=list)  # s3://bucket/key
+    messages: dict[str, list[str]] = field(default_factory=dict)  # queue name -> bodies
+    items: dict[str, int] = field(default_factory=dict)  # table name -> item count
+    records: dict[str, int] = field(default_factory=dict)  # stream name -> record count
+
+
+def snapshot_s3(clients: Any) -> dict[tuple[str, str], tuple[str, str]]:
+    """(bucket, key) -> (ETag, LastModified) of every object: enough to tell new and rewritten objects apart."""
+    state = {}
+    for bucket in clients.s3.list_buckets().get("Buckets", []):
+        paginator = clients.s3.get_paginator("list_objects_v2")
+        for page in paginator.paginate(Bucket=bucket["Name"]):
+            for obj in page.get("Contents", []):
+                state[(bucket["Name"], obj["Key"])] = (obj["ETag"], str(obj["LastModified"]))
+    return state
+
+
+def collect_written(clients: Any, baseline: dict[tuple[str, str], tuple[str, str]]) -> Written:
+    """What changed since `baseline`: S3 objects, plus what sits in every queue, table and stream."""
+    written = Written()
+    now = snapshot_s3(clients)
+    for (bucket, key), state in sorted(now.items()):
+        if baseline.get((bucket, key)) != state:
+            head = clients.s3.head_object(Bucket=bucket, Key=key)
+            written.objects.append(StoredObject(bucket, key, head["ContentLength"], head.get("ContentType", "")))
+    written.deleted = [f"s3://{bucket}/{key}" for bucket, key in sorted(set(baseline) - set(now))]
+    for url in clients.sqs.list_queues().get("QueueUrls", []):
+        bodies = _drain(clients.sqs, url)
+        if bodies:
+            written.messages[url.rsplit("/", 1)[-1]] = bodies
+    for table in clients.dynamodb.list_tables().get("TableNames", []):
+        count = clients.dynamodb.scan(TableName=table, Select="COUNT")["Count"]
+        if count:
+            written.items[table] = count
+    for stream in clients.kinesis.list_streams().get("StreamNames", []):
+        count = _count_records(clients.kinesis, stream)
+        if count:
+            written.records[stream] = count
+    return written
+
+
+def _drain(sqs: Any, url: str) -> list[str]:
+    bodies: list[str] = []
+    while len(bodies) < _MAX_MESSAGES:
+        batch = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=60).get("Messages", [])
+        if not batch:
+            break
+        bodies.extend(message["Body"] for message in batch)
+    return bodies
+
+
+def _count_records(kinesis: Any, stream: str) -> int:
+    total = 0
+    for shard in kinesis.list_shards(StreamName=stream).get("Shards", []):
+        iterator = kinesis.get_shard_iterator(
+            StreamName=stream, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON"
+        )["ShardIterator"]
+        while iterator:
+            page = kinesis.get_records(ShardIterator=iterator)
+            total += len(page["Records"])
+            iterator = page.get("NextShardIterator") if page["Records"] else None
+    return total
+
+
+def report_written(written: Written, log: TextIO) -> None:
+    """Print what the function wrote, one resource per line, so a developer can check it at a glance."""
+    if not (written.objects or written.deleted or written.messages or written.items or written.records):
+        print(f"{PREFIX} the function wrote nothing to S3, SQS, DynamoDB or Kinesis", file=log)
+        return
+    if written.objects:
+        print(f"{PREFIX} S3 objects written ({len(written.objects)}):", file=log)
+        for obj in written.objects:
+            print(f"  s3://{obj.bucket}/{obj.key}  {obj.size} bytes  {obj.content_type}", file=log)
+    if written.deleted:
+        print(f"{PREFIX} S3 objects deleted ({len(written.deleted)}):", file=log)
+        for uri in written.deleted:
+            print(f"  {uri}", file=log)
+    for queue, bodies in written.messages.items():
+        print(f"{PREFIX} messages in queue {queue} ({len(bodies)}):", file=log)
+        for body in bodies:
+            print(f"  {body if len(body) <= 200 else body[:200] + '...'}", file=log)
+    for table, count in written.items.items():
+        print(f"{PREFIX} items in table {table}: {count}", file=log)
+    for stream, count in written.records.items():
+        print(f"{PREFIX} records in stream {stream}: {count}", file=log)
+
+
+def download_written(clients: Any, objects: list[StoredObject], destination: Path) -> list[Path]:
+    """Save written objects as `destination/<bucket>/<key>`; `..` and empty parts of keys are dropped."""
+    saved = []
+    for obj in objects:
+        parts = [part for part in obj.key.split("/") if part not in ("", ".", "..")]
+        target = destination.joinpath(obj.bucket, *parts)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(clients.s3.get_object(Bucket=obj.bucket, Key=obj.key)["Body"].read())
+        saved.append(target)
+    return saved
+
+
+# -------------------------------------------------------------------------------------------- the context manager
+
+
+def _moto_server_class() -> Any:
+    try:
+        from moto.server import ThreadedMotoServer
+    except ImportError:
+        raise RunnerError(MOTO_MISSING) from None
+    return ThreadedMotoServer
+
+
+def _describe(created: Created) -> str:
+    parts = []
+    for label, names in (
+        ("bucket", created.buckets),
+        ("queue", created.queues),
+        ("stream", created.streams),
+        ("table", created.tables),
+        ("topic", created.topics),
+    ):
+        parts += [f"{label} {name}" for name in names]
+    return ", ".join(parts) or "no resources"
+
+
+def _note_references(functions: dict[str, FunctionConfig], created: Created, log: TextIO) -> None:
+    """Show which environment variables point at local resources, the link a developer most often gets wrong."""
+    names = set(created.buckets + created.queues + created.streams + created.tables + created.topics)
+    for function in functions.values():
+        for variable, value in function.environment.items():
+            target = value.rstrip("/").rsplit("/", 1)[-1].rsplit(":", 1)[-1]
+            if target in names:
+                print(f"{PREFIX} {function.logical_id}: {variable}={value}", file=log)
+
+
+def _report(
+    clients: Any, baseline: dict[tuple[str, str], tuple[str, str]], log: TextIO, download_to: Path | None
+) -> None:
+    """The exit report; a failure here is noted, never allowed to hide how the invocation itself went."""
+    try:
+        written = collect_written(clients, baseline)
+        report_written(written, log)
+        if download_to is not None and written.objects:
+            saved = download_written(clients, written.objects, download_to)
+            print(f"{PREFIX} downloaded {len(saved)} object(s) to {download_to}", file=log)
+    except Exception as exc:  # the local AWS itself misbehaving: say so, keep the function's result
+        print(f"{PREFIX} could not read back what the function wrote: {exc}", file=log)
+
+
+@contextmanager
+def local_aws(
+    template_path: Path,
+    functions: dict[str, FunctionConfig],
+    seeds: list[str],
+    log: TextIO,
+    *,
+    stack_name: str | None = None,
+    download_to: Path | None = None,
+) -> Iterator[dict[str, str]]:
+    """Start moto on a free local port, create the template's resources, seed S3; yield the function's env.
+
+    On exit, print what the function wrote and, with `download_to`, save the written objects there. Pass the
+    same `stack_name` as to `read_functions`, so that generated names agree.
+    """
+    parsed = [parse_seed(spec) for spec in seeds]  # a bad --seed fails before anything starts
+    server_class = _moto_server_class()
+    template = load_template(template_path)
+    resolver = Resolver(template, stack_name or default_stack_name(template_path.resolve().parent))
+    werkzeug_logger = logging.getLogger("werkzeug")
+    previous_level = werkzeug_logger.level
+    werkzeug_logger.setLevel(logging.WARNING)  # not one access-log line per SDK call
+    server = server_class(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    try:
+        host, port = server.get_host_and_port()
+        endpoint = f"http://{host}:{port}"
+        clients = _Clients(endpoint)
+        created = create_resources(template, resolver, clients)
+        upload_seeds(clients, parsed, created, log)
+        print(f"{PREFIX} AWS at {endpoint}: {_describe(created)}", file=log)
+        _note_references(functions, created, log)
+        baseline = snapshot_s3(clients)
+        try:
+            yield {
+                "AWS_ENDPOINT_URL": endpoint,
+                **DUMMY_CREDENTIALS,
+                "AWS_REGION": region(),
+                "AWS_DEFAULT_REGION": region(),
+            }
+        finally:
+            _report(clients, baseline, log, download_to)
+    finally:
+        server.stop()
+        werkzeug_logger.setLevel(previous_level)

@@ -1,0 +1,157 @@
+"""The function's side of logging: the root logger and error lines, as the Lambda Python runtime sets them up.
+
+In Lambda, `logging.getLogger().info(...)` prints `[INFO]\\t<UTC time>\\t<request id>\\tmessage`, or a JSON object
+when the function's LoggingConfig says `LogFormat: JSON`; the level is only set when Lambda passes one
+(`AWS_LAMBDA_LOG_LEVEL`, JSON format only), so in text format the root logger keeps Python's WARNING default.
+Unhandled errors are logged as `[ERROR] Type: message` with the traceback, its indentation turned into no-break
+spaces so that CloudWatch keeps it. Reproducing this keeps local output the same as in CloudWatch.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+import time
+import traceback
+from typing import Any
+
+TEXT_FORMAT = "[%(levelname)s]\t%(asctime)s.%(msecs)03dZ\t%(aws_request_id)s\t%(message)s\n"
+TEXT_DATE_FORMAT = "%Y-%m-%dT%H:%M:%S"
+JSON_DATE_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
+NO_BREAK_SPACE = "\u00a0"
+UNHANDLED_WARNING = (
+    "LAMBDA_WARNING: Unhandled exception. The most likely cause is an issue in the function code. However, in rare "
+    "cases, a Lambda runtime update can cause unexpected function behavior. For functions using managed runtimes, "
+    "runtime updates can be triggered by a function change, or can be applied automatically. To determine if the "
+    "runtime has been updated, check the runtime version in the INIT_START log entry. If this error correlates with "
+    "a change in the runtime version, you may be able to mitigate this error by temporarily rolling back to the "
+    "previous runtime version. For more information, see https://docs.aws.amazon.com/lambda/latest/dg/runtimes-update.html"
+)
+# LogRecord attributes that are not user `extra` fields in JSON output.
+_STANDARD_ATTRIBUTES = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {
+    "message",
+    "asctime",
+    "aws_request_id",
+    "tenant_id",
+}
+
+
+class _Invocation:
+    """The request being handled, read by every log record (the runtime keeps it in a global too)."""
+
+    request_id = ""
+    tenant_id: str | None = None
+
+
+current = _Invocation()
+
+
+def json_format_enabled() -> bool:
+    return os.environ.get("AWS_LAMBDA_LOG_FORMAT", "").upper() == "JSON"
+
+
+def _level_from_environment() -> str | None:
+    level = os.environ.get("AWS_LAMBDA_LOG_LEVEL", "").upper()
+    level = {"TRACE": "DEBUG"}.get(level, level)
+    return level if isinstance(logging.getLevelName(level), int) else None
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per record, with the fields and names Lambda's JSON log format uses."""
+
+    def __init__(self) -> None:
+        super().__init__(datefmt=JSON_DATE_FORMAT)
+
+    def format(self, record: logging.LogRecord) -> str:
+        levelno = min(50, max(0, record.levelno)) // 10 * 10
+        message = record.msg if isinstance(record.msg, dict) and not record.args else record.getMessage()
+        exc_info = record.exc_info
+        fields: dict[str, Any] = {
+            "timestamp": self.formatTime(record, self.datefmt),
+            "level": logging.getLevelName(levelno),
+            "message": message,
+            "logger": record.name,
+        }
+        if exc_info and exc_info[0] is not None:
+            fields["stackTrace"] = traceback.format_tb(exc_info[2])
+            fields["errorType"] = exc_info[0].__name__
+            fields["errorMessage"] = str(exc_info[1])
+        fields["requestId"] = getattr(record, "aws_request_id", None) or None
+        if exc_info:
+            fields["location"] = f"{record.pathname}:{record.funcName}:{record.lineno}"
+        if getattr(record, "tenant_id", None) is not None:
+            fields["tenantId"] = record.tenant_id
+        for key, value in vars(record).items():
+            if key not in _STANDARD_ATTRIBUTES and key not in fields:
+                fields[key] = value
+        fields = {key: value for key, value in fields.items() if value is not None}
+        return json.dumps(fields, ensure_ascii=False, default=str) + "\n"
+
+
+class LambdaLogHandler(logging.Handler):
+    """Writes formatted records to the function's stdout, the runtime's log sink, as it is at that moment."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        record.aws_request_id = current.request_id
+        record.tenant_id = current.tenant_id
+        try:
+            text = self.format(record)
+            if not text.endswith("\n"):  # a traceback appended by logging.Formatter has no newline
+                text += "\n"
+            self.write_raw(text)
+        except Exception:
+            self.handleError(record)
+
+    def write_raw(self, text: str) -> None:
+        sys.stdout.write(text)
+
+
+def install() -> LambdaLogHandler:
+    """Give the root logger Lambda's handler, format (text or JSON, in UTC) and level; return the handler."""
+    logging.Formatter.converter = time.gmtime
+    handler = LambdaLogHandler()
+    if json_format_enabled():
+        handler.setFormatter(JsonFormatter())
+    else:
+        handler.setFormatter(logging.Formatter(TEXT_FORMAT, TEXT_DATE_FORMAT))
+    root = logging.getLogger()
+    level = _level_from_environment()
+    if level is not None:
+        root.setLevel(level)
+    root.addHandler(handler)
+    return handler
+
+
+def uninstall(handler: LambdaLogHandler) -> None:
+    """Remove the handler again (the in-process runner restores the logging it found)."""
+    logging.getLogger().removeHandler(handler)
+
+
+def format_error(error: dict[str, Any]) -> str:
+    """The log entry of an unhandled error: `[ERROR] Type: message` and the traceback, or a JSON object."""
+    if json_format_enabled():
+        stamp = time.strftime(JSON_DATE_FORMAT, time.gmtime())
+        return json.dumps({"timestamp": stamp, "level": "ERROR", **error}, ensure_ascii=False, default=str) + "\n"
+    head = "[ERROR]"
+    if error.get("errorType"):
+        head += " " + error["errorType"]
+    if error.get("errorMessage"):
+        head += (":" if error.get("errorType") else "") + " " + error["errorMessage"]
+    lines = [head]
+    stack = error.get("stackTrace")
+    if stack is not None:
+        lines.append("Traceback (most recent call last):")
+        for element in stack:
+            for line in element.splitlines() or [""]:
+                stripped = line.lstrip(" ")
+                lines.append(NO_BREAK_SPACE * (len(line) - len(stripped)) + stripped)
+    return "\n".join(lines) + "\n"
+
+
+def log_unhandled_error(error: dict[str, Any], *, during_init: bool) -> None:
+    """Log an unhandled error as the runtime does; an init failure is preceded by the LAMBDA_WARNING line."""
+    if during_init:
+        logging.getLogger().warning(UNHANDLED_WARNING)
+    sys.stdout.write(format_error(error))

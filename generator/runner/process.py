@@ -1,0 +1,136 @@
+"""Watching a function's process the way the Lambda sandbox does: its memory, its time limit, and how it ended.
+
+Lambda does not ask a runaway function to stop: at the timeout, or when the sandbox exceeds its memory, the
+process is killed. These helpers do the same for a local child process (the isolated worker, or the emulated
+runtime), and describe its end in Lambda's words (`exit status 3`, `signal: killed`).
+"""
+
+from __future__ import annotations
+
+import math
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+
+# Lambda's platform is written in Go, so its messages use Go's names for signals.
+_SIGNAL_NAMES = {
+    "SIGKILL": "killed",
+    "SIGTERM": "terminated",
+    "SIGSEGV": "segmentation fault",
+    "SIGABRT": "aborted",
+    "SIGBUS": "bus error",
+    "SIGFPE": "floating point exception",
+    "SIGILL": "illegal instruction",
+    "SIGINT": "interrupt",
+    "SIGHUP": "hangup",
+    "SIGPIPE": "broken pipe",
+}
+TIMEOUT = "timeout"
+MEMORY = "memory"
+EXITED = "exited"
+
+
+def _status_kb(pid: int, field: str) -> int | None:
+    try:
+        with open(f"/proc/{pid}/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith(field):
+                    return int(line.split()[1])
+    except (OSError, ValueError, IndexError):
+        return None
+    return None
+
+
+def _to_mb(kilobytes: int) -> int:
+    return math.ceil(kilobytes / 1024)
+
+
+def peak_rss_mb(pid: int | None = None) -> int | None:
+    """Peak resident memory in MB of `pid` (VmHWM), or of this process (getrusage) when pid is None.
+
+    None when it cannot be measured (no /proc for another process, as on macOS).
+    """
+    if pid is not None:
+        kilobytes = _status_kb(pid, "VmHWM:")
+        return None if kilobytes is None else _to_mb(kilobytes)
+    try:
+        import resource
+    except ImportError:  # Windows
+        return None
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    # Linux reports kilobytes, macOS bytes.
+    return _to_mb(peak // 1024 if sys.platform == "darwin" else peak)
+
+
+def current_rss_mb(pid: int) -> float | None:
+    """Current resident memory in MB of `pid` (VmRSS), None when /proc is not available."""
+    kilobytes = _status_kb(pid, "VmRSS:")
+    return None if kilobytes is None else kilobytes / 1024
+
+
+def exit_reason(returncode: int) -> str:
+    """How a process ended, worded as Lambda's `Runtime exited with error: <reason>`."""
+    if returncode >= 0:
+        return f"exit status {returncode}"
+    try:
+        name = signal.Signals(-returncode).name
+    except ValueError:
+        return f"signal: {-returncode}"
+    return "signal: " + _SIGNAL_NAMES.get(name, name.lower())
+
+
+def kill(process: subprocess.Popen[bytes]) -> None:
+    """SIGKILL the process and reap it: a timed-out or oversized sandbox gets no chance to clean up."""
+    if process.poll() is None:
+        process.kill()
+    try:
+        process.wait(timeout=5)
+    except subprocess.TimeoutExpired:  # pragma: no cover - a zombie the kernel has not reaped yet
+        pass
+
+
+def supervise(
+    process: subprocess.Popen[bytes],
+    *,
+    timeout_s: float | None,
+    memory_mb: int | None,
+    until: Callable[[float], bool] | None = None,
+    poll_s: float = 0.005,
+) -> str | None:
+    """Wait until `until(wait_s)` returns True, enforcing the time and memory limits meanwhile.
+
+    `until` blocks for at most `wait_s` seconds and says whether the awaited thing (a reply on a pipe, an event)
+    has happened; by default it waits for the process to exit. The process is killed when it runs past
+    `timeout_s` or its resident memory exceeds `memory_mb`. Returns None when `until` came true, `TIMEOUT` or
+    `MEMORY` when that limit was hit (the process is then dead and reaped), or `EXITED` when the process ended
+    before `until` came true. Memory is sampled every `poll_s` seconds, which is how a fast allocator can
+    overshoot the limit by a few megabytes before being stopped; it is only checked where /proc exists.
+    """
+    if until is None:
+
+        def until(wait_s: float) -> bool:
+            try:
+                process.wait(timeout=wait_s)
+            except subprocess.TimeoutExpired:
+                return False
+            return True
+
+    deadline = None if timeout_s is None else time.monotonic() + timeout_s
+    while True:
+        wait_s = poll_s if memory_mb is not None else 0.05
+        if deadline is not None:
+            wait_s = max(0.0, min(wait_s, deadline - time.monotonic()))
+        if until(wait_s):
+            return None
+        if process.poll() is not None:
+            return EXITED
+        if memory_mb is not None:
+            rss = current_rss_mb(process.pid)
+            if rss is not None and rss > memory_mb:
+                kill(process)
+                return MEMORY
+        if deadline is not None and time.monotonic() >= deadline:
+            kill(process)
+            return TIMEOUT

@@ -1,0 +1,293 @@
+"""Read a SAM `template.yaml`: the single source of truth for a function's runtime settings.
+
+The runner never keeps a second copy of Runtime, Handler, MemorySize, Timeout, Environment and the rest: it
+reads them here, with each function's properties merged over `Globals.Function` the way SAM merges them
+(scalars: the function wins; maps: merged; lists: the global entries first). Intrinsic functions get readable
+local values (`!Ref ThumbnailBucket` becomes the bucket's name), the same ones that the local AWS mode uses when
+it creates those resources, so that code and resources agree.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .errors import RunnerError
+
+ACCOUNT_ID = "123456789012"  # moto's default account, so that local ARNs match the local AWS mode
+FUNCTION_TYPE = "AWS::Serverless::Function"
+
+
+class _CfnLoader(yaml.SafeLoader):
+    """A YAML loader that reads CloudFormation's short-form tags (`!Ref X`) into their long form."""
+
+
+def _construct_tag(loader: yaml.SafeLoader, tag_suffix: str, node: yaml.Node) -> dict[str, Any]:
+    if isinstance(node, yaml.ScalarNode):
+        value: Any = loader.construct_scalar(node)
+    elif isinstance(node, yaml.SequenceNode):
+        value = loader.construct_sequence(node, deep=True)
+    else:
+        value = loader.construct_mapping(node, deep=True)
+    if tag_suffix == "Ref":
+        return {"Ref": value}
+    if tag_suffix == "GetAtt" and isinstance(value, str):
+        value = value.split(".", 1)
+    return {f"Fn::{tag_suffix}": value}
+
+
+_CfnLoader.add_multi_constructor("!", _construct_tag)
+# CloudFormation reads `2010-09-09` as a string, not a date.
+_CfnLoader.yaml_implicit_resolvers = {
+    key: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for key, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
+def load_template(path: Path) -> dict[str, Any]:
+    """Parse a CloudFormation/SAM template (YAML or JSON) into plain Python data."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise RunnerError(f"no {path.name} in {path.parent}: run from the project folder or pass --template") from None
+    try:
+        data = yaml.load(text, Loader=_CfnLoader)  # noqa: S506 - a SafeLoader subclass
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" line {mark.line + 1}" if mark else ""
+        raise RunnerError(f"{path}{where} is not valid YAML: {getattr(exc, 'problem', exc)}") from None
+    if not isinstance(data, dict) or not isinstance(data.get("Resources"), dict):
+        raise RunnerError(f"{path} has no Resources section: it is not a SAM template")
+    return data
+
+
+def merge_globals(global_props: dict[str, Any], own: dict[str, Any]) -> dict[str, Any]:
+    """Merge a function's properties over `Globals.Function` as SAM does."""
+    merged: dict[str, Any] = dict(global_props)
+    for key, value in own.items():
+        base = merged.get(key)
+        if isinstance(base, dict) and isinstance(value, dict):
+            merged[key] = merge_globals(base, value)
+        elif isinstance(base, list) and isinstance(value, list):
+            merged[key] = base + value
+        else:
+            merged[key] = value
+    return merged
+
+
+def region() -> str:
+    """The region the runner pretends to be in: the caller's AWS_REGION, else us-east-1."""
+    return os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
+
+
+@dataclass
+class Resolver:
+    """Turns intrinsic functions into readable local values for one template."""
+
+    template: dict[str, Any]
+    stack_name: str
+
+    @property
+    def resources(self) -> dict[str, Any]:
+        return self.template.get("Resources", {})
+
+    def pseudo(self, name: str) -> str | None:
+        return {
+            "AWS::Region": region(),
+            "AWS::AccountId": ACCOUNT_ID,
+            "AWS::StackName": self.stack_name,
+            "AWS::StackId": f"arn:aws:cloudformation:{region()}:{ACCOUNT_ID}:stack/{self.stack_name}/local",
+            "AWS::Partition": "aws",
+            "AWS::URLSuffix": "amazonaws.com",
+            "AWS::NoValue": "",
+        }.get(name)
+
+    def resource_name(self, logical_id: str) -> str:
+        """The physical name of a resource: its own name property, else `<stack>-<logicalid>` in lowercase."""
+        resource = self.resources[logical_id]
+        props = resource.get("Properties") or {}
+        for key in ("BucketName", "QueueName", "TableName", "Name", "FunctionName", "TopicName"):
+            if key in props:
+                return self.value(props[key])
+        name = f"{self.stack_name}-{logical_id}"
+        if resource.get("Type") == "AWS::S3::Bucket":
+            name = re.sub(r"[^a-z0-9.-]", "-", name.lower())[:63].strip("-")
+        return name
+
+    def ref(self, name: str) -> str:
+        pseudo = self.pseudo(name)
+        if pseudo is not None:
+            return pseudo
+        params = self.template.get("Parameters") or {}
+        if name in params:
+            default = (params[name] or {}).get("Default")
+            return "" if default is None else self.value(default)
+        if name not in self.resources:
+            return name
+        kind = self.resources[name].get("Type", "")
+        physical = self.resource_name(name)
+        if kind == "AWS::SQS::Queue":
+            return f"https://sqs.{region()}.amazonaws.com/{ACCOUNT_ID}/{physical}"
+        return physical
+
+    def get_att(self, logical_id: str, attribute: str) -> str:
+        if logical_id not in self.resources:
+            return f"{logical_id}.{attribute}"
+        kind = self.resources[logical_id].get("Type", "")
+        name = self.resource_name(logical_id)
+        reg = region()
+        arns = {
+            "AWS::S3::Bucket": f"arn:aws:s3:::{name}",
+            "AWS::SQS::Queue": f"arn:aws:sqs:{reg}:{ACCOUNT_ID}:{name}",
+            "AWS::Kinesis::Stream": f"arn:aws:kinesis:{reg}:{ACCOUNT_ID}:stream/{name}",
+            "AWS::DynamoDB::Table": f"arn:aws:dynamodb:{reg}:{ACCOUNT_ID}:table/{name}",
+            "AWS::SNS::Topic": f"arn:aws:sns:{reg}:{ACCOUNT_ID}:{name}",
+            FUNCTION_TYPE: f"arn:aws:lambda:{reg}:{ACCOUNT_ID}:function:{name}",
+            "AWS::Lambda::Function": f"arn:aws:lambda:{reg}:{ACCOUNT_ID}:function:{name}",
+        }
+        if attribute == "Arn" and kind in arns:
+            return arns[kind]
+        if attribute == "QueueName":
+            return name
+        if attribute == "QueueUrl":
+            return self.ref(logical_id)
+        if attribute == "StreamArn":
+            return f"{arns.get(kind, name)}/stream/1970-01-01T00:00:00.000"
+        if attribute in ("DomainName", "RegionalDomainName"):
+            return f"{name}.s3.{reg}.amazonaws.com"
+        return f"{name}.{attribute}"
+
+    def sub(self, text: str, variables: dict[str, Any]) -> str:
+        def replace(match: re.Match[str]) -> str:
+            token = match.group(1)
+            if token.startswith("!"):
+                return "${" + token[1:] + "}"
+            if token in variables:
+                return self.value(variables[token])
+            if "." in token and not token.startswith("AWS::"):
+                logical_id, attribute = token.split(".", 1)
+                return self.get_att(logical_id, attribute)
+            return self.ref(token)
+
+        return re.sub(r"\$\{([^}]+)\}", replace, text)
+
+    def value(self, node: Any) -> str:
+        """A readable local string for any template value, intrinsic functions included."""
+        if isinstance(node, dict) and len(node) == 1:
+            (key, arg), = node.items()
+            if key == "Ref":
+                return self.ref(str(arg))
+            if key == "Fn::GetAtt":
+                parts = arg if isinstance(arg, list) else str(arg).split(".", 1)
+                return self.get_att(str(parts[0]), str(parts[1]))
+            if key == "Fn::Sub":
+                if isinstance(arg, list):
+                    return self.sub(str(arg[0]), dict(arg[1]) if len(arg) > 1 else {})
+                return self.sub(str(arg), {})
+            if key == "Fn::Join":
+                return str(arg[0]).join(self.value(item) for item in arg[1])
+            if key == "Fn::Select":
+                items = arg[1] if isinstance(arg[1], list) else self.value(arg[1]).split(",")
+                return self.value(items[int(self.value(arg[0]))])
+            if key == "Fn::If":
+                return self.value(arg[1])
+            if key == "Fn::ImportValue":
+                return f"local-import-{self.value(arg)}"
+            if key in ("Fn::Base64", "Fn::ToJsonString"):
+                return self.value(arg)
+        if isinstance(node, bool):
+            return "true" if node else "false"
+        if node is None:
+            return ""
+        if isinstance(node, (dict, list)):
+            return str(node)
+        return str(node)
+
+
+@dataclass
+class FunctionConfig:
+    """One function's settings, read from the template with Globals merged in."""
+
+    logical_id: str
+    name: str
+    handler: str
+    runtime: str
+    architecture: str
+    memory_size: int
+    timeout: int
+    code_dir: Path
+    environment: dict[str, str]
+    ephemeral_storage: int
+    log_format: str
+    application_log_level: str | None
+    system_log_level: str | None
+    log_group: str
+    tracing: bool
+    events: dict[str, Any] = field(default_factory=dict)
+    properties: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def arn(self) -> str:
+        return f"arn:aws:lambda:{region()}:{ACCOUNT_ID}:function:{self.name}"
+
+
+def default_stack_name(template_dir: Path) -> str:
+    """The stack name `sam deploy` would suggest: the project's folder name."""
+    return template_dir.resolve().name
+
+
+def read_functions(template_path: Path, stack_name: str | None = None) -> dict[str, FunctionConfig]:
+    """Every `AWS::Serverless::Function` in the template, by logical id, in template order."""
+    template = load_template(template_path)
+    template_dir = template_path.resolve().parent
+    resolver = Resolver(template, stack_name or default_stack_name(template_dir))
+    global_props = ((template.get("Globals") or {}).get("Function")) or {}
+    functions: dict[str, FunctionConfig] = {}
+    for logical_id, resource in template["Resources"].items():
+        if not isinstance(resource, dict) or resource.get("Type") != FUNCTION_TYPE:
+            continue
+        props = merge_globals(global_props, resource.get("Properties") or {})
+        name = resolver.value(props["FunctionName"]) if "FunctionName" in props else f"{resolver.stack_name}-{logical_id}"
+        variables = ((props.get("Environment") or {}).get("Variables")) or {}
+        logging_config = props.get("LoggingConfig") or {}
+        code_uri = props.get("CodeUri", ".")
+        if not isinstance(code_uri, str):
+            code_uri = "."
+        functions[logical_id] = FunctionConfig(
+            logical_id=logical_id,
+            name=name,
+            handler=str(props.get("Handler", "")),
+            runtime=str(props.get("Runtime", "")),
+            architecture=str((props.get("Architectures") or ["x86_64"])[0]),
+            memory_size=int(props.get("MemorySize", 128)),
+            timeout=int(props.get("Timeout", 3)),
+            code_dir=(template_dir / code_uri).resolve(),
+            environment={key: resolver.value(value) for key, value in variables.items()},
+            ephemeral_storage=int((props.get("EphemeralStorage") or {}).get("Size", 512)),
+            log_format=str(logging_config.get("LogFormat", "Text")),
+            application_log_level=logging_config.get("ApplicationLogLevel"),
+            system_log_level=logging_config.get("SystemLogLevel"),
+            log_group=str(logging_config.get("LogGroup") or f"/aws/lambda/{name}"),
+            tracing=props.get("Tracing") == "Active",
+            events=props.get("Events") or {},
+            properties=props,
+        )
+    return functions
+
+
+def select_function(functions: dict[str, FunctionConfig], logical_id: str | None) -> FunctionConfig:
+    """The function to run: the one named, or the only one; several without a name is a user error."""
+    if not functions:
+        raise RunnerError("template.yaml declares no AWS::Serverless::Function: add one, or pass --template")
+    if logical_id is None:
+        if len(functions) == 1:
+            return next(iter(functions.values()))
+        raise RunnerError(f"template.yaml has several functions; name one of: {', '.join(functions)}")
+    if logical_id not in functions:
+        raise RunnerError(f"no function {logical_id!r} in template.yaml; choose one of: {', '.join(functions)}")
+    return functions[logical_id]
