@@ -11,7 +11,6 @@ import sys
 from pathlib import Path
 from typing import Annotated, Optional
 
-import click
 import typer
 
 from . import __version__
@@ -161,14 +160,16 @@ def main() -> None:
     except SlsgenError as exc:
         print(f"error: {exc}", file=sys.stderr)
         sys.exit(exc.exit_code)
-    except click.exceptions.Abort:
-        print("aborted: nothing was written", file=sys.stderr)
+    except (KeyboardInterrupt, EOFError, typer.Abort):
+        print("\naborted: nothing was written", file=sys.stderr)
         sys.exit(130)
-    except click.ClickException as exc:
-        print(f"error: {exc.format_message()} (see `slsgen {' '.join(sys.argv[1:2])} --help`)", file=sys.stderr)
-        sys.exit(2)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
-    except click.exceptions.Exit as exc:
-        sys.exit(exc.exit_code)
+    except Exception as exc:
+        # Click's usage errors (Typer may vendor Click, so match them by shape rather than by class).
+        if not (hasattr(exc, "format_message") and hasattr(exc, "exit_code")):
+            raise
+        command = " ".join(sys.argv[1:2])
+        print(f"error: {exc.format_message()} (see `slsgen {command} --help`)".replace("  ", " "), file=sys.stderr)
+        sys.exit(2)
     sys.exit(code if isinstance(code, int) else 0)

@@ -39,13 +39,13 @@ class CognitoIdentity(_Record):
 class Client(_Record):
     """The mobile client that invoked the function (from the client context)."""
 
-    __slots__ = ("installation_id", "app_title", "app_version_name", "app_version_code", "app_package_name")
+    __slots__ = ("app_package_name", "app_title", "app_version_code", "app_version_name", "installation_id")
 
 
 class ClientContext(_Record):
     """The client context an AWS Mobile SDK (or `invoke --client-context`) sent."""
 
-    __slots__ = ("custom", "env", "client")
+    __slots__ = ("client", "custom", "env")
 
 
 class LambdaContext:
@@ -56,6 +56,7 @@ class LambdaContext:
         aws_request_id: str,
         deadline_ms: int,
         invoked_function_arn: str,
+        *,
         client_context: dict[str, Any] | None = None,
         identity: dict[str, Any] | None = None,
         tenant_id: str | None = None,

@@ -8,12 +8,10 @@ JSON keeps Lambda's key order and its stack trace shows the user's frames only, 
 
 from __future__ import annotations
 
-import ast
 import importlib
 import sys
 import traceback
-from collections.abc import Callable, Iterable, Iterator
-from importlib.machinery import PathFinder
+from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -66,7 +64,7 @@ def error_from_exception(exc: BaseException, request_id: str | None = None) -> d
     return make_error(str(exc), type(exc).__name__, user_stack(exc.__traceback__), request_id)
 
 
-def _split(handler: str) -> tuple[str, str]:
+def split_handler(handler: str) -> tuple[str, str]:
     try:
         module_name, function_name = handler.rsplit(".", 1)
     except ValueError as exc:
@@ -76,7 +74,7 @@ def _split(handler: str) -> tuple[str, str]:
     return module_name, function_name
 
 
-def _syntax_fault(module_name: str, exc: SyntaxError) -> HandlerFault:
+def syntax_fault(module_name: str, exc: SyntaxError) -> HandlerFault:
     return HandlerFault(
         USER_CODE_SYNTAX_ERROR,
         f"Syntax error in module '{module_name}': {exc}",
@@ -90,66 +88,15 @@ def resolve_handler(handler: str) -> Callable[..., Any]:
     Raises `HandlerFault` for the failures the runtime names; any other exception raised by the module's
     top-level code propagates, and is reported under its own class name, as in Lambda.
     """
-    module_name, function_name = _split(handler)
+    module_name, function_name = split_handler(handler)
     importlib.invalidate_caches()  # the code may have changed since a previous (in-process) cold start
     try:
         module = importlib.import_module(module_name.replace("/", "."))
     except ImportError as exc:
         raise HandlerFault(IMPORT_MODULE_ERROR, f"Unable to import module '{module_name}': {exc}") from None
     except SyntaxError as exc:
-        raise _syntax_fault(module_name, exc) from None
+        raise syntax_fault(module_name, exc) from None
     try:
         return getattr(module, function_name)
     except AttributeError:
         raise HandlerFault(HANDLER_NOT_FOUND, f"Handler '{function_name}' missing on module '{module_name}'") from None
-
-
-def _bound_names(nodes: Iterable[ast.AST]) -> Iterator[str]:
-    """Names a module's top-level code binds, looking into if/try/with/for blocks but not into function bodies."""
-    for node in nodes:
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            yield node.name
-        elif isinstance(node, (ast.Import, ast.ImportFrom)):
-            yield from (alias.asname or alias.name.split(".")[0] for alias in node.names)
-        else:
-            if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
-                yield node.id
-            yield from _bound_names(ast.iter_child_nodes(node))
-
-
-def check_handler(handler: str, code_dir: Path) -> dict[str, Any] | None:
-    """Would `handler` resolve? The error JSON if not, None if it would, found without running any code.
-
-    Used by `--invocation-type DryRun`, which must not execute the function's init code: the module is located
-    with the import system's path finder and its source parsed, and the handler looked up among the names its
-    top-level code defines. A module that defines names dynamically (star imports, `__getattr__`, `globals()`)
-    is given the benefit of the doubt.
-    """
-    try:
-        module_name, function_name = _split(handler)
-        parts = module_name.replace("/", ".").split(".")
-        search: list[str] = [str(code_dir), *sys.path]
-        spec = None
-        for index in range(len(parts)):
-            name = ".".join(parts[: index + 1])
-            spec = PathFinder.find_spec(name, search)
-            if spec is None:
-                raise HandlerFault(
-                    IMPORT_MODULE_ERROR, f"Unable to import module '{module_name}': No module named '{name}'"
-                )
-            search = list(spec.submodule_search_locations or [])
-        origin = getattr(spec, "origin", None)
-        if not origin or not origin.endswith(".py"):
-            return None
-        source = Path(origin).read_bytes()
-        try:
-            tree = ast.parse(source, filename=origin)
-        except SyntaxError as exc:
-            raise _syntax_fault(module_name, exc) from None
-        names = set(_bound_names(tree.body))
-        dynamic = "__getattr__" in names or "*" in names or b"globals()" in source
-        if function_name not in names and not dynamic:
-            raise HandlerFault(HANDLER_NOT_FOUND, f"Handler '{function_name}' missing on module '{module_name}'")
-    except HandlerFault as fault:
-        return fault.to_error()
-    return None

@@ -17,6 +17,7 @@ import hashlib
 import json
 import logging
 import mimetypes
+import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -416,6 +417,13 @@ def _moto_server_class() -> Any:
     return ThreadedMotoServer
 
 
+def _reset(endpoint: str) -> None:
+    """Empty moto's in-memory state, which outlives a server in the same process (a second run, a test)."""
+    request = urllib.request.Request(f"{endpoint}/moto-api/reset", method="POST")  # noqa: S310 - our own server
+    with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
+        response.read()
+
+
 def _describe(created: Created) -> str:
     parts = []
     for label, names in (
@@ -480,6 +488,7 @@ def local_aws(
     try:
         host, port = server.get_host_and_port()
         endpoint = f"http://{host}:{port}"
+        _reset(endpoint)
         clients = _Clients(endpoint)
         created = create_resources(template, resolver, clients)
         upload_seeds(clients, parsed, created, log)

@@ -7,12 +7,16 @@ runtime), and describe its end in Lambda's words (`exit status 3`, `signal: kill
 
 from __future__ import annotations
 
+import contextlib
 import math
 import signal
-import subprocess
 import sys
 import time
 from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # subprocess is imported only by the modes that start processes, to keep start-up fast
+    import subprocess
 
 # Lambda's platform is written in Go, so its messages use Go's names for signals.
 _SIGNAL_NAMES = {
@@ -83,12 +87,12 @@ def exit_reason(returncode: int) -> str:
 
 def kill(process: subprocess.Popen[bytes]) -> None:
     """SIGKILL the process and reap it: a timed-out or oversized sandbox gets no chance to clean up."""
+    import subprocess
+
     if process.poll() is None:
         process.kill()
-    try:
+    with contextlib.suppress(subprocess.TimeoutExpired):  # the kernel reaps it eventually
         process.wait(timeout=5)
-    except subprocess.TimeoutExpired:  # pragma: no cover - a zombie the kernel has not reaped yet
-        pass
 
 
 def supervise(
@@ -108,6 +112,8 @@ def supervise(
     before `until` came true. Memory is sampled every `poll_s` seconds, which is how a fast allocator can
     overshoot the limit by a few megabytes before being stopped; it is only checked where /proc exists.
     """
+    import subprocess
+
     if until is None:
 
         def until(wait_s: float) -> bool:

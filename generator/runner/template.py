@@ -179,7 +179,7 @@ class Resolver:
     def value(self, node: Any) -> str:
         """A readable local string for any template value, intrinsic functions included."""
         if isinstance(node, dict) and len(node) == 1:
-            (key, arg), = node.items()
+            ((key, arg),) = node.items()
             if key == "Ref":
                 return self.ref(str(arg))
             if key == "Fn::GetAtt":
@@ -230,6 +230,11 @@ class FunctionConfig:
     tracing: bool
     events: dict[str, Any] = field(default_factory=dict)
     properties: dict[str, Any] = field(default_factory=dict)
+    # Asynchronous invocation (EventInvokeConfig, DeadLetterQueue): retries, then where the event goes.
+    max_retry_attempts: int = 2
+    on_success: str | None = None
+    on_failure: str | None = None
+    dead_letter_queue: str | None = None
 
     @property
     def arn(self) -> str:
@@ -252,9 +257,13 @@ def read_functions(template_path: Path, stack_name: str | None = None) -> dict[s
         if not isinstance(resource, dict) or resource.get("Type") != FUNCTION_TYPE:
             continue
         props = merge_globals(global_props, resource.get("Properties") or {})
-        name = resolver.value(props["FunctionName"]) if "FunctionName" in props else f"{resolver.stack_name}-{logical_id}"
+        name = (
+            resolver.value(props["FunctionName"]) if "FunctionName" in props else f"{resolver.stack_name}-{logical_id}"
+        )
         variables = ((props.get("Environment") or {}).get("Variables")) or {}
         logging_config = props.get("LoggingConfig") or {}
+        invoke_config = props.get("EventInvokeConfig") or {}
+        dead_letter = props.get("DeadLetterQueue") or {}
         code_uri = props.get("CodeUri", ".")
         if not isinstance(code_uri, str):
             code_uri = "."
@@ -276,8 +285,22 @@ def read_functions(template_path: Path, stack_name: str | None = None) -> dict[s
             tracing=props.get("Tracing") == "Active",
             events=props.get("Events") or {},
             properties=props,
+            max_retry_attempts=int(invoke_config.get("MaximumRetryAttempts", 2)),
+            on_success=_destination(resolver, invoke_config, "OnSuccess"),
+            on_failure=_destination(resolver, invoke_config, "OnFailure"),
+            dead_letter_queue=resolver.value(dead_letter["TargetArn"]) if "TargetArn" in dead_letter else None,
         )
     return functions
+
+
+def _destination(resolver: Resolver, config: dict[str, Any], outcome: str) -> str | None:
+    """The ARN of an EventInvokeConfig destination (`OnSuccess`/`OnFailure`), if one is configured."""
+    target = ((config.get("DestinationConfig") or {}).get(outcome)) or {}
+    if not target:
+        return None
+    if "Destination" in target:
+        return resolver.value(target["Destination"])
+    return f"the {target.get('Type', '')} destination SAM creates"
 
 
 def select_function(functions: dict[str, FunctionConfig], logical_id: str | None) -> FunctionConfig:

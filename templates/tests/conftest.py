@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+{%- block imports %}{% endblock %}
 
 from {{ cookiecutter.runner }}.context import LambdaContext
 from {{ cookiecutter.runner }}.environment import lambda_environment
@@ -59,3 +60,4 @@ def load_event() -> Callable[[str], Any]:
         return json.loads((ROOT / "events" / name).read_text(encoding="utf-8"))
 
     return load
+{%- block fixtures %}{% endblock %}

@@ -1,0 +1,331 @@
+"""The runner's command line: `invoke`, `functions`, `event` and `start-api`.
+
+It starts fast (argparse, json and the template reader; every mode loads its own modules when chosen),
+prints the function's response on stdout and everything else (the function's output, START/END/REPORT, cost)
+on stderr, and exits 0 when the invocation succeeded, 1 when it failed, and 2 for a problem with the input
+(a one-line message, never a traceback).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any, TextIO
+
+from .errors import RunnerError
+from .template import FunctionConfig, read_functions, select_function
+
+PROG = f"python -m {__package__}"
+INVOCATION_TYPES = ("RequestResponse", "Event", "DryRun")
+
+
+def _json_error(name: str, exc: json.JSONDecodeError, line: int | None = None) -> RunnerError:
+    where = f"line {line if line is not None else exc.lineno} column {exc.colno}"
+    return RunnerError(f"{name}: not valid JSON at {where}: {exc.msg}")
+
+
+def _checked_json(data: bytes, name: str, line: int | None = None) -> bytes:
+    try:
+        json.loads(data)
+    except UnicodeDecodeError as exc:
+        raise RunnerError(f"{name}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    except json.JSONDecodeError as exc:
+        raise _json_error(name, exc, line) from None
+    return data
+
+
+def read_event(source: str | None) -> bytes:
+    """The event payload from `-e FILE` or `-e -` (stdin), checked to be JSON; `{}` without `-e`."""
+    if source is None:
+        return b"{}"
+    if source == "-":
+        return _checked_json(sys.stdin.buffer.read(), "stdin")
+    try:
+        data = Path(source).read_bytes()
+    except OSError as exc:
+        raise RunnerError(f"cannot read event file {source}: {exc.strerror}") from None
+    return _checked_json(data, source)
+
+
+def read_events_file(source: str) -> list[bytes]:
+    """One event per non-blank line of a JSON Lines file."""
+    try:
+        lines = Path(source).read_bytes().splitlines()
+    except OSError as exc:
+        raise RunnerError(f"cannot read events file {source}: {exc.strerror}") from None
+    events = [_checked_json(line, source, number) for number, line in enumerate(lines, start=1) if line.strip()]
+    if not events:
+        raise RunnerError(f"{source} holds no events: write one JSON event per line")
+    return events
+
+
+def _template_path(args: argparse.Namespace) -> Path:
+    if args.template:
+        return Path(args.template).resolve()
+    for name in ("template.yaml", "template.yml"):
+        if Path(name).is_file():
+            return Path(name).resolve()
+    return Path("template.yaml").resolve()
+
+
+def _overrides(args: argparse.Namespace, template_path: Path, function: FunctionConfig) -> dict[str, str]:
+    """Local values over the template's: the project's `.env` (or --dotenv), then --env-vars."""
+    from .environment import read_dotenv, read_env_vars_file
+
+    overrides: dict[str, str] = {}
+    dotenv = Path(args.dotenv) if args.dotenv else template_path.parent / ".env"
+    if args.dotenv or dotenv.is_file():
+        overrides.update(read_dotenv(dotenv))
+    if args.env_vars:
+        overrides.update(read_env_vars_file(Path(args.env_vars), function))
+    return overrides
+
+
+def _write_payload(payload: bytes | dict[str, Any], *, pretty: bool) -> None:
+    """The response (or error JSON) on stdout: indented JSON, or one line per invocation when there are many."""
+    if isinstance(payload, dict):
+        value: Any = payload
+    else:
+        try:
+            value = json.loads(payload)
+        except ValueError:  # a handler returned bytes that are not JSON: show them as they are
+            sys.stdout.flush()
+            sys.stdout.buffer.write(payload + b"\n")
+            return
+    sys.stdout.write(json.dumps(value, indent=2 if pretty else None, ensure_ascii=False) + "\n")
+    sys.stdout.flush()
+
+
+def _cost(function: FunctionConfig, billed_ms: int) -> str:
+    from .pricing import cost_line
+
+    return cost_line(function.memory_size, billed_ms, function.architecture, function.ephemeral_storage)
+
+
+def _dry_run(function: FunctionConfig, events: list[bytes], log: TextIO) -> int:
+    from .dryrun import check_handler
+    from .invoke import SYNC_PAYLOAD_LIMIT, check_request_size
+
+    for event in events:
+        check_request_size(event, SYNC_PAYLOAD_LIMIT)
+    error = check_handler(function.handler, function.code_dir)
+    if error is not None:
+        log.write(f"DryRun: the handler would fail: {error['errorType']}: {error['errorMessage']}\n")
+        _write_payload(error, pretty=True)
+        return 1
+    _write_payload({"StatusCode": 204}, pretty=True)
+    return 0
+
+
+def _invoke(args: argparse.Namespace, log: TextIO) -> int:
+    events = read_events_file(args.events) if args.events else [read_event(args.event)]
+    events = events * args.repeat
+    template_path = _template_path(args)
+    functions = read_functions(template_path)
+    function = select_function(functions, args.function)
+    if args.invocation_type == "DryRun":
+        return _dry_run(function, events, log)
+    overrides = _overrides(args, template_path, function)
+    mode = "isolated" if args.isolated else "emulate" if args.emulate else "inprocess"
+    with contextlib.ExitStack() as stack:
+        if args.local_aws or args.seed:
+            from .local_aws import local_aws
+
+            overrides.update(stack.enter_context(local_aws(template_path, functions, args.seed or [], log)))
+        from .invoke import open_invoker
+
+        invoker = open_invoker(function, mode=mode, env_overrides=overrides, log=log)
+        stack.callback(invoker.close)
+        if args.invocation_type == "Event":
+            return _invoke_async(invoker, events, log)
+        return _invoke_sync(invoker, events, log)
+
+
+def _invoke_sync(invoker: Any, events: list[bytes], log: TextIO) -> int:
+    function: FunctionConfig = invoker.function
+    invocations = []
+    for event in events:
+        invocation = invoker.invoke(event)
+        invocations.append(invocation)
+        log.write(_cost(function, invocation.billed_ms) + "\n")
+        log.flush()
+        result = invocation.response if invocation.ok else invocation.error
+        if result is not None:
+            _write_payload(result, pretty=len(events) == 1)
+    if len(invocations) > 1:
+        from .summary import summary_lines
+
+        log.write("".join(line + "\n" for line in summary_lines(invocations, function)))
+    return 0 if all(invocation.ok for invocation in invocations) else 1
+
+
+def _invoke_async(invoker: Any, events: list[bytes], log: TextIO) -> int:
+    from .async_invoke import invoke_async
+    from .invoke import ASYNC_PAYLOAD_LIMIT, check_request_size
+
+    function: FunctionConfig = invoker.function
+    ok = True
+    for event in events:
+        check_request_size(event, ASYNC_PAYLOAD_LIMIT)
+        _write_payload({"StatusCode": 202}, pretty=len(events) == 1)
+        result = invoke_async(invoker, event, log=log)
+        for attempt in result.attempts:
+            log.write(_cost(function, attempt.billed_ms) + "\n")
+        ok = ok and result.ok
+    log.flush()
+    return 0 if ok else 1
+
+
+def _functions(args: argparse.Namespace, log: TextIO) -> int:
+    functions = read_functions(_template_path(args))
+    rows = [("LOGICAL ID", "HANDLER", "RUNTIME", "ARCH", "MEMORY", "TIMEOUT", "CODE")]
+    for function in functions.values():
+        try:
+            code = str(function.code_dir.relative_to(Path.cwd()))
+        except ValueError:
+            code = str(function.code_dir)
+        rows.append(
+            (
+                function.logical_id,
+                function.handler,
+                function.runtime,
+                function.architecture,
+                f"{function.memory_size} MB",
+                f"{function.timeout} s",
+                code,
+            )
+        )
+    widths = [max(len(row[column]) for row in rows) for column in range(len(rows[0]))]
+    for row in rows:
+        sys.stdout.write("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip() + "\n")
+    return 0
+
+
+def _field_pairs(extra: list[str]) -> dict[str, str | list[str]]:
+    """`--name value` and `--name=value` pairs (a repeated name collects a list)."""
+    fields: dict[str, str | list[str]] = {}
+    position = 0
+    while position < len(extra):
+        argument = extra[position]
+        if not argument.startswith("--") or argument == "--":
+            raise RunnerError(f"expected --FIELD VALUE, got {argument!r}")
+        name, has_value, value = argument[2:].partition("=")
+        if not has_value:
+            if position + 1 >= len(extra):
+                raise RunnerError(f"--{name} needs a value")
+            position += 1
+            value = extra[position]
+        previous = fields.get(name)
+        if previous is None:
+            fields[name] = value
+        else:
+            fields[name] = [*([previous] if isinstance(previous, str) else previous), value]
+        position += 1
+    return fields
+
+
+def _event(args: argparse.Namespace, log: TextIO) -> int:
+    from .events import SOURCES, build_event
+
+    if args.source is None or args.kind is None:
+        for source, kinds in SOURCES.items():
+            for kind, description in kinds.items():
+                sys.stdout.write(f"{source} {kind}\t{description}\n")
+        return 0 if args.source is None else 2
+    event = build_event(args.source, args.kind, _field_pairs(args.fields))
+    sys.stdout.write(json.dumps(event, indent=2, ensure_ascii=False) + "\n")
+    return 0
+
+
+def _start_api(args: argparse.Namespace, log: TextIO) -> int:
+    from .api import serve
+
+    template_path = _template_path(args)
+    functions = read_functions(template_path)
+    function = select_function(functions, args.function)
+    overrides = _overrides(args, template_path, function)
+    with contextlib.ExitStack() as stack:
+        if args.local_aws or args.seed:
+            from .local_aws import local_aws
+
+            overrides.update(stack.enter_context(local_aws(template_path, functions, args.seed or [], log)))
+        serve(function, host=args.host, port=args.port, env_overrides=overrides, template_path=template_path)
+    return 0
+
+
+def _project_options() -> argparse.ArgumentParser:
+    options = argparse.ArgumentParser(add_help=False)
+    options.add_argument("--template", "-t", metavar="FILE", help="the SAM template (default: ./template.yaml)")
+    options.add_argument(
+        "--env-vars", "-n", metavar="FILE", help='env.json: {"FunctionId": {...}, "Parameters": {...}}'
+    )
+    options.add_argument("--dotenv", metavar="FILE", help="a .env file (default: the project's .env, if any)")
+    options.add_argument("--local-aws", action="store_true", help="run against local AWS services (moto)")
+    options.add_argument(
+        "--seed", action="append", metavar="s3://BUCKET/KEY=FILE", help="upload FILE to local S3 first (repeatable)"
+    )
+    return options
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog=PROG, description="Run this project's Lambda functions locally, as Lambda does."
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    project = _project_options()
+
+    invoke = commands.add_parser("invoke", parents=[project], help="invoke a function with an event")
+    invoke.add_argument("function", nargs="?", metavar="FUNCTION", help="logical id (needed if there are several)")
+    invoke.add_argument("--event", "-e", metavar="FILE", help="event JSON file, or - for stdin (default: {})")
+    invoke.add_argument("--events", metavar="FILE.jsonl", help="one JSON event per line, run in one warm environment")
+    invoke.add_argument("--repeat", type=int, default=1, metavar="N", help="invoke N times in one warm environment")
+    invoke.add_argument("--invocation-type", choices=INVOCATION_TYPES, default="RequestResponse")
+    mode = invoke.add_mutually_exclusive_group()
+    mode.add_argument("--isolated", action="store_true", help="run in a child process; enforce Timeout and MemorySize")
+    mode.add_argument("--emulate", action="store_true", help="run under awslambdaric and a local Runtime API")
+    invoke.add_argument("--quiet", "-q", action="store_true", help="print only the response")
+    invoke.set_defaults(run=_invoke)
+
+    functions = commands.add_parser("functions", help="list the template's functions")
+    functions.add_argument("--template", "-t", metavar="FILE", help="the SAM template (default: ./template.yaml)")
+    functions.set_defaults(run=_functions)
+
+    event = commands.add_parser(
+        "event", help="print a sample event: event SOURCE KIND [--FIELD VALUE ...] (no arguments: list them)"
+    )
+    event.add_argument("source", nargs="?", metavar="SOURCE")
+    event.add_argument("kind", nargs="?", metavar="KIND")
+    event.set_defaults(run=_event)
+
+    api = commands.add_parser("start-api", parents=[project], help="serve a function over HTTP, like API Gateway")
+    api.add_argument("function", nargs="?", metavar="FUNCTION", help="logical id (needed if there are several)")
+    api.add_argument("--host", default="127.0.0.1")
+    api.add_argument("--port", "-p", type=int, default=3000)
+    api.set_defaults(run=_start_api)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line; returns the exit status."""
+    parser = build_parser()
+    args, extra = parser.parse_known_args(argv)
+    if extra and args.command != "event":
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    args.fields = extra
+    if getattr(args, "repeat", 1) < 1:
+        parser.error("--repeat must be at least 1")
+    quiet = getattr(args, "quiet", False)
+    with contextlib.ExitStack() as stack:
+        log: TextIO = stack.enter_context(open(os.devnull, "w")) if quiet else sys.stderr
+        try:
+            return int(args.run(args, log))
+        except RunnerError as exc:
+            sys.stderr.write(f"error: {exc}\n")
+            return 2
+        except KeyboardInterrupt:
+            sys.stderr.write("interrupted\n")
+            return 130

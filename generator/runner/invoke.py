@@ -1,0 +1,230 @@
+"""Invoking a function as the Lambda platform does: limits, cold and warm starts, and the platform's reports.
+
+An `Invoker` owns one execution environment of one function. The platform logic lives here once, for every
+mode: request and response size limits, a new request id and trace id per call, the INIT phase on a cold start,
+the START/END/REPORT lines, turning a timeout, an out-of-memory kill or an exiting runtime into Lambda's error,
+and discarding the environment after those so that the next call is a cold start. Where the handler runs is a
+`Sandbox`: in this process (`inprocess.py`), or in a warm child process that can be killed (`isolated.py`).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Any, Protocol, TextIO
+
+from .errors import RunnerError
+from .process import EXITED, MEMORY, TIMEOUT
+from .reports import PlatformLog, billed_ms, exit_message, timeout_message
+from .runtime import Request
+from .template import FunctionConfig
+
+SYNC_PAYLOAD_LIMIT = 6_291_456  # bytes, request and response of a RequestResponse invocation
+ASYNC_PAYLOAD_LIMIT = 1_048_576  # bytes, request of an Event invocation (raised from 256 KB in Oct 2025)
+INIT_TIMEOUT_S = 10.0  # Lambda's limit on the INIT phase of an on-demand function
+MODES = ("inprocess", "isolated", "emulate")
+
+
+class PayloadTooLarge(RunnerError):
+    """The Invoke API refuses the request before any function code runs."""
+
+
+def check_request_size(event: bytes, limit: int) -> None:
+    """Refuse a request payload over `limit` bytes with the Invoke API's error."""
+    if len(event) > limit:
+        raise PayloadTooLarge(
+            f"RequestEntityTooLargeException: Request must be smaller than {limit} bytes for the InvokeFunction "
+            f"operation (this event is {len(event)} bytes)"
+        )
+
+
+@dataclass
+class Invocation:
+    """The result of one invocation, as the caller and the REPORT line see it."""
+
+    request_id: str
+    response: bytes | None  # the serialized response payload exactly as Lambda returns it (None when failed)
+    error: dict[str, Any] | None  # Lambda's error JSON when failed
+    status: str  # "success" | "error" | "timeout" | "oom"
+    duration_ms: float
+    billed_ms: int  # ceil(duration [+ init on a cold start]) at 1 ms granularity
+    init_ms: float | None  # only on a cold start
+    max_memory_mb: int  # measured for real (ru_maxrss / VmHWM)
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "success"
+
+
+class Invoker(Protocol):
+    """One warm-able execution environment of `function`."""
+
+    function: FunctionConfig
+
+    def invoke(self, event: bytes, *, client_context: dict[str, Any] | None = None) -> Invocation: ...
+
+    def close(self) -> None: ...
+
+
+@dataclass
+class Step:
+    """What a sandbox reports for its INIT phase or for one invocation."""
+
+    error: dict[str, Any] | None
+    duration_ms: float
+    response: bytes | None = None
+    ended: str | None = None  # the environment ended: process.TIMEOUT, MEMORY or EXITED
+    exit_reason: str = ""  # for EXITED: "exit status 3", "signal: killed"
+    memory_mb: int = 0  # peak memory of the environment so far
+
+
+class Sandbox(Protocol):
+    """Where the function's code runs. After a Step with `ended` set, or a failed init, it is reset."""
+
+    def init(self, limit_s: float) -> Step: ...
+
+    def run(self, event: bytes, request: Request, timeout_s: float) -> Step: ...
+
+    def reset(self) -> None: ...
+
+
+def new_trace_id(*, sampled: bool) -> str:
+    """An X-Ray trace header for one invocation, as Lambda puts it in `_X_AMZN_TRACE_ID`."""
+    root = f"1-{int(time.time()):08x}-{os.urandom(12).hex()}"
+    return f"Root={root};Parent={os.urandom(8).hex()};Sampled={1 if sampled else 0}"
+
+
+class PlatformInvoker:
+    """The Lambda platform around one sandbox: see the module docstring."""
+
+    def __init__(self, function: FunctionConfig, sandbox: Sandbox, log: TextIO) -> None:
+        self.function = function
+        self.sandbox = sandbox
+        self.log = log
+        self.platform = PlatformLog(
+            json_format=function.log_format.upper() == "JSON", system_log_level=function.system_log_level
+        )
+        self.warm = False
+
+    def _emit(self, *lines: str) -> None:
+        if self.platform.enabled:
+            self.log.write("".join(line + "\n" for line in lines))
+            self.log.flush()
+
+    def invoke(self, event: bytes, *, client_context: dict[str, Any] | None = None) -> Invocation:
+        check_request_size(event, SYNC_PAYLOAD_LIMIT)
+        request_id = str(uuid.uuid4())
+        trace_id = new_trace_id(sampled=self.function.tracing)
+        init_ms = None
+        step = None
+        if not self.warm:
+            step = self.sandbox.init(INIT_TIMEOUT_S)
+            init_ms = step.duration_ms
+            self.warm = step.error is None and step.ended is None
+        self._emit(self.platform.start(request_id))
+        if self.warm:
+            request = Request(
+                request_id=request_id,
+                deadline_ms=int(time.time() * 1000 + self.function.timeout * 1000),
+                invoked_function_arn=self.function.arn,
+                trace_id=trace_id,
+                client_context=client_context,
+            )
+            step = self.sandbox.run(event, request, float(self.function.timeout))
+        else:  # a failed init is the invocation's result; its time is already counted as init
+            assert step is not None
+            step.duration_ms = 0.0
+        return self._finish(request_id, trace_id, step, init_ms)
+
+    def _finish(self, request_id: str, trace_id: str, step: Step, init_ms: float | None) -> Invocation:
+        response, error, status = step.response, step.error, "success"
+        duration, memory = step.duration_ms, step.memory_mb
+        after: list[str] = []
+        if step.ended == TIMEOUT:
+            status, message = "timeout", timeout_message(request_id, self.function.timeout)
+            error = {"errorMessage": message, "errorType": "Sandbox.Timedout"}
+            duration = max(duration, self.function.timeout * 1000.0)
+            after = [message]
+        elif step.ended in (MEMORY, EXITED):
+            reason = "signal: killed" if step.ended == MEMORY else step.exit_reason
+            status = "oom" if step.ended == MEMORY else "error"
+            error = {"errorMessage": exit_message(request_id, reason), "errorType": "Runtime.ExitError"}
+            memory = self.function.memory_size if step.ended == MEMORY else memory
+            after = [error["errorMessage"], "Runtime.ExitError"]
+        elif error is not None:
+            status, error = "error", {**error, "requestId": request_id}
+        elif response is not None and len(response) > SYNC_PAYLOAD_LIMIT:
+            status, response = "error", None
+            limit = f"({SYNC_PAYLOAD_LIMIT} bytes)"
+            error = {
+                "errorMessage": f"Response payload size exceeded maximum allowed payload size {limit}.",
+                "errorType": "Function.ResponseSizeTooLarge",
+            }
+        if step.ended is not None or not self.warm:
+            self.sandbox.reset()
+            self.warm = False
+        invocation = Invocation(
+            request_id=request_id,
+            response=response if status == "success" else None,
+            error=error,
+            status=status,
+            duration_ms=duration,
+            billed_ms=billed_ms(duration, init_ms),
+            init_ms=init_ms,
+            max_memory_mb=memory,
+        )
+        lines = [
+            self.platform.end(request_id, status),
+            self.platform.report(
+                request_id,
+                duration_ms=duration,
+                billed=invocation.billed_ms,
+                memory_size=self.function.memory_size,
+                max_memory_mb=memory,
+                init_ms=init_ms,
+                status=status,
+            ),
+        ]
+        if self.function.tracing:
+            lines.append(self.platform.xray(trace_id))
+        self._emit(*lines, *after)
+        return invocation
+
+    def close(self) -> None:
+        self.sandbox.reset()
+        self.warm = False
+
+
+def open_invoker(
+    function: FunctionConfig,
+    *,
+    mode: str = "inprocess",
+    env_overrides: dict[str, str] | None = None,
+    log: TextIO | None = None,
+) -> Invoker:
+    """An invoker for `function` whose handler runs in this process, in a warm child process, or under emulation.
+
+    `inprocess` is fastest and lets a debugger stop in the handler; `isolated` enforces Timeout and MemorySize
+    by killing the child, as Lambda does; `emulate` runs the real runtime client (awslambdaric) against a local
+    Runtime API. Platform lines and the function's output go to `log` (default: stderr).
+    """
+    log = sys.stderr if log is None else log
+    if mode == "emulate":
+        from .emulate import EmulatedInvoker
+
+        return EmulatedInvoker(function, env_overrides=env_overrides, log=log)
+    sandbox: Sandbox
+    if mode == "isolated":
+        from .isolated import IsolatedSandbox
+
+        sandbox = IsolatedSandbox(function, env_overrides or {}, log)
+    elif mode == "inprocess":
+        from .inprocess import InProcessSandbox
+
+        sandbox = InProcessSandbox(function, env_overrides or {}, log)
+    else:
+        raise RunnerError(f"unknown mode {mode!r}: choose one of {', '.join(MODES)}")
+    return PlatformInvoker(function, sandbox, log)

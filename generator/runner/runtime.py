@@ -1,0 +1,145 @@
+"""The runtime's work inside the function's process: one init, then one call per event.
+
+This is the part of awslambdaric's bootstrap that touches the user's code: set up logging, import the
+handler (the INIT phase), then for each request build the context, decode the event, call the handler, encode
+the result, and log an unhandled error. Both the in-process mode and the isolated worker run it, so the two
+cannot report a failure differently. Limits (timeout, memory, payload size) are the platform's business and
+live with the invokers.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TextIO
+
+from . import logs
+from .context import LambdaContext
+from .handler import HandlerFault, error_from_exception, resolve_handler
+from .serialize import marshal_response, unmarshal_request
+
+
+@dataclass
+class Request:
+    """What the platform hands the runtime with each event (the Runtime API's invocation headers)."""
+
+    request_id: str
+    deadline_ms: int
+    invoked_function_arn: str
+    trace_id: str | None = None
+    client_context: dict[str, Any] | None = None
+    identity: dict[str, Any] | None = None
+    tenant_id: str | None = None
+
+
+@dataclass
+class Outcome:
+    """The runtime's answer: the encoded response, or the error JSON; and how long the work took."""
+
+    response: bytes | None
+    error: dict[str, Any] | None
+    duration_ms: float
+
+
+# The directory the runner package is imported from (the project folder, for `python -m lambda_runner`).
+RUNNER_IMPORT_ROOT = Path(__file__).resolve().parents[(__package__ or "").count(".") + 1]
+
+
+def lambda_sys_path(code_dir: Path, current: list[str]) -> list[str]:
+    """The import path of the function: its code directory first, then the interpreter's own entries.
+
+    The folder the runner was started from is dropped (unless it is the code directory): in Lambda only the
+    function's package is in /var/task, and code that imports a project file left out of CodeUri must fail
+    locally too instead of failing only after deployment.
+    """
+    root = str(RUNNER_IMPORT_ROOT)
+    kept = [entry for entry in current if entry not in ("", ".") and str(Path(entry).resolve()) != root]
+    return [str(code_dir), *(entry for entry in kept if entry != str(code_dir))]
+
+
+class Unbuffered:
+    """A stream wrapper that flushes after every write: Lambda's stdout and stderr are unbuffered."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+
+    def write(self, text: str) -> int:
+        written = self.stream.write(text)
+        self.stream.flush()
+        return written
+
+    def writelines(self, lines: list[str]) -> None:
+        self.stream.writelines(lines)
+        self.stream.flush()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.stream, name)
+
+
+def _elapsed_ms(start: float) -> float:
+    return (time.perf_counter() - start) * 1000
+
+
+class FunctionRuntime:
+    """One execution environment's runtime: `init()` once, then `invoke()` per request."""
+
+    def __init__(self, handler_name: str) -> None:
+        self.handler_name = handler_name
+        self.handler: Callable[..., Any] | None = None
+        self._log_handler: logs.LambdaLogHandler | None = None
+
+    def init(self) -> Outcome:
+        """Set up logging and import the handler; a failure is logged and returned as the error JSON."""
+        start = time.perf_counter()
+        self._log_handler = logs.install()
+        error = None
+        try:
+            self.handler = resolve_handler(self.handler_name)
+        except HandlerFault as fault:
+            error = fault.to_error()
+        except Exception as exc:
+            error = error_from_exception(exc)
+        if error is not None:
+            logs.log_unhandled_error(error, during_init=True)
+        return Outcome(None, error, _elapsed_ms(start))
+
+    def invoke(self, event: bytes, request: Request) -> Outcome:
+        """Handle one event. SystemExit and other BaseExceptions propagate: they end the runtime, as in Lambda."""
+        if self.handler is None:
+            raise RuntimeError("invoke() before a successful init()")
+        logs.current.request_id = request.request_id
+        logs.current.tenant_id = request.tenant_id
+        if request.trace_id is None:
+            os.environ.pop("_X_AMZN_TRACE_ID", None)
+        else:
+            os.environ["_X_AMZN_TRACE_ID"] = request.trace_id
+        start = time.perf_counter()
+        response = error = None
+        try:
+            context = LambdaContext(
+                request.request_id,
+                request.deadline_ms,
+                request.invoked_function_arn,
+                client_context=request.client_context,
+                identity=request.identity,
+                tenant_id=request.tenant_id,
+            )
+            response = marshal_response(self.handler(unmarshal_request(event), context))
+        except HandlerFault as fault:
+            error = fault.to_error(request.request_id)
+        except Exception as exc:
+            error = error_from_exception(exc, request.request_id)
+        duration = _elapsed_ms(start)
+        if error is not None:
+            logs.log_unhandled_error(error, during_init=False)
+        return Outcome(response, error, duration)
+
+    def shutdown(self) -> None:
+        """Take the runtime's logging back out (the in-process mode leaves the runner's process as it found it)."""
+        if self._log_handler is not None:
+            logs.uninstall(self._log_handler)
+            self._log_handler = None
+        self.handler = None

@@ -1,0 +1,55 @@
+"""Helpers the end-to-end tests share: run slsgen as a user does, and run what a user runs in the project."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+BIN = Path(sys.executable).parent
+SLSGEN = [sys.executable, "-m", "generator"]
+
+
+def run(command: list[str], cwd: Path, *, check: bool = True, env: dict[str, str] | None = None,
+        timeout: float = 300, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    """Run a command; on an unexpected exit code fail with its whole output."""
+    environment = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}", **(env or {})}
+    result = subprocess.run(command, cwd=cwd, capture_output=True, text=True, env=environment, timeout=timeout,
+                            input=stdin, check=False)
+    if check and result.returncode != 0:
+        raise AssertionError(
+            f"{' '.join(command)} exited {result.returncode} in {cwd}\n--- stdout\n{result.stdout}\n--- stderr\n"
+            f"{result.stderr}"
+        )
+    return result
+
+
+def slsgen(*args: str, cwd: Path, check: bool = True) -> subprocess.CompletedProcess[str]:
+    return run([*SLSGEN, *args], cwd, check=check)
+
+
+def generate(tmp_path: Path, blueprint: str, name: str, *args: str) -> Path:
+    """`slsgen new BLUEPRINT NAME --no-input ARGS` into tmp_path; returns the project folder."""
+    slsgen("new", blueprint, name, "--no-input", "-o", str(tmp_path), *args, cwd=tmp_path)
+    project = tmp_path / name
+    assert (project / "template.yaml").is_file()
+    return project
+
+
+def check_project(project: Path) -> None:
+    """What a user runs in a fresh project: lint, format check, its own tests, cfn-lint."""
+    run([sys.executable, "-m", "ruff", "check", "--no-cache", "."], project)
+    run([sys.executable, "-m", "ruff", "format", "--check", "--no-cache", "."], project)
+    run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"], project)
+    run([str(BIN / "cfn-lint"), "template.yaml"], project)
+
+
+def invoke(project: Path, event: str, *extra: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    """The project's own runner on one event, as `make invoke` runs it."""
+    return run([sys.executable, "-m", "lambda_runner", "invoke", "-e", event, *extra], project, check=check)
+
+
+def response(result: subprocess.CompletedProcess[str]) -> object:
+    return json.loads(result.stdout)

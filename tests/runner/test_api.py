@@ -1,0 +1,350 @@
+"""`start-api`: real HTTP requests against a server in a thread, through the in-process invoker."""
+
+from __future__ import annotations
+
+import base64
+import http.client
+import io
+import json
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+from generator.runner.api import LocalApi, find_routes, select_route, serve
+from generator.runner.errors import RunnerError
+from generator.runner.template import read_functions
+
+PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\xff\xfe"
+
+HANDLER = f"""\
+import base64
+import json
+
+VERSION = "one"
+PNG = {PNG!r}
+
+
+def handler(event, context):
+    path = event.get("rawPath") or event.get("path")
+    if path.endswith("/boom"):
+        raise ValueError("boom")
+    if path.endswith("/image"):
+        body = base64.b64encode(PNG).decode()
+        return {{"statusCode": 200, "headers": {{"Content-Type": "image/png"}}, "body": body, "isBase64Encoded": True}}
+    if path.endswith("/bare"):
+        return {{"hello": "world"}}
+    if path.endswith("/cookies"):
+        return {{"statusCode": 201, "cookies": ["a=1; Path=/", "b=2"], "body": "made"}}
+    if path.endswith("/multi"):
+        return {{"statusCode": 200, "headers": {{"X-One": "h"}}, "multiValueHeaders": {{"X-Many": ["1", "2"]}}}}
+    headers = {{"Content-Type": "application/json", "X-Version": VERSION}}
+    return {{"statusCode": 200, "headers": headers, "body": json.dumps(event)}}
+"""
+
+HTTP_TEMPLATE = """\
+Transform: AWS::Serverless-2016-10-31
+Resources:
+  WebFunction:
+    Type: AWS::Serverless::Function
+    Properties:
+      Handler: app.handler
+      Runtime: python3.12
+      CodeUri: src/
+      Events:
+        GetItem: {Type: HttpApi, Properties: {Path: "/items/{id}", Method: get}}
+        Special: {Type: HttpApi, Properties: {Path: /items/special, Method: GET}}
+        Echo: {Type: HttpApi, Properties: {Path: /echo, Method: POST}}
+        Anything: {Type: HttpApi, Properties: {Path: "/x/{proxy+}", Method: ANY}}
+        Legacy: {Type: HttpApi, Properties: {Path: "/v1/{proxy+}", Method: ANY, PayloadFormatVersion: "1.0"}}
+"""
+
+REST_TEMPLATE = """\
+Transform: AWS::Serverless-2016-10-31
+Globals:
+  Api:
+    StageName: dev
+    BinaryMediaTypes: ["image~1png"]
+Resources:
+  RestFunction:
+    Type: AWS::Serverless::Function
+    Properties:
+      Handler: app.handler
+      Runtime: python3.12
+      CodeUri: src/
+      Events:
+        Items: {Type: Api, Properties: {Path: "/items/{id}", Method: any}}
+        Multi: {Type: Api, Properties: {Path: /multi, Method: get}}
+        Bare: {Type: Api, Properties: {Path: /bare, Method: get}}
+        Boom: {Type: Api, Properties: {Path: /boom, Method: get}}
+"""
+
+URL_TEMPLATE = """\
+Transform: AWS::Serverless-2016-10-31
+Resources:
+  UrlFunction:
+    Type: AWS::Serverless::Function
+    Properties:
+      Handler: app.handler
+      Runtime: python3.12
+      CodeUri: src/
+      FunctionUrlConfig:
+        AuthType: NONE
+"""
+
+
+def _project(root: Path, template: str) -> Path:
+    (root / "src").mkdir(parents=True)
+    (root / "src" / "app.py").write_text(HANDLER)
+    (root / "template.yaml").write_text(template)
+    return root / "template.yaml"
+
+
+@contextmanager
+def running(template_path: Path) -> Iterator[tuple[LocalApi, io.StringIO]]:
+    """serve() in a thread on a free port; stopped and joined on exit."""
+    function = next(iter(read_functions(template_path).values()))
+    log = io.StringIO()
+    started = threading.Event()
+    holder: dict[str, object] = {}
+
+    def ready(api: LocalApi) -> None:
+        holder["api"] = api
+        started.set()
+
+    def target() -> None:
+        try:
+            serve(function, port=0, template_path=template_path, log=log, ready=ready)
+        except BaseException as exc:  # surface a startup failure instead of waiting
+            holder["error"] = exc
+            started.set()
+
+    thread = threading.Thread(target=target, daemon=True)
+    thread.start()
+    assert started.wait(10)
+    if "error" in holder:
+        raise holder["error"]  # type: ignore[misc]
+    api = holder["api"]
+    assert isinstance(api, LocalApi)
+    try:
+        yield api, log
+    finally:
+        api.stop()
+        thread.join(10)
+        assert not thread.is_alive()
+
+
+def request(
+    api: LocalApi, method: str, path: str, body: bytes | None = None, headers: dict[str, str] | None = None
+) -> tuple[int, http.client.HTTPMessage, bytes]:
+    connection = http.client.HTTPConnection("127.0.0.1", api.port, timeout=10)
+    try:
+        connection.request(method, path, body=body, headers=headers or {})
+        response = connection.getresponse()
+        return response.status, response.headers, response.read()
+    finally:
+        connection.close()
+
+
+def event_of(data: bytes) -> dict:
+    return json.loads(data)
+
+
+@pytest.fixture
+def http_api(tmp_path: Path) -> Iterator[tuple[LocalApi, io.StringIO, Path]]:
+    template = _project(tmp_path / "web", HTTP_TEMPLATE)
+    with running(template) as (api, log):
+        yield api, log, template.parent
+
+
+def test_get_with_query_and_cookies_gives_a_v2_event(http_api) -> None:
+    api, log, _ = http_api
+    status, headers, body = request(api, "GET", "/items/42?a=1&a=2&q=hello%20world", headers={"Cookie": "s=1; t=2"})
+    assert status == 200
+    assert headers["X-Version"] == "one"
+    assert headers["Apigw-Requestid"]
+    event = event_of(body)
+    assert event["version"] == "2.0"
+    assert event["routeKey"] == "GET /items/{id}"
+    assert event["rawPath"] == "/items/42"
+    assert event["rawQueryString"] == "a=1&a=2&q=hello%20world"
+    assert event["queryStringParameters"] == {"a": "1,2", "q": "hello world"}
+    assert event["pathParameters"] == {"id": "42"}
+    assert event["cookies"] == ["s=1", "t=2"]
+    assert "cookie" not in event["headers"]
+    assert event["headers"]["host"] == f"127.0.0.1:{api.port}"
+    assert event["headers"]["x-forwarded-proto"] == "http"
+    assert event["requestContext"]["http"]["method"] == "GET"
+    assert event["requestContext"]["http"]["sourceIp"] == "127.0.0.1"
+    assert event["requestContext"]["requestId"] == headers["Apigw-Requestid"]
+    assert event["requestContext"]["stage"] == "$default"
+    assert "body" not in event
+    lines = log.getvalue().splitlines()
+    assert any(line.startswith("START RequestId: ") for line in lines)
+    assert any(line.startswith("REPORT RequestId: ") and "Init Duration" in line for line in lines)
+    assert '"GET /items/42?a=1&a=2&q=hello%20world" 200' in log.getvalue()
+
+
+def test_literal_route_beats_parameter_route(http_api) -> None:
+    api, _, _ = http_api
+    assert event_of(request(api, "GET", "/items/special")[2])["routeKey"] == "GET /items/special"
+
+
+def test_post_json_and_binary_bodies(http_api) -> None:
+    api, _, _ = http_api
+    status, _, body = request(api, "POST", "/echo", b'{"name": "Ada"}', {"Content-Type": "application/json"})
+    assert status == 200
+    event = event_of(body)
+    assert event["body"] == '{"name": "Ada"}'
+    assert event["isBase64Encoded"] is False
+    assert event["headers"]["content-type"] == "application/json"
+    _, _, body = request(api, "POST", "/echo", PNG, {"Content-Type": "image/png"})
+    event = event_of(body)
+    assert event["isBase64Encoded"] is True
+    assert base64.b64decode(event["body"]) == PNG
+
+
+def test_binary_response_is_decoded(http_api) -> None:
+    api, _, _ = http_api
+    status, headers, body = request(api, "GET", "/x/image")
+    assert (status, headers["Content-Type"], body) == (200, "image/png", PNG)
+
+
+def test_cookies_become_set_cookie_headers(http_api) -> None:
+    api, _, _ = http_api
+    status, headers, body = request(api, "DELETE", "/x/cookies")
+    assert status == 201
+    assert headers.get_all("Set-Cookie") == ["a=1; Path=/", "b=2"]
+    assert body == b"made"
+
+
+def test_bare_result_is_a_200_json_response_in_v2(http_api) -> None:
+    api, _, _ = http_api
+    status, headers, body = request(api, "GET", "/x/bare")
+    assert (status, headers["Content-Type"], json.loads(body)) == (200, "application/json", {"hello": "world"})
+
+
+def test_unknown_route_and_method_are_404(http_api) -> None:
+    api, log, _ = http_api
+    assert request(api, "GET", "/nope")[0::2] == (404, b'{"message": "Not Found"}')
+    assert request(api, "GET", "/echo")[0::2] == (404, b'{"message": "Not Found"}')
+    assert "START RequestId" not in log.getvalue()  # API Gateway answers without calling the function
+
+
+def test_handler_exception_is_502(http_api) -> None:
+    api, log, _ = http_api
+    status, headers, body = request(api, "GET", "/x/boom")
+    assert (status, headers["Content-Type"], body) == (502, "application/json", b'{"message": "Internal Server Error"}')
+    assert "[ERROR] ValueError: boom" in log.getvalue()
+    assert "END RequestId: " in log.getvalue()
+
+
+def test_payload_v1_route_gets_the_v1_shape(http_api) -> None:
+    api, _, _ = http_api
+    event = event_of(request(api, "PUT", "/v1/a/b?x=1&x=2", b"text", {"Content-Type": "text/plain"})[2])
+    assert event["version"] == "1.0"
+    assert event["httpMethod"] == "PUT"
+    assert event["resource"] == "/v1/{proxy+}"
+    assert event["pathParameters"] == {"proxy": "a/b"}
+    assert event["multiValueQueryStringParameters"] == {"x": ["1", "2"]}
+    assert event["queryStringParameters"] == {"x": "2"}
+    assert event["body"] == "text"
+    assert "rawPath" not in event
+
+
+def test_keep_alive_and_warm_invocations(http_api) -> None:
+    api, log, _ = http_api
+    connection = http.client.HTTPConnection("127.0.0.1", api.port, timeout=10)
+    try:
+        connection.request("GET", "/items/1")
+        first = connection.getresponse()
+        first.read()
+        sock = connection.sock
+        connection.request("GET", "/items/2")
+        second = connection.getresponse()
+        assert event_of(second.read())["pathParameters"] == {"id": "2"}
+        assert connection.sock is sock  # the same TCP connection served both
+    finally:
+        connection.close()
+    reports = [line for line in log.getvalue().splitlines() if line.startswith("REPORT")]
+    assert len(reports) == 2
+    assert "Init Duration" in reports[0]
+    assert "Init Duration" not in reports[1]
+
+
+def test_code_changes_are_picked_up_without_restart(http_api) -> None:
+    api, log, root = http_api
+    assert request(api, "GET", "/items/1")[1]["X-Version"] == "one"
+    app = root / "src" / "app.py"
+    app.write_text(app.read_text().replace('VERSION = "one"', 'VERSION = "two!"'))
+    assert request(api, "GET", "/items/1")[1]["X-Version"] == "two!"
+    assert "Code changed: the next invocation is a cold start." in log.getvalue()
+    reports = [line for line in log.getvalue().splitlines() if line.startswith("REPORT")]
+    assert ["Init Duration" in line for line in reports] == [True, True]
+
+
+def test_rest_api_shape_stage_and_answers(tmp_path: Path) -> None:
+    with running(_project(tmp_path / "rest", REST_TEMPLATE)) as (api, _):
+        status, headers, body = request(api, "POST", "/items/7?a=1", PNG, {"Content-Type": "image/png"})
+        assert status == 200
+        assert headers["x-amzn-RequestId"]
+        event = event_of(body)
+        assert event["resource"] == "/items/{id}"
+        assert event["pathParameters"] == {"id": "7"}
+        assert event["requestContext"]["stage"] == "dev"
+        assert event["requestContext"]["path"] == "/dev/items/7"
+        assert event["isBase64Encoded"] is True  # image/png is one of the API's BinaryMediaTypes
+        assert base64.b64decode(event["body"]) == PNG
+        assert "version" not in event
+        status, headers, body = request(api, "GET", "/multi")
+        assert (status, headers["X-One"], headers.get_all("X-Many")) == (200, "h", ["1", "2"])
+        # A REST API needs statusCode, fails with its own wording, and answers unknown routes with 403.
+        assert request(api, "GET", "/bare")[0::2] == (502, b'{"message": "Internal server error"}')
+        assert request(api, "GET", "/boom")[0::2] == (502, b'{"message": "Internal server error"}')
+        assert request(api, "GET", "/nope")[0::2] == (403, b'{"message": "Missing Authentication Token"}')
+
+
+def test_function_url_catches_every_path(tmp_path: Path) -> None:
+    with running(_project(tmp_path / "url", URL_TEMPLATE)) as (api, _):
+        event = event_of(request(api, "PATCH", "/any/path?z=1")[2])
+        assert event["routeKey"] == "$default"
+        assert event["rawPath"] == "/any/path"
+        assert event["requestContext"]["domainName"] == f"127.0.0.1:{api.port}"
+        assert event["requestContext"]["authorizer"] is None
+        assert event["pathParameters"] is None
+
+
+def test_route_selection_unit() -> None:
+    from generator.runner.api import HTTP, Route
+
+    routes = [
+        Route(HTTP, "ANY", "/{proxy+}", "2.0", "$default"),
+        Route(HTTP, "GET", "/a/{id}", "2.0", "$default"),
+        Route(HTTP, "ANY", "/a/{id}", "2.0", "$default"),
+        Route(HTTP, "ANY", None, "2.0", "$default"),
+    ]
+    assert select_route(routes, "GET", "/a/1") == routes[1]
+    assert select_route(routes, "POST", "/a/1") == routes[2]
+    assert select_route(routes, "GET", "/b/c") == routes[0]
+    assert select_route(routes, "GET", "/") == routes[3]
+
+
+def test_function_without_http_events_is_a_user_error(tmp_path: Path) -> None:
+    root = tmp_path / "plain"
+    template = _project(root, URL_TEMPLATE.replace("      FunctionUrlConfig:\n        AuthType: NONE\n", ""))
+    function = read_functions(template)["UrlFunction"]
+    assert find_routes(function) == []
+    with pytest.raises(RunnerError, match="UrlFunction has no Api or HttpApi event and no FunctionUrlConfig"):
+        serve(function, port=0, log=io.StringIO())
+
+
+def test_busy_port_is_a_user_error(http_api) -> None:
+    api, _, root = http_api
+    function = read_functions(root / "template.yaml")["WebFunction"]
+    started = time.perf_counter()
+    with pytest.raises(RunnerError, match=rf"cannot listen on 127.0.0.1:{api.port} .*: pass another --port"):
+        serve(function, port=api.port, log=io.StringIO())
+    assert time.perf_counter() - started < 5

@@ -1,0 +1,127 @@
+"""The command line as a user meets it: help, tables, and one-line errors with exit code 2."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+
+from helpers import SLSGEN, run, slsgen
+
+
+def test_version():
+    from generator import __version__
+
+    assert slsgen("--version", cwd=".").stdout.strip() == f"slsgen {__version__}"
+
+
+@pytest.mark.parametrize("command", [[], ["new"], ["list"], ["show"], ["invoke"], ["start-api"], ["event"]])
+def test_every_command_has_help_with_examples(command, tmp_path):
+    if command and command[0] in ("invoke", "start-api", "event"):
+        pytest.skip("these pass --help on to the runner; covered in test_project_commands")
+    result = slsgen(*command, "--help", cwd=tmp_path)
+    assert "Usage:" in result.stdout
+    assert "Example" in result.stdout
+
+
+def test_list_shows_a_table_of_blueprints(tmp_path):
+    out = slsgen("list", cwd=tmp_path).stdout
+    assert "hello-world" in out
+    assert "HTTP API" in out
+
+
+def test_show_lists_options_with_defaults_and_allowed_values(tmp_path):
+    out = slsgen("show", "hello-world", cwd=tmp_path).stdout
+    for text in ("runtime", "python3.13", "arm64", "128..10240", "trigger", "http-api", "greeting", "Hello"):
+        assert text in out
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["new", "hello-wrld", "x"], "unknown blueprint 'hello-wrld': did you mean 'hello-world'?"),
+        (["new", "hello-world", "Bad_Name"], "is not a slug"),
+        (["new", "hello-world", "../escape"], "must be a plain name, not a path"),
+        (["new", "hello-world", "x", "--memory", "64"], "memory must be between 128 and 10240 MB"),
+        (["new", "hello-world", "x", "--memory", "20000"], "memory must be between 128 and 10240 MB"),
+        (["new", "hello-world", "x", "--timeout", "901"], "timeout must be between 1 and 900 seconds"),
+        (["new", "hello-world", "x", "--runtime", "python3.11"], "python3.11 was deprecated on 2026-06-30"),
+        (["new", "hello-world", "x", "--runtime", "python3.10"], "python3.10 was deprecated on 2026-06-30"),
+        (["new", "hello-world", "x", "--arch", "aarch64"], "architecture must be one of arm64, x86_64"),
+        (["new", "hello-world", "x", "--set", "greting=Hi"], "unknown option 'greting' for hello-world; valid"),
+        (["new", "hello-world", "x", "--set", "greeting"], "write it as --set KEY=VALUE"),
+        (["new", "hello-world", "x", "--env", "NOEQUALS"], "write it as --env KEY=VALUE"),
+        (["new", "hello-world", "x", "--env", "AWS_REGION=eu-west-1"], "reserved by Lambda"),
+        (["new", "hello-world", "x", "--handler", "nodots"], "write it as module.function"),
+        (["new", "hello-world", "x", "--log-format", "xml"], "log_format must be one of json, text"),
+        (["new", "hello-world", "x", "--log-format", "text", "--log-level", "DEBUG"], "needs the JSON log format"),
+        (["new", "hello-world", "x", "--ephemeral-storage", "100"], "between 512 and 10240 MB"),
+        (["new", "hello-world", "x", "--set", "greeting=<script>"], "greeting '<script>' is not valid"),
+        (["new", "hello-world"], "name the project: slsgen new hello-world NAME"),
+        (["new"], "name a blueprint"),
+        (["show", "nope"], "unknown blueprint 'nope'"),
+        (["new", "hello-world", "x", "--bogus"], "No such option: --bogus"),
+    ],
+)
+def test_bad_input_gets_one_line_exit_2_and_writes_nothing(tmp_path, args, message):
+    result = run([*SLSGEN, *args, "--no-input"] if args[0] == "new" else [*SLSGEN, *args], tmp_path, check=False)
+    assert result.returncode == 2, result.stderr
+    assert message in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert "Traceback" not in result.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_existing_target_needs_force(tmp_path):
+    (tmp_path / "api").mkdir()
+    (tmp_path / "api" / "keep.txt").write_text("mine")
+    result = run([*SLSGEN, "new", "hello-world", "api", "--no-input"], tmp_path, check=False)
+    assert result.returncode == 2
+    assert "exists and is not empty" in result.stderr and "--force" in result.stderr
+    slsgen("new", "hello-world", "api", "--no-input", "--force", cwd=tmp_path)
+    assert (tmp_path / "api" / "keep.txt").read_text() == "mine"
+    assert (tmp_path / "api" / "template.yaml").is_file()
+
+
+def test_new_prints_the_tree_and_next_steps(tmp_path):
+    out = slsgen("new", "hello-world", "my-api", "--no-input", "--runtime", "python3.12", "--arch", "x86_64",
+                 "--memory", "256", "--set", "greeting=Hi", "-o", "out", cwd=tmp_path).stdout
+    assert "lambda_function.py" in out
+    assert "template.yaml" in out
+    assert "make test" in out and "make invoke" in out and "sam deploy --guided" in out
+    record = json.loads((tmp_path / "out" / "my-api" / ".slsgen.json").read_text())
+    assert record["answers"]["runtime"] == "python3.12"
+    assert record["answers"]["architecture"] == "x86_64"
+    assert record["answers"]["memory"] == 256
+    assert record["answers"]["greeting"] == "Hi"
+
+
+def test_prompts_in_a_terminal_use_defaults_and_retry_bad_answers(tmp_path):
+    """Drive the interactive prompts through a pseudo-terminal, as a user at a keyboard would."""
+    pexpect = pytest.importorskip("pexpect")
+    child = pexpect.spawn(SLSGEN[0], [*SLSGEN[1:], "new", "hello-world"], cwd=str(tmp_path), encoding="utf-8",
+                          timeout=30, dimensions=(40, 200), env={**os.environ, "NO_COLOR": "1", "TERM": "dumb"})
+    child.expect("Project name")
+    child.sendline("prompted-api")
+    child.expect("runtime")
+    child.sendline("")  # default
+    child.expect("architecture")
+    child.sendline("x86_64")
+    child.expect("memory")
+    child.sendline("64")  # refused, asked again
+    child.expect("memory must be between 128 and 10240 MB")
+    child.sendline("512")
+    child.expect("timeout")
+    child.sendline("")
+    child.expect("trigger")
+    child.sendline("")
+    child.expect("greeting")
+    child.sendline("Hey")
+    child.expect("Next steps")
+    child.expect(pexpect.EOF)
+    record = json.loads((tmp_path / "prompted-api" / ".slsgen.json").read_text())
+    assert record["answers"]["architecture"] == "x86_64"
+    assert record["answers"]["memory"] == 512
+    assert record["answers"]["greeting"] == "Hey"
+    assert record["answers"]["runtime"] == "python3.13"

@@ -1,0 +1,38 @@
+"""The wheel users install carries the skeleton, the blueprints and the runner: `pip install .` works anywhere."""
+
+from __future__ import annotations
+
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from helpers import run
+
+ROOT = Path(__file__).resolve().parent.parent
+UV = [sys.executable, "-m", "uv"]
+
+pytestmark = pytest.mark.e2e
+
+
+def test_wheel_installs_into_a_fresh_venv_and_generates_from_another_folder(tmp_path):
+    run([*UV, "build", "--wheel", "--out-dir", str(tmp_path / "dist"), str(ROOT)], ROOT, timeout=300)
+    (wheel,) = (tmp_path / "dist").glob("slsgen-*.whl")
+    names = zipfile.ZipFile(wheel).namelist()
+    assert "generator/_data/templates/template.yaml" in names
+    assert "generator/_data/blueprints/hello-world/blueprint.yaml" in names
+    assert "generator/runner/cli.py" in names
+    assert not any("__pycache__" in name for name in names)
+
+    venv = tmp_path / "venv"
+    run([*UV, "venv", "--quiet", "--python", sys.executable, str(venv)], tmp_path)
+    run([*UV, "pip", "install", "--quiet", "--python", str(venv / "bin/python"), str(wheel)], tmp_path, timeout=300)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    slsgen = str(venv / "bin/slsgen")
+    assert "hello-world" in run([slsgen, "list"], elsewhere).stdout
+    run([slsgen, "new", "hello-world", "packaged", "--no-input"], elsewhere)
+    project = elsewhere / "packaged"
+    for name in ("template.yaml", "Makefile", "src/lambda_function.py", "lambda_runner/cli.py", "events/hello.json"):
+        assert (project / name).is_file(), name
