@@ -39,6 +39,7 @@ DEFAULT_VENV = ROOT / ".bench" / "venv"
 PROJECT = "bench-app"
 RUNTIME = "python3.13"
 TEMPLATE_NAME = "cookiecutter-aws-sam-hello-python"
+Env = dict[str, str]
 
 
 class BenchError(Exception):
@@ -78,7 +79,8 @@ def find_template(python: Path) -> Path:
     package = Path(subprocess.run([str(python), "-c", code], capture_output=True, text=True, check=True).stdout.strip())
     candidates = sorted(package.glob(f"**/init/templates/{TEMPLATE_NAME}/cookiecutter.json"))
     if not candidates:
-        found = sorted(str(p.parent.relative_to(package)) for p in package.glob("**/init/templates/*/cookiecutter.json"))
+        others = package.glob("**/init/templates/*/cookiecutter.json")
+        found = sorted(str(path.parent.relative_to(package)) for path in others)
         raise BenchError(f"no {TEMPLATE_NAME} in {package}; templates there: {found or 'none'}")
     return candidates[0].parent
 
@@ -100,7 +102,7 @@ def make_home(base: Path) -> tuple[Path, Path]:
     return home, config
 
 
-def tool_env(home: Path, venv: Path) -> dict[str, str]:
+def tool_env(home: Path, venv: Path) -> Env:
     env = dict(os.environ)
     env.update(
         HOME=str(home),
@@ -117,7 +119,7 @@ def tool_env(home: Path, venv: Path) -> dict[str, str]:
     return env
 
 
-def version_of(argv: list[str], env: dict[str, str]) -> str:
+def version_of(argv: list[str], env: Env) -> str:
     result = subprocess.run(argv, capture_output=True, text=True, env=env, check=False)
     lines = (result.stdout or result.stderr).strip().splitlines()
     return lines[0] if lines else "?"
@@ -155,30 +157,36 @@ def expect_usage(out: Path, result: subprocess.CompletedProcess[str]) -> str | N
 
 
 def new_cases(slsgen: list[str], bin_dir: Path, template: Path, cookiecutter_config: Path) -> list[Case]:
-    sam = str(bin_dir / "sam")
-    cookiecutter = str(bin_dir / "cookiecutter")
+    """The three ways to make a hello-world project, in table order (slsgen first: ratios are against it)."""
+    sam_flags = ["--no-interactive", "--no-input", "--architecture", "arm64", "--location", str(template)]
+    sam_context = ["--name", PROJECT, "--extra-context", json.dumps({"runtime": RUNTIME})]
+    cookiecutter_flags = ["--no-input", "--config-file", str(cookiecutter_config), "--accept-hooks", "no"]
+    cookiecutter_context = [f"project_name={PROJECT}", f"runtime={RUNTIME}"]
+    sam_files = expect_files("template.yaml", "hello_world/app.py", contains={"template.yaml": RUNTIME})
+
+    def slsgen_new(out: Path) -> list[str]:
+        return [*slsgen, "new", "hello-world", PROJECT, "--no-input", "--runtime", RUNTIME, "-o", str(out)]
+
+    def sam_init(out: Path) -> list[str]:
+        return [str(bin_dir / "sam"), "init", *sam_flags, *sam_context, "--output-dir", str(out)]
+
+    def cookiecutter(out: Path) -> list[str]:
+        return [
+            str(bin_dir / "cookiecutter"),
+            *cookiecutter_flags,
+            "-o",
+            str(out),
+            str(template),
+            *cookiecutter_context,
+        ]
+
+    slsgen_files = expect_files(
+        "template.yaml", ".slsgen.json", "events/hello.json", contains={"template.yaml": RUNTIME}
+    )
     return [
-        Case(
-            "slsgen new hello-world",
-            lambda out: [*slsgen, "new", "hello-world", PROJECT, "--no-input", "--runtime", RUNTIME, "-o", str(out)],
-            expect_files("template.yaml", ".slsgen.json", "events/hello.json", contains={"template.yaml": RUNTIME}),
-        ),
-        Case(
-            "sam init --location",
-            lambda out: [
-                sam, "init", "--no-interactive", "--no-input", "--location", str(template), "--name", PROJECT,
-                "--extra-context", json.dumps({"runtime": RUNTIME}), "--architecture", "arm64", "--output-dir", str(out),
-            ],
-            expect_files("template.yaml", "hello_world/app.py", contains={"template.yaml": RUNTIME}),
-        ),
-        Case(
-            "cookiecutter --no-input",
-            lambda out: [
-                cookiecutter, "--no-input", "--config-file", str(cookiecutter_config), "--accept-hooks", "no",
-                "-o", str(out), str(template), f"project_name={PROJECT}", f"runtime={RUNTIME}",
-            ],
-            expect_files("template.yaml", "hello_world/app.py", contains={"template.yaml": RUNTIME}),
-        ),
+        Case("slsgen new hello-world", slsgen_new, slsgen_files),
+        Case("sam init --location", sam_init, sam_files),
+        Case("cookiecutter --no-input", cookiecutter, sam_files),
     ]
 
 
@@ -193,14 +201,15 @@ def help_cases(slsgen: list[str], bin_dir: Path) -> list[Case]:
 # Running
 
 
-def run_once(case: Case, scratch: Path, env: dict[str, str], wrapper: list[str]) -> float:
+def run_once(case: Case, scratch: Path, env: Env, wrapper: list[str]) -> float:
     """Run `case` once into a fresh folder; return its wall-clock seconds, or raise if the run failed."""
     out = Path(tempfile.mkdtemp(prefix="run-", dir=scratch))
     try:
         argv = [*wrapper, *case.argv(out)]
         start = time.perf_counter()
-        result = subprocess.run(argv, cwd=out, env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True,
-                                check=False)
+        result = subprocess.run(
+            argv, cwd=out, env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True, check=False
+        )
         elapsed = time.perf_counter() - start
         problem = case.check(out, result)
         if problem:
@@ -211,7 +220,7 @@ def run_once(case: Case, scratch: Path, env: dict[str, str], wrapper: list[str])
         shutil.rmtree(out, ignore_errors=True)
 
 
-def run_group(cases: list[Case], runs: int, warmup: int, scratch: Path, env: dict[str, str], wrapper: list[str]) -> None:
+def run_group(cases: list[Case], runs: int, warmup: int, scratch: Path, env: Env, wrapper: list[str]) -> None:
     for case in cases:
         for _ in range(warmup):
             run_once(case, scratch, env, wrapper)
@@ -219,8 +228,8 @@ def run_group(cases: list[Case], runs: int, warmup: int, scratch: Path, env: dic
         shift = index % len(cases)
         for case in cases[shift:] + cases[:shift]:
             case.times.append(run_once(case, scratch, env, wrapper))
-        print(f"  round {index + 1}/{runs}: " + ", ".join(f"{c.name.split()[0]} {c.times[-1] * 1000:.0f} ms" for c in cases),
-              file=sys.stderr)
+        progress = ", ".join(f"{case.name.split()[0]} {case.times[-1] * 1000:.0f} ms" for case in cases)
+        print(f"  round {index + 1}/{runs}: {progress}", file=sys.stderr)
 
 
 def print_table(title: str, cases: list[Case]) -> None:
@@ -229,14 +238,16 @@ def print_table(title: str, cases: list[Case]) -> None:
     print(f"\n{title}")
     print(f"  {'tool':<{width}}  {'median ms':>9}  {'min':>7}  {'max':>7}  {'x slsgen':>8}")
     for case in cases:
-        print(f"  {case.name:<{width}}  {case.median * 1000:9.1f}  {min(case.times) * 1000:7.1f}  "
-              f"{max(case.times) * 1000:7.1f}  {case.median / base:7.2f}x")
+        print(
+            f"  {case.name:<{width}}  {case.median * 1000:9.1f}  {min(case.times) * 1000:7.1f}  "
+            f"{max(case.times) * 1000:7.1f}  {case.median / base:7.2f}x"
+        )
 
 
-def run_hyperfine(cases: list[Case], runs: int, warmup: int, scratch: Path, env: dict[str, str], wrapper: list[str]) -> None:
+def run_hyperfine(cases: list[Case], runs: int, warmup: int, scratch: Path, env: Env, wrapper: list[str]) -> None:
     """The same commands through hyperfine, for its statistics; each run gets an emptied output folder."""
     out = scratch / "hyperfine-out"
-    out.mkdir()
+    out.mkdir(exist_ok=True)
     argv = ["hyperfine", "--style", "basic", "--runs", str(runs), "--warmup", str(warmup), "--shell", "none"]
     prepare = f"rm -rf {shlex.quote(str(out))}"
     for case in cases:
@@ -254,8 +265,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--warmup", type=int, default=1, help="untimed runs per tool first (default 1)")
     parser.add_argument("--venv", type=Path, default=DEFAULT_VENV, help="bench virtualenv (default .bench/venv)")
     parser.add_argument("--no-setup", action="store_true", help="use the bench venv as it is (no bench/setup.sh)")
-    parser.add_argument("--slsgen-current", action="store_true",
-                        help="time the slsgen of the interpreter running this script, not the bench venv's")
+    parser.add_argument(
+        "--slsgen-current",
+        action="store_true",
+        help="time the slsgen of the interpreter running this script, not the bench venv's",
+    )
     parser.add_argument("--target", type=float, default=0.5, help="slsgen / sam init median ratio to pass (0.5)")
     parser.add_argument("--check", action="store_true", help="exit 1 when the target is missed")
     parser.add_argument("--offline", action="store_true", help="run every command in a namespace with no network")
@@ -279,7 +293,8 @@ def main(argv: list[str] | None = None) -> int:
                 raise BenchError(f"{bin_dir / tool} is missing: run bash bench/setup.sh (or drop --no-setup)")
         if args.slsgen_current:
             local = Path(sys.executable).parent / "slsgen"
-            slsgen = [str(local)] if local.exists() else [sys.executable, "-c", "from generator.cli import main; main()"]
+            fallback = [sys.executable, "-c", "from generator.cli import main; main()"]
+            slsgen = [str(local)] if local.exists() else fallback
         else:
             slsgen = [str(bin_dir / "slsgen")]
         template = find_template(bin_dir / "python")
@@ -299,8 +314,10 @@ def main(argv: list[str] | None = None) -> int:
                 "cookiecutter": version_of([str(bin_dir / "cookiecutter"), "--version"], env).split(" from ")[0],
                 "python": version_of([str(bin_dir / "python"), "--version"], env),
             }
-            print(f"bench: {platform.node()}, {os.cpu_count()} cores, {args.runs} runs + {args.warmup} warm-up per tool"
-                  f"{', offline' if args.offline else ''}")
+            print(
+                f"bench: {platform.node()}, {os.cpu_count()} cores, {args.runs} runs + {args.warmup} warm-up per tool"
+                f"{', offline' if args.offline else ''}"
+            )
             print(f"venv:  {venv}" + (f" (setup {setup_seconds:.1f} s)" if setup_seconds is not None else ""))
             print("tools: " + "; ".join(f"{v}" for v in versions.values()))
             print(f"slsgen: {shlex.join(slsgen)}")
@@ -318,20 +335,34 @@ def main(argv: list[str] | None = None) -> int:
             new, sam_init = groups[0][1][0], groups[0][1][1]
             ratio = new.median / sam_init.median
             passed = ratio <= args.target
-            print(f"\n{'PASS' if passed else 'FAIL'}: slsgen new / sam init = {ratio:.2f}x "
-                  f"({new.median * 1000:.0f} ms / {sam_init.median * 1000:.0f} ms; target <= {args.target:.2f}x)")
+            print(
+                f"\n{'PASS' if passed else 'FAIL'}: slsgen new / sam init = {ratio:.2f}x "
+                f"({new.median * 1000:.0f} ms / {sam_init.median * 1000:.0f} ms; target <= {args.target:.2f}x)"
+            )
             if len(groups) > 1:
                 slsgen_help, sam_help = groups[1][1]
-                print(f"info: slsgen --help / sam --help = {slsgen_help.median / sam_help.median:.2f}x "
-                      f"({slsgen_help.median * 1000:.0f} ms / {sam_help.median * 1000:.0f} ms)")
+                print(
+                    f"info: slsgen --help / sam --help = {slsgen_help.median / sam_help.median:.2f}x "
+                    f"({slsgen_help.median * 1000:.0f} ms / {sam_help.median * 1000:.0f} ms)"
+                )
 
             if args.json:
                 report = {
-                    "runs": args.runs, "warmup": args.warmup, "cores": os.cpu_count(), "offline": args.offline,
-                    "versions": versions, "template": str(template), "setup_seconds": setup_seconds,
-                    "ratio_new_vs_sam": ratio, "target": args.target, "passed": passed,
-                    "cases": {c.name: {"median_ms": c.median * 1000, "times_ms": [t * 1000 for t in c.times]}
-                              for _, cases in groups for c in cases},
+                    "runs": args.runs,
+                    "warmup": args.warmup,
+                    "cores": os.cpu_count(),
+                    "offline": args.offline,
+                    "versions": versions,
+                    "template": str(template),
+                    "setup_seconds": setup_seconds,
+                    "ratio_new_vs_sam": ratio,
+                    "target": args.target,
+                    "passed": passed,
+                    "cases": {
+                        c.name: {"median_ms": c.median * 1000, "times_ms": [t * 1000 for t in c.times]}
+                        for _, cases in groups
+                        for c in cases
+                    },
                 }
                 args.json.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
 

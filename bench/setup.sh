@@ -10,6 +10,7 @@
 #   SAM_SPEC     requirement for the SAM CLI (default: aws-sam-cli)
 #   CC_SPEC      requirement for cookiecutter (default: cookiecutter)
 #   BENCH_FRESH  1 to delete the venv and build it from scratch
+#   BENCH_PIP    1 to use python -m venv and pip even when uv is there
 #
 # Only PyPI is reached. The venv is re-used across runs; slsgen is always reinstalled from the working tree so
 # that the bench measures the current code. Byte-compiling at install matters: without .pyc files (and with
@@ -22,7 +23,9 @@ PYTHON="${PYTHON:-python3}"
 SAM_SPEC="${SAM_SPEC:-aws-sam-cli}"
 CC_SPEC="${CC_SPEC:-cookiecutter}"
 
-if [[ -z "${UV:-}" ]]; then
+if [[ "${BENCH_PIP:-0}" == "1" ]]; then
+    UV=""
+elif [[ -z "${UV:-}" ]]; then
     if command -v uv >/dev/null 2>&1; then
         UV="$(command -v uv)"
     elif [[ -x "$ROOT/.venv/bin/uv" ]]; then

@@ -21,8 +21,20 @@ from .errors import BlueprintInvalid, BlueprintNotFound, InvalidOption
 from .options import RESERVED_NAMES, Question, question_from_manifest, runtime_questions
 
 MANIFEST_KEYS = {
-    "name", "title", "description", "version", "trigger", "extends", "function_id", "runtime", "dependencies",
-    "dev_dependencies", "questions", "events", "exclude", "next_steps",
+    "name",
+    "title",
+    "description",
+    "version",
+    "trigger",
+    "extends",
+    "function_id",
+    "runtime",
+    "dependencies",
+    "dev_dependencies",
+    "questions",
+    "events",
+    "exclude",
+    "next_steps",
 }
 SKELETON_LAYER = "skeleton"
 NAME = re.compile(r"^[a-z][a-z0-9-]*$")
@@ -171,7 +183,9 @@ def load_blueprint(reference: str, _seen: tuple[str, ...] = ()) -> Blueprint:
 
     for event in events:
         if "file" not in event or not ({"source", "kind"} <= set(event) or "literal" in event):
-            raise BlueprintInvalid(f"{origin}: every event needs a file and either source and kind, or literal: {event}")
+            raise BlueprintInvalid(
+                f"{origin}: every event needs a file and either source and kind, or literal: {event}"
+            )
     blueprint = Blueprint(
         name=data["name"],
         title=data["title"],

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -43,7 +43,8 @@ def version_callback(value: bool) -> None:
 @app.callback()
 def main_options(
     version: Annotated[
-        Optional[bool], typer.Option("--version", "-V", callback=version_callback, is_eager=True, help="Print the version.")
+        bool | None,
+        typer.Option("--version", "-V", callback=version_callback, is_eager=True, help="Print the version."),
     ] = None,
 ) -> None:
     """Scaffold production-grade AWS Lambda projects in Python from blueprints, offline."""
@@ -78,24 +79,33 @@ def show(
 @app.command()
 def new(
     blueprint: Annotated[
-        Optional[str], typer.Argument(help="Blueprint name or folder (see `slsgen list`).", autocompletion=complete_blueprint)
+        str | None,
+        typer.Argument(help="Blueprint name or folder (see `slsgen list`).", autocompletion=complete_blueprint),
     ] = None,
-    name: Annotated[Optional[str], typer.Argument(help="Project name: a slug naming the folder, stack and function.")] = None,
+    name: Annotated[
+        str | None, typer.Argument(help="Project name: a slug naming the folder, stack and function.")
+    ] = None,
     output_dir: Annotated[Path, typer.Option("--output-dir", "-o", help="Where the project folder goes.")] = Path("."),
-    no_input: Annotated[bool, typer.Option("--no-input", help="Never prompt; use defaults for what is not given.")] = False,
-    set_: Annotated[Optional[list[str]], typer.Option("--set", help="A blueprint option, KEY=VALUE (repeatable).")] = None,
-    runtime: Annotated[Optional[str], typer.Option(help="python3.12, python3.13 (default) or python3.14.")] = None,
-    arch: Annotated[Optional[str], typer.Option(help="arm64 (default) or x86_64.")] = None,
-    memory: Annotated[Optional[str], typer.Option(help="Memory in MB, 128-10240.")] = None,
-    timeout: Annotated[Optional[str], typer.Option(help="Timeout in seconds, 1-900.")] = None,
-    env: Annotated[Optional[list[str]], typer.Option("--env", help="Environment variable KEY=VALUE (repeatable).")] = None,
-    handler: Annotated[Optional[str], typer.Option(help="module.function (default lambda_function.lambda_handler).")] = None,
-    vpc: Annotated[Optional[bool], typer.Option("--vpc/--no-vpc", help="Attach to a VPC (ids as parameters).")] = None,
-    tracing: Annotated[Optional[bool], typer.Option("--tracing/--no-tracing", help="AWS X-Ray tracing.")] = None,
-    log_format: Annotated[Optional[str], typer.Option(help="json (default) or text.")] = None,
-    log_level: Annotated[Optional[str], typer.Option(help="TRACE, DEBUG, INFO (default), WARN, ERROR, FATAL.")] = None,
-    ephemeral_storage: Annotated[Optional[str], typer.Option(help="/tmp size in MB, 512-10240.")] = None,
-    reserved_concurrency: Annotated[Optional[str], typer.Option(help="Reserved concurrent executions.")] = None,
+    no_input: Annotated[
+        bool, typer.Option("--no-input", help="Never prompt; use defaults for what is not given.")
+    ] = False,
+    set_: Annotated[list[str] | None, typer.Option("--set", help="A blueprint option, KEY=VALUE (repeatable).")] = None,
+    runtime: Annotated[str | None, typer.Option(help="python3.12, python3.13 (default) or python3.14.")] = None,
+    arch: Annotated[str | None, typer.Option(help="arm64 (default) or x86_64.")] = None,
+    memory: Annotated[str | None, typer.Option(help="Memory in MB, 128-10240.")] = None,
+    timeout: Annotated[str | None, typer.Option(help="Timeout in seconds, 1-900.")] = None,
+    env: Annotated[list[str] | None, typer.Option("--env", help="Environment variable KEY=VALUE (repeatable).")] = None,
+    handler: Annotated[
+        str | None, typer.Option(help="module.function (default lambda_function.lambda_handler).")
+    ] = None,
+    vpc: Annotated[bool | None, typer.Option("--vpc/--no-vpc", help="Attach to a VPC (ids as parameters).")] = None,
+    tracing: Annotated[bool | None, typer.Option("--tracing/--no-tracing", help="AWS X-Ray tracing.")] = None,
+    log_format: Annotated[str | None, typer.Option(help="json (default) or text.")] = None,
+    log_level: Annotated[str | None, typer.Option(help="TRACE, DEBUG, INFO (default), WARN, ERROR, FATAL.")] = None,
+    ephemeral_storage: Annotated[
+        str | None, typer.Option(help="Ephemeral storage (the /tmp folder) in MB, 512-10240.")
+    ] = None,
+    reserved_concurrency: Annotated[str | None, typer.Option(help="Reserved concurrent executions.")] = None,
     force: Annotated[bool, typer.Option("--force", help="Overwrite the files the blueprint generates.")] = False,
 ) -> None:
     """Generate a project from a blueprint.
@@ -108,16 +118,30 @@ def new(
     from . import console, workspace
 
     flags = {
-        "runtime": runtime, "architecture": arch, "memory": memory, "timeout": timeout, "handler": handler,
-        "vpc": vpc, "tracing": tracing, "log_format": log_format, "log_level": log_level,
-        "ephemeral_storage": ephemeral_storage, "reserved_concurrency": reserved_concurrency,
+        "runtime": runtime,
+        "architecture": arch,
+        "memory": memory,
+        "timeout": timeout,
+        "handler": handler,
+        "vpc": vpc,
+        "tracing": tracing,
+        "log_format": log_format,
+        "log_level": log_level,
+        "ephemeral_storage": ephemeral_storage,
+        "reserved_concurrency": reserved_concurrency,
     }
     interactive = not no_input and sys.stdin.isatty()
-    project = workspace.generate(
-        blueprint, name, output_dir=output_dir, flags=flags, set_pairs=set_ or [], env_pairs=env or [],
-        force=force, interactive=interactive,
+    project, blueprint_used = workspace.generate(
+        blueprint,
+        name,
+        output_dir=output_dir,
+        flags=flags,
+        set_pairs=set_ or [],
+        env_pairs=env or [],
+        force=force,
+        interactive=interactive,
     )
-    console.print_generated(project)
+    console.print_generated(project, blueprint_used.next_steps)
 
 
 @app.command(context_settings=PASSTHROUGH)

@@ -52,14 +52,15 @@ def print_blueprint(blueprint: Blueprint) -> None:
         table.add_column(column, no_wrap=column in ("option", "type"))
     for question in blueprint.all_questions():
         help_text = question.help + (f" (when {question.when})" if question.when else "")
-        table.add_row(question.name, question.type, format_default(question.default), question.describe_allowed(),
-                      help_text)
+        table.add_row(
+            question.name, question.type, format_default(question.default), question.describe_allowed(), help_text
+        )
     out.print(table)
     flags = "--runtime --arch --memory --timeout --handler --env --vpc --tracing --log-format --log-level"
     out.print(f"Set runtime settings with {flags}; the rest with --set KEY=VALUE.")
 
 
-def print_generated(project: Path) -> None:
+def print_generated(project: Path, next_steps: list[str]) -> None:
     record = json.loads((project / settings.RECORD_NAME).read_text(encoding="utf-8"))
     tree = Tree(f"[bold]{project}[/bold]")
     nodes: dict[Path, Tree] = {Path("."): tree}
@@ -79,9 +80,14 @@ def print_generated(project: Path) -> None:
     blueprint = record["blueprint"]["name"]
     out.print(f"\n[green]Created[/green] {record['project_name']} from {blueprint} {record['blueprint']['version']}.")
     out.print("Next steps:")
-    steps = [f"cd {project}", "make install      # .venv with the function's and the dev dependencies",
-             "make test         # lint + the project's tests", "make invoke       # run the function on events/",
-             "sam build && sam deploy --guided"]
+    steps = [
+        f"cd {project}",
+        "make install      # .venv with the function's and the dev dependencies",
+        "make test         # lint + the project's tests",
+        "make invoke       # run the function on events/",
+        *next_steps,
+        "sam build && sam deploy --guided",
+    ]
     for step in steps:
         out.print(f"  {step}")
 

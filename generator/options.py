@@ -50,7 +50,9 @@ class Question:
         if self.choices:
             return ", ".join(self.choices)
         if self.minimum is not None or self.maximum is not None:
-            return f"{self.minimum if self.minimum is not None else ''}..{self.maximum if self.maximum is not None else ''}"
+            low = "" if self.minimum is None else self.minimum
+            high = "" if self.maximum is None else self.maximum
+            return f"{low}..{high}"
         if self.type == "bool":
             return "yes, no"
         return self.pattern_help or ("any text" if self.type == "str" else "")
@@ -83,7 +85,7 @@ class Question:
                 return False
             raise InvalidOption(f"{self.name} must be yes or no, not {raw!r}")
         if self.type == "list":
-            items = raw if isinstance(raw, list) else [part for part in str(raw).split(",")]
+            items = raw if isinstance(raw, list) else str(raw).split(",")
             cleaned = [str(item).strip() for item in items if str(item).strip()]
             if not cleaned:
                 raise InvalidOption(f"{self.name} needs at least one value, separated by commas")
@@ -97,7 +99,8 @@ class Question:
             low, high = self.minimum, self.maximum
             if (low is not None and value < low) or (high is not None and value > high):
                 limits = f"{low} and {high}{' ' + self.unit if self.unit else ''}"
-                raise InvalidOption(f"{self.name} must be between {limits}, Lambda's limits; {value} is outside")
+                whose = ", Lambda's limits" if self.name in RUNTIME_KEYS else ""  # a blueprint's own bounds are its own
+                raise InvalidOption(f"{self.name} must be between {limits}{whose}; {value} is outside")
         if self.pattern and isinstance(value, str) and not re.fullmatch(self.pattern, value):
             hint = self.pattern_help or f"it must match {self.pattern}"
             raise InvalidOption(f"{self.name} {value!r} is not valid: {hint}")
@@ -180,37 +183,103 @@ def check_env(values: Mapping[str, str]) -> None:
 def runtime_questions() -> list[Question]:
     """The runtime settings, in prompt order, with slsgen's defaults (a manifest's `runtime:` overrides them)."""
     return [
-        Question("runtime", "choice", settings.DEFAULT_RUNTIME, "Lambda Python runtime", settings.RUNTIMES,
-                 check=check_runtime),
-        Question("architecture", "choice", settings.DEFAULT_ARCHITECTURE,
-                 "Instruction set (arm64 is Graviton: about 20% cheaper per GB-second)", settings.ARCHITECTURES),
-        Question("memory", "int", settings.DEFAULT_MEMORY_MB, "Memory in MB (CPU scales with it)",
-                 minimum=settings.MEMORY_MB[0], maximum=settings.MEMORY_MB[1], unit="MB"),
-        Question("timeout", "int", settings.DEFAULT_TIMEOUT_S, "Timeout in seconds",
-                 minimum=settings.TIMEOUT_S[0], maximum=settings.TIMEOUT_S[1], unit="seconds"),
-        Question("handler", "str", settings.DEFAULT_HANDLER, "Handler as module.function", prompt=False,
-                 check=check_handler),
-        Question("ephemeral_storage", "int", settings.DEFAULT_EPHEMERAL_STORAGE_MB, "/tmp size in MB",
-                 minimum=settings.EPHEMERAL_STORAGE_MB[0], maximum=settings.EPHEMERAL_STORAGE_MB[1], prompt=False,
-                 unit="MB"),
-        Question("log_format", "choice", settings.DEFAULT_LOG_FORMAT, "Lambda log format", settings.LOG_FORMATS,
-                 prompt=False),
-        Question("log_level", "choice", settings.DEFAULT_LOG_LEVEL, "Application log level (JSON log format)",
-                 settings.LOG_LEVELS, prompt=False),
+        Question(
+            "runtime",
+            "choice",
+            settings.DEFAULT_RUNTIME,
+            "Lambda Python runtime",
+            settings.RUNTIMES,
+            check=check_runtime,
+        ),
+        Question(
+            "architecture",
+            "choice",
+            settings.DEFAULT_ARCHITECTURE,
+            "Instruction set (arm64 is Graviton: about 20% cheaper per GB-second)",
+            settings.ARCHITECTURES,
+        ),
+        Question(
+            "memory",
+            "int",
+            settings.DEFAULT_MEMORY_MB,
+            "Memory in MB (CPU scales with it)",
+            minimum=settings.MEMORY_MB[0],
+            maximum=settings.MEMORY_MB[1],
+            unit="MB",
+        ),
+        Question(
+            "timeout",
+            "int",
+            settings.DEFAULT_TIMEOUT_S,
+            "Timeout in seconds",
+            minimum=settings.TIMEOUT_S[0],
+            maximum=settings.TIMEOUT_S[1],
+            unit="seconds",
+        ),
+        Question(
+            "handler", "str", settings.DEFAULT_HANDLER, "Handler as module.function", prompt=False, check=check_handler
+        ),
+        Question(
+            "ephemeral_storage",
+            "int",
+            settings.DEFAULT_EPHEMERAL_STORAGE_MB,
+            "Ephemeral storage (the /tmp folder) in MB",
+            minimum=settings.EPHEMERAL_STORAGE_MB[0],
+            maximum=settings.EPHEMERAL_STORAGE_MB[1],
+            prompt=False,
+            unit="MB",
+        ),
+        Question(
+            "log_format", "choice", settings.DEFAULT_LOG_FORMAT, "Lambda log format", settings.LOG_FORMATS, prompt=False
+        ),
+        Question(
+            "log_level",
+            "choice",
+            settings.DEFAULT_LOG_LEVEL,
+            "Application log level (JSON log format)",
+            settings.LOG_LEVELS,
+            prompt=False,
+        ),
         Question("tracing", "bool", False, "AWS X-Ray active tracing", prompt=False),
-        Question("vpc", "bool", False, "Attach to a VPC (subnet and security-group ids become template parameters)",
-                 prompt=False),
-        Question("reserved_concurrency", "int", -1, "Reserved concurrency (-1: unreserved)", minimum=-1,
-                 maximum=1000, prompt=False),
+        Question(
+            "vpc",
+            "bool",
+            False,
+            "Attach to a VPC (subnet and security-group ids become template parameters)",
+            prompt=False,
+        ),
+        Question(
+            "reserved_concurrency",
+            "int",
+            -1,
+            "Reserved concurrency (-1: unreserved)",
+            minimum=-1,
+            maximum=1000,
+            prompt=False,
+        ),
     ]
 
 
 RUNTIME_KEYS = frozenset(question.name for question in runtime_questions())
 # Names a blueprint question may not take: slsgen's own context keys, and cookiecutter's nested-template keys.
 RESERVED_NAMES = RUNTIME_KEYS | {
-    "project_name", "description", "env", "template", "templates", "blueprint", "blueprint_version",
-    "slsgen_version", "handler_module", "handler_function", "handler_path", "python_version", "wheel_arch",
-    "dependencies", "dev_dependencies", "function_id", "events",
+    "project_name",
+    "description",
+    "env",
+    "template",
+    "templates",
+    "blueprint",
+    "blueprint_version",
+    "slsgen_version",
+    "handler_module",
+    "handler_function",
+    "handler_path",
+    "python_version",
+    "wheel_arch",
+    "dependencies",
+    "dev_dependencies",
+    "function_id",
+    "events",
 }
 
 

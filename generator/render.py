@@ -70,10 +70,18 @@ def assemble(blueprint: Blueprint, stage: Path, context: dict[str, Any]) -> None
     """Lay the layers into one cookiecutter template in `stage`."""
     project = stage / PROJECT_DIR
     for layer in blueprint.layers:
-        shutil.copytree(layer.path, stage / "templates" / layer.name, dirs_exist_ok=True,
-                        ignore=shutil.ignore_patterns(settings.MANIFEST_NAME, "__pycache__", "*.pyc"))
-        shutil.copytree(layer.path, project, dirs_exist_ok=True,
-                        ignore=shutil.ignore_patterns(settings.MANIFEST_NAME, "__pycache__", "*.pyc"))
+        shutil.copytree(
+            layer.path,
+            stage / "templates" / layer.name,
+            dirs_exist_ok=True,
+            ignore=shutil.ignore_patterns(settings.MANIFEST_NAME, "__pycache__", "*.pyc"),
+        )
+        shutil.copytree(
+            layer.path,
+            project,
+            dirs_exist_ok=True,
+            ignore=shutil.ignore_patterns(settings.MANIFEST_NAME, "__pycache__", "*.pyc"),
+        )
     cookiecutter_json = {**context, "_copy_without_render": BINARY_GLOBS}
     (stage / "cookiecutter.json").write_text(json.dumps(cookiecutter_json), encoding="utf-8")
 
@@ -112,8 +120,10 @@ def write_events(blueprint: Blueprint, project: Path, context: dict[str, Any]) -
 
     env = SandboxedEnvironment(keep_trailing_newline=False)
     for event in applicable_events(blueprint, context):
-        fields = {key: env.from_string(str(value)).render(cookiecutter=context) for key, value in
-                  (event.get("fields") or {}).items()}
+        fields = {
+            key: env.from_string(str(value)).render(cookiecutter=context)
+            for key, value in (event.get("fields") or {}).items()
+        }
         try:
             payload = event["literal"] if "literal" in event else build_event(event["source"], event["kind"], fields)
         except RunnerError as exc:
@@ -124,8 +134,9 @@ def write_events(blueprint: Blueprint, project: Path, context: dict[str, Any]) -
 
 
 def copy_runner(project: Path) -> None:
-    shutil.copytree(paths.runner_dir(), project / settings.RUNNER_PACKAGE,
-                    ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    shutil.copytree(
+        paths.runner_dir(), project / settings.RUNNER_PACKAGE, ignore=shutil.ignore_patterns("__pycache__", "*.pyc")
+    )
 
 
 def remove_empty_dirs(project: Path) -> None:
@@ -139,7 +150,10 @@ def format_python(project: Path) -> None:
     from ruff.__main__ import find_ruff_bin
 
     ruff = find_ruff_bin()
-    for command in ([ruff, "check", "--fix-only", "--no-cache", "--quiet", "."], [ruff, "format", "--no-cache", "--quiet", "."]):
+    for command in (
+        [ruff, "check", "--fix-only", "--no-cache", "--quiet", "."],
+        [ruff, "format", "--no-cache", "--quiet", "."],
+    ):
         result = subprocess.run(command, cwd=project, capture_output=True, text=True, check=False)
         if result.returncode not in (0, 1):
             raise RenderError(f"ruff failed on the generated project: {result.stderr.strip().splitlines()[-1:]}")

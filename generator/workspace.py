@@ -11,11 +11,14 @@ import os
 import sys
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import settings
 from .errors import InvalidOption, NotAProject
 from .options import parse_pairs
+
+if TYPE_CHECKING:
+    from .blueprints import Blueprint
 
 
 def generate(
@@ -28,8 +31,8 @@ def generate(
     env_pairs: list[str],
     force: bool,
     interactive: bool,
-) -> Path:
-    """Collect the answers of `slsgen new` and generate the project."""
+) -> tuple[Path, Blueprint]:
+    """Collect the answers of `slsgen new` and generate the project; return it and the blueprint used."""
     from .blueprints import builtin_names, load_blueprint
     from .project import new_project, parse_env
 
@@ -41,7 +44,9 @@ def generate(
     env = parse_env(env_pairs)
     if blueprint is None:
         if not interactive:
-            raise InvalidOption(f"name a blueprint: slsgen new BLUEPRINT NAME, with one of {', '.join(builtin_names())}")
+            raise InvalidOption(
+                f"name a blueprint: slsgen new BLUEPRINT NAME, with one of {', '.join(builtin_names())}"
+            )
         from .console import choose_blueprint
 
         blueprint = choose_blueprint()
@@ -55,7 +60,8 @@ def generate(
             name = ask_name(f"my-{loaded.name}")
     if name is None:
         raise InvalidOption(f"name the project: slsgen new {blueprint} NAME (lowercase letters, digits, hyphens)")
-    return new_project(loaded, name, output_dir=output_dir, options=options, env=env, force=force, ask=ask)
+    project = new_project(loaded, name, output_dir=output_dir, options=options, env=env, force=force, ask=ask)
+    return project, loaded
 
 
 def find_project(start: Path) -> Path:
@@ -90,7 +96,7 @@ def run_in_project(command: str, args: list[str]) -> int:
     argv = [project_python(project), "-m", settings.RUNNER_PACKAGE, command, *args]
     if os.name == "posix":
         os.chdir(project)
-        os.execv(argv[0], argv)  # replaces slsgen: signals and exit codes are the runner's own
+        os.execv(argv[0], argv)  # noqa: S606 - replaces slsgen: signals and exit codes are the runner's own
     import subprocess
 
     return subprocess.call(argv, cwd=project)

@@ -12,12 +12,20 @@ BIN = Path(sys.executable).parent
 SLSGEN = [sys.executable, "-m", "generator"]
 
 
-def run(command: list[str], cwd: Path, *, check: bool = True, env: dict[str, str] | None = None,
-        timeout: float = 300, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+def run(
+    command: list[str],
+    cwd: Path,
+    *,
+    check: bool = True,
+    env: dict[str, str] | None = None,
+    timeout: float = 300,
+    stdin: str | None = None,
+) -> subprocess.CompletedProcess[str]:
     """Run a command; on an unexpected exit code fail with its whole output."""
     environment = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}", **(env or {})}
-    result = subprocess.run(command, cwd=cwd, capture_output=True, text=True, env=environment, timeout=timeout,
-                            input=stdin, check=False)
+    result = subprocess.run(
+        command, cwd=cwd, capture_output=True, text=True, env=environment, timeout=timeout, input=stdin, check=False
+    )
     if check and result.returncode != 0:
         raise AssertionError(
             f"{' '.join(command)} exited {result.returncode} in {cwd}\n--- stdout\n{result.stdout}\n--- stderr\n"

@@ -35,7 +35,7 @@ def test_unknown_blueprint_suggests_the_closest_name():
 
 
 def test_a_folder_without_manifest_is_not_a_blueprint(tmp_path):
-    with pytest.raises(BlueprintNotFound, match="has no blueprint.yaml"):
+    with pytest.raises(BlueprintNotFound, match=r"has no blueprint\.yaml"):
         load_blueprint(str(tmp_path))
 
 

@@ -78,18 +78,35 @@ def test_existing_target_needs_force(tmp_path):
     (tmp_path / "api" / "keep.txt").write_text("mine")
     result = run([*SLSGEN, "new", "hello-world", "api", "--no-input"], tmp_path, check=False)
     assert result.returncode == 2
-    assert "exists and is not empty" in result.stderr and "--force" in result.stderr
+    assert "exists and is not empty" in result.stderr
+    assert "--force" in result.stderr
     slsgen("new", "hello-world", "api", "--no-input", "--force", cwd=tmp_path)
     assert (tmp_path / "api" / "keep.txt").read_text() == "mine"
     assert (tmp_path / "api" / "template.yaml").is_file()
 
 
 def test_new_prints_the_tree_and_next_steps(tmp_path):
-    out = slsgen("new", "hello-world", "my-api", "--no-input", "--runtime", "python3.12", "--arch", "x86_64",
-                 "--memory", "256", "--set", "greeting=Hi", "-o", "out", cwd=tmp_path).stdout
+    out = slsgen(
+        "new",
+        "hello-world",
+        "my-api",
+        "--no-input",
+        "--runtime",
+        "python3.12",
+        "--arch",
+        "x86_64",
+        "--memory",
+        "256",
+        "--set",
+        "greeting=Hi",
+        "-o",
+        "out",
+        cwd=tmp_path,
+    ).stdout
     assert "lambda_function.py" in out
     assert "template.yaml" in out
-    assert "make test" in out and "make invoke" in out and "sam deploy --guided" in out
+    for step in ("make test", "make invoke", "sam deploy --guided"):
+        assert step in out
     record = json.loads((tmp_path / "out" / "my-api" / ".slsgen.json").read_text())
     assert record["answers"]["runtime"] == "python3.12"
     assert record["answers"]["architecture"] == "x86_64"
@@ -100,8 +117,15 @@ def test_new_prints_the_tree_and_next_steps(tmp_path):
 def test_prompts_in_a_terminal_use_defaults_and_retry_bad_answers(tmp_path):
     """Drive the interactive prompts through a pseudo-terminal, as a user at a keyboard would."""
     pexpect = pytest.importorskip("pexpect")
-    child = pexpect.spawn(SLSGEN[0], [*SLSGEN[1:], "new", "hello-world"], cwd=str(tmp_path), encoding="utf-8",
-                          timeout=30, dimensions=(40, 200), env={**os.environ, "NO_COLOR": "1", "TERM": "dumb"})
+    child = pexpect.spawn(
+        SLSGEN[0],
+        [*SLSGEN[1:], "new", "hello-world"],
+        cwd=str(tmp_path),
+        encoding="utf-8",
+        timeout=30,
+        dimensions=(40, 200),
+        env={**os.environ, "NO_COLOR": "1", "TERM": "dumb"},
+    )
     child.expect("Project name")
     child.sendline("prompted-api")
     child.expect("runtime")

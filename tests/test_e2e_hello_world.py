@@ -35,7 +35,8 @@ def test_default_project_passes_its_own_checks_and_runs(tmp_path):
     check_project(project)
     status, body = http_body(ok := invoke(project, "events/hello.json"))
     assert (status, body) == (200, {"message": "Hello, Ada!"})
-    assert "START RequestId:" in ok.stderr and "END RequestId:" in ok.stderr
+    assert "START RequestId:" in ok.stderr
+    assert "END RequestId:" in ok.stderr
     assert REPORT.search(ok.stderr).group(1) == "128"
     assert http_body(invoke(project, "events/hello-no-name.json")) == (200, {"message": "Hello, World!"})
     status, body = http_body(invoke(project, "events/bad-query.json"))
@@ -45,9 +46,26 @@ def test_default_project_passes_its_own_checks_and_runs(tmp_path):
 
 def test_non_default_options(tmp_path):
     project = generate(
-        tmp_path, "hello-world", "custom-api", "--runtime", "python3.12", "--arch", "x86_64", "--memory", "256",
-        "--timeout", "30", "--handler", "app.main", "--set", "greeting=Hi", "--env", "STAGE=dev", "--tracing",
-        "--log-format", "text",
+        tmp_path,
+        "hello-world",
+        "custom-api",
+        "--runtime",
+        "python3.12",
+        "--arch",
+        "x86_64",
+        "--memory",
+        "256",
+        "--timeout",
+        "30",
+        "--handler",
+        "app.main",
+        "--set",
+        "greeting=Hi",
+        "--env",
+        "STAGE=dev",
+        "--tracing",
+        "--log-format",
+        "text",
     )
     assert (project / "src/app.py").is_file()
     check_project(project)

@@ -27,10 +27,24 @@ def test_default_project_layout(tmp_path):
     assert project == tmp_path / "my-api"
     generated = files(project)
     expected = {
-        ".gitignore", ".slsgen.json", "Makefile", "README.md", "pyproject.toml", "samconfig.toml", "template.yaml",
-        ".github/workflows/ci.yml", "src/lambda_function.py", "src/requirements.txt", "tests/conftest.py",
-        "tests/test_lambda_function.py", "events/hello.json", "events/hello-no-name.json", "events/bad-query.json",
-        "lambda_runner/__init__.py", "lambda_runner/__main__.py", "lambda_runner/template.py",
+        ".gitignore",
+        ".slsgen.json",
+        "Makefile",
+        "README.md",
+        "pyproject.toml",
+        "samconfig.toml",
+        "template.yaml",
+        ".github/workflows/ci.yml",
+        "src/lambda_function.py",
+        "src/requirements.txt",
+        "tests/conftest.py",
+        "tests/test_lambda_function.py",
+        "events/hello.json",
+        "events/hello-no-name.json",
+        "events/bad-query.json",
+        "lambda_runner/__init__.py",
+        "lambda_runner/__main__.py",
+        "lambda_runner/template.py",
     }
     assert expected <= generated
     assert not any("__pycache__" in name or ".ruff_cache" in name for name in generated)
@@ -43,9 +57,10 @@ def test_default_project_layout(tmp_path):
     assert props["Timeout"] == 10
     assert props["Events"]["GetHello"] == {"Type": "HttpApi", "Properties": {"Path": "/hello", "Method": "GET"}}
     assert props["LoggingConfig"]["LogFormat"] == "JSON"
-    assert "def lambda_handler(event: HttpEvent, context: LambdaContext) -> HttpResponse:" in (
-        project / "src/lambda_function.py"
-    ).read_text()
+    assert (
+        "def lambda_handler(event: HttpEvent, context: LambdaContext) -> HttpResponse:"
+        in (project / "src/lambda_function.py").read_text()
+    )
     assert 'stack_name = "my-api"' in (project / "samconfig.toml").read_text()
 
 
@@ -75,9 +90,20 @@ def test_handler_rename_follows_everywhere(tmp_path):
 
 def test_runtime_settings_land_in_the_template(tmp_path):
     project = new_project(
-        "hello-world", "tuned", output_dir=tmp_path,
-        options={"runtime": "python3.12", "architecture": "x86_64", "memory": 2048, "timeout": 60, "vpc": True,
-                 "tracing": True, "log_format": "text", "ephemeral_storage": 1024, "reserved_concurrency": 5},
+        "hello-world",
+        "tuned",
+        output_dir=tmp_path,
+        options={
+            "runtime": "python3.12",
+            "architecture": "x86_64",
+            "memory": 2048,
+            "timeout": 60,
+            "vpc": True,
+            "tracing": True,
+            "log_format": "text",
+            "ephemeral_storage": 1024,
+            "reserved_concurrency": 5,
+        },
         env={"TABLE": "orders", "QUOTE": 'say "hi"'},
     )
     template = load_template(project / "template.yaml")
@@ -96,10 +122,13 @@ def test_runtime_settings_land_in_the_template(tmp_path):
     assert "manylinux_2_28_x86_64" in (project / "Makefile").read_text()
 
 
-@pytest.mark.parametrize(("trigger", "events"), [
-    ("function-url", {"events/hello.json", "events/bad-query.json", "events/wrong-method.json"}),
-    ("none", {"events/hello.json", "events/hello-no-name.json"}),
-])
+@pytest.mark.parametrize(
+    ("trigger", "events"),
+    [
+        ("function-url", {"events/hello.json", "events/bad-query.json", "events/wrong-method.json"}),
+        ("none", {"events/hello.json", "events/hello-no-name.json"}),
+    ],
+)
 def test_trigger_choice_changes_events_and_template(tmp_path, trigger, events):
     project = new_project("hello-world", "t", output_dir=tmp_path, options={"trigger": trigger})
     assert {name for name in files(project) if name.startswith("events/")} == events
@@ -151,12 +180,13 @@ def test_a_rendering_failure_leaves_no_partial_folder(tmp_path):
     broken = tmp_path / "broken"
     broken.mkdir()
     (broken / "blueprint.yaml").write_text(
-        yaml.safe_dump({"name": "broken", "title": "t", "description": "d", "version": "1.0.0",
-                        "extends": "hello-world"})
+        yaml.safe_dump(
+            {"name": "broken", "title": "t", "description": "d", "version": "1.0.0", "extends": "hello-world"}
+        )
     )
     (broken / "zz-last.txt").write_text("{{ cookiecutter.no_such_answer }}")
     output = tmp_path / "deep" / "out"
-    with pytest.raises(RenderError, match="no_such_answer.*nothing was written"):
+    with pytest.raises(RenderError, match=r"no_such_answer.*nothing was written"):
         new_project(str(broken), "victim", output_dir=output)
     assert not (tmp_path / "deep").exists()
 

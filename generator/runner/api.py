@@ -15,6 +15,7 @@ closes the invoker, so the next request is a cold start with the new code, witho
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import os
 import queue
@@ -22,6 +23,7 @@ import secrets
 import sys
 import threading
 import time
+import traceback
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -90,10 +92,12 @@ def find_routes(function: FunctionConfig, template: dict[str, Any] | None = None
     template = template or {"Resources": {}}
     resolver = Resolver(template, "local")
     routes = []
-    for event in function.events.values():
+    for name, event in function.events.items():
         kind = event.get("Type") if isinstance(event, dict) else None
         props = (event.get("Properties") or {}) if isinstance(event, dict) else {}
         if kind == "Api":
+            if "Path" not in props or "Method" not in props:
+                raise RunnerError(f"{function.logical_id}: the Api event {name} needs both Path and Method")
             settings = _api_settings(template, props.get("RestApiId"), "Api")
             binary = tuple(resolver.value(item).replace("~1", "/") for item in settings.get("BinaryMediaTypes") or [])
             stage = resolver.value(settings.get("StageName", "Prod"))
@@ -142,6 +146,8 @@ def event_for(route: Route, request: HttpRequest, domain_name: str) -> dict[str,
 
 @dataclass
 class HttpResponse:
+    """What goes back to the HTTP client."""
+
     status: int
     headers: list[tuple[str, str]] = field(default_factory=list)
     body: bytes = b""
@@ -334,15 +340,13 @@ class LocalApi:
             self._httpd.shutdown()
             self._httpd.server_close()
             self._fail_waiting()
-            if self._invoker is not None:
-                self._invoker.close()
+            self._drop_invoker()
 
     def _run_job(self, job: _Job) -> None:
         try:
             if self._watcher.changed() and self._invoker is not None:
                 print("Code changed: the next invocation is a cold start.", file=self.log)
-                self._invoker.close()
-                self._invoker = None
+                self._drop_invoker()
             if self._invoker is None:
                 self._invoker = open_invoker(
                     self.function, mode="inprocess", env_overrides=self.env_overrides, log=self.log
@@ -350,8 +354,17 @@ class LocalApi:
             job.invocation = self._invoker.invoke(json.dumps(job.event).encode())
         except RunnerError as exc:
             job.failure = str(exc)
+        except Exception:  # a fault of the runner itself: report it, answer 502, keep serving from a cold start
+            job.failure = "the runner failed:\n" + traceback.format_exc()
+            with contextlib.suppress(Exception):
+                self._drop_invoker()
         finally:
             job.done.set()
+
+    def _drop_invoker(self) -> None:
+        invoker, self._invoker = self._invoker, None
+        if invoker is not None:
+            invoker.close()
 
     def _fail_waiting(self) -> None:
         while True:

@@ -82,7 +82,7 @@ def invoke_async(invoker: Invoker, event: bytes, *, log: TextIO) -> AsyncResult:
                 f"ASYNC Succeeded; the invocation record goes to the OnSuccess destination {function.on_success}\n"
             )
     else:
-        failed = f"ASYNC Failed after {len(attempts)} attempts"
+        failed = f"ASYNC Failed after {len(attempts)} attempt{'s' if len(attempts) > 1 else ''}"
         if function.on_failure:
             result.destinations.append(function.on_failure)
             log.write(f"{failed}; the invocation record goes to the OnFailure destination {function.on_failure}\n")

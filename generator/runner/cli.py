@@ -16,16 +16,11 @@ import sys
 from pathlib import Path
 from typing import Any, TextIO
 
-from .errors import RunnerError
+from .errors import RunnerError, json_error
 from .template import FunctionConfig, read_functions, select_function
 
 PROG = f"python -m {__package__}"
 INVOCATION_TYPES = ("RequestResponse", "Event", "DryRun")
-
-
-def _json_error(name: str, exc: json.JSONDecodeError, line: int | None = None) -> RunnerError:
-    where = f"line {line if line is not None else exc.lineno} column {exc.colno}"
-    return RunnerError(f"{name}: not valid JSON at {where}: {exc.msg}")
 
 
 def _checked_json(data: bytes, name: str, line: int | None = None) -> bytes:
@@ -34,7 +29,7 @@ def _checked_json(data: bytes, name: str, line: int | None = None) -> bytes:
     except UnicodeDecodeError as exc:
         raise RunnerError(f"{name}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
     except json.JSONDecodeError as exc:
-        raise _json_error(name, exc, line) from None
+        raise json_error(name, exc, line) from None
     return data
 
 
@@ -106,6 +101,15 @@ def _cost(function: FunctionConfig, billed_ms: int) -> str:
     return cost_line(function.memory_size, billed_ms, function.architecture, function.ephemeral_storage)
 
 
+def _check_runtime(function: FunctionConfig, log: TextIO) -> None:
+    """Refuse what is not a Python function; say so when this interpreter is not the template's Python."""
+    if not function.runtime.startswith("python"):
+        raise RunnerError(f"{function.logical_id} has Runtime {function.runtime!r}: this runner runs Python functions")
+    here = f"python{sys.version_info.major}.{sys.version_info.minor}"
+    if function.runtime != here:
+        log.write(f"note: {function.logical_id} has Runtime {function.runtime}; running it with {here}\n")
+
+
 def _dry_run(function: FunctionConfig, events: list[bytes], log: TextIO) -> int:
     from .dryrun import check_handler
     from .invoke import SYNC_PAYLOAD_LIMIT, check_request_size
@@ -122,11 +126,19 @@ def _dry_run(function: FunctionConfig, events: list[bytes], log: TextIO) -> int:
 
 
 def _invoke(args: argparse.Namespace, log: TextIO) -> int:
-    events = read_events_file(args.events) if args.events else [read_event(args.event)]
+    if args.events:
+        events = read_events_file(args.events)
+    elif args.event is None and args.seed:
+        from .local_aws import seed_event
+
+        events = [json.dumps(seed_event(args.seed)).encode()]  # the S3 notification of the seeded objects
+    else:
+        events = [read_event(args.event)]
     events = events * args.repeat
     template_path = _template_path(args)
     functions = read_functions(template_path)
     function = select_function(functions, args.function)
+    _check_runtime(function, log)
     if args.invocation_type == "DryRun":
         return _dry_run(function, events, log)
     overrides = _overrides(args, template_path, function)
@@ -135,7 +147,8 @@ def _invoke(args: argparse.Namespace, log: TextIO) -> int:
         if args.local_aws or args.seed:
             from .local_aws import local_aws
 
-            overrides.update(stack.enter_context(local_aws(template_path, functions, args.seed or [], log)))
+            aws = local_aws(template_path, functions, args.seed or [], log, download_to=args.download_to)
+            overrides.update(stack.enter_context(aws))
         from .invoke import open_invoker
 
         invoker = open_invoker(function, mode=mode, env_overrides=overrides, log=log)
@@ -283,7 +296,15 @@ def build_parser() -> argparse.ArgumentParser:
     invoke.add_argument("--event", "-e", metavar="FILE", help="event JSON file, or - for stdin (default: {})")
     invoke.add_argument("--events", metavar="FILE.jsonl", help="one JSON event per line, run in one warm environment")
     invoke.add_argument("--repeat", type=int, default=1, metavar="N", help="invoke N times in one warm environment")
-    invoke.add_argument("--invocation-type", choices=INVOCATION_TYPES, default="RequestResponse")
+    invoke.add_argument(
+        "--download-to", type=Path, metavar="DIR", help="with --local-aws: save the objects written as DIR/BUCKET/KEY"
+    )
+    invoke.add_argument(
+        "--invocation-type",
+        choices=INVOCATION_TYPES,
+        default="RequestResponse",
+        help="Event: asynchronous, with Lambda's retries; DryRun: check the handler and event without running",
+    )
     mode = invoke.add_mutually_exclusive_group()
     mode.add_argument("--isolated", action="store_true", help="run in a child process; enforce Timeout and MemorySize")
     mode.add_argument("--emulate", action="store_true", help="run under awslambdaric and a local Runtime API")

@@ -9,7 +9,9 @@ error JSON, logging and marshalling are awslambdaric's, not an imitation of them
 The platform's part is shared with the other modes (`invoke.PlatformInvoker`: request ids, size limits,
 START/END/REPORT, timeout and exit errors); this module is only the sandbox: it keeps the process warm between
 invocations, measures Init Duration from process start to the runtime's first `/next`, and enforces Timeout and
-MemorySize from outside by killing the process, after which the next invocation is a cold start.
+MemorySize from outside by killing the process, after which the next invocation is a cold start. It needs a
+POSIX system (the runtime's output and the Runtime API's events are awaited with `select` on pipes), as does
+awslambdaric itself.
 """
 
 from __future__ import annotations
@@ -19,10 +21,12 @@ import contextlib
 import json
 import os
 import select
+import signal
 import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler
 from typing import Any, TextIO
@@ -225,7 +229,7 @@ class EmulatedSandbox:
             self.log.write(self.decoder.decode(chunk).replace("\r\n", "\n").replace("\r", "\n"))
             self.log.flush()
 
-    def _waiter(self, done: Any) -> Any:
+    def _waiter(self, done: Callable[[_Channel], bool]) -> Callable[[float], bool]:
         """An `until` for `process.supervise`: wait for output or a Runtime API event, copy output, test `done`."""
 
         def until(wait_s: float) -> bool:
@@ -303,6 +307,9 @@ class EmulatedSandbox:
         process, self.process = self.process, None
         if process is not None:
             kill(process)
+            if hasattr(os, "killpg"):  # and whatever the handler started: Lambda ends the whole sandbox
+                with contextlib.suppress(OSError):
+                    os.killpg(process.pid, signal.SIGKILL)
             self._copy_output()
         if self.channel is not None:
             with self.channel.condition:
@@ -317,6 +324,7 @@ class EmulatedSandbox:
             if fd >= 0:
                 os.close(fd)
         self.output_fd = self.wake_read = self.wake_write = -1
+        self.decoder.reset()
         self.peak_mb = 0
 
 

@@ -16,7 +16,7 @@ import uuid
 from collections.abc import Mapping
 from pathlib import Path
 
-from .errors import RunnerError
+from .errors import RunnerError, json_error
 from .template import FunctionConfig, region
 
 # The runner's package directory stands in for Lambda's /var/runtime.
@@ -74,10 +74,6 @@ def lambda_environment(
     return environment
 
 
-def _json_error(path: Path, exc: json.JSONDecodeError) -> RunnerError:
-    return RunnerError(f"{path}: not valid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}")
-
-
 def _as_env_value(value: object) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
@@ -95,7 +91,7 @@ def read_env_vars_file(path: Path, function: FunctionConfig) -> dict[str, str]:
     except FileNotFoundError:
         raise RunnerError(f"--env-vars file {path} does not exist") from None
     except json.JSONDecodeError as exc:
-        raise _json_error(path, exc) from None
+        raise json_error(path, exc) from None
     if not isinstance(data, dict) or not all(isinstance(section, dict) for section in data.values()):
         raise RunnerError(f'{path}: expected {{"FunctionLogicalId": {{"NAME": "value"}}, "Parameters": {{...}}}}')
     values: dict[str, str] = {}

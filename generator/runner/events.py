@@ -655,7 +655,12 @@ _SPECS: dict[str, dict[str, _Field]] = {
     },
     "s3": {
         "bucket": _Field("my-bucket", "bucket name"),
-        "key": _Field("uploads/photo.jpg", "object key, unencoded (the event carries it URL-encoded)"),
+        "key": _Field(
+            "uploads/photo.jpg",
+            "object key, unencoded (the event carries it URL-encoded); repeat the field, or put one key per line, "
+            "for one record per key",
+            repeatable=True,
+        ),
         "size": _Field("1024", "object size in bytes (put only)"),
         "etag": _Field("", "object ETag (put only; default: derived from the key)"),
     },
@@ -842,9 +847,10 @@ def _build_function_url(fields: _Fields, _kind: str) -> dict[str, Any]:
 
 
 def _build_s3(fields: _Fields, kind: str) -> dict[str, Any]:
-    obj = S3Object(fields.text("bucket"), fields.text("key"), fields.integer("size"), fields.text("etag"))
+    bucket, size, etag = fields.text("bucket"), fields.integer("size"), fields.text("etag")
+    objects = [S3Object(bucket, key, size, etag) for key in fields.lines("key")]
     event_name = "ObjectCreated:Put" if kind == "put" else "ObjectRemoved:Delete"
-    return s3_event([obj], event_name=event_name)
+    return s3_event(objects, event_name=event_name)
 
 
 def _build_sqs(fields: _Fields, _kind: str) -> dict[str, Any]:

@@ -52,10 +52,11 @@ def make_error(message: str, error_type: str, stack: list[str] | None, request_i
 
 def user_stack(tb: TracebackType | None) -> list[str]:
     """`traceback.format_list` of the frames after the runner's own, as Lambda drops its bootstrap frames."""
-    frames = traceback.extract_tb(tb)
+    frames = [(frame.filename, frame.lineno, frame.name, frame.line) for frame in traceback.extract_tb(tb)]
     start = 0
-    while start < len(frames) and frames[start].filename.startswith(_RUNNER_DIR):
+    while start < len(frames) and frames[start][0].startswith(_RUNNER_DIR):
         start += 1
+    # Plain tuples, as the runtime passes them: without column positions there are no `^^^^` marker lines.
     return traceback.format_list(frames[start:])
 
 

@@ -120,12 +120,14 @@ class PlatformInvoker:
         trace_id = new_trace_id(sampled=self.function.tracing)
         init_ms = None
         step = None
+        limit_s = INIT_TIMEOUT_S
         if not self.warm:
-            step = self.sandbox.init(INIT_TIMEOUT_S)
+            step = self.sandbox.init(limit_s)
             init_ms = step.duration_ms
             self.warm = step.error is None and step.ended is None
         self._emit(self.platform.start(request_id))
         if self.warm:
+            limit_s = float(self.function.timeout)
             request = Request(
                 request_id=request_id,
                 deadline_ms=int(time.time() * 1000 + self.function.timeout * 1000),
@@ -133,20 +135,21 @@ class PlatformInvoker:
                 trace_id=trace_id,
                 client_context=client_context,
             )
-            step = self.sandbox.run(event, request, float(self.function.timeout))
+            step = self.sandbox.run(event, request, limit_s)
         else:  # a failed init is the invocation's result; its time is already counted as init
             assert step is not None
             step.duration_ms = 0.0
-        return self._finish(request_id, trace_id, step, init_ms)
+        return self._finish(request_id, trace_id, step, init_ms, limit_s)
 
-    def _finish(self, request_id: str, trace_id: str, step: Step, init_ms: float | None) -> Invocation:
+    def _finish(self, request_id: str, trace_id: str, step: Step, init_ms: float | None, limit_s: float) -> Invocation:
         response, error, status = step.response, step.error, "success"
         duration, memory = step.duration_ms, step.memory_mb
         after: list[str] = []
         if step.ended == TIMEOUT:
-            status, message = "timeout", timeout_message(request_id, self.function.timeout)
+            status, message = "timeout", timeout_message(request_id, limit_s)
             error = {"errorMessage": message, "errorType": "Sandbox.Timedout"}
-            duration = max(duration, self.function.timeout * 1000.0)
+            if self.warm:  # an invocation that times out is billed for the full timeout
+                duration = limit_s * 1000.0
             after = [message]
         elif step.ended in (MEMORY, EXITED):
             reason = "signal: killed" if step.ended == MEMORY else step.exit_reason
@@ -176,8 +179,9 @@ class PlatformInvoker:
             init_ms=init_ms,
             max_memory_mb=memory,
         )
+        platform_status = "error" if status == "oom" else status  # the Telemetry API's statuses
         lines = [
-            self.platform.end(request_id, status),
+            self.platform.end(request_id, platform_status),
             self.platform.report(
                 request_id,
                 duration_ms=duration,
@@ -185,7 +189,7 @@ class PlatformInvoker:
                 memory_size=self.function.memory_size,
                 max_memory_mb=memory,
                 init_ms=init_ms,
-                status=status,
+                status=platform_status,
             ),
         ]
         if self.function.tracing:
@@ -212,6 +216,10 @@ def open_invoker(
     Runtime API. Platform lines and the function's output go to `log` (default: stderr).
     """
     log = sys.stderr if log is None else log
+    if mode == "isolated" and os.name == "nt":
+        raise RunnerError("--isolated needs Linux or macOS (WSL on Windows): it watches a child process over pipes")
+    if not function.code_dir.is_dir():
+        raise RunnerError(f"the CodeUri of {function.logical_id}, {function.code_dir}, is not a folder")
     if mode == "emulate":
         from .emulate import EmulatedInvoker
 

@@ -98,7 +98,7 @@ class IsolatedSandbox:
         self.sequence = 0
         self.peak_mb = 0
 
-    def _spawn(self) -> subprocess.Popen[bytes]:
+    def _spawn(self) -> None:
         command_read, command_write = os.pipe()
         reply_read, reply_write = os.pipe()
         output_read, output_write = os.pipe()
@@ -121,7 +121,6 @@ class IsolatedSandbox:
         self.process, self.command_fd, self.reply_fd = process, command_write, reply_read
         self.pump = OutputPump(output_read, self.log)
         self.pump.start()
-        return process
 
     def init(self, limit_s: float) -> Step:
         start = time.perf_counter()

@@ -424,6 +424,20 @@ def _reset(endpoint: str) -> None:
         response.read()
 
 
+def _load_backends(clients: Any) -> None:
+    """Make moto import the services the report reads (and SNS) now, before the function's environment starts.
+
+    moto imports a service's backend on its first request. Were that first request the function's, in the
+    in-process mode, ending that environment would forget the backend module with the modules the function
+    imported, and a fresh, empty copy would answer afterwards.
+    """
+    clients.s3.list_buckets()
+    clients.sqs.list_queues()
+    clients.dynamodb.list_tables()
+    clients.kinesis.list_streams()
+    clients.sns.list_topics()
+
+
 def _describe(created: Created) -> str:
     parts = []
     for label, names in (
@@ -490,6 +504,7 @@ def local_aws(
         endpoint = f"http://{host}:{port}"
         _reset(endpoint)
         clients = _Clients(endpoint)
+        _load_backends(clients)
         created = create_resources(template, resolver, clients)
         upload_seeds(clients, parsed, created, log)
         print(f"{PREFIX} AWS at {endpoint}: {_describe(created)}", file=log)

@@ -34,9 +34,9 @@ def summary_lines(invocations: Sequence[Invocation], function: FunctionConfig) -
     peak = max((invocation.max_memory_mb for invocation in invocations), default=0)
     average = total / len(invocations) if invocations else 0.0
     return [
-        f"SUMMARY {len(invocations)} invocations\t{errors} errors\t{cold} cold starts",
-        f"SUMMARY Duration p50 {percentile(durations, 0.5):.2f} ms\tp95 {percentile(durations, 0.95):.2f} ms"
-        f"\tmax {max(durations, default=0.0):.2f} ms\tPeak Memory Used: {peak} MB of {function.memory_size} MB",
-        f"SUMMARY Total cost ${total:.10f}\t${average * MONTHLY_PROJECTION:,.2f} for 1M invocations a month"
+        f"SUMMARY Invocations: {len(invocations)}\tErrors: {errors}\tCold Starts: {cold}",
+        f"SUMMARY Duration p50: {percentile(durations, 0.5):.2f} ms\tp95: {percentile(durations, 0.95):.2f} ms"
+        f"\tmax: {max(durations, default=0.0):.2f} ms\tPeak Memory Used: {peak} MB of {function.memory_size} MB",
+        f"SUMMARY Total Cost: ${total:.10f}\t${average * MONTHLY_PROJECTION:,.2f} for 1M invocations a month"
         " at this mix, before the free tier",
     ]

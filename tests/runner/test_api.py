@@ -341,6 +341,13 @@ def test_function_without_http_events_is_a_user_error(tmp_path: Path) -> None:
         serve(function, port=0, log=io.StringIO())
 
 
+def test_api_event_without_method_is_a_user_error(tmp_path: Path) -> None:
+    template = _project(tmp_path / "bad", REST_TEMPLATE.replace("Path: /multi, Method: get", "Path: /multi"))
+    function = read_functions(template)["RestFunction"]
+    with pytest.raises(RunnerError, match=r"^RestFunction: the Api event Multi needs both Path and Method$"):
+        find_routes(function)
+
+
 def test_busy_port_is_a_user_error(http_api) -> None:
     api, _, root = http_api
     function = read_functions(root / "template.yaml")["WebFunction"]

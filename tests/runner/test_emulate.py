@@ -39,7 +39,7 @@ def handler(event, context):
         "request_id": context.aws_request_id,
         "function_name": context.function_name,
         "memory": context.memory_limit_in_mb,
-        "remaining_ok": 0 < context.get_remaining_time_in_millis() <= 2000,
+        "remaining_ok": 0 < context.get_remaining_time_in_millis() <= 1000,
         "custom": context.client_context.custom if context.client_context else None,
         "task_root": os.environ["LAMBDA_TASK_ROOT"],
         "event": event,
@@ -56,7 +56,7 @@ Resources:
       Handler: {handler}
       Runtime: python3.12
       CodeUri: src/
-      Timeout: 2
+      Timeout: 1
       MemorySize: 128
 """
 
@@ -159,8 +159,8 @@ def test_timeout_kills_the_process_and_the_next_call_is_cold(emulated) -> None:
     result = _call(invoker, "sleep")
     assert result.status == "timeout"
     assert result.error["errorType"] == "Sandbox.Timedout"
-    assert result.error["errorMessage"].endswith(f" {result.request_id} Task timed out after 2.00 seconds")
-    assert result.duration_ms >= 2000
+    assert result.error["errorMessage"].endswith(f" {result.request_id} Task timed out after 1.00 seconds")
+    assert result.duration_ms >= 1000
     assert result.error["errorMessage"] in log.getvalue()
     after = _call(invoker, "ok")
     assert after.init_ms is not None

@@ -265,6 +265,12 @@ def test_s3_delete_has_no_size_or_etag() -> None:
     assert record["s3"]["object"] == {"key": "a+b.txt", "sequencer": "0A1B2C3D4E5F678900"}
 
 
+def test_s3_repeated_key_gives_one_record_per_key() -> None:
+    records = build_event("s3", "put", {"key": ["a b.jpg", "c.jpg"]})["Records"]
+    assert [record["s3"]["object"]["key"] for record in records] == ["a+b.jpg", "c.jpg"]
+    assert [record["s3"]["object"]["sequencer"] for record in records] == ["0A1B2C3D4E5F678900", "0A1B2C3D4E5F678901"]
+
+
 def test_sqs_count_gives_distinct_message_ids() -> None:
     event = build_event("sqs", "message", {"body": "hello", "queue": "orders", "count": "3"})
     records = event["Records"]

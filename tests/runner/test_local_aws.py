@@ -13,6 +13,7 @@ import boto3
 import pytest
 
 from generator.runner.errors import RunnerError
+from generator.runner.invoke import open_invoker
 from generator.runner.local_aws import local_aws, parse_seed, seed_event
 from generator.runner.template import read_functions
 
@@ -99,7 +100,7 @@ def _session(env: dict[str, str]) -> boto3.session.Session:
     )
 
 
-def test_resources_seeds_and_report(project: Path, tmp_path: Path) -> None:
+def test_resources_seeds_and_report(project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     template = project / "template.yaml"
     functions = read_functions(template)
     env_vars = functions["ResizeFunction"].environment
@@ -109,11 +110,12 @@ def test_resources_seeds_and_report(project: Path, tmp_path: Path) -> None:
     with local_aws(template, functions, [seed], log, download_to=downloads) as env:
         assert env["AWS_ENDPOINT_URL"].startswith("http://127.0.0.1:")
         assert env["AWS_REGION"] == env["AWS_DEFAULT_REGION"] == "eu-west-1"
-        session = _session(env)
-        s3 = session.client("s3", endpoint_url=env["AWS_ENDPOINT_URL"])
-        sqs = session.client("sqs", endpoint_url=env["AWS_ENDPOINT_URL"])
-        dynamodb = session.client("dynamodb", endpoint_url=env["AWS_ENDPOINT_URL"])
-        kinesis = session.client("kinesis", endpoint_url=env["AWS_ENDPOINT_URL"])
+        # The function's SDK gets nothing but these variables: AWS_ENDPOINT_URL must route every client locally.
+        for name, value in env.items():
+            monkeypatch.setenv(name, value)
+        session = boto3.session.Session()
+        s3, sqs = session.client("s3"), session.client("sqs")
+        dynamodb, kinesis = session.client("dynamodb"), session.client("kinesis")
 
         assert sorted(b["Name"] for b in s3.list_buckets()["Buckets"]) == [SOURCE, DEST]
         assert env_vars["DEST_BUCKET"] == DEST
@@ -176,6 +178,46 @@ def test_resources_seeds_and_report(project: Path, tmp_path: Path) -> None:
     ]
     assert (downloads / DEST / "thumbs" / "photo one.jpg").read_bytes() == b"small"
     assert (downloads / SOURCE / "uploads" / "photo one.jpg").read_bytes() == b"rewritten"
+
+
+RESIZE = """\
+import os
+from urllib.parse import unquote_plus
+
+import boto3
+
+s3 = boto3.client("s3")
+
+
+def handler(event, context):
+    record = event["Records"][0]["s3"]
+    key = unquote_plus(record["object"]["key"])
+    data = s3.get_object(Bucket=record["bucket"]["name"], Key=key)["Body"].read()
+    target = "thumbs/" + key.rsplit("/", 1)[-1]
+    s3.put_object(Bucket=os.environ["DEST_BUCKET"], Key=target, Body=data[:4], ContentType="image/jpeg")
+    return {"written": target}
+"""
+
+
+def test_seeded_invocation_end_to_end(project: Path) -> None:
+    """`invoke --local-aws --seed ...` without an event: the seed's put event, the real handler, the report."""
+    (project / "src" / "app.py").write_text(RESIZE)
+    template = project / "template.yaml"
+    functions = read_functions(template)
+    seeds = [f"s3://{SOURCE}/uploads/photo one.jpg={project / 'photo one.jpg'}"]
+    log = io.StringIO()
+    with local_aws(template, functions, seeds, log) as env:
+        invoker = open_invoker(functions["ResizeFunction"], mode="inprocess", env_overrides=env, log=log)
+        try:
+            result = invoker.invoke(json.dumps(seed_event(seeds)).encode())
+        finally:
+            invoker.close()
+    assert result.status == "success", result.error
+    assert json.loads(result.response) == {"written": "thumbs/photo one.jpg"}
+    assert log.getvalue().splitlines()[-2:] == [
+        "[local-aws] S3 objects written (1):",
+        f"  s3://{DEST}/thumbs/photo one.jpg  4 bytes  image/jpeg",
+    ]
 
 
 def test_nothing_written_and_undeclared_seed_bucket(project: Path) -> None:

@@ -1,0 +1,326 @@
+"""`invoke`: the response, the log lines, and every handler failure reported as the Lambda Python runtime does."""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+
+import pytest
+from lambda_project import MODES, START, mode_flags, reports, response, runner, write_project
+
+HELLO = """\
+import logging
+
+logger = logging.getLogger()
+logger.setLevel(logging.INFO)
+
+
+def handler(event, context):
+    print("hello from print")
+    logger.info("got %s", event)
+    return {"statusCode": 200, "body": event.get("name", "world"), "text": "héllo"}
+"""
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_success_prints_response_on_stdout_and_lambda_lines_on_stderr(tmp_path, mode):
+    project = write_project(tmp_path, HELLO)
+    (project / "event.json").write_text('{"name": "Ada"}')
+
+    result = runner(project, "invoke", "-e", "event.json", *mode_flags(mode))
+
+    assert result.returncode == 0, result.stderr
+    assert response(result) == {"statusCode": 200, "body": "Ada", "text": "héllo"}
+    lines = result.stderr.splitlines()
+    request_id = START.search(result.stderr)["id"]
+    assert lines.index(f"START RequestId: {request_id} Version: $LATEST") < lines.index("hello from print")
+    assert lines.index("hello from print") < lines.index(f"END RequestId: {request_id}")
+    info = re.compile(rf"^\[INFO\]\t\d{{4}}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{{3}}Z\t{request_id}\tgot {{'name': 'Ada'}}$")
+    assert any(info.match(line) for line in lines), lines
+    (report,) = reports(result.stderr)
+    assert report["id"] == request_id
+    assert report["memory"] == "128"
+    assert int(report["used"]) > 5
+    assert report["init"] is not None
+    assert lines[lines.index(report.group(0)) - 1] == f"END RequestId: {request_id}"
+    assert lines[lines.index(report.group(0)) + 1].startswith("COST $")
+
+
+def test_response_keeps_non_ascii_and_decimal_numbers(tmp_path):
+    project = write_project(
+        tmp_path,
+        """\
+        from decimal import Decimal
+
+        def handler(event, context):
+            return {"price": Decimal("1.10"), "name": "Zoë"}
+        """,
+    )
+    result = runner(project, "invoke", "--quiet")
+    assert result.returncode == 0
+    assert json.loads(result.stdout) == {"price": 1.1, "name": "Zoë"}
+    assert result.stderr == ""
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_exception_gives_lambda_error_json_and_error_log(tmp_path, mode):
+    project = write_project(
+        tmp_path,
+        """\
+        def helper(value):
+            raise ValueError(f"bad value {value}")
+
+
+        def handler(event, context):
+            return helper(42)
+        """,
+    )
+
+    result = runner(project, "invoke", *mode_flags(mode))
+
+    assert result.returncode == 1
+    error = response(result)
+    request_id = START.search(result.stderr)["id"]
+    assert list(error) == ["errorMessage", "errorType", "requestId", "stackTrace"]
+    assert error["errorMessage"] == "bad value 42"
+    assert error["errorType"] == "ValueError"
+    assert error["requestId"] == request_id
+    app = str(project / "src" / "app.py")
+    assert error["stackTrace"] == [
+        f'  File "{app}", line 6, in handler\n    return helper(42)\n',
+        f'  File "{app}", line 2, in helper\n    raise ValueError(f"bad value {{value}}")\n',
+    ]
+    nbsp = "\u00a0"
+    assert (
+        "[ERROR] ValueError: bad value 42\nTraceback (most recent call last):\n"
+        f'{nbsp * 2}File "{app}", line 6, in handler\n{nbsp * 4}return helper(42)\n'
+    ) in result.stderr
+    assert len(reports(result.stderr)) == 1
+
+
+@pytest.mark.parametrize(
+    ("handler", "code", "files", "error_type", "message"),
+    [
+        (
+            "handler",
+            "def handler(event, context):\n    return 1\n",
+            {},
+            "Runtime.MalformedHandlerName",
+            "Bad handler 'handler': not enough values to unpack (expected 2, got 1)",
+        ),
+        (
+            "sys.handler",
+            "",
+            {},
+            "Runtime.BuiltInModuleConflict",
+            "Cannot use built-in module sys as a handler module",
+        ),
+        (
+            "missing.handler",
+            "",
+            {},
+            "Runtime.ImportModuleError",
+            "Unable to import module 'missing': No module named 'missing'",
+        ),
+        (
+            "app.handler",
+            "import requests_that_are_not_installed\n",
+            {},
+            "Runtime.ImportModuleError",
+            "Unable to import module 'app': No module named 'requests_that_are_not_installed'",
+        ),
+        (
+            "app.handler",
+            "def other(event, context):\n    return 1\n",
+            {},
+            "Runtime.HandlerNotFound",
+            "Handler 'handler' missing on module 'app'",
+        ),
+        (
+            "app.handler",
+            "raise RuntimeError('no config at import time')\n",
+            {},
+            "RuntimeError",
+            "no config at import time",
+        ),
+    ],
+)
+def test_handler_resolution_failures(tmp_path, handler, code, files, error_type, message):
+    project = write_project(tmp_path, code, handler=handler, files=files)
+
+    result = runner(project, "invoke")
+
+    assert result.returncode == 1
+    error = response(result)
+    assert error["errorType"] == error_type
+    assert error["errorMessage"] == message
+    assert error["requestId"] == START.search(result.stderr)["id"]
+    assert f"[ERROR] {error_type}: {message}" in result.stderr
+    assert "LAMBDA_WARNING: Unhandled exception." in result.stderr
+    (report,) = reports(result.stderr)
+    assert report["init"] is not None
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_syntax_error_names_file_and_line(tmp_path, mode):
+    project = write_project(tmp_path, "def handler(event, context):\n    return (1\n")
+
+    result = runner(project, "invoke", *mode_flags(mode))
+
+    assert result.returncode == 1
+    error = response(result)
+    assert error["errorType"] == "Runtime.UserCodeSyntaxError"
+    assert error["errorMessage"].startswith("Syntax error in module 'app': ")
+    assert "(app.py, line 2)" in error["errorMessage"]
+    assert error["stackTrace"] == [f'  File "{project / "src" / "app.py"}" Line 2\n        return (1\n']
+
+
+def test_handler_path_with_slashes_or_dots_resolves_the_same_module(tmp_path):
+    nested = {"pkg/__init__.py": "", "pkg/handlers.py": "def main(event, context):\n    return __name__\n"}
+    for handler in ("pkg/handlers.main", "pkg.handlers.main"):
+        project = write_project(tmp_path / handler.replace("/", "_"), "", handler=handler, files=nested)
+        result = runner(project, "invoke", "--quiet")
+        assert result.returncode == 0, result.stdout
+        assert json.loads(result.stdout) == "pkg.handlers"
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_unserializable_result_is_a_marshal_error(tmp_path, mode):
+    project = write_project(tmp_path, "def handler(event, context):\n    return {'items': {1, 2}}\n")
+
+    result = runner(project, "invoke", *mode_flags(mode))
+
+    assert result.returncode == 1
+    error = response(result)
+    assert error["errorType"] == "Runtime.MarshalError"
+    assert error["errorMessage"] == "Unable to marshal response: Object of type set is not JSON serializable"
+    assert error["stackTrace"] == []
+
+
+def test_event_file_that_is_not_json_is_a_one_line_error(tmp_path):
+    project = write_project(tmp_path, HELLO)
+    (project / "bad.json").write_text('{"name": "Ada",\n  "age": }\n')
+
+    result = runner(project, "invoke", "-e", "bad.json")
+
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert result.stderr == "error: bad.json: not valid JSON at line 2 column 10: Expecting value\n"
+
+
+def test_events_file_error_names_the_line(tmp_path):
+    project = write_project(tmp_path, HELLO)
+    (project / "events.jsonl").write_text('{"name": "a"}\n\n{"name": \n')
+
+    result = runner(project, "invoke", "--events", "events.jsonl")
+
+    assert result.returncode == 2
+    assert result.stderr == "error: events.jsonl: not valid JSON at line 3 column 10: Expecting value\n"
+
+
+def test_event_from_stdin_and_missing_template(tmp_path):
+    project = write_project(tmp_path, HELLO)
+    result = runner(project, "invoke", "-e", "-", "--quiet", stdin=b'{"name": "stdin"}')
+    assert result.returncode == 0
+    assert response(result)["body"] == "stdin"
+
+    missing = runner(tmp_path, "invoke", "--template", "nowhere.yaml")
+    assert missing.returncode == 2
+    assert missing.stderr == f"error: no nowhere.yaml in {tmp_path}: run from the project folder or pass --template\n"
+
+
+def test_quiet_prints_only_the_response(tmp_path):
+    project = write_project(tmp_path, HELLO)
+    result = runner(project, "invoke", "--quiet")
+    assert result.returncode == 0
+    assert result.stderr == ""
+    assert response(result)["body"] == "world"
+
+
+def test_json_log_format_for_function_and_platform(tmp_path):
+    project = write_project(
+        tmp_path,
+        """\
+        import logging
+
+        def handler(event, context):
+            logging.getLogger("orders").debug("hidden")
+            logging.getLogger("orders").info("saved", extra={"order": 7})
+            return "ok"
+        """,
+        properties="LoggingConfig:\n  LogFormat: JSON\n",
+    )
+
+    result = runner(project, "invoke")
+
+    assert result.returncode == 0
+    records = [json.loads(line) for line in result.stderr.splitlines() if line.startswith("{")]
+    kinds = [record.get("type") or record.get("level") for record in records]
+    assert kinds == ["platform.start", "INFO", "platform.runtimeDone", "platform.report"]
+    log = records[1]
+    assert log["message"] == "saved"
+    assert log["logger"] == "orders"
+    assert log["order"] == 7
+    assert log["requestId"] == records[0]["record"]["requestId"]
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", log["timestamp"])
+    metrics = records[3]["record"]["metrics"]
+    assert set(metrics) == {"durationMs", "billedDurationMs", "memorySizeMB", "maxMemoryUsedMB", "initDurationMs"}
+
+
+def test_functions_lists_the_template(tmp_path):
+    project = write_project(
+        tmp_path, HELLO, properties="Runtime: python3.13\nMemorySize: 512\nArchitectures: [arm64]\n"
+    )
+    result = runner(project, "functions")
+    assert result.returncode == 0
+    assert result.stdout.splitlines() == [
+        "LOGICAL ID  HANDLER      RUNTIME     ARCH   MEMORY  TIMEOUT  CODE",
+        "Fn          app.handler  python3.13  arm64  512 MB  3 s      src",
+    ]
+
+
+def test_runtime_is_checked_against_the_template(tmp_path):
+    project = write_project(tmp_path / "old", HELLO, properties="Runtime: python3.9\n")
+    result = runner(project, "invoke")
+    assert result.returncode == 0
+    here = f"python{sys.version_info.major}.{sys.version_info.minor}"
+    assert result.stderr.startswith(f"note: Fn has Runtime python3.9; running it with {here}\n")
+
+    node = write_project(tmp_path / "node", HELLO, properties="Runtime: nodejs22.x\n")
+    result = runner(node, "invoke")
+    assert result.returncode == 2
+    assert result.stderr == "error: Fn has Runtime 'nodejs22.x': this runner runs Python functions\n"
+
+
+def test_several_functions_need_a_name(tmp_path):
+    project = write_project(
+        tmp_path,
+        HELLO,
+        resources="""\
+        Other:
+          Type: AWS::Serverless::Function
+          Properties:
+            CodeUri: src/
+            Handler: app.handler
+        """,
+    )
+    result = runner(project, "invoke")
+    assert result.returncode == 2
+    assert result.stderr == "error: template.yaml has several functions; name one of: Fn, Other\n"
+    assert runner(project, "invoke", "Other", "--quiet").returncode == 0
+
+
+def test_event_command_passes_fields_to_the_event_builders(tmp_path):
+    result = runner(tmp_path, "event", "sqs", "message", "--body", "hi", "--queue=orders", "--count", "2")
+    assert result.returncode == 0, result.stderr
+    event = json.loads(result.stdout)
+    assert [record["body"] for record in event["Records"]] == ["hi", "hi"]
+    assert event["Records"][0]["eventSourceARN"].endswith(":orders")
+
+    listing = runner(tmp_path, "event")
+    assert "sqs message\tSQS batch of messages\n" in listing.stdout
+
+    bad = runner(tmp_path, "event", "sqs", "message", "--body")
+    assert bad.returncode == 2
+    assert bad.stderr == "error: --body needs a value\n"

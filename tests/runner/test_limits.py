@@ -1,0 +1,174 @@
+"""Lambda's limits: Timeout, MemorySize, runtime exits, payload sizes, and a flood of output."""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+
+import pytest
+from lambda_project import MODES, START, mode_flags, reports, response, runner, write_project
+
+LOOP_FOREVER = """\
+def handler(event, context):
+    print("looping")
+    while True:
+        pass
+"""
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_infinite_loop_times_out_and_next_invocation_is_cold(tmp_path, mode):
+    project = write_project(tmp_path, LOOP_FOREVER, properties="Timeout: 1\n")
+
+    started = time.monotonic()
+    result = runner(project, "invoke", "--repeat", "2", *mode_flags(mode))
+    elapsed = time.monotonic() - started
+
+    assert result.returncode == 1
+    assert elapsed < 6
+    first, second = reports(result.stderr)
+    assert first["duration"] == "1000.00"
+    assert first["init"] is not None
+    assert second["init"] is not None  # the environment was discarded
+    assert int(first["billed"]) == -(-(1000 + float(first["init"])) // 1)
+    timeout_line = re.compile(
+        rf"^\d{{4}}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{{3}}Z {first['id']} Task timed out after 1\.00 seconds$", re.M
+    )
+    line = timeout_line.search(result.stderr)
+    assert line is not None
+    assert result.stderr.index(first.group(0)) < line.start()
+    errors = [re.sub(r"^\S+ ", "<ts> ", json.loads(text)["errorMessage"]) for text in result.stdout.splitlines()]
+    assert errors == [
+        f"<ts> {first['id']} Task timed out after 1.00 seconds",
+        f"<ts> {second['id']} Task timed out after 1.00 seconds",
+    ]
+    assert '"errorType": "Sandbox.Timedout"' in result.stdout
+
+
+def test_isolated_timeout_stops_code_blocked_in_c(tmp_path):
+    project = write_project(
+        tmp_path,
+        """\
+        import threading
+
+        def handler(event, context):
+            threading.Event().wait()  # blocks in C, where no signal handler runs
+        """,
+        properties="Timeout: 1\n",
+    )
+    result = runner(project, "invoke", "--isolated")
+    assert result.returncode == 1
+    assert response(result)["errorType"] == "Sandbox.Timedout"
+
+
+def test_isolated_memory_hog_is_killed_like_lambda(tmp_path):
+    project = write_project(
+        tmp_path,
+        """\
+        def handler(event, context):
+            hoard = []
+            while True:
+                hoard.append(bytearray(4 * 1024 * 1024))
+        """,
+        properties="MemorySize: 128\nTimeout: 20\n",
+    )
+
+    started = time.monotonic()
+    result = runner(project, "invoke", "--isolated")
+
+    assert time.monotonic() - started < 10
+    assert result.returncode == 1
+    request_id = START.search(result.stderr)["id"]
+    assert response(result) == {
+        "errorMessage": f"RequestId: {request_id} Error: Runtime exited with error: signal: killed",
+        "errorType": "Runtime.ExitError",
+    }
+    (report,) = reports(result.stderr)
+    assert report["used"] == "128"
+    assert result.stderr.splitlines()[-3:-1] == [
+        f"RequestId: {request_id} Error: Runtime exited with error: signal: killed",
+        "Runtime.ExitError",
+    ]
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize(
+    ("call", "reason"),
+    [
+        ("sys.exit(3)", "Runtime exited with error: exit status 3"),
+        ("sys.exit()", "Runtime exited without providing a reason"),
+    ],
+)
+def test_sys_exit_in_handler_is_a_runtime_exit_error(tmp_path, mode, call, reason):
+    project = write_project(tmp_path, f"import sys\n\ndef handler(event, context):\n    {call}\n")
+
+    result = runner(project, "invoke", "--repeat", "2", *mode_flags(mode))
+
+    assert result.returncode == 1
+    first, second = reports(result.stderr)
+    assert result.stdout.splitlines()[0] == (
+        f'{{"errorMessage": "RequestId: {first["id"]} Error: {reason}", "errorType": "Runtime.ExitError"}}'
+    )
+    assert second["init"] is not None  # the runtime exited: a new environment
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_flood_of_prints_finishes_quickly_and_in_order(tmp_path, mode):
+    project = write_project(
+        tmp_path,
+        """\
+        def handler(event, context):
+            for number in range(200_000):
+                print(f"line {number}")
+            return "done"
+        """,
+    )
+
+    started = time.monotonic()
+    result = runner(project, "invoke", *mode_flags(mode))
+
+    assert time.monotonic() - started < 15
+    assert result.returncode == 0
+    assert response(result) == "done"
+    lines = result.stderr.splitlines()
+    first = lines.index("line 0")
+    assert lines[first : first + 200_000] == [f"line {number}" for number in range(200_000)]
+    assert lines[first + 200_000].startswith("END RequestId: ")
+
+
+def test_request_over_6_mb_is_refused_before_running(tmp_path):
+    project = write_project(tmp_path, "print('init ran')\ndef handler(event, context):\n    return 1\n")
+    (project / "big.json").write_text('"' + "x" * 6_291_455 + '"')
+
+    result = runner(project, "invoke", "-e", "big.json")
+
+    assert result.returncode == 2
+    assert result.stderr == (
+        "error: RequestEntityTooLargeException: Request must be smaller than 6291456 bytes for the InvokeFunction"
+        " operation (this event is 6291457 bytes)\n"
+    )
+
+
+def test_async_request_over_1_mb_is_refused(tmp_path):
+    project = write_project(tmp_path, "def handler(event, context):\n    return 1\n")
+    (project / "big.json").write_text('"' + "x" * 1_048_575 + '"')
+
+    result = runner(project, "invoke", "-e", "big.json", "--invocation-type", "Event")
+
+    assert result.returncode == 2
+    assert "Request must be smaller than 1048576 bytes" in result.stderr
+    assert result.stdout == ""
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_response_over_6_mb_is_function_response_size_too_large(tmp_path, mode):
+    project = write_project(tmp_path, "def handler(event, context):\n    return 'x' * 6_291_455\n")
+
+    result = runner(project, "invoke", *mode_flags(mode))
+
+    assert result.returncode == 1
+    assert response(result) == {
+        "errorMessage": "Response payload size exceeded maximum allowed payload size (6291456 bytes).",
+        "errorType": "Function.ResponseSizeTooLarge",
+    }
