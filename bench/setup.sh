@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Create or refresh the benchmark environment: a separate virtualenv holding aws-sam-cli, cookiecutter and
-# slsgen installed from this checkout (non-editable, byte-compiled: what `pip install slsgen` gives a user).
+# Create or refresh the benchmark environment: a separate virtualenv holding aws-sam-cli, cookiecutter,
+# python-lambda-local and slsgen installed from this checkout (non-editable, byte-compiled: what
+# `pip install slsgen` gives a user). bench_new.py uses sam and cookiecutter, bench_runner.py python-lambda-local.
 #
 #   bash bench/setup.sh [VENV]          VENV defaults to .bench/venv at the repository root (git-ignored)
 #
@@ -9,6 +10,8 @@
 #   UV           uv binary to use (default: uv on PATH, else the repository's .venv/bin/uv, else pip is used)
 #   SAM_SPEC     requirement for the SAM CLI (default: aws-sam-cli)
 #   CC_SPEC      requirement for cookiecutter (default: cookiecutter)
+#   LL_SPEC      requirement for python-lambda-local (default: python-lambda-local)
+#   LL_DEPS      what it needs besides (default: setuptools<81, for the pkg_resources it imports)
 #   BENCH_FRESH  1 to delete the venv and build it from scratch
 #   BENCH_PIP    1 to use python -m venv and pip even when uv is there
 #
@@ -22,6 +25,9 @@ VENV="${1:-$ROOT/.bench/venv}"
 PYTHON="${PYTHON:-python3}"
 SAM_SPEC="${SAM_SPEC:-aws-sam-cli}"
 CC_SPEC="${CC_SPEC:-cookiecutter}"
+LL_SPEC="${LL_SPEC:-python-lambda-local}"
+# python-lambda-local 0.1.13 imports pkg_resources, which setuptools dropped after 81.
+LL_DEPS="${LL_DEPS:-setuptools<81}"
 
 if [[ "${BENCH_PIP:-0}" == "1" ]]; then
     UV=""
@@ -47,17 +53,17 @@ if [[ -n "${UV:-}" ]]; then
     # --reinstall-package slsgen: uv caches a local folder's build by its pyproject.toml only, so without it an
     # edited generator/ would not reach the venv.
     "$UV" pip install --quiet --python "$VENV/bin/python" --compile-bytecode \
-        --reinstall-package slsgen "$SAM_SPEC" "$CC_SPEC" "$ROOT"
+        --reinstall-package slsgen "$SAM_SPEC" "$CC_SPEC" "$LL_SPEC" "$LL_DEPS" "$ROOT"
 else
     echo "bench setup: pip -> $VENV" >&2
     if [[ ! -x "$VENV/bin/python" ]]; then
         "$PYTHON" -m venv "$VENV"
     fi
-    "$VENV/bin/python" -m pip install --quiet "$SAM_SPEC" "$CC_SPEC" "$ROOT"
+    "$VENV/bin/python" -m pip install --quiet "$SAM_SPEC" "$CC_SPEC" "$LL_SPEC" "$LL_DEPS" "$ROOT"
     "$VENV/bin/python" -m pip install --quiet --no-deps --force-reinstall "$ROOT"
 fi
 
-for tool in sam cookiecutter slsgen; do
+for tool in sam cookiecutter python-lambda-local slsgen; do
     if [[ ! -x "$VENV/bin/$tool" ]]; then
         echo "bench setup: $VENV/bin/$tool is missing" >&2
         exit 1

@@ -139,6 +139,7 @@ def _invoke(args: argparse.Namespace, log: TextIO) -> int:
     functions = read_functions(template_path)
     function = select_function(functions, args.function)
     _check_runtime(function, log)
+    function.platform_log_json = args.json_platform_logs
     if args.invocation_type == "DryRun":
         return _dry_run(function, events, log)
     overrides = _overrides(args, template_path, function)
@@ -260,6 +261,7 @@ def _start_api(args: argparse.Namespace, log: TextIO) -> int:
     template_path = _template_path(args)
     functions = read_functions(template_path)
     function = select_function(functions, args.function)
+    function.platform_log_json = args.json_platform_logs
     overrides = _overrides(args, template_path, function)
     with contextlib.ExitStack() as stack:
         if args.local_aws or args.seed:
@@ -278,6 +280,11 @@ def _project_options() -> argparse.ArgumentParser:
     )
     options.add_argument("--dotenv", metavar="FILE", help="a .env file (default: the project's .env, if any)")
     options.add_argument("--local-aws", action="store_true", help="run against local AWS services (moto)")
+    options.add_argument(
+        "--json-platform-logs",
+        action="store_true",
+        help="print START/END/REPORT as the platform.* JSON records Lambda writes with LogFormat JSON",
+    )
     options.add_argument(
         "--seed", action="append", metavar="s3://BUCKET/KEY=FILE", help="upload FILE to local S3 first (repeatable)"
     )

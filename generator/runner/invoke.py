@@ -104,9 +104,7 @@ class PlatformInvoker:
         self.function = function
         self.sandbox = sandbox
         self.log = log
-        self.platform = PlatformLog(
-            json_format=function.log_format.upper() == "JSON", system_log_level=function.system_log_level
-        )
+        self.platform = PlatformLog(json_format=function.platform_log_json, system_log_level=function.system_log_level)
         self.warm = False
 
     def _emit(self, *lines: str) -> None:

@@ -235,6 +235,10 @@ class FunctionConfig:
     on_success: str | None = None
     on_failure: str | None = None
     dead_letter_queue: str | None = None
+    # START/END/REPORT print as Lambda's text lines, readable in a terminal, unless asked for the `platform.*`
+    # JSON records Lambda writes with LogFormat JSON (`--json-platform-logs`). Application logs always follow
+    # LogFormat, as in Lambda.
+    platform_log_json: bool = False
 
     @property
     def arn(self) -> str:

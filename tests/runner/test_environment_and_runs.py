@@ -126,7 +126,7 @@ def test_environment_variables_layers(tmp_path, mode):
         "AWS_SAM_LOCAL": "true",
         "AWS_ACCESS_KEY_ID": "local-dummy-credentials",
     }
-    assert '"memorySizeMB": 256' in result.stderr  # MemorySize from the function, over Globals
+    assert "Memory Size: 256 MB" in result.stderr  # MemorySize from the function, over Globals
 
 
 @pytest.mark.parametrize("mode", MODES)

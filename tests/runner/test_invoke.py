@@ -252,8 +252,13 @@ def test_json_log_format_for_function_and_platform(tmp_path):
         properties="LoggingConfig:\n  LogFormat: JSON\n",
     )
 
-    result = runner(project, "invoke")
+    text = runner(project, "invoke")
+    result = runner(project, "invoke", "--json-platform-logs")
 
+    # By default the platform lines stay readable text while the function's own logs follow LogFormat.
+    assert text.returncode == 0
+    text_lines = [line.split(" ", 1)[0] for line in text.stderr.splitlines() if not line.startswith("note:")]
+    assert text_lines[:4] == ["START", '{"timestamp":', "END", "REPORT"]
     assert result.returncode == 0
     records = [json.loads(line) for line in result.stderr.splitlines() if line.startswith("{")]
     kinds = [record.get("type") or record.get("level") for record in records]
