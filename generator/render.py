@@ -16,6 +16,8 @@ import json
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -27,12 +29,17 @@ BINARY_GLOBS = ["*.png", "*.jpg", "*.jpeg", "*.gif", "*.webp", "*.ico", "*.zip",
 PROJECT_DIR = "{{cookiecutter.project_name}}"
 
 
-def evaluate(expression: str, answers: dict[str, Any]) -> bool:
-    """Evaluate a manifest `when:` expression (Jinja syntax, sandboxed) against the answers."""
+@cache
+def _expression(expression: str) -> Callable[..., Any]:
     from jinja2.sandbox import SandboxedEnvironment
 
+    return SandboxedEnvironment().compile_expression(expression)
+
+
+def evaluate(expression: str, answers: dict[str, Any]) -> bool:
+    """Evaluate a manifest `when:` expression (Jinja syntax, sandboxed) against the answers."""
     try:
-        return bool(SandboxedEnvironment().compile_expression(expression)(**answers))
+        return bool(_expression(expression)(**answers))
     except Exception as exc:  # a malformed expression is a blueprint bug, reported as such
         raise RenderError(f"blueprint expression {expression!r} failed: {exc}") from None
 
@@ -146,15 +153,16 @@ def remove_empty_dirs(project: Path) -> None:
 
 
 def format_python(project: Path) -> None:
-    """Format and fix the generated Python with the project's own ruff configuration."""
+    """Format and fix the generated Python with the project's own ruff configuration.
+
+    The runner's copy is included: its source is written for Python 3.10, and the project's target version may
+    format it differently (Python 3.14's `except A, B:`).
+    """
     from ruff.__main__ import find_ruff_bin
 
     ruff = find_ruff_bin()
-    for command in (
-        [ruff, "check", "--fix-only", "--no-cache", "--quiet", "."],
-        [ruff, "format", "--no-cache", "--quiet", "."],
-    ):
-        result = subprocess.run(command, cwd=project, capture_output=True, text=True, check=False)
+    for command in (["check", "--fix-only", "--no-cache", "--quiet"], ["format", "--no-cache", "--quiet"]):
+        result = subprocess.run([ruff, *command, "."], cwd=project, capture_output=True, text=True, check=False)
         if result.returncode not in (0, 1):
             raise RenderError(f"ruff failed on the generated project: {result.stderr.strip().splitlines()[-1:]}")
 

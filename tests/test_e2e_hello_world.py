@@ -11,6 +11,7 @@ import json
 import os
 import re
 import shutil
+import sys
 from pathlib import Path
 
 import pytest
@@ -116,3 +117,16 @@ def test_makefile_in_a_fresh_venv_on_the_runtime_python(tmp_path, runtime):
     assert result.stdout.count("== events/") == 3
     version_out = run([str(project / ".venv/bin/python"), "--version"], project).stdout
     assert version_out.startswith(f"Python {version}.")
+
+
+def test_python314_project_is_formatted_for_its_target(tmp_path):
+    """Ruff formats for the runtime's Python (3.14 writes `except A, B:`), so lint and validate on any Python.
+
+    Its test suite needs a Python 3.14 interpreter; the Makefile test runs the suites on 3.12 and 3.13.
+    """
+    project = generate(tmp_path, "hello-world", "py314", "--runtime", "python3.14")
+    assert 'target-version = "py314"' in (project / "pyproject.toml").read_text()
+    run([sys.executable, "-m", "ruff", "check", "--no-cache", "."], project)
+    run([sys.executable, "-m", "ruff", "format", "--check", "--no-cache", "."], project)
+    run([str(Path(sys.executable).parent / "cfn-lint"), "template.yaml"], project)
+    assert "Runtime: python3.14" in (project / "template.yaml").read_text()

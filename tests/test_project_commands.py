@@ -1,0 +1,82 @@
+"""`slsgen invoke`, `start-api` and `event`: the project's own runner, with the project's own interpreter."""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from helpers import SLSGEN, generate, run, slsgen
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A hello-world project with its own .venv (this interpreter's packages, as `make install` would give)."""
+    project = generate(tmp_path_factory.mktemp("cmds"), "hello-world", "cmd-api")
+    run([sys.executable, "-m", "venv", "--system-site-packages", str(project / ".venv")], project)
+    return project
+
+
+def test_invoke_runs_the_project_runner_with_the_project_venv(project):
+    result = slsgen("invoke", "-e", "events/hello.json", cwd=project / "src")  # from a sub-folder, too
+    payload = json.loads(result.stdout)
+    assert json.loads(payload["body"]) == {"message": "Hello, Ada!"}
+    assert "REPORT RequestId:" in result.stderr
+    helper = slsgen("invoke", "--help", cwd=project).stdout
+    assert "--repeat" in helper
+    assert "--isolated" in helper
+
+
+def test_invoke_passes_the_runner_exit_code(project):
+    result = run([*SLSGEN, "invoke", "-e", "missing.json"], project, check=False)
+    assert result.returncode == 2
+    assert "missing.json" in result.stderr
+
+
+def test_invoke_outside_a_project_is_a_one_line_error(tmp_path):
+    result = run([*SLSGEN, "invoke"], tmp_path, check=False)
+    assert result.returncode == 2
+    assert result.stderr.startswith("error: no generated project here")
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_event_prints_a_sample_event(tmp_path):
+    result = slsgen("event", "s3", "put", "--bucket", "photos", "--key", "uploads/my photo+1.jpg", cwd=tmp_path)
+    record = json.loads(result.stdout)["Records"][0]
+    assert record["s3"]["bucket"]["name"] == "photos"
+    assert record["s3"]["object"]["key"] == "uploads/my+photo%2B1.jpg"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_start_api_serves_the_function(project):
+    port = free_port()
+    server = subprocess.Popen([*SLSGEN, "start-api", "--port", str(port)], cwd=project, stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/hello?name=Grace", timeout=5) as reply:
+                    assert reply.status == 200
+                    assert json.loads(reply.read()) == {"message": "Hello, Grace!"}
+                break
+            except OSError:
+                if time.monotonic() > deadline or server.poll() is not None:
+                    raise
+                time.sleep(0.1)
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
