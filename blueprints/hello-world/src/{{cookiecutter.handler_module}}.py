@@ -16,12 +16,17 @@ client as a bare 500 with no explanation.
 
 from __future__ import annotations
 
+{% if cookiecutter.trigger != 'none' -%}
 import json
+{% endif -%}
 import logging
 import os
 import re
+{% if cookiecutter.trigger == 'none' -%}
+from typing import Protocol, TypedDict
+{% else -%}
 from typing import Any, NotRequired, Protocol, TypedDict
-
+{% endif %}
 logger = logging.getLogger(__name__)
 # With the JSON log format, Lambda sets the log level from LoggingConfig; with the text format it is
 # Python's default (WARNING), which would hide the INFO lines below.
