@@ -18,7 +18,7 @@ import yaml
 
 from . import paths, settings
 from .errors import BlueprintInvalid, BlueprintNotFound, InvalidOption
-from .options import RESERVED_NAMES, Question, question_from_manifest, runtime_questions
+from .options import MAX_NAME_LENGTH, RESERVED_NAMES, Question, question_from_manifest, runtime_questions
 
 MANIFEST_KEYS = {
     "name",
@@ -33,6 +33,7 @@ MANIFEST_KEYS = {
     "dev_dependencies",
     "questions",
     "events",
+    "max_name_length",
     "exclude",
     "next_steps",
 }
@@ -67,6 +68,7 @@ class Blueprint:
     events: list[dict[str, Any]]
     exclude: list[dict[str, Any]]
     next_steps: list[str]
+    max_name_length: int = MAX_NAME_LENGTH
     layers: list[Layer] = field(default_factory=list)
 
     def question(self, name: str) -> Question:
@@ -170,6 +172,7 @@ def load_blueprint(reference: str, _seen: tuple[str, ...] = ()) -> Blueprint:
         next_steps = data.get("next_steps") or parent.next_steps
         function_id = data.get("function_id") or parent.function_id
         trigger = data.get("trigger") or parent.trigger
+        max_name_length = min(int(data.get("max_name_length", MAX_NAME_LENGTH)), parent.max_name_length)
     else:
         layers = [Layer(SKELETON_LAYER, paths.skeleton_dir()), Layer(data["name"], folder)]
         questions = own_questions
@@ -180,6 +183,7 @@ def load_blueprint(reference: str, _seen: tuple[str, ...] = ()) -> Blueprint:
         next_steps = list(data.get("next_steps") or [])
         function_id = data.get("function_id") or "Function"
         trigger = data.get("trigger") or "none"
+        max_name_length = int(data.get("max_name_length", MAX_NAME_LENGTH))
 
     for event in events:
         if "file" not in event or not ({"source", "kind"} <= set(event) or "literal" in event):
@@ -201,6 +205,7 @@ def load_blueprint(reference: str, _seen: tuple[str, ...] = ()) -> Blueprint:
         events=events,
         exclude=exclude,
         next_steps=next_steps,
+        max_name_length=max_name_length,
         layers=layers,
     )
     try:

@@ -103,11 +103,11 @@ def choose_blueprint() -> str:
     return blueprints[int(picked) - 1].name
 
 
-def ask_name(default: str) -> str:
+def ask_name(default: str, max_length: int) -> str:
     while True:
         name = Prompt.ask("Project name", default=default, console=err)
         try:
-            return check_project_name(name)
+            return check_project_name(name, max_length)
         except InvalidOption as exc:
             err.print(f"[red]{exc}[/red]")
 

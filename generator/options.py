@@ -283,16 +283,23 @@ RESERVED_NAMES = RUNTIME_KEYS | {
 }
 
 
-def check_project_name(name: str) -> str:
-    """The project name names the folder, the stack and the function: a lowercase slug."""
+def check_project_name(name: str, max_length: int = MAX_NAME_LENGTH) -> str:
+    """The project name names the folder, the stack and the function: a lowercase slug.
+
+    A blueprint may lower `max_length` when it derives longer names from the stack name (bucket names).
+    """
     if not name or "/" in name or "\\" in name or name in (".", "..") or ".." in name:
         raise InvalidProjectName(
             f"project name {name!r} must be a plain name, not a path; use --output-dir to choose where it goes"
         )
-    if len(name) > MAX_NAME_LENGTH or not SLUG.match(name):
+    if not SLUG.match(name):
         raise InvalidProjectName(
             f"project name {name!r} is not a slug: use lowercase letters, digits and single hyphens, start with a "
-            f"letter, at most {MAX_NAME_LENGTH} characters (e.g. my-api)"
+            f"letter (e.g. my-api)"
+        )
+    if len(name) > max_length:
+        raise InvalidProjectName(
+            f"project name {name!r} has {len(name)} characters; this blueprint allows at most {max_length}"
         )
     return name
 

@@ -106,8 +106,8 @@ def new_project(
     questions alike); `env` the function's environment variables. Raises an `SlsgenError` subclass, with nothing
     written, on any bad input.
     """
-    check_project_name(name)
     loaded = blueprint if isinstance(blueprint, Blueprint) else load_blueprint(blueprint)
+    check_project_name(name, loaded.max_name_length)
     answers = resolve_answers(loaded, options, env, ask)
     parent = Path(output_dir).expanduser().resolve()
     target = parent / name

@@ -57,7 +57,7 @@ def generate(
 
         ask = ask_question
         if name is None:
-            name = ask_name(f"my-{loaded.name}")
+            name = ask_name(f"my-{loaded.name}", loaded.max_name_length)
     if name is None:
         raise InvalidOption(f"name the project: slsgen new {blueprint} NAME (lowercase letters, digits, hyphens)")
     project = new_project(loaded, name, output_dir=output_dir, options=options, env=env, force=force, ask=ask)

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from generator import list_blueprints, load_blueprint, new_project
-from generator.errors import BlueprintInvalid, BlueprintNotFound
+from generator.errors import BlueprintInvalid, BlueprintNotFound, InvalidProjectName
 
 
 def write_manifest(folder: Path, text: str) -> Path:
@@ -119,3 +119,9 @@ def test_a_team_blueprint_extends_a_builtin_one(team_blueprint, tmp_path):
     assert "- x86_64" in template
     assert 'GREETING: "Howdy"' in template
     assert '"pytest-cov>=5"' in (project / "pyproject.toml").read_text()
+
+
+def test_a_blueprint_can_lower_the_project_name_limit(tmp_path):
+    with pytest.raises(InvalidProjectName, match="has 43 characters; this blueprint allows at most 42"):
+        new_project("image-resize", "a" * 43, output_dir=tmp_path)
+    assert list(tmp_path.iterdir()) == []

@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-{%- block imports %}{% endblock %}
 
 from {{ cookiecutter.runner }}.context import LambdaContext
 from {{ cookiecutter.runner }}.environment import lambda_environment
@@ -60,4 +59,3 @@ def load_event() -> Callable[[str], Any]:
         return json.loads((ROOT / "events" / name).read_text(encoding="utf-8"))
 
     return load
-{%- block fixtures %}{% endblock %}

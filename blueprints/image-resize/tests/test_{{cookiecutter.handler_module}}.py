@@ -1,4 +1,4 @@
-"""Tests of {{ cookiecutter.handler }} on moto's in-memory S3 (see conftest.py), with real images made by Pillow.
+"""Tests of {{ cookiecutter.handler }} on moto's in-memory S3 , with real images made by Pillow.
 
 The expectations follow the function's own settings, which it reads from the Environment in template.yaml, so the
 tests keep holding when you change the sizes, the output format or the accepted extensions there. Tests that
@@ -12,16 +12,49 @@ import io
 import struct
 import sys
 import zlib
+from collections.abc import Callable, Iterator
+from typing import Any
 from urllib.parse import unquote_plus
 
+import boto3
 import pytest
 from botocore.exceptions import ClientError
+from moto import mock_aws
 from PIL import Image
 
 from {{ cookiecutter.runner }}.events import S3Object, s3_event
 
 ORIENTATION = 0x0112  # the EXIF tag
 ALL_EXTENSIONS = frozenset({"jpg", "jpeg", "png", "webp", "gif"})
+
+
+@pytest.fixture
+def s3(function_environment: dict[str, str]) -> Iterator[Any]:
+    """An S3 client on moto's in-memory S3, holding the buckets the function's environment names (no AWS account)."""
+    with mock_aws():
+        client = boto3.client("s3", region_name=function_environment["AWS_REGION"])
+        location = {}
+        if client.meta.region_name != "us-east-1":
+            location = {"CreateBucketConfiguration": {"LocationConstraint": client.meta.region_name}}
+        for variable in ("SOURCE_BUCKET", "DEST_BUCKET"):
+            client.create_bucket(Bucket=function_environment[variable], **location)
+        yield client
+
+
+@pytest.fixture
+def upload(s3: Any, function_environment: dict[str, str]) -> Callable[..., dict[str, Any]]:
+    """Put objects in a bucket (the source bucket by default) and return the S3 event announcing them.
+
+    The event comes from the same builder as events/*.json, so its keys are URL-encoded exactly as S3 sends them.
+    """
+
+    def put(*objects: tuple[str, bytes], bucket: str | None = None) -> dict[str, Any]:
+        bucket = bucket or function_environment["SOURCE_BUCKET"]
+        for key, body in objects:
+            s3.put_object(Bucket=bucket, Key=key, Body=body)
+        return s3_event([S3Object(bucket, key, len(body)) for key, body in objects])
+
+    return put
 
 
 @pytest.fixture
@@ -83,7 +116,7 @@ def test_settings_come_from_template_yaml(settings, function_environment):
     assert settings.source_bucket == function_environment["SOURCE_BUCKET"]
     assert settings.source_bucket != settings.destination_bucket
     assert ",".join(f"{width}x{height}" for width, height in settings.boxes) == function_environment["THUMBNAIL_SIZES"]
-    assert Image.MAX_IMAGE_PIXELS == settings.max_pixels
+    assert settings.max_pixels == Image.MAX_IMAGE_PIXELS
 
 
 @pytest.mark.parametrize("size", [(1200, 800), (40, 30)], ids=["large", "smaller-than-the-boxes"])
