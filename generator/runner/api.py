@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from .errors import RunnerError
-from .events import (
+from .http_events import (
     HttpRequest,
     function_url_event,
     http_api_event,

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from .errors import RunnerError
-from .events import S3Object, s3_event
+from .record_events import S3Object, s3_event
 from .template import FunctionConfig, Resolver, default_stack_name, load_template, region
 
 MOTO_MISSING = "--local-aws needs moto[server]: pip install 'moto[server]'"
