@@ -34,9 +34,11 @@ MANIFEST_KEYS = {
     "questions",
     "events",
     "max_name_length",
+    "repeat",
     "exclude",
     "next_steps",
 }
+REPEAT_KEYS = {"source", "for_each", "as", "target", "when"}
 SKELETON_LAYER = "skeleton"
 NAME = re.compile(r"^[a-z][a-z0-9-]*$")
 VERSION = re.compile(r"^\d+\.\d+\.\d+([.-]?\w+)?$")
@@ -69,6 +71,7 @@ class Blueprint:
     exclude: list[dict[str, Any]]
     next_steps: list[str]
     max_name_length: int = MAX_NAME_LENGTH
+    repeat: list[dict[str, Any]] = field(default_factory=list)
     layers: list[Layer] = field(default_factory=list)
 
     def question(self, name: str) -> Question:
@@ -140,6 +143,27 @@ def _merge_questions(inherited: list[Question], own: list[Question]) -> list[Que
     return [by_name[name] for name in order]
 
 
+def skeleton() -> Blueprint:
+    """The base every blueprint extends in the end: the shared skeleton, with no questions of its own."""
+    return Blueprint(
+        name=SKELETON_LAYER,
+        title="slsgen skeleton",
+        description="The files every project shares.",
+        version="1.0.0",
+        trigger="none",
+        source="builtin:skeleton",
+        function_id="Function",
+        questions=[],
+        runtime_defaults={},
+        dependencies=[],
+        dev_dependencies=[],
+        events=[],
+        exclude=[],
+        next_steps=[],
+        layers=[Layer(SKELETON_LAYER, paths.skeleton_dir())],
+    )
+
+
 def load_blueprint(reference: str, _seen: tuple[str, ...] = ()) -> Blueprint:
     """Load a blueprint by name or folder, with its `extends` chain merged."""
     folder, source = locate(reference)
@@ -159,54 +183,36 @@ def load_blueprint(reference: str, _seen: tuple[str, ...] = ()) -> Blueprint:
     if set(runtime) - valid_runtime:
         raise BlueprintInvalid(f"{origin}: unknown runtime keys {sorted(set(runtime) - valid_runtime)}")
 
-    if data.get("extends"):
-        parent = load_blueprint(str(data["extends"]), (*_seen, source))
-        layers = [*parent.layers, Layer(data["name"], folder)]
-        questions = _merge_questions(parent.questions, own_questions)
-        runtime = {**parent.runtime_defaults, **runtime}
-        dependencies = [*parent.dependencies, *(data.get("dependencies") or [])]
-        dev_dependencies = [*parent.dev_dependencies, *(data.get("dev_dependencies") or [])]
-        own_files = {event["file"] for event in data.get("events") or []}
-        events = [event for event in parent.events if event["file"] not in own_files] + list(data.get("events") or [])
-        exclude = [*parent.exclude, *(data.get("exclude") or [])]
-        next_steps = data.get("next_steps") or parent.next_steps
-        function_id = data.get("function_id") or parent.function_id
-        trigger = data.get("trigger") or parent.trigger
-        max_name_length = min(int(data.get("max_name_length", MAX_NAME_LENGTH)), parent.max_name_length)
-    else:
-        layers = [Layer(SKELETON_LAYER, paths.skeleton_dir()), Layer(data["name"], folder)]
-        questions = own_questions
-        dependencies = list(data.get("dependencies") or [])
-        dev_dependencies = list(data.get("dev_dependencies") or [])
-        events = list(data.get("events") or [])
-        exclude = list(data.get("exclude") or [])
-        next_steps = list(data.get("next_steps") or [])
-        function_id = data.get("function_id") or "Function"
-        trigger = data.get("trigger") or "none"
-        max_name_length = int(data.get("max_name_length", MAX_NAME_LENGTH))
-
+    parent = load_blueprint(str(data["extends"]), (*_seen, source)) if data.get("extends") else skeleton()
+    own_files = {event.get("file") for event in data.get("events") or []}
+    events = [event for event in parent.events if event.get("file") not in own_files] + list(data.get("events") or [])
+    repeat = [*parent.repeat, *(data.get("repeat") or [])]
     for event in events:
         if "file" not in event or not ({"source", "kind"} <= set(event) or "literal" in event):
             raise BlueprintInvalid(
                 f"{origin}: every event needs a file and either source and kind, or literal: {event}"
             )
+    for rule in repeat:
+        if set(rule) - REPEAT_KEYS or not {"source", "for_each", "as", "target"} <= set(rule):
+            raise BlueprintInvalid(f"{origin}: a repeat rule needs source, for_each, as and target (and may have when)")
     blueprint = Blueprint(
         name=data["name"],
         title=data["title"],
         description=data["description"],
         version=data["version"],
-        trigger=str(trigger),
+        trigger=str(data.get("trigger") or parent.trigger),
         source=source,
-        function_id=str(function_id),
-        questions=questions,
-        runtime_defaults=dict(runtime),
-        dependencies=dependencies,
-        dev_dependencies=dev_dependencies,
+        function_id=str(data.get("function_id") or parent.function_id),
+        questions=_merge_questions(parent.questions, own_questions),
+        runtime_defaults={**parent.runtime_defaults, **runtime},
+        dependencies=[*parent.dependencies, *(data.get("dependencies") or [])],
+        dev_dependencies=[*parent.dev_dependencies, *(data.get("dev_dependencies") or [])],
         events=events,
-        exclude=exclude,
-        next_steps=next_steps,
-        max_name_length=max_name_length,
-        layers=layers,
+        exclude=[*parent.exclude, *(data.get("exclude") or [])],
+        next_steps=list(data.get("next_steps") or parent.next_steps),
+        max_name_length=min(int(data.get("max_name_length", MAX_NAME_LENGTH)), parent.max_name_length),
+        repeat=repeat,
+        layers=[*parent.layers, Layer(data["name"], folder)],
     )
     try:
         blueprint.all_questions()  # the manifest's runtime defaults must themselves be valid

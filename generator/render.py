@@ -98,6 +98,8 @@ def assemble(blueprint: Blueprint, stage: Path, context: dict[str, Any]) -> None
             dirs_exist_ok=True,
             ignore=shutil.ignore_patterns(settings.MANIFEST_NAME, "__pycache__", "*.pyc"),
         )
+    for rule in blueprint.repeat:  # rendered once per item by render_repeats, not once by cookiecutter
+        (project / rule["source"]).unlink(missing_ok=True)
     cookiecutter_json = {**context, "_copy_without_render": BINARY_GLOBS}
     (stage / "cookiecutter.json").write_text(json.dumps(cookiecutter_json), encoding="utf-8")
 
@@ -125,6 +127,35 @@ def apply_exclusions(blueprint: Blueprint, project: Path, answers: dict[str, Any
             relative = path.relative_to(project).as_posix()
             if fnmatch.fnmatch(relative, rule["path"]):
                 shutil.rmtree(path) if path.is_dir() else path.unlink()
+
+
+def render_repeats(blueprint: Blueprint, stage: Path, project: Path, context: dict[str, Any]) -> None:
+    """Render each `repeat` template once per item of a list answer (one interaction model per locale, say)."""
+    if not blueprint.repeat:
+        return
+    from cookiecutter.environment import StrictEnvironment
+    from jinja2 import FileSystemLoader, TemplateError
+
+    env = StrictEnvironment(context={"cookiecutter": context}, keep_trailing_newline=True)
+    env.loader = FileSystemLoader(str(stage / "templates"))
+    for rule in blueprint.repeat:
+        if rule.get("when") is not None and not evaluate(rule["when"], context):
+            continue
+        items = context.get(rule["for_each"])
+        if not isinstance(items, list):
+            raise RenderError(f"blueprint {blueprint.name}: repeat for_each {rule['for_each']!r} is not a list answer")
+        layer = next(layer for layer in reversed(blueprint.layers) if (layer.path / rule["source"]).is_file())
+        try:
+            template = env.get_template(f"{layer.name}/{rule['source']}")
+            for item in items:
+                variables = {"cookiecutter": context, rule["as"]: item}
+                target = project / env.from_string(rule["target"]).render(**variables)
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_text(template.render(**variables), encoding="utf-8")
+        except (TemplateError, StopIteration) as exc:
+            raise RenderError(
+                f"blueprint {blueprint.name}: repeat {rule['source']}: {exc}; nothing was written"
+            ) from None
 
 
 def write_events(blueprint: Blueprint, project: Path, context: dict[str, Any]) -> None:
@@ -203,6 +234,7 @@ def render(blueprint: Blueprint, project_name: str, answers: dict[str, Any], wor
     output = workdir / "out"
     output.mkdir()
     project = run_cookiecutter(stage, output)
+    render_repeats(blueprint, stage, project, context)
     apply_exclusions(blueprint, project, context)
     write_events(blueprint, project, context)
     copy_runner(project)

@@ -57,6 +57,8 @@ def test_a_folder_without_manifest_is_not_a_blueprint(tmp_path):
             "reserved by slsgen",
         ),
         ("name: x\ntitle: t\ndescription: d\nversion: 1.0.0\nevents: [{file: e.json}]\n", "every event needs"),
+        ("name: x\ntitle: t\ndescription: d\nversion: 1.0.0\nevents: [{source: s3, kind: put}]\n", "every event needs"),
+        ("name: x\ntitle: t\ndescription: d\nversion: 1.0.0\nrepeat: [{source: a}]\n", "a repeat rule needs"),
         (": : :\n", "not valid YAML"),
     ],
 )
@@ -125,3 +127,28 @@ def test_a_blueprint_can_lower_the_project_name_limit(tmp_path):
     with pytest.raises(InvalidProjectName, match="has 43 characters; this blueprint allows at most 42"):
         new_project("image-resize", "a" * 43, output_dir=tmp_path)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_repeat_renders_a_file_per_item_of_a_list_answer(tmp_path):
+    """What a multi-locale blueprint needs: one interaction model per locale, from one template."""
+    folder = write_manifest(
+        tmp_path / "skill",
+        """
+name: skill
+title: Skill
+description: one model per locale
+version: 0.1.0
+extends: hello-world
+questions:
+  - {name: locales, type: list, default: [en-US, de-DE], pattern: "[a-z]{2}-[A-Z]{2}"}
+repeat:
+  - {source: models/model.json, for_each: locales, as: locale, target: "models/{{ locale }}.json"}
+""",
+    )
+    (folder / "models").mkdir()
+    model = '{"locale": "{{ locale }}", "name": "{{ cookiecutter.project_name }}"}\n'
+    (folder / "models" / "model.json").write_text(model)
+    project = new_project(str(folder), "talk", output_dir=tmp_path / "out", options={"locales": "en-GB,fr-FR,ja-JP"})
+    models = sorted(path.name for path in (project / "models").iterdir())
+    assert models == ["en-GB.json", "fr-FR.json", "ja-JP.json"]
+    assert (project / "models" / "fr-FR.json").read_text() == '{"locale": "fr-FR", "name": "talk"}\n'

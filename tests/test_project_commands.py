@@ -63,8 +63,13 @@ def free_port() -> int:
 
 def test_start_api_serves_the_function(project):
     port = free_port()
-    server = subprocess.Popen([*SLSGEN, "start-api", "--port", str(port)], cwd=project, stdout=subprocess.PIPE,
-                              stderr=subprocess.STDOUT, text=True)
+    server = subprocess.Popen(
+        [*SLSGEN, "start-api", "--port", str(port)],
+        cwd=project,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     try:
         deadline = time.monotonic() + 20
         while True:
