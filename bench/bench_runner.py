@@ -94,7 +94,15 @@ def tool_env(home: Path, venv: Path) -> Env:
         NO_COLOR="1",
     )
     # Users' interpreters cache bytecode; VIRTUAL_ENV would steer `slsgen invoke` away from the project's .venv.
-    for name in ("PYTHONDONTWRITEBYTECODE", "VIRTUAL_ENV", "PYTHONPATH", "PYTHONSTARTUP", "PYTHONWARNINGS"):
+    # PYTHONUNBUFFERED would make every tool write its output line by line.
+    for name in (
+        "PYTHONDONTWRITEBYTECODE",
+        "PYTHONUNBUFFERED",
+        "VIRTUAL_ENV",
+        "PYTHONPATH",
+        "PYTHONSTARTUP",
+        "PYTHONWARNINGS",
+    ):
         env.pop(name, None)
     return env
 
@@ -131,11 +139,20 @@ def make_project_venv(project: Path, kind: str, bench_python: Path, env: Env) ->
         if uv is None:
             raise BenchError("uv is needed for the project's .venv (or pass --project-venv bench)")
         # The same base interpreter as the bench venv, so that only site-packages differ.
-        checked_run([uv, "venv", "--quiet", "--python", str(bench_python), str(target)], cwd=project, env=env,
-                    what="uv venv")
         checked_run(
-            [uv, "pip", "install", "--quiet", "--compile-bytecode", "--python", str(target / "bin" / "python"),
-             "pyyaml"],
+            [uv, "venv", "--quiet", "--python", str(bench_python), str(target)], cwd=project, env=env, what="uv venv"
+        )
+        checked_run(
+            [
+                uv,
+                "pip",
+                "install",
+                "--quiet",
+                "--compile-bytecode",
+                "--python",
+                str(target / "bin" / "python"),
+                "pyyaml",
+            ],
             cwd=project,
             env=env,
             what="uv pip install pyyaml",
@@ -191,8 +208,10 @@ def cold_cases(project: Path, bench_python: Path, project_python: Path, args: ar
     if not args.no_context:
         cases += [
             Cold("  lambda_runner, project .venv", [str(project_python), *runner_args]),
-            Cold("  python-lambda-local, no pkg_resources", [str(bench_python), "-c", STUB_PKG_RESOURCES,
-                                                              *lambda_local_args]),
+            Cold(
+                "  python-lambda-local, no pkg_resources",
+                [str(bench_python), "-c", STUB_PKG_RESOURCES, *lambda_local_args],
+            ),
             Cold("  python -c pass", [str(bench_python), "-c", "pass"]),
         ]
     return cases
@@ -213,7 +232,9 @@ def run_cold(case: Cold, project: Path, env: Env) -> float:
             timeout=RUN_LIMIT_S,
         )
     except subprocess.TimeoutExpired:
-        raise BenchError(f"{case.name} took over {RUN_LIMIT_S} s; not timed.\n  command: {shlex.join(case.argv)}")
+        raise BenchError(
+            f"{case.name} took over {RUN_LIMIT_S} s; not timed.\n  command: {shlex.join(case.argv)}"
+        ) from None
     elapsed = time.perf_counter() - start
     problem = None
     if result.returncode != 0:
@@ -222,7 +243,9 @@ def run_cold(case: Cold, project: Path, env: Env) -> float:
         problem = f"no {GREETING!r} on stdout"
     if problem:
         tail = "\n".join((result.stderr + result.stdout).strip().splitlines()[-15:])
-        raise BenchError(f"{case.name.strip()} failed ({problem}); not timed.\n  command: {shlex.join(case.argv)}\n{tail}")
+        raise BenchError(
+            f"{case.name.strip()} failed ({problem}); not timed.\n  command: {shlex.join(case.argv)}\n{tail}"
+        )
     return elapsed
 
 
@@ -333,11 +356,17 @@ def warm_script(python: Path, script: str, count: int, project: Path, env: Env, 
     argv = [str(python), "-c", script, str(count), EVENT, GREETING]
     try:
         result = subprocess.run(
-            argv, cwd=project, env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True, check=False,
+            argv,
+            cwd=project,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            check=False,
             timeout=RUN_LIMIT_S * 5,
         )
     except subprocess.TimeoutExpired:
-        raise BenchError(f"{name} took over {RUN_LIMIT_S * 5} s")
+        raise BenchError(f"{name} took over {RUN_LIMIT_S * 5} s") from None
     lines = result.stdout.strip().splitlines()
     if result.returncode != 0 or not lines:
         tail = "\n".join((result.stderr + result.stdout).strip().splitlines()[-15:])
@@ -355,7 +384,13 @@ def warm_cli(python: Path, count: int, runs: int, cold_median: float, project: P
     for _ in range(runs):
         start = time.perf_counter()
         result = subprocess.run(
-            argv, cwd=project, env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True, check=False,
+            argv,
+            cwd=project,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            check=False,
             timeout=RUN_LIMIT_S * 5,
         )
         walls.append(time.perf_counter() - start)
@@ -364,10 +399,10 @@ def warm_cli(python: Path, count: int, runs: int, cold_median: float, project: P
             tail = "\n".join(result.stderr.strip().splitlines()[-15:])
             raise BenchError(f"invoke --repeat {count} failed (exit {result.returncode}, {greeted} greetings)\n{tail}")
     wall = statistics.median(walls)
-    return Warm(
-        "CLI invoke --repeat N -q", count - 1, max(wall - cold_median, 1e-9),
-        note=f"whole process {wall * 1000:.0f} ms, minus one cold run",
-    )
+    name = "CLI invoke --repeat N -q"
+    if wall - cold_median < 0.2 * wall:  # too few invocations to tell them from start-up: no subtraction
+        return Warm(name, count, wall, note=f"whole process {wall * 1000:.0f} ms (raise --repeat)")
+    return Warm(name, count - 1, wall - cold_median, note=f"whole process {wall * 1000:.0f} ms, minus one cold run")
 
 
 def print_warm(rows: list[Warm]) -> None:
@@ -377,7 +412,7 @@ def print_warm(rows: list[Warm]) -> None:
     for row in rows:
         p50 = f"{percentile(row.times, 0.5) * 1e6:8.0f}" if row.times else f"{'-':>8}"
         p99 = f"{percentile(row.times, 0.99) * 1e6:8.0f}" if row.times else f"{'-':>8}"
-        print(f"  {row.name:<{width}}  {row.count:6d}  {row.rate:8.0f}  {p50}  {p99}  {row.note}")
+        print(f"  {row.name:<{width}}  {row.count:6d}  {row.rate:8.0f}  {p50}  {p99}  {row.note}".rstrip())
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -386,8 +421,10 @@ def print_warm(rows: list[Warm]) -> None:
 
 # The ceiling: the same standard-library server class start-api builds on, doing nothing but answer the body.
 BARE_SERVER = r"""
-import sys, threading
+import signal, sys, threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+signal.signal(signal.SIGINT, signal.default_int_handler)  # even if started with SIGINT ignored
 
 BODY = sys.argv[3].encode()
 
@@ -448,9 +485,30 @@ class Server:
         self.log = log
         self._log_file = log.open("wb")
         self.process = subprocess.Popen(
-            argv, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=self._log_file, stderr=subprocess.STDOUT,
+            argv,
+            cwd=cwd,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=self._log_file,
+            stderr=subprocess.STDOUT,
             start_new_session=True,
         )
+        self.pid = self.process.pid  # the server itself: the child of `timeout` when that guards it
+
+    def _find_server_pid(self) -> None:
+        if Path(self.argv[0]).name != "timeout":
+            return
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children").read_text().split()
+            self.pid = int(children[0])
+
+    def cpu_seconds(self) -> float | None:
+        """User + system CPU time of the server process so far (Linux /proc), None elsewhere."""
+        try:
+            fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            return None
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
     def wait_ready(self, limit_s: float = 20.0) -> None:
         deadline = time.monotonic() + limit_s
@@ -465,6 +523,7 @@ class Server:
                 time.sleep(0.05)
                 continue
             if status == 200 and json.loads(body) == json.loads(BODY):
+                self._find_server_pid()
                 return
             problem = f"answered {status} {body[:200]!r}"
             break
@@ -472,15 +531,16 @@ class Server:
         raise BenchError(f"{self.name} {problem} on 127.0.0.1:{self.port}\n  command: {shlex.join(self.argv)}\n{tail}")
 
     def stop(self) -> None:
+        """Ctrl-C for the server (it shuts down cleanly), then its whole process group is killed if need be."""
         if self.process.poll() is None:
             with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.process.pid, signal.SIGINT)
+                os.kill(self.pid, signal.SIGINT)
             try:
-                self.process.wait(10)
+                self.process.wait(5)
             except subprocess.TimeoutExpired:
                 with contextlib.suppress(ProcessLookupError):
                     os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait(10)
+                self.process.wait(5)
         self._log_file.close()
 
 
@@ -491,6 +551,7 @@ class Load:
     p50_ms: float
     p99_ms: float
     errors: int  # non-2xx answers and socket errors
+    cpu_us: float | None = None  # the server's CPU time per request (user + system)
 
     @property
     def rate(self) -> float:
@@ -507,8 +568,17 @@ def _wrk_ms(text: str) -> float:
 
 def load_wrk(port: int, connections: int, duration: float) -> Load:
     threads = 1  # one wrk thread keeps up with these servers and leaves the other core to them
-    argv = ["wrk", "-t", str(threads), "-c", str(connections), "-d", f"{max(1, round(duration))}s", "--latency",
-            f"http://127.0.0.1:{port}{URL_PATH}"]
+    argv = [
+        "wrk",
+        "-t",
+        str(threads),
+        "-c",
+        str(connections),
+        "-d",
+        f"{max(1, round(duration))}s",
+        "--latency",
+        f"http://127.0.0.1:{port}{URL_PATH}",
+    ]
     result = subprocess.run(argv, capture_output=True, text=True, check=False, timeout=duration + 30)
     out = result.stdout
     try:
@@ -603,10 +673,13 @@ def time_api(
     lifetime = args.api_rounds * (args.duration + 30) + 60
     guard = ["timeout", "-s", "INT", "-k", "5", str(int(lifetime))] if shutil.which("timeout") else []
     cases = [
-        ApiCase("bare ThreadingHTTPServer", [str(bench_python), "-c", BARE_SERVER, "{port}", str(lifetime),
-                                             BODY.decode()]),
-        ApiCase("lambda_runner start-api", [*guard, str(bench_python), "-m", "lambda_runner", "start-api",
-                                            "--port", "{port}"]),
+        ApiCase(
+            "bare ThreadingHTTPServer", [str(bench_python), "-c", BARE_SERVER, "{port}", str(lifetime), BODY.decode()]
+        ),
+        ApiCase(
+            "lambda_runner start-api",
+            [*guard, str(bench_python), "-m", "lambda_runner", "start-api", "--port", "{port}"],
+        ),
     ]
     drive = load_wrk if load_tool == "wrk" else load_python
     for index in range(args.api_rounds):
@@ -619,11 +692,16 @@ def time_api(
             try:
                 server.wait_ready()
                 drive(port, args.connections, min(1.0, args.duration))  # warm-up: threads, caches, first calls
+                cpu_before = server.cpu_seconds()
                 load = drive(port, args.connections, args.duration)
+                cpu_after = server.cpu_seconds()
+                if cpu_before is not None and cpu_after is not None and load.requests:
+                    load.cpu_us = (cpu_after - cpu_before) / load.requests * 1e6
             finally:
                 server.stop()
             if load.errors:
-                raise BenchError(f"{case.name}: {load.errors} failed requests under load; see {log}")
+                tail = "\n".join(log.read_text(errors="replace").strip().splitlines()[-15:])
+                raise BenchError(f"{case.name}: {load.errors} failed requests under load\n{tail}")
             case.loads.append(load)
             print(f"  round {index + 1}/{args.api_rounds}: {case.name} {load.rate:.0f} req/s", file=sys.stderr)
     return cases
@@ -636,12 +714,14 @@ def print_api(cases: list[ApiCase], load_tool: str, args: argparse.Namespace) ->
         f"\n3. start-api throughput (GET {URL_PATH}, {load_tool}, {args.connections} connections, "
         f"{args.duration:g} s, median of {args.api_rounds})"
     )
-    print(f"  {'server':<{width}}  {'req/s':>8}  {'p50 ms':>7}  {'p99 ms':>7}  {'x bare':>7}")
+    print(f"  {'server':<{width}}  {'req/s':>8}  {'p50 ms':>7}  {'p99 ms':>7}  {'CPU us/req':>10}  {'x bare':>7}")
     for case in cases:
         rate = case.median("rate")
+        cpu = [load.cpu_us for load in case.loads if load.cpu_us is not None]
+        cpu_text = f"{statistics.median(cpu):10.0f}" if cpu else f"{'-':>10}"
         print(
             f"  {case.name:<{width}}  {rate:8.0f}  {case.median('p50_ms'):7.2f}  {case.median('p99_ms'):7.2f}  "
-            f"{rate / base:6.2f}x"
+            f"{cpu_text}  {rate / base:6.2f}x"
         )
 
 
@@ -656,19 +736,27 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--duration", type=float, default=5.0, help="seconds of load per server in part 3 (5)")
     parser.add_argument("--connections", type=int, default=4, help="keep-alive connections in part 3 (4)")
     parser.add_argument("--api-rounds", type=int, default=3, help="load runs per server, alternating (3)")
-    parser.add_argument("--load", choices=("auto", "wrk", "python"), default="auto",
-                        help="load generator: wrk if installed (auto), or the Python client")
+    parser.add_argument(
+        "--load",
+        choices=("auto", "wrk", "python"),
+        default="auto",
+        help="load generator: wrk if installed (auto), or the Python client",
+    )
     parser.add_argument("--parts", default="1,2,3", help="which parts to run, e.g. 1,3 (default all)")
     parser.add_argument("--no-context", action="store_true", help="part 1 without the context rows")
     parser.add_argument("--venv", type=Path, default=DEFAULT_VENV, help="bench virtualenv (default .bench/venv)")
     parser.add_argument("--no-setup", action="store_true", help="use the bench venv as it is (no bench/setup.sh)")
-    parser.add_argument("--slsgen", help="the slsgen that generates the project (default: .venv/bin/slsgen, else "
-                                         "the bench venv's)")
-    parser.add_argument("--project-venv", choices=("uv", "bench"), default="uv",
-                        help="the project's .venv: a uv venv with PyYAML (default), or a link to the bench venv")
+    parser.add_argument(
+        "--slsgen", help="the slsgen that generates the project (default: .venv/bin/slsgen, else the bench venv's)"
+    )
+    parser.add_argument(
+        "--project-venv",
+        choices=("uv", "bench"),
+        default="uv",
+        help="the project's .venv: a uv venv with PyYAML (default), or a link to the bench venv",
+    )
     parser.add_argument("--target-runner", type=float, default=0.5, help="runner / python-lambda-local (0.5)")
-    parser.add_argument("--target-slsgen", type=float, default=0.75, help="slsgen invoke / python-lambda-local "
-                                                                          "(0.75)")
+    parser.add_argument("--target-slsgen", type=float, default=0.75, help="slsgen invoke / python-lambda-local (0.75)")
     parser.add_argument("--target-api", type=float, default=0.5, help="start-api / bare server req/s (0.5)")
     parser.add_argument("--check", action="store_true", help="exit 1 when a target is missed")
     parser.add_argument("--json", type=Path, help="also write the measurements to this file")
@@ -721,11 +809,14 @@ def main(argv: list[str] | None = None) -> int:
                 wrk = subprocess.run(["wrk", "--version"], capture_output=True, text=True, check=False)
                 versions["load"] = (wrk.stdout or wrk.stderr or "wrk").splitlines()[0].split(" Copyright")[0]
             report["versions"] = versions
-            print(f"bench: {platform.node()}, {os.cpu_count()} cores, load average "
-                  f"{', '.join(f'{value:.2f}' for value in os.getloadavg())}")
+            print(
+                f"bench: {platform.node()}, {os.cpu_count()} cores, load average "
+                f"{', '.join(f'{value:.2f}' for value in os.getloadavg())}"
+            )
             print(f"venv:  {venv}" + (f" (setup {setup_seconds:.1f} s)" if setup_seconds is not None else ""))
             print("tools: " + "; ".join(versions.values()))
             print(f"project: {project} (made by {slsgen}; .venv: {args.project_venv})")
+            sys.stdout.flush()
 
             cold: list[Cold] = []
             if 1 in args.parts or 2 in args.parts:
@@ -741,19 +832,22 @@ def main(argv: list[str] | None = None) -> int:
                 warm.append(warm_script(bench_python, WARM_API, args.repeat, project, env, "runner API open_invoker"))
                 warm.append(warm_cli(bench_python, args.repeat, 3, cold[1].median, project, env))
                 per_call = min(args.repeat, 200)
-                warm.append(warm_script(bench_python, WARM_LAMBDA_LOCAL, per_call, project, env,
-                                        "python-lambda-local call() API"))
+                warm.append(
+                    warm_script(
+                        bench_python, WARM_LAMBDA_LOCAL, per_call, project, env, "python-lambda-local call() API"
+                    )
+                )
                 warm[-1].note = "forks a process per event"
                 warm.append(Warm("python-lambda-local CLI", 1, cold[0].median, note="1 / its cold one-shot median"))
                 report["warm_per_s"] = {row.name: row.rate for row in warm}
             api: list[ApiCase] = []
             if 3 in args.parts:
-                print(f"part 3: start-api under {load_tool}, {args.api_rounds} x {args.duration:g} s per server ...",
-                      file=sys.stderr)
+                print(
+                    f"part 3: start-api under {load_tool}, {args.api_rounds} x {args.duration:g} s per server ...",
+                    file=sys.stderr,
+                )
                 api = time_api(bench_python, project, env, scratch, args, load_tool)
-                report["api"] = {
-                    case.name: [vars(load) | {"rate": load.rate} for load in case.loads] for case in api
-                }
+                report["api"] = {case.name: [vars(load) | {"rate": load.rate} for load in case.loads] for case in api}
 
             if 1 in args.parts:
                 print_cold(cold, args.runs)
