@@ -1,5 +1,5 @@
 """`python -m generator` runs the slsgen command line."""
 
-from .cli import main
+from .entry import main
 
 main()

@@ -155,7 +155,7 @@ def invoke(ctx: typer.Context) -> None:
 
     Examples:  slsgen invoke -e events/hello.json  |  slsgen invoke --repeat 100  |  slsgen invoke --help
     """
-    from .workspace import run_in_project
+    from .passthrough import run_in_project
 
     raise typer.Exit(run_in_project("invoke", ctx.args))
 
@@ -166,7 +166,7 @@ def start_api(ctx: typer.Context) -> None:
 
     Example:  slsgen start-api --port 3000
     """
-    from .workspace import run_in_project
+    from .passthrough import run_in_project
 
     raise typer.Exit(run_in_project("start-api", ctx.args))
 

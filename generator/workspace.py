@@ -1,20 +1,16 @@
 """Work the command line does around the library: gather answers from flags and prompts, find a project.
 
-`generate` turns the `new` command's flags into one `new_project` call (prompting in a terminal for what is
-missing); `run_in_project` runs the project's own copy of the local runner with the project's own interpreter,
-so that a function always runs with its project's dependencies, never with slsgen's.
+`generate` turns the `new` command's flags into one `new_project` call, prompting in a terminal for what is
+missing.
 """
 
 from __future__ import annotations
 
-import os
-import sys
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from . import settings
-from .errors import InvalidOption, NotAProject
+from .errors import InvalidOption
 from .options import parse_pairs
 
 if TYPE_CHECKING:
@@ -62,41 +58,3 @@ def generate(
         raise InvalidOption(f"name the project: slsgen new {blueprint} NAME (lowercase letters, digits, hyphens)")
     project = new_project(loaded, name, output_dir=output_dir, options=options, env=env, force=force, ask=ask)
     return project, loaded
-
-
-def find_project(start: Path) -> Path:
-    """The generated project that holds `start`: the nearest folder with template.yaml and the runner."""
-    for folder in [start, *start.parents]:
-        if (folder / "template.yaml").is_file() and (folder / settings.RUNNER_PACKAGE).is_dir():
-            return folder
-    raise NotAProject(
-        f"no generated project here ({start}): run this inside a folder made by `slsgen new`, which holds "
-        f"template.yaml and {settings.RUNNER_PACKAGE}/"
-    )
-
-
-def project_python(project: Path) -> str:
-    """The project's interpreter: its .venv, else the active virtual environment."""
-    for candidate in (project / ".venv" / "bin" / "python", project / ".venv" / "Scripts" / "python.exe"):
-        if candidate.exists():
-            return str(candidate)
-    active = os.environ.get("VIRTUAL_ENV")
-    if active and Path(active).resolve() != Path(sys.prefix).resolve():
-        for candidate in (Path(active) / "bin" / "python", Path(active) / "Scripts" / "python.exe"):
-            if candidate.exists():
-                return str(candidate)
-    raise NotAProject(
-        f"{project} has no .venv and no other virtual environment is active: run `make install` there first"
-    )
-
-
-def run_in_project(command: str, args: list[str]) -> int:
-    """Run `python -m lambda_runner COMMAND ARGS` in the project, with the project's interpreter."""
-    project = find_project(Path.cwd())
-    argv = [project_python(project), "-m", settings.RUNNER_PACKAGE, command, *args]
-    if os.name == "posix":
-        os.chdir(project)
-        os.execv(argv[0], argv)  # noqa: S606 - replaces slsgen: signals and exit codes are the runner's own
-    import subprocess
-
-    return subprocess.call(argv, cwd=project)

@@ -1,0 +1,32 @@
+"""The `slsgen` executable: project commands go straight to the project's runner, the rest to the Typer app.
+
+`slsgen invoke` runs again and again while a function is developed. Importing Typer and the generator first
+(about 45 ms) would make it slower than the runner it hands over to, so the pass-through commands are picked
+out of `sys.argv` here, before anything heavy is imported; `slsgen --help` still lists them (see `cli.py`).
+"""
+
+from __future__ import annotations
+
+import sys
+
+PROJECT_COMMANDS = frozenset({"invoke", "start-api"})
+
+
+def main() -> None:
+    args = sys.argv[1:]
+    if args and args[0] in PROJECT_COMMANDS:
+        from .errors import SlsgenError
+        from .passthrough import run_in_project
+
+        try:
+            sys.exit(run_in_project(args[0], args[1:]))
+        except SlsgenError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            sys.exit(exc.exit_code)
+    if args and args[0] == "event":  # no function runs: slsgen's own copy of the runner builds the event
+        from .runner.cli import main as runner_main
+
+        sys.exit(runner_main(["event", *args[1:]]))
+    from .cli import main as cli_main
+
+    cli_main()
