@@ -34,16 +34,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_VENV = ROOT / ".bench" / "venv"
+from common import DEFAULT_VENV, BenchError, Env, run_setup, tool_env, version_of
+
 PROJECT = "bench-app"
 RUNTIME = "python3.13"
 TEMPLATE_NAME = "cookiecutter-aws-sam-hello-python"
-Env = dict[str, str]
-
-
-class BenchError(Exception):
-    """A setup step or a run failed: the bench stops rather than time a broken run."""
 
 
 @dataclass
@@ -62,15 +57,6 @@ class Case:
 
 # ---------------------------------------------------------------------------------------------------------------
 # Environment
-
-
-def run_setup(venv: Path) -> float:
-    """Create or refresh the bench venv with bench/setup.sh; return the seconds it took."""
-    start = time.perf_counter()
-    result = subprocess.run(["bash", str(ROOT / "bench" / "setup.sh"), str(venv)], check=False)
-    if result.returncode != 0:
-        raise BenchError(f"bench/setup.sh failed with exit code {result.returncode}")
-    return time.perf_counter() - start
 
 
 def find_template(python: Path) -> Path:
@@ -100,29 +86,6 @@ def make_home(base: Path) -> tuple[Path, Path]:
         encoding="utf-8",
     )
     return home, config
-
-
-def tool_env(home: Path, venv: Path) -> Env:
-    env = dict(os.environ)
-    env.update(
-        HOME=str(home),
-        XDG_CONFIG_HOME=str(home / ".config"),
-        XDG_CACHE_HOME=str(home / ".cache"),
-        SAM_CLI_TELEMETRY="0",
-        PATH=f"{venv / 'bin'}{os.pathsep}{env.get('PATH', '')}",
-        NO_COLOR="1",
-    )
-    # Users' interpreters cache bytecode; a CI-style PYTHONDONTWRITEBYTECODE would make every run recompile
-    # whatever was not byte-compiled at install time (an editable slsgen with --slsgen-current, for one).
-    for name in ("PYTHONDONTWRITEBYTECODE", "VIRTUAL_ENV", "PYTHONPATH", "COOKIECUTTER_CONFIG", "__SAM_CLI_APP_DIR"):
-        env.pop(name, None)
-    return env
-
-
-def version_of(argv: list[str], env: Env) -> str:
-    result = subprocess.run(argv, capture_output=True, text=True, env=env, check=False)
-    lines = (result.stdout or result.stderr).strip().splitlines()
-    return lines[0] if lines else "?"
 
 
 # ---------------------------------------------------------------------------------------------------------------

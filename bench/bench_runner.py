@@ -46,8 +46,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_VENV = ROOT / ".bench" / "venv"
+from common import DEFAULT_VENV, ROOT, BenchError, Env, find_uv, run_setup, tool_env, version_of
+
 PROJECT = "benchapi"
 EVENT = "events/hello.json"
 HANDLER_FILE = "src/lambda_function.py"
@@ -56,55 +56,10 @@ BODY = json.dumps({"message": GREETING}).encode()  # what the handler's response
 URL_PATH = "/hello?name=Ada"
 TIMEOUT_S = 10  # the template's Timeout, passed to python-lambda-local as -t
 RUN_LIMIT_S = 30  # no single timed command may take longer
-Env = dict[str, str]
-
-
-class BenchError(Exception):
-    """A setup step or a run failed: the bench stops rather than time a broken run."""
 
 
 # ---------------------------------------------------------------------------------------------------------------
 # Environment
-
-
-def run_setup(venv: Path) -> float:
-    """Create or refresh the bench venv with bench/setup.sh; return the seconds it took."""
-    start = time.perf_counter()
-    result = subprocess.run(["bash", str(ROOT / "bench" / "setup.sh"), str(venv)], check=False)
-    if result.returncode != 0:
-        raise BenchError(f"bench/setup.sh failed with exit code {result.returncode}")
-    return time.perf_counter() - start
-
-
-def find_uv() -> str | None:
-    found = shutil.which("uv")
-    if found:
-        return found
-    local = ROOT / ".venv" / "bin" / "uv"
-    return str(local) if local.exists() else None
-
-
-def tool_env(home: Path, venv: Path) -> Env:
-    env = dict(os.environ)
-    env.update(
-        HOME=str(home),
-        XDG_CONFIG_HOME=str(home / ".config"),
-        XDG_CACHE_HOME=str(home / ".cache"),
-        PATH=f"{venv / 'bin'}{os.pathsep}{env.get('PATH', '')}",
-        NO_COLOR="1",
-    )
-    # Users' interpreters cache bytecode; VIRTUAL_ENV would steer `slsgen invoke` away from the project's .venv.
-    # PYTHONUNBUFFERED would make every tool write its output line by line.
-    for name in (
-        "PYTHONDONTWRITEBYTECODE",
-        "PYTHONUNBUFFERED",
-        "VIRTUAL_ENV",
-        "PYTHONPATH",
-        "PYTHONSTARTUP",
-        "PYTHONWARNINGS",
-    ):
-        env.pop(name, None)
-    return env
 
 
 def checked_run(argv: list[str], *, cwd: Path, env: Env, what: str) -> subprocess.CompletedProcess[str]:
@@ -158,12 +113,6 @@ def make_project_venv(project: Path, kind: str, bench_python: Path, env: Env) ->
             what="uv pip install pyyaml",
         )
     return target / "bin" / "python"
-
-
-def version_of(argv: list[str], env: Env) -> str:
-    result = subprocess.run(argv, capture_output=True, text=True, env=env, check=False)
-    lines = (result.stdout or result.stderr).strip().splitlines()
-    return lines[-1] if lines else "?"
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -800,9 +749,11 @@ def main(argv: list[str] | None = None) -> int:
             project = make_project(slsgen, scratch, env)
             project_python = make_project_venv(project, args.project_venv, bench_python, env)
             versions = {
-                "python": version_of([str(bench_python), "--version"], env),
-                "slsgen": version_of([str(venv / "bin" / "slsgen"), "--version"], env),
-                "python-lambda-local": version_of([str(venv / "bin" / "python-lambda-local"), "--version"], env),
+                "python": version_of([str(bench_python), "--version"], env, last_line=True),
+                "slsgen": version_of([str(venv / "bin" / "slsgen"), "--version"], env, last_line=True),
+                "python-lambda-local": version_of(
+                    [str(venv / "bin" / "python-lambda-local"), "--version"], env, last_line=True
+                ),
                 "load": "python client",
             }
             if load_tool == "wrk":  # wrk prints its version, then its usage, and exits 1
