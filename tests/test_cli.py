@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 
+import pexpect
 import pytest
 
 from helpers import SLSGEN, run, slsgen
@@ -114,7 +115,6 @@ def test_new_prints_the_tree_and_next_steps(tmp_path):
 
 def test_prompts_in_a_terminal_use_defaults_and_retry_bad_answers(tmp_path):
     """Drive the interactive prompts through a pseudo-terminal, as a user at a keyboard would."""
-    pexpect = pytest.importorskip("pexpect")
     child = pexpect.spawn(
         SLSGEN[0],
         [*SLSGEN[1:], "new", "hello-world"],
