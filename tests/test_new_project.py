@@ -199,3 +199,16 @@ def test_a_template_syntax_error_is_a_render_error(tmp_path):
     with pytest.raises(RenderError, match="rendering the blueprint failed"):
         new_project(str(broken), "victim", output_dir=tmp_path / "out")
     assert not (tmp_path / "out").exists()
+
+
+def test_ci_workflow_runs_make_targets_that_exist(tmp_path):
+    project = new_project("hello-world", "ci", output_dir=tmp_path, options={"runtime": "python3.12"})
+    workflow = yaml.safe_load((project / ".github/workflows/ci.yml").read_text())
+    steps = workflow["jobs"]["test"]["steps"]
+    python = next(step for step in steps if step.get("uses", "").startswith("actions/setup-python"))
+    assert python["with"]["python-version"] == "3.12"
+    targets = [step["run"].removeprefix("make ") for step in steps if "run" in step]
+    assert targets == ["install", "lint", "test", "validate", "invoke"]
+    makefile = (project / "Makefile").read_text()
+    for target in targets:
+        assert f"\n{target}:" in makefile
