@@ -5,11 +5,12 @@ payload 2.0 or 1.0, or a function URL's 2.0 shape, built by `events.py` so that 
 `event` and the generated `events/*.json`), is routed by the `Path`/`Method` of the template's `Api`/`HttpApi`
 events as API Gateway routes it, and the function's result is mapped back to HTTP the way the service maps it.
 
-Like one Lambda execution environment, the function handles one request at a time: HTTP connections are
-accepted concurrently (with keep-alive), but invocations are queued to the thread that called `serve` and run
-through a single warm in-process invoker. That thread is normally the main thread, which the in-process mode
-needs for its timeout signal. Before each request the code folder's `.py` files are checked; an edited file
-closes the invoker, so the next request is a cold start with the new code, without restarting the server.
+Like one Lambda execution environment, the function handles one request at a time: `http_server.py` serves
+HTTP/1.1 (keep-alive, pipelining) from one event loop on the thread that called `serve`, and each complete
+request is invoked there, in turn, through a single warm in-process invoker. That thread is normally the main
+thread, which the in-process mode needs for its timeout signal. Before each invocation the code folder is
+checked (`watch.py`); an edited file closes the invoker, so the next request is a cold start with the new
+code, without restarting the server.
 """
 
 from __future__ import annotations
@@ -17,18 +18,11 @@ from __future__ import annotations
 import base64
 import contextlib
 import json
-import os
-import queue
-import secrets
 import sys
-import threading
 import time
-import traceback
-import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timezone
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -41,17 +35,20 @@ from .http_events import (
     rest_api_event,
     route_specificity,
 )
+from .http_server import HttpServer, Request, Response
+from .ids import random_hex, uuid4
 from .invoke import Invocation, Invoker, open_invoker
+from .serialize import EventPayload
 from .template import FunctionConfig, Resolver, load_template, merge_globals
+from .watch import CodeWatcher
 
 REST, HTTP, URL = "rest", "http", "url"
-_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
 # What API Gateway answers itself, without calling the function.
 _NOT_FOUND = (404, {"message": "Not Found"})
 _MISSING_TOKEN = (403, {"message": "Missing Authentication Token"})  # a REST API's answer to an unknown route
 _REST_FAILURE = (502, {"message": "Internal server error"})
 _HTTP_FAILURE = (502, {"message": "Internal Server Error"})
-_SKIPPED_DIRS = frozenset({"__pycache__", "node_modules", ".aws-sam", "venv"})
+HttpResponse = Response  # what goes back to the HTTP client
 
 
 @dataclass(frozen=True)
@@ -144,15 +141,6 @@ def event_for(route: Route, request: HttpRequest, domain_name: str) -> dict[str,
     )
 
 
-@dataclass
-class HttpResponse:
-    """What goes back to the HTTP client."""
-
-    status: int
-    headers: list[tuple[str, str]] = field(default_factory=list)
-    body: bytes = b""
-
-
 def _json_response(status_and_body: tuple[int, dict[str, str]]) -> HttpResponse:
     status, body = status_and_body
     return HttpResponse(status, [("Content-Type", "application/json")], json.dumps(body).encode())
@@ -200,74 +188,8 @@ def map_response(route: Route, invocation: Invocation, log: TextIO) -> HttpRespo
     return HttpResponse(status, headers, body)
 
 
-class CodeWatcher:
-    """Notices edits to the function's code: the modification times and sizes of its `.py` files."""
-
-    def __init__(self, root: Path) -> None:
-        self.root = root
-        self.state = self._scan()
-
-    def _scan(self) -> dict[str, tuple[int, int]]:
-        state = {}
-        for folder, dirs, files in os.walk(self.root):
-            dirs[:] = [name for name in dirs if name not in _SKIPPED_DIRS and not name.startswith(".")]
-            for name in files:
-                if name.endswith(".py"):
-                    path = os.path.join(folder, name)
-                    try:
-                        info = os.stat(path)
-                    except OSError:  # deleted while scanning
-                        continue
-                    state[path] = (info.st_mtime_ns, info.st_size)
-        return state
-
-    def changed(self) -> bool:
-        """Whether any `.py` file was added, removed or edited since the last call."""
-        current = self._scan()
-        if current == self.state:
-            return False
-        self.state = current
-        return True
-
-
-def read_body(handler: BaseHTTPRequestHandler) -> bytes:
-    """The request body, from Content-Length or chunked transfer encoding."""
-    if "chunked" in (handler.headers.get("Transfer-Encoding") or "").lower():
-        chunks = []
-        while True:
-            size = int(handler.rfile.readline().split(b";", 1)[0].strip() or b"0", 16)
-            if size == 0:
-                while handler.rfile.readline() not in (b"\r\n", b"\n", b""):
-                    pass  # trailers
-                return b"".join(chunks)
-            chunks.append(handler.rfile.read(size))
-            handler.rfile.readline()
-    length = int(handler.headers.get("Content-Length") or 0)
-    return handler.rfile.read(length) if length else b""
-
-
 def _trace_header() -> str:
-    return f"Root=1-{int(time.time()):08x}-{secrets.token_hex(12)}"
-
-
-class QuietHTTPServer(ThreadingHTTPServer):
-    """A threading HTTP server that prints no traceback when a client drops its connection (a browser, or a
-    runtime process killed at its timeout); other errors in a request handler are still reported."""
-
-    daemon_threads = True
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        if not isinstance(sys.exc_info()[1], ConnectionError):
-            super().handle_error(request, client_address)
-
-
-@dataclass
-class _Job:
-    route: Route
-    event: dict[str, Any]
-    done: threading.Event = field(default_factory=threading.Event)
-    invocation: Invocation | None = None
-    failure: str | None = None
+    return f"Root=1-{int(time.time()):08x}-{random_hex(12)}"
 
 
 class LocalApi:
@@ -287,37 +209,29 @@ class LocalApi:
         self.routes = routes
         self.env_overrides = env_overrides
         self.log = log
-        self._jobs: queue.Queue[_Job | None] = queue.Queue()
         self._invoker: Invoker | None = None
         self._watcher = CodeWatcher(function.code_dir)
+        self._all_rest = all(route.api == REST for route in routes)
+        self._route_cache: dict[tuple[str, str], Route | None] = {}  # (method, path) -> select_route's answer
         try:
-            self._httpd = QuietHTTPServer((host, port), _handler_class(self))
+            self._server = HttpServer(host, port, self._respond)
         except OSError as exc:
             raise RunnerError(f"cannot listen on {host}:{port} ({exc.strerror}): pass another --port") from None
+        self._port_text = str(self.port)
 
     @property
     def port(self) -> int:
-        return int(self._httpd.server_address[1])
+        return int(self._server.address[1])
 
     @property
     def url(self) -> str:
-        return f"http://{self._httpd.server_address[0]}:{self.port}"
+        return f"http://{self._server.address[0]}:{self.port}"
 
     def stop(self) -> None:
-        self._jobs.put(None)
-
-    def submit(self, route: Route, event: dict[str, Any]) -> _Job:
-        """Queue one invocation for the serving thread and wait for it (called from connection threads)."""
-        job = _Job(route, event)
-        self._jobs.put(job)
-        job.done.wait()
-        return job
+        self._server.stop()
 
     def run(self, ready: Callable[[LocalApi], None] | None) -> None:
         """Serve until `stop()` or Ctrl-C; invocations run here, one at a time."""
-        # A short poll interval lets `stop()` and Ctrl-C end the server at once rather than within half a second.
-        thread = threading.Thread(target=self._httpd.serve_forever, args=(0.05,), name="start-api", daemon=True)
-        thread.start()
         print(f"{self.function.logical_id} is served at {self.url}", file=self.log)
         for route in self.routes:
             print(f"  {route.describe()}", file=self.log)
@@ -326,117 +240,88 @@ class LocalApi:
         if ready is not None:
             ready(self)
         try:
-            while True:
-                try:
-                    job = self._jobs.get(timeout=0.5)  # a timeout keeps Ctrl-C responsive
-                except queue.Empty:
-                    continue
-                if job is None:
-                    break
-                self._run_job(job)
+            self._server.serve_forever()
         except KeyboardInterrupt:
             pass
         finally:
-            self._httpd.shutdown()
-            self._httpd.server_close()
-            self._fail_waiting()
+            self._server.close()
             self._drop_invoker()
 
-    def _run_job(self, job: _Job) -> None:
+    def _respond(self, incoming: Request) -> Response:
+        """One HTTP request: the event of its route, the invocation, and the HTTP response of its result."""
+        started = time.perf_counter()
+        raw_path, _, query = incoming.target.partition("?")
+        peer = incoming.peer
+        request = HttpRequest(
+            method=incoming.method,
+            path=raw_path or "/",
+            query=query,
+            headers=[
+                *incoming.headers,
+                ("X-Amzn-Trace-Id", _trace_header()),
+                ("X-Forwarded-For", peer),
+                ("X-Forwarded-Port", self._port_text),
+                ("X-Forwarded-Proto", "http"),
+            ],
+            body=incoming.body,
+            source_ip=peer,
+            request_id=uuid4(),
+            time=datetime.now(timezone.utc),
+        )
+        route = self._route(incoming.method, request.decoded_path)
+        if route is None:
+            response = _json_response(_MISSING_TOKEN if self._all_rest else _NOT_FOUND)
+        else:
+            domain = incoming.header("host") or f"127.0.0.1:{self.port}"
+            invocation = self._invoke(event_for(route, request, domain))
+            if invocation is None:
+                response = _json_response(_REST_FAILURE if route.api == REST else _HTTP_FAILURE)
+            else:
+                response = map_response(route, invocation, self.log)
+        request_id_header = "x-amzn-RequestId" if route is None or route.api == REST else "Apigw-Requestid"
+        response.headers.append((request_id_header, request.request_id))
+        elapsed = (time.perf_counter() - started) * 1000
+        self.log.write(f'"{incoming.method} {incoming.target}" {response.status} {elapsed:.1f} ms\n')
+        return response
+
+    def _route(self, method: str, path: str) -> Route | None:
+        """`select_route`, remembered: the routes never change while serving, and most paths come back."""
+        key = (method, path)
+        try:
+            return self._route_cache[key]
+        except KeyError:
+            pass
+        if len(self._route_cache) >= 4096:  # many distinct paths (ids): start again rather than grow
+            self._route_cache.clear()
+        route = self._route_cache[key] = select_route(self.routes, method, path)
+        return route
+
+    def _invoke(self, event: dict[str, Any]) -> Invocation | None:
+        """Invoke the function warm (cold after a code change); None, with the reason logged, if the runner failed."""
         try:
             if self._watcher.changed() and self._invoker is not None:
-                print("Code changed: the next invocation is a cold start.", file=self.log)
+                self.log.write("Code changed: the next invocation is a cold start.\n")
                 self._drop_invoker()
             if self._invoker is None:
                 self._invoker = open_invoker(
-                    self.function, mode="inprocess", env_overrides=self.env_overrides, log=self.log
+                    self.function, mode="inprocess", env_overrides=self.env_overrides, log=self.log, serving=True
                 )
-            job.invocation = self._invoker.invoke(json.dumps(job.event).encode())
+            return self._invoker.invoke(EventPayload(event))
         except RunnerError as exc:
-            job.failure = str(exc)
+            failure = str(exc)
         except Exception:  # a fault of the runner itself: report it, answer 502, keep serving from a cold start
-            job.failure = "the runner failed:\n" + traceback.format_exc()
-            with contextlib.suppress(Exception):
+            import traceback
+
+            failure = "the runner failed:\n" + traceback.format_exc()
+            with contextlib.suppress(Exception):  # the failure above is the one to report
                 self._drop_invoker()
-        finally:
-            job.done.set()
+        self.log.write(f"start-api: {failure}\n")
+        return None
 
     def _drop_invoker(self) -> None:
         invoker, self._invoker = self._invoker, None
         if invoker is not None:
             invoker.close()
-
-    def _fail_waiting(self) -> None:
-        while True:
-            try:
-                job = self._jobs.get_nowait()
-            except queue.Empty:
-                return
-            if job is not None:
-                job.failure = "the server is stopping"
-                job.done.set()
-
-
-def _handler_class(api: LocalApi) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"  # keep-alive: a browser or test client reuses one connection
-        disable_nagle_algorithm = True  # headers and body go out in two writes: no 40 ms delayed-ACK stall
-        server_version = "slsgen-start-api"
-
-        def _serve(self) -> None:
-            started = time.perf_counter()
-            raw_path, _, query = self.path.partition("?")
-            body = read_body(self)
-            request = HttpRequest(
-                method=self.command,
-                path=raw_path or "/",
-                query=query,
-                headers=[
-                    *self.headers.items(),
-                    ("X-Amzn-Trace-Id", _trace_header()),
-                    ("X-Forwarded-For", self.client_address[0]),
-                    ("X-Forwarded-Port", str(api.port)),
-                    ("X-Forwarded-Proto", "http"),
-                ],
-                body=body,
-                source_ip=self.client_address[0],
-                request_id=str(uuid.uuid4()),
-                time=datetime.now(timezone.utc),
-            )
-            route = select_route(api.routes, self.command, request.decoded_path)
-            if route is None:
-                all_rest = all(candidate.api == REST for candidate in api.routes)
-                response = _json_response(_MISSING_TOKEN if all_rest else _NOT_FOUND)
-            else:
-                domain = self.headers.get("Host") or f"127.0.0.1:{api.port}"
-                job = api.submit(route, event_for(route, request, domain))
-                if job.invocation is None:
-                    print(f"start-api: {job.failure}", file=api.log)
-                    response = _json_response(_REST_FAILURE if route.api == REST else _HTTP_FAILURE)
-                else:
-                    response = map_response(route, job.invocation, api.log)
-            request_id_header = "x-amzn-RequestId" if route is None or route.api == REST else "Apigw-Requestid"
-            response.headers.append((request_id_header, request.request_id))
-            elapsed = (time.perf_counter() - started) * 1000
-            print(f'"{self.command} {self.path}" {response.status} {elapsed:.1f} ms', file=api.log)
-            self._send(response)
-
-        def _send(self, response: HttpResponse) -> None:
-            self.send_response(response.status)
-            for name, value in response.headers:
-                if name.lower() not in ("content-length", "transfer-encoding", "connection"):
-                    self.send_header(name, value)
-            self.send_header("Content-Length", str(len(response.body)))
-            self.end_headers()
-            if self.command != "HEAD":
-                self.wfile.write(response.body)
-
-        def log_message(self, format: str, *args: Any) -> None:
-            """Silence the default access log: `_serve` prints one line per request, with the timing."""
-
-    for method in _METHODS:
-        setattr(Handler, f"do_{method}", Handler._serve)
-    return Handler
 
 
 def serve(

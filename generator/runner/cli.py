@@ -13,6 +13,7 @@ import contextlib
 import json
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -272,8 +273,31 @@ def _start_api(args: argparse.Namespace, log: TextIO) -> int:
     return 0
 
 
+def _terminal_columns() -> int:
+    """`shutil.get_terminal_size().columns`, without importing shutil (and its compression modules) per run."""
+    try:
+        columns = int(os.environ.get("COLUMNS", "0"))
+    except ValueError:
+        columns = 0
+    if columns <= 0:
+        try:
+            columns = os.get_terminal_size(sys.__stdout__.fileno()).columns  # type: ignore[union-attr]
+        except (AttributeError, ValueError, OSError):
+            columns = 0
+    return columns if columns > 0 else 80
+
+
+class _HelpFormatter(argparse.HelpFormatter):
+    """argparse's formatter, sized like it; argparse makes one for every option it adds, each importing shutil."""
+
+    def __init__(self, prog: str, *args: Any, **kwargs: Any) -> None:
+        if len(args) < 3 and kwargs.get("width") is None:
+            kwargs["width"] = _terminal_columns() - 2
+        super().__init__(prog, *args, **kwargs)
+
+
 def _project_options() -> argparse.ArgumentParser:
-    options = argparse.ArgumentParser(add_help=False)
+    options = argparse.ArgumentParser(add_help=False, formatter_class=_HelpFormatter)
     options.add_argument("--template", "-t", metavar="FILE", help="the SAM template (default: ./template.yaml)")
     options.add_argument(
         "--env-vars", "-n", metavar="FILE", help='env.json: {"FunctionId": {...}, "Parameters": {...}}'
@@ -291,14 +315,7 @@ def _project_options() -> argparse.ArgumentParser:
     return options
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog=PROG, description="Run this project's Lambda functions locally, as Lambda does."
-    )
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    project = _project_options()
-
-    invoke = commands.add_parser("invoke", parents=[project], help="invoke a function with an event")
+def _invoke_options(invoke: argparse.ArgumentParser) -> None:
     invoke.add_argument("function", nargs="?", metavar="FUNCTION", help="logical id (needed if there are several)")
     invoke.add_argument("--event", "-e", metavar="FILE", help="event JSON file, or - for stdin (default: {})")
     invoke.add_argument("--events", metavar="FILE.jsonl", help="one JSON event per line, run in one warm environment")
@@ -318,29 +335,68 @@ def build_parser() -> argparse.ArgumentParser:
     invoke.add_argument("--quiet", "-q", action="store_true", help="print only the response")
     invoke.set_defaults(run=_invoke)
 
-    functions = commands.add_parser("functions", help="list the template's functions")
+
+def _functions_options(functions: argparse.ArgumentParser) -> None:
     functions.add_argument("--template", "-t", metavar="FILE", help="the SAM template (default: ./template.yaml)")
     functions.set_defaults(run=_functions)
 
-    event = commands.add_parser(
-        "event", help="print a sample event: event SOURCE KIND [--FIELD VALUE ...] (no arguments: list them)"
-    )
+
+def _event_options(event: argparse.ArgumentParser) -> None:
     event.add_argument("source", nargs="?", metavar="SOURCE")
     event.add_argument("kind", nargs="?", metavar="KIND")
     event.set_defaults(run=_event)
 
-    api = commands.add_parser("start-api", parents=[project], help="serve a function over HTTP, like API Gateway")
+
+def _start_api_options(api: argparse.ArgumentParser) -> None:
     api.add_argument("function", nargs="?", metavar="FUNCTION", help="logical id (needed if there are several)")
     api.add_argument("--host", default="127.0.0.1")
     api.add_argument("--port", "-p", type=int, default=3000)
     api.set_defaults(run=_start_api)
+
+
+# name, help, takes the project options, adds its own options
+_COMMANDS: tuple[tuple[str, str, bool, Callable[[argparse.ArgumentParser], None]], ...] = (
+    ("invoke", "invoke a function with an event", True, _invoke_options),
+    ("functions", "list the template's functions", False, _functions_options),
+    (
+        "event",
+        "print a sample event: event SOURCE KIND [--FIELD VALUE ...] (no arguments: list them)",
+        False,
+        _event_options,
+    ),
+    ("start-api", "serve a function over HTTP, like API Gateway", True, _start_api_options),
+)
+
+
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The parser of every command, or, when `command` is given, one whose other commands have no options.
+
+    Each command's options cost the start-up of every run (a cold `invoke` is a few tens of ms), so `main`
+    builds only the chosen command's; `--help` and unknown commands still get the full parser.
+    """
+    parser = argparse.ArgumentParser(
+        prog=PROG,
+        description="Run this project's Lambda functions locally, as Lambda does.",
+        formatter_class=_HelpFormatter,
+    )
+    # An explicit prog keeps add_subparsers from formatting a usage line on every run.
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", prog=PROG)
+    project = _project_options() if command in (None, "invoke", "start-api") else None
+    for name, help_text, with_project, add_options in _COMMANDS:
+        if command is not None and name != command:
+            commands.add_parser(name, help=help_text, formatter_class=_HelpFormatter)
+            continue
+        parents = [project] if with_project and project is not None else []
+        add_options(commands.add_parser(name, parents=parents, help=help_text, formatter_class=_HelpFormatter))
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
-    parser = build_parser()
-    args, extra = parser.parse_known_args(argv)
+    arguments = sys.argv[1:] if argv is None else argv
+    chosen = arguments[0] if arguments and arguments[0] in {name for name, *_ in _COMMANDS} else None
+    parser = build_parser(chosen)
+    args, extra = parser.parse_known_args(arguments)
     if extra and args.command != "event":
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
     args.fields = extra

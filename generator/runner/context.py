@@ -14,6 +14,8 @@ import sys
 import time
 from typing import Any
 
+_NOTHING: dict[str, Any] = {}
+
 
 class _Record:
     """A fixed set of attributes filled from a dict; absent keys read as None, as in the real runtime."""
@@ -21,9 +23,9 @@ class _Record:
     __slots__: tuple[str, ...] = ()
 
     def __init__(self, values: dict[str, Any] | None = None) -> None:
-        values = values or {}
+        get = values.get if values else _NOTHING.get
         for name in self.__slots__:
-            setattr(self, name, values.get(name))
+            setattr(self, name, get(name))
 
     def __repr__(self) -> str:
         fields = ",".join(f"{name}={getattr(self, name)}" for name in self.__slots__)
@@ -62,11 +64,12 @@ class LambdaContext:
         tenant_id: str | None = None,
     ) -> None:
         self.aws_request_id = aws_request_id
-        self.log_group_name = os.environ.get("AWS_LAMBDA_LOG_GROUP_NAME")
-        self.log_stream_name = os.environ.get("AWS_LAMBDA_LOG_STREAM_NAME")
-        self.function_name = os.environ.get("AWS_LAMBDA_FUNCTION_NAME")
-        self.memory_limit_in_mb = os.environ.get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE")
-        self.function_version = os.environ.get("AWS_LAMBDA_FUNCTION_VERSION")
+        environ = os.environ  # read at every invocation, as the runtime does: the function may change it
+        self.log_group_name = environ.get("AWS_LAMBDA_LOG_GROUP_NAME")
+        self.log_stream_name = environ.get("AWS_LAMBDA_LOG_STREAM_NAME")
+        self.function_name = environ.get("AWS_LAMBDA_FUNCTION_NAME")
+        self.memory_limit_in_mb = environ.get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE")
+        self.function_version = environ.get("AWS_LAMBDA_FUNCTION_VERSION")
         self.invoked_function_arn = invoked_function_arn
         self.tenant_id = tenant_id
         self.client_context: ClientContext | None = None
@@ -75,12 +78,13 @@ class LambdaContext:
             self.client_context.client = (
                 None if self.client_context.client is None else Client(self.client_context.client)
             )
-        identity = identity or {}
         self.identity = CognitoIdentity(
             {
                 "cognito_identity_id": identity.get("cognitoIdentityId"),
                 "cognito_identity_pool_id": identity.get("cognitoIdentityPoolId"),
             }
+            if identity
+            else None
         )
         self._deadline_ms = deadline_ms
 

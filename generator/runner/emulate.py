@@ -28,10 +28,9 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, TextIO
 
-from .api import QuietHTTPServer
 from .environment import lambda_environment
 from .errors import RunnerError
 from .invoke import PlatformInvoker, Step
@@ -42,6 +41,17 @@ from .template import FunctionConfig
 AWSLAMBDARIC_MISSING = "--emulate needs awslambdaric: pip install awslambdaric"
 API_PREFIX = "/2018-06-01/runtime"
 ERROR_TYPE_HEADER = "Lambda-Runtime-Function-Error-Type"
+
+
+class QuietHTTPServer(ThreadingHTTPServer):
+    """A threading HTTP server that prints no traceback when a client drops its connection (a runtime process
+    killed at its timeout); other errors in a request handler are still reported."""
+
+    daemon_threads = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
 
 
 @dataclass

@@ -39,8 +39,9 @@ class HttpRequest:
     def header(self, name: str) -> str | None:
         """The last value of a header, case-insensitively, as API Gateway's single-value maps keep it."""
         found = None
+        wanted = name.lower()
         for key, value in self.headers:
-            if key.lower() == name.lower():
+            if key.lower() == wanted:
                 found = value
         return found
 
@@ -167,9 +168,11 @@ def _v2_event(
         "timeEpoch": epoch_ms(request.time),
     }
     event["requestContext"] = context
-    body, is_base64 = _encode_body(request.body, not is_text_content(request.header("content-type")))
-    if body is not None:
+    if request.body:
+        body, is_base64 = _encode_body(request.body, not is_text_content(request.header("content-type")))
         event["body"] = body
+    else:
+        is_base64 = False
     event["isBase64Encoded"] = is_base64
     return event, context
 

@@ -12,11 +12,10 @@ from __future__ import annotations
 import os
 import sys
 import time
-import uuid
-from dataclasses import dataclass
 from typing import Any, Protocol, TextIO
 
 from .errors import RunnerError
+from .ids import uuid4
 from .process import EXITED, MEMORY, TIMEOUT
 from .reports import PlatformLog, billed_ms, exit_message, timeout_message
 from .runtime import Request
@@ -41,18 +40,37 @@ def check_request_size(event: bytes, limit: int) -> None:
         )
 
 
-@dataclass
 class Invocation:
-    """The result of one invocation, as the caller and the REPORT line see it."""
+    """The result of one invocation, as the caller and the REPORT line see it.
 
-    request_id: str
-    response: bytes | None  # the serialized response payload exactly as Lambda returns it (None when failed)
-    error: dict[str, Any] | None  # Lambda's error JSON when failed
-    status: str  # "success" | "error" | "timeout" | "oom"
-    duration_ms: float
-    billed_ms: int  # ceil(duration [+ init on a cold start]) at 1 ms granularity
-    init_ms: float | None  # only on a cold start
-    max_memory_mb: int  # measured for real (ru_maxrss / VmHWM)
+    (The small records of the invoke path are plain classes with `__slots__`, not dataclasses: importing
+    `dataclasses` costs a one-shot `invoke` about 5 ms.)
+    """
+
+    __slots__ = ("billed_ms", "duration_ms", "error", "init_ms", "max_memory_mb", "request_id", "response", "status")
+
+    def __init__(
+        self,
+        request_id: str,
+        response: bytes | None,  # the serialized response payload exactly as Lambda returns it (None when failed)
+        error: dict[str, Any] | None,  # Lambda's error JSON when failed
+        status: str,  # "success" | "error" | "timeout" | "oom"
+        duration_ms: float,
+        billed_ms: int,  # ceil(duration [+ init on a cold start]) at 1 ms granularity
+        init_ms: float | None,  # only on a cold start
+        max_memory_mb: int,  # measured for real (ru_maxrss / VmHWM)
+    ) -> None:
+        self.request_id = request_id
+        self.response = response
+        self.error = error
+        self.status = status
+        self.duration_ms = duration_ms
+        self.billed_ms = billed_ms
+        self.init_ms = init_ms
+        self.max_memory_mb = max_memory_mb
+
+    def __repr__(self) -> str:
+        return f"Invocation({self.request_id!r}, status={self.status!r}, duration_ms={self.duration_ms:.2f})"
 
     @property
     def ok(self) -> bool:
@@ -69,16 +87,27 @@ class Invoker(Protocol):
     def close(self) -> None: ...
 
 
-@dataclass
 class Step:
     """What a sandbox reports for its INIT phase or for one invocation."""
 
-    error: dict[str, Any] | None
-    duration_ms: float
-    response: bytes | None = None
-    ended: str | None = None  # the environment ended: process.TIMEOUT, MEMORY or EXITED
-    exit_reason: str = ""  # for EXITED: "exit status 3", "signal: killed"
-    memory_mb: int = 0  # peak memory of the environment so far
+    __slots__ = ("duration_ms", "ended", "error", "exit_reason", "memory_mb", "response")
+
+    def __init__(
+        self,
+        error: dict[str, Any] | None,
+        duration_ms: float,
+        response: bytes | None = None,
+        *,
+        ended: str | None = None,  # the environment ended: process.TIMEOUT, MEMORY or EXITED
+        exit_reason: str = "",  # for EXITED: "exit status 3", "signal: killed"
+        memory_mb: int = 0,  # peak memory of the environment so far
+    ) -> None:
+        self.error = error
+        self.duration_ms = duration_ms
+        self.response = response
+        self.ended = ended
+        self.exit_reason = exit_reason
+        self.memory_mb = memory_mb
 
 
 class Sandbox(Protocol):
@@ -93,8 +122,8 @@ class Sandbox(Protocol):
 
 def new_trace_id(*, sampled: bool) -> str:
     """An X-Ray trace header for one invocation, as Lambda puts it in `_X_AMZN_TRACE_ID`."""
-    root = f"1-{int(time.time()):08x}-{os.urandom(12).hex()}"
-    return f"Root={root};Parent={os.urandom(8).hex()};Sampled={1 if sampled else 0}"
+    random = os.urandom(20).hex()  # 96 bits for the root id, 64 for the parent segment id
+    return f"Root=1-{int(time.time()):08x}-{random[:24]};Parent={random[24:]};Sampled={1 if sampled else 0}"
 
 
 class PlatformInvoker:
@@ -106,15 +135,20 @@ class PlatformInvoker:
         self.log = log
         self.platform = PlatformLog(json_format=function.platform_log_json, system_log_level=function.system_log_level)
         self.warm = False
+        self._arn = function.arn
+        # A line-buffered stream (stderr) has written a complete line by itself: no second flush per line.
+        self._flush_lines = not getattr(log, "line_buffering", False)
 
     def _emit(self, *lines: str) -> None:
         if self.platform.enabled:
-            self.log.write("".join(line + "\n" for line in lines))
-            self.log.flush()
+            self.log.write("\n".join(lines) + "\n")
+            if self._flush_lines:
+                self.log.flush()
 
     def invoke(self, event: bytes, *, client_context: dict[str, Any] | None = None) -> Invocation:
-        check_request_size(event, SYNC_PAYLOAD_LIMIT)
-        request_id = str(uuid.uuid4())
+        if len(event) > SYNC_PAYLOAD_LIMIT:
+            check_request_size(event, SYNC_PAYLOAD_LIMIT)
+        request_id = uuid4()
         trace_id = new_trace_id(sampled=self.function.tracing)
         init_ms = None
         step = None
@@ -123,15 +157,16 @@ class PlatformInvoker:
             step = self.sandbox.init(limit_s)
             init_ms = step.duration_ms
             self.warm = step.error is None and step.ended is None
+            self._arn = self.function.arn  # as the environment sees it (its AWS_REGION), for its whole life
         self._emit(self.platform.start(request_id))
         if self.warm:
             limit_s = float(self.function.timeout)
             request = Request(
-                request_id=request_id,
-                deadline_ms=int(time.time() * 1000 + self.function.timeout * 1000),
-                invoked_function_arn=self.function.arn,
-                trace_id=trace_id,
-                client_context=client_context,
+                request_id,
+                int(time.time() * 1000 + self.function.timeout * 1000),
+                self._arn,
+                trace_id,
+                client_context,
             )
             step = self.sandbox.run(event, request, limit_s)
         else:  # a failed init is the invocation's result; its time is already counted as init
@@ -168,14 +203,14 @@ class PlatformInvoker:
             self.sandbox.reset()
             self.warm = False
         invocation = Invocation(
-            request_id=request_id,
-            response=response if status == "success" else None,
-            error=error,
-            status=status,
-            duration_ms=duration,
-            billed_ms=billed_ms(duration, init_ms),
-            init_ms=init_ms,
-            max_memory_mb=memory,
+            request_id,
+            response if status == "success" else None,
+            error,
+            status,
+            duration,
+            billed_ms(duration, init_ms),
+            init_ms,
+            memory,
         )
         platform_status = "error" if status == "oom" else status  # the Telemetry API's statuses
         lines = [
@@ -206,12 +241,15 @@ def open_invoker(
     mode: str = "inprocess",
     env_overrides: dict[str, str] | None = None,
     log: TextIO | None = None,
+    serving: bool = False,
 ) -> Invoker:
     """An invoker for `function` whose handler runs in this process, in a warm child process, or under emulation.
 
     `inprocess` is fastest and lets a debugger stop in the handler; `isolated` enforces Timeout and MemorySize
     by killing the child, as Lambda does; `emulate` runs the real runtime client (awslambdaric) against a local
-    Runtime API. Platform lines and the function's output go to `log` (default: stderr).
+    Runtime API. Platform lines and the function's output go to `log` (default: stderr). `serving` is for a
+    long-lived host that prints nothing itself between invocations (start-api): the in-process mode then keeps
+    its process-wide set-up for as long as the environment is warm instead of redoing it around every call.
     """
     log = sys.stderr if log is None else log
     if mode == "isolated" and os.name == "nt":
@@ -230,7 +268,7 @@ def open_invoker(
     elif mode == "inprocess":
         from .inprocess import InProcessSandbox
 
-        sandbox = InProcessSandbox(function, env_overrides or {}, log)
+        sandbox = InProcessSandbox(function, env_overrides or {}, log, serving=serving)
     else:
         raise RunnerError(f"unknown mode {mode!r}: choose one of {', '.join(MODES)}")
     return PlatformInvoker(function, sandbox, log)

@@ -17,7 +17,6 @@ import subprocess
 import sys
 import threading
 import time
-from dataclasses import asdict
 from typing import TextIO
 
 from .environment import lambda_environment
@@ -130,7 +129,7 @@ class IsolatedSandbox:
         return step
 
     def run(self, event: bytes, request: Request, timeout_s: float) -> Step:
-        return self._exchange({"op": "invoke", "request": asdict(request)}, event, timeout_s, time.perf_counter())
+        return self._exchange({"op": "invoke", "request": request.as_dict()}, event, timeout_s, time.perf_counter())
 
     def _reply_ready(self, wait_s: float) -> bool:
         if select.select([self.reply_fd], [], [], wait_s)[0]:

@@ -38,6 +38,10 @@ _STANDARD_ATTRIBUTES = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, 
 }
 
 
+# json.dumps(fields, ensure_ascii=False, default=str), made once rather than on every log record.
+_JSON_LOG_ENCODER = json.JSONEncoder(ensure_ascii=False, default=str)
+
+
 class _Invocation:
     """The request being handled, read by every log record (the runtime keeps it in a global too)."""
 
@@ -63,11 +67,21 @@ class JsonFormatter(logging.Formatter):
 
     def __init__(self) -> None:
         super().__init__(datefmt=JSON_DATE_FORMAT)
+        self._last_time: tuple[Any, ...] = ()
+        self._last_text = ""
+
+    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:
+        """The record's time; the text is made once per second (the format has no fractions of a second)."""
+        key = (int(record.created), self.converter, datefmt)
+        if key != self._last_time:
+            self._last_time, self._last_text = key, super().formatTime(record, datefmt)
+        return self._last_text
 
     def format(self, record: logging.LogRecord) -> str:
         levelno = min(50, max(0, record.levelno)) // 10 * 10
         message = record.msg if isinstance(record.msg, dict) and not record.args else record.getMessage()
         exc_info = record.exc_info
+        attributes = record.__dict__
         fields: dict[str, Any] = {
             "timestamp": self.formatTime(record, self.datefmt),
             "level": logging.getLevelName(levelno),
@@ -78,16 +92,18 @@ class JsonFormatter(logging.Formatter):
             fields["stackTrace"] = traceback.format_tb(exc_info[2])
             fields["errorType"] = exc_info[0].__name__
             fields["errorMessage"] = str(exc_info[1])
-        fields["requestId"] = getattr(record, "aws_request_id", None) or None
+        fields["requestId"] = attributes.get("aws_request_id") or None
         if exc_info:
             fields["location"] = f"{record.pathname}:{record.funcName}:{record.lineno}"
-        if getattr(record, "tenant_id", None) is not None:
-            fields["tenantId"] = record.tenant_id
-        for key, value in vars(record).items():
-            if key not in _STANDARD_ATTRIBUTES and key not in fields:
-                fields[key] = value
+        if attributes.get("tenant_id") is not None:
+            fields["tenantId"] = attributes["tenant_id"]
+        extra = attributes.keys() - _STANDARD_ATTRIBUTES
+        if extra:  # `extra` fields, in the order they were given
+            for key, value in attributes.items():
+                if key in extra and key not in fields:
+                    fields[key] = value
         fields = {key: value for key, value in fields.items() if value is not None}
-        return json.dumps(fields, ensure_ascii=False, default=str) + "\n"
+        return _JSON_LOG_ENCODER.encode(fields) + "\n"
 
 
 class LambdaLogHandler(logging.Handler):
@@ -97,7 +113,7 @@ class LambdaLogHandler(logging.Handler):
         record.aws_request_id = current.request_id
         record.tenant_id = current.tenant_id
         try:
-            text = self.format(record)
+            text = (self.formatter or logging.Formatter()).format(record)
             if not text.endswith("\n"):  # a traceback appended by logging.Formatter has no newline
                 text += "\n"
             self.write_raw(text)

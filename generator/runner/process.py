@@ -31,6 +31,13 @@ _SIGNAL_NAMES = {
     "SIGHUP": "hangup",
     "SIGPIPE": "broken pipe",
 }
+try:  # measured after every in-process invocation
+    from resource import RUSAGE_SELF as _RUSAGE_SELF
+    from resource import getrusage as _getrusage
+except ImportError:  # Windows
+    _getrusage = None  # type: ignore[assignment]
+    _RUSAGE_SELF = 0
+_MAXRSS_UNIT = 1024 if sys.platform == "darwin" else 1  # ru_maxrss is in bytes on macOS, kilobytes on Linux
 TIMEOUT = "timeout"
 MEMORY = "memory"
 EXITED = "exited"
@@ -59,13 +66,11 @@ def peak_rss_mb(pid: int | None = None) -> int | None:
     if pid is not None:
         kilobytes = _status_kb(pid, "VmHWM:")
         return None if kilobytes is None else _to_mb(kilobytes)
-    try:
-        import resource
-    except ImportError:  # Windows
+    if _getrusage is None:  # Windows
         return None
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    peak = _getrusage(_RUSAGE_SELF).ru_maxrss
     # Linux reports kilobytes, macOS bytes.
-    return _to_mb(peak // 1024 if sys.platform == "darwin" else peak)
+    return _to_mb(peak // _MAXRSS_UNIT)
 
 
 def current_rss_mb(pid: int) -> float | None:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import math
 import time
-from datetime import datetime, timezone
 from typing import Any
 
 _QUIET_SYSTEM_LEVELS = frozenset({"WARN", "ERROR", "FATAL"})
@@ -25,6 +24,8 @@ def billed_ms(duration_ms: float, init_ms: float | None = None) -> int:
 
 def iso_timestamp(epoch_s: float | None = None) -> str:
     """`2020-11-10T05:46:57.874Z`: the UTC timestamp Lambda puts on platform messages."""
+    from datetime import datetime, timezone  # only here: the text START/END/REPORT lines need no dates
+
     moment = datetime.fromtimestamp(time.time() if epoch_s is None else epoch_s, tz=timezone.utc)
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
@@ -83,16 +84,11 @@ class PlatformLog:
             if init_ms is not None:
                 metrics["initDurationMs"] = round(init_ms, 2)
             return self._record("platform.report", {"requestId": request_id, "metrics": metrics, "status": status})
-        fields = [
-            f"REPORT RequestId: {request_id}",
-            f"Duration: {duration_ms:.2f} ms",
-            f"Billed Duration: {billed} ms",
-            f"Memory Size: {memory_size} MB",
-            f"Max Memory Used: {max_memory_mb} MB",
-        ]
-        if init_ms is not None:
-            fields.append(f"Init Duration: {init_ms:.2f} ms")
-        return "\t".join(fields)
+        init = "" if init_ms is None else f"\tInit Duration: {init_ms:.2f} ms"
+        return (
+            f"REPORT RequestId: {request_id}\tDuration: {duration_ms:.2f} ms\tBilled Duration: {billed} ms\t"
+            f"Memory Size: {memory_size} MB\tMax Memory Used: {max_memory_mb} MB{init}"
+        )
 
     @staticmethod
     def xray(trace_id: str) -> str:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime, timezone
+from typing import Any
 
 FIXED_TIME = datetime(2026, 1, 1, 12, 0, 0, tzinfo=timezone.utc)
 FIXED_REQUEST_ID = "c0ffee00-0000-4000-8000-000000000001"
@@ -34,6 +35,12 @@ def epoch_ms(moment: datetime) -> int:
     return int(moment.timestamp() * 1000)
 
 
+_last_clf: list[Any] = [-1.0, ""]  # the last second formatted: start-api formats the same one many times
+
+
 def clf_time(moment: datetime) -> str:
     """API Gateway's request time, in the Common Log Format: `01/Jan/2026:12:00:00 +0000`."""
-    return moment.astimezone(timezone.utc).strftime("%d/%b/%Y:%H:%M:%S +0000")
+    second = moment.timestamp() // 1
+    if _last_clf[0] != second:
+        _last_clf[:] = second, moment.astimezone(timezone.utc).strftime("%d/%b/%Y:%H:%M:%S +0000")
+    return str(_last_clf[1])

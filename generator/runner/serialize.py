@@ -8,34 +8,46 @@ fails the invocation with `Runtime.MarshalError`. The standard library's `json` 
 
 from __future__ import annotations
 
-import decimal
 import json
 import math
 import os
 import re
-import uuid
 from typing import Any
 
 from .handler import MARSHAL_ERROR, UNMARSHAL_ERROR, HandlerFault
+from .ids import random_hex
 
 # Runtimes whose encoder keeps non-ASCII characters instead of escaping them.
 _UNESCAPED_RUNTIMES = frozenset(f"AWS_Lambda_python3.{minor}" for minor in range(12, 20))
 
 
+# A Decimal travels through json as a string marked with this random token, unquoted afterwards: json cannot
+# write a raw number. One token per process is as unguessable as one per call, and lets the encoders be made once
+# (json.dumps with arguments builds a new JSONEncoder on every call, a few microseconds of every invocation).
+_TOKEN = random_hex()
+_MARKED = re.compile(f'"{_TOKEN}(.*?){_TOKEN}"')
+
+
+def _encode_decimal(obj: Any) -> Any:
+    import decimal  # only here: most handlers never return a Decimal, and the import costs a cold start
+
+    if isinstance(obj, decimal.Decimal):
+        return math.nan if obj.is_nan() else f"{_TOKEN}{obj}{_TOKEN}"
+    raise TypeError(f"Object of type {type(obj).__name__} is not JSON serializable")
+
+
+_ENCODERS = {
+    ascii_only: json.JSONEncoder(ensure_ascii=ascii_only, allow_nan=True, default=_encode_decimal)
+    for ascii_only in (True, False)
+}
+
+
 def to_json(value: Any) -> str:
     """Encode `value` as the runtime does; raises TypeError/ValueError like any JSON encoder."""
-    token = uuid.uuid4().hex
-
-    def encode_decimal(obj: Any) -> Any:
-        if isinstance(obj, decimal.Decimal):
-            # json cannot write a raw number, so the Decimal travels as a marked string, unquoted below.
-            return math.nan if obj.is_nan() else f"{token}{obj}{token}"
-        raise TypeError(f"Object of type {type(obj).__name__} is not JSON serializable")
-
     ensure_ascii = os.environ.get("AWS_EXECUTION_ENV") not in _UNESCAPED_RUNTIMES
-    text = json.dumps(value, default=encode_decimal, ensure_ascii=ensure_ascii, allow_nan=True)
-    if token in text:
-        text = re.sub(f'"{token}(.*?){token}"', r"\1", text)
+    text = _ENCODERS[ensure_ascii].encode(value)
+    if _TOKEN in text:
+        text = _MARKED.sub(r"\1", text)
     return text
 
 
@@ -49,8 +61,35 @@ def marshal_response(value: Any) -> bytes:
         raise HandlerFault(MARSHAL_ERROR, f"Unable to marshal response: {exc}") from None
 
 
+# json.dumps' output, without the check for reference cycles: an event built from a request has none.
+_EVENT_ENCODER = json.JSONEncoder(check_circular=False)
+
+
+class EventPayload(bytes):
+    """An event payload that still carries the event it was encoded from, for the in-process runtime to take.
+
+    `start-api` builds each event from JSON's own types (str, int, bool, None, list, dict), encodes it for the
+    platform (the size limit, the isolated worker), and keeps no reference to it. Decoding those bytes again in
+    the same process would give an equal, equally private object, so the runtime takes the original instead,
+    once (about 5 us of every request); any later use (a retry of an asynchronous invocation) decodes the bytes.
+    Everything else sees plain bytes.
+    """
+
+    def __new__(cls, event: Any) -> EventPayload:
+        payload = super().__new__(cls, _EVENT_ENCODER.encode(event).encode())
+        payload._event = [event]
+        return payload
+
+    def take(self) -> Any:
+        """The event, the first time; then a fresh decoding of the bytes."""
+        held: list[Any] = self._event
+        return held.pop() if held else json.loads(self)
+
+
 def unmarshal_request(payload: bytes) -> Any:
     """The event object of a request payload, or `Runtime.UnmarshalError`."""
+    if type(payload) is EventPayload:
+        return payload.take()
     try:
         return json.loads(payload)
     except Exception as exc:

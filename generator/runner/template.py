@@ -11,11 +11,8 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-
-import yaml
 
 from .errors import RunnerError
 
@@ -23,44 +20,31 @@ ACCOUNT_ID = "123456789012"  # moto's default account, so that local ARNs match 
 FUNCTION_TYPE = "AWS::Serverless::Function"
 
 
-class _CfnLoader(yaml.SafeLoader):
-    """A YAML loader that reads CloudFormation's short-form tags (`!Ref X`) into their long form."""
-
-
-def _construct_tag(loader: yaml.SafeLoader, tag_suffix: str, node: yaml.Node) -> dict[str, Any]:
-    if isinstance(node, yaml.ScalarNode):
-        value: Any = loader.construct_scalar(node)
-    elif isinstance(node, yaml.SequenceNode):
-        value = loader.construct_sequence(node, deep=True)
-    else:
-        value = loader.construct_mapping(node, deep=True)
-    if tag_suffix == "Ref":
-        return {"Ref": value}
-    if tag_suffix == "GetAtt" and isinstance(value, str):
-        value = value.split(".", 1)
-    return {f"Fn::{tag_suffix}": value}
-
-
-_CfnLoader.add_multi_constructor("!", _construct_tag)
-# CloudFormation reads `2010-09-09` as a string, not a date.
-_CfnLoader.yaml_implicit_resolvers = {
-    key: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
-    for key, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
-
-
 def load_template(path: Path) -> dict[str, Any]:
-    """Parse a CloudFormation/SAM template (YAML or JSON) into plain Python data."""
+    """Parse a CloudFormation/SAM template (YAML or JSON) into plain Python data.
+
+    A template read before and unchanged since comes from the JSON cache, without importing PyYAML (see
+    `cfn_yaml`): the cold `invoke` pays for YAML only after an edit.
+    """
+    from . import cfn_yaml
+
+    absolute = os.path.abspath(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        info = os.stat(absolute)
+        data = cfn_yaml.read_cached(absolute, info)
+        if data is None:
+            with open(absolute, encoding="utf-8") as source:
+                text = source.read()
     except FileNotFoundError:
         raise RunnerError(f"no {path.name} in {path.parent}: run from the project folder or pass --template") from None
-    try:
-        data = yaml.load(text, Loader=_CfnLoader)  # noqa: S506 - a SafeLoader subclass
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" line {mark.line + 1}" if mark else ""
-        raise RunnerError(f"{path}{where} is not valid YAML: {getattr(exc, 'problem', exc)}") from None
+    if data is None:
+        try:
+            data = cfn_yaml.parse_yaml(text)
+        except cfn_yaml.InvalidYaml as exc:
+            where = f" line {exc.line}" if exc.line else ""
+            raise RunnerError(f"{path}{where} is not valid YAML: {exc.problem}") from None
+        if isinstance(data, dict) and isinstance(data.get("Resources"), dict):
+            cfn_yaml.write_cached(absolute, info, data)
     if not isinstance(data, dict) or not isinstance(data.get("Resources"), dict):
         raise RunnerError(f"{path} has no Resources section: it is not a SAM template")
     return data
@@ -85,12 +69,14 @@ def region() -> str:
     return os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
 
 
-@dataclass
 class Resolver:
     """Turns intrinsic functions into readable local values for one template."""
 
-    template: dict[str, Any]
-    stack_name: str
+    __slots__ = ("stack_name", "template")
+
+    def __init__(self, template: dict[str, Any], stack_name: str) -> None:
+        self.template = template
+        self.stack_name = stack_name
 
     @property
     def resources(self) -> dict[str, Any]:
@@ -209,36 +195,93 @@ class Resolver:
         return str(node)
 
 
-@dataclass
 class FunctionConfig:
-    """One function's settings, read from the template with Globals merged in."""
+    """One function's settings, read from the template with Globals merged in.
 
-    logical_id: str
-    name: str
-    handler: str
-    runtime: str
-    architecture: str
-    memory_size: int
-    timeout: int
-    code_dir: Path
-    environment: dict[str, str]
-    ephemeral_storage: int
-    log_format: str
-    application_log_level: str | None
-    system_log_level: str | None
-    log_group: str
-    tracing: bool
-    events: dict[str, Any] = field(default_factory=dict)
-    properties: dict[str, Any] = field(default_factory=dict)
-    # Asynchronous invocation (EventInvokeConfig, DeadLetterQueue): retries, then where the event goes.
-    max_retry_attempts: int = 2
-    on_success: str | None = None
-    on_failure: str | None = None
-    dead_letter_queue: str | None = None
-    # START/END/REPORT print as Lambda's text lines, readable in a terminal, unless asked for the `platform.*`
-    # JSON records Lambda writes with LogFormat JSON (`--json-platform-logs`). Application logs always follow
-    # LogFormat, as in Lambda.
-    platform_log_json: bool = False
+    A plain class rather than a dataclass: `dataclasses` imports `inspect` and friends, about 5 ms of every
+    one-shot `invoke`.
+    """
+
+    __slots__ = (
+        "application_log_level",
+        "architecture",
+        "code_dir",
+        "dead_letter_queue",
+        "environment",
+        "ephemeral_storage",
+        "events",
+        "handler",
+        "log_format",
+        "log_group",
+        "logical_id",
+        "max_retry_attempts",
+        "memory_size",
+        "name",
+        "on_failure",
+        "on_success",
+        "platform_log_json",
+        "properties",
+        "runtime",
+        "system_log_level",
+        "timeout",
+        "tracing",
+    )
+
+    def __init__(
+        self,
+        *,
+        logical_id: str,
+        name: str,
+        handler: str,
+        runtime: str,
+        architecture: str,
+        memory_size: int,
+        timeout: int,
+        code_dir: Path,
+        environment: dict[str, str],
+        ephemeral_storage: int,
+        log_format: str,
+        application_log_level: str | None,
+        system_log_level: str | None,
+        log_group: str,
+        tracing: bool,
+        events: dict[str, Any] | None = None,
+        properties: dict[str, Any] | None = None,
+        max_retry_attempts: int = 2,
+        on_success: str | None = None,
+        on_failure: str | None = None,
+        dead_letter_queue: str | None = None,
+        platform_log_json: bool = False,
+    ) -> None:
+        self.logical_id = logical_id
+        self.name = name
+        self.handler = handler
+        self.runtime = runtime
+        self.architecture = architecture
+        self.memory_size = memory_size
+        self.timeout = timeout
+        self.code_dir = code_dir
+        self.environment = environment
+        self.ephemeral_storage = ephemeral_storage
+        self.log_format = log_format
+        self.application_log_level = application_log_level
+        self.system_log_level = system_log_level
+        self.log_group = log_group
+        self.tracing = tracing
+        self.events = {} if events is None else events
+        self.properties = {} if properties is None else properties
+        # Asynchronous invocation (EventInvokeConfig, DeadLetterQueue): retries, then where the event goes.
+        self.max_retry_attempts = max_retry_attempts
+        self.on_success = on_success
+        self.on_failure = on_failure
+        self.dead_letter_queue = dead_letter_queue
+        # START/END/REPORT print as Lambda's text lines, readable in a terminal, unless asked for the
+        # `platform.*` JSON records Lambda writes with LogFormat JSON (`--json-platform-logs`). Application logs
+        # always follow LogFormat, as in Lambda.
+        self.platform_log_json = platform_log_json
+
+    def __repr__(self) -> str:
+        return f"FunctionConfig({self.logical_id!r}, handler={self.handler!r}, runtime={self.runtime!r})"
 
     @property
     def arn(self) -> str:

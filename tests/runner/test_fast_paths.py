@@ -1,0 +1,236 @@
+"""What keeps the runner fast must not change what it does: the YAML loaders and the template cache, ids, the
+pre-decoded event payload, the partial argument parser, and the in-process sandbox's long-lived set-up."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import signal
+import sys
+import threading
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+import yaml
+from lambda_project import write_project
+
+from generator.runner import cfn_yaml, cli, ids
+from generator.runner.errors import RunnerError
+from generator.runner.invoke import open_invoker
+from generator.runner.serialize import EventPayload, unmarshal_request
+from generator.runner.template import load_template, read_functions
+
+TAGGED = """\
+AWSTemplateFormatVersion: "2010-09-09"
+Version: 2010-09-09
+Parameters:
+  Stage: {Type: String, Default: dev}
+Resources:
+  Bucket:
+    Type: AWS::S3::Bucket
+  Fn:
+    Type: AWS::Serverless::Function
+    Properties:
+      Handler: app.handler
+      Runtime: python3.12
+      CodeUri: src/
+      Environment:
+        Variables:
+          BUCKET: !Ref Bucket
+          ARN: !GetAtt Bucket.Arn
+          ARN_LIST: !GetAtt [Bucket, Arn]
+          URL: !Sub "https://${Bucket}.s3.amazonaws.com/${Stage}"
+          SUB_LIST: !Sub ["${Name}-x", {Name: !Ref Stage}]
+          JOINED: !Join [",", [a, !Ref Stage]]
+          PICKED: !Select [1, [a, b]]
+          CHOSEN: !If [IsProd, one, two]
+          COUNT: 3
+          FLAG: true
+          ANCHORED: &anchor shared
+          ALIAS: *anchor
+"""
+
+
+@pytest.mark.skipif(not getattr(yaml, "__with_libyaml__", False), reason="PyYAML built without libyaml")
+def test_libyaml_and_pure_python_loaders_read_the_same_data() -> None:
+    fast = yaml.load(TAGGED, Loader=cfn_yaml.cfn_loader())
+    slow = yaml.load(TAGGED, Loader=cfn_yaml.cfn_loader(use_libyaml=False))
+    assert issubclass(cfn_yaml.cfn_loader(), yaml.CSafeLoader)
+    assert fast == slow
+
+
+def test_cloudformation_tags_and_dates_read_as_cloudformation_does() -> None:
+    data = cfn_yaml.parse_yaml(TAGGED)
+    assert data["AWSTemplateFormatVersion"] == "2010-09-09"
+    assert data["Version"] == "2010-09-09"  # a string, not a date
+    variables = data["Resources"]["Fn"]["Properties"]["Environment"]["Variables"]
+    assert variables["BUCKET"] == {"Ref": "Bucket"}
+    assert variables["ARN"] == variables["ARN_LIST"] == {"Fn::GetAtt": ["Bucket", "Arn"]}
+    assert variables["URL"] == {"Fn::Sub": "https://${Bucket}.s3.amazonaws.com/${Stage}"}
+    assert variables["SUB_LIST"] == {"Fn::Sub": ["${Name}-x", {"Name": {"Ref": "Stage"}}]}
+    assert variables["JOINED"] == {"Fn::Join": [",", ["a", {"Ref": "Stage"}]]}
+    assert variables["PICKED"] == {"Fn::Select": [1, ["a", "b"]]}
+    assert variables["CHOSEN"] == {"Fn::If": ["IsProd", "one", "two"]}
+    assert (variables["COUNT"], variables["FLAG"], variables["ALIAS"]) == (3, True, "shared")
+
+
+def test_invalid_yaml_names_the_line(tmp_path: Path) -> None:
+    template = tmp_path / "template.yaml"
+    template.write_text("Resources:\n  Fn: [unclosed\n")
+    with pytest.raises(RunnerError, match=r"template\.yaml line \d+ is not valid YAML: "):
+        load_template(template)
+
+
+@pytest.fixture
+def cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The template cache in a temporary folder, and bytecode writing allowed."""
+    path = tmp_path / "cache" / "__pycache__" / "template-cache.json"
+    monkeypatch.setattr(cfn_yaml, "CACHE_PATH", str(path))
+    monkeypatch.setattr(sys, "dont_write_bytecode", False)
+    return path
+
+
+def _settled(path: Path, text: str) -> Path:
+    """Write a template last modified a minute ago (older than the cache's settling time)."""
+    path.write_text(text)
+    past = time.time() - 60
+    os.utime(path, (past, past))
+    return path
+
+
+def _no_yaml(monkeypatch: pytest.MonkeyPatch) -> None:
+    def refuse(text: str) -> None:
+        raise AssertionError("parsed YAML although the cache holds this template")
+
+    monkeypatch.setattr(cfn_yaml, "parse_yaml", refuse)
+
+
+def test_a_settled_template_is_read_from_the_cache_without_yaml(
+    tmp_path: Path, cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    template = _settled(tmp_path / "template.yaml", TAGGED)
+    first = load_template(template)
+    assert json.loads(cache.read_text())["key"][1] == str(template)
+    _no_yaml(monkeypatch)
+    assert load_template(template) == first
+
+
+def test_an_edited_template_is_parsed_again(tmp_path: Path, cache: Path) -> None:
+    template = _settled(tmp_path / "template.yaml", TAGGED)
+    load_template(template)
+    _settled(template, TAGGED.replace("COUNT: 3", "COUNT: 4"))  # same size, another modification time
+    variables = load_template(template)["Resources"]["Fn"]["Properties"]["Environment"]["Variables"]
+    assert variables["COUNT"] == 4
+
+
+def test_the_cache_is_not_written_when_it_could_not_be_trusted(
+    tmp_path: Path, cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fresh = tmp_path / "fresh.yaml"
+    fresh.write_text(TAGGED)  # just written: an edit within the clock's granularity could go unnoticed
+    load_template(fresh)
+    assert not cache.exists()
+    int_keys = _settled(tmp_path / "keys.yaml", TAGGED + "Mappings:\n  Codes: {200: ok}\n")
+    assert load_template(int_keys)["Mappings"]["Codes"] == {200: "ok"}  # JSON would turn 200 into "200"
+    assert not cache.exists()
+    monkeypatch.setattr(sys, "dont_write_bytecode", True)
+    load_template(_settled(tmp_path / "template.yaml", TAGGED))
+    assert not cache.exists()
+
+
+def test_a_damaged_or_foreign_cache_is_ignored(tmp_path: Path, cache: Path) -> None:
+    template = _settled(tmp_path / "template.yaml", TAGGED)
+    cache.parent.mkdir(parents=True)
+    cache.write_text("{not json")
+    assert load_template(template)["Resources"]["Fn"]["Type"] == "AWS::Serverless::Function"
+    other = _settled(tmp_path / "other.yaml", TAGGED.replace("python3.12", "python3.13"))
+    load_template(other)  # one slot: now it holds the other template
+    assert load_template(template)["Resources"]["Fn"]["Properties"]["Runtime"] == "python3.12"
+
+
+def test_uuid4_strings_are_version_4_uuids() -> None:
+    seen = set()
+    for _ in range(2000):
+        text = ids.uuid4()
+        parsed = uuid.UUID(text)
+        assert (parsed.version, parsed.variant, str(parsed)) == (4, uuid.RFC_4122, text)
+        seen.add(text)
+    assert len(seen) == 2000
+    assert len(ids.random_hex(12)) == 24
+
+
+def test_event_payload_is_the_encoded_bytes_and_hands_over_its_event_once() -> None:
+    event = {"rawPath": "/a", "headers": {"h": "1"}, "cookies": ["c=1"], "n": 3, "b": False, "none": None}
+    payload = EventPayload(event)
+    assert isinstance(payload, bytes)
+    assert payload == json.dumps(event).encode()
+    assert unmarshal_request(payload) is event
+    again = unmarshal_request(payload)  # a retry decodes the bytes: a fresh, equal object
+    assert again == event
+    assert again is not event
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["invoke"],
+        ["invoke", "Fn", "-e", "events/x.json", "-q", "--repeat", "3", "--isolated"],
+        ["invoke", "--events=x.jsonl", "--invocation-type", "Event", "-t", "t.yaml", "--seed", "s3://b/k=f"],
+        ["start-api", "Fn", "--port", "3001", "--host", "0.0.0.0", "--local-aws", "--json-platform-logs"],
+        ["functions", "--template", "t.yaml"],
+        ["event", "s3", "put", "--bucket", "b"],
+    ],
+)
+def test_the_partial_parser_parses_like_the_full_one(argv: list[str]) -> None:
+    full = cli.build_parser().parse_known_args(argv)
+    partial = cli.build_parser(argv[0]).parse_known_args(argv)
+    assert vars(partial[0]) == vars(full[0])
+    assert partial[1] == full[1]
+
+
+@pytest.mark.skipif(threading.current_thread() is not threading.main_thread(), reason="needs the main thread")
+def test_in_process_alarm_handler_lives_with_the_warm_environment(tmp_path: Path) -> None:
+    code = (
+        "import signal, time\n\n"
+        "def handler(event, context):\n"
+        "    if event.get('replace'):\n"
+        "        signal.signal(signal.SIGALRM, signal.SIG_IGN)\n"
+        "    time.sleep(event.get('sleep', 0))\n"
+        "    return 'ok'\n"
+    )
+    function = read_functions(write_project(tmp_path, code, properties="Timeout: 1\n") / "template.yaml")["Fn"]
+    before = signal.getsignal(signal.SIGALRM)
+    invoker = open_invoker(function, log=io.StringIO())
+    try:
+        assert invoker.invoke(b"{}").ok
+        assert signal.getsignal(signal.SIGALRM) is not before  # kept installed between warm calls
+        time.sleep(1.2)  # the timer of the call above runs out between calls, and does nothing
+        assert invoker.invoke(b"{}").ok
+        assert invoker.invoke(b'{"replace": true}').ok  # the function replaces it...
+        assert invoker.invoke(b'{"sleep": 3}').status == "timeout"  # ...and the next call still times out
+    finally:
+        invoker.close()
+    assert signal.getsignal(signal.SIGALRM) is before
+    assert signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)
+
+
+def test_serving_sandbox_points_the_descriptors_at_the_log_while_warm(tmp_path: Path) -> None:
+    code = "import os\n\ndef handler(event, context):\n    os.write(1, b'from C level\\n')\n    return 'ok'\n"
+    function = read_functions(write_project(tmp_path, code) / "template.yaml")["Fn"]
+    log_path = tmp_path / "server.log"
+    before = os.fstat(1).st_ino, os.fstat(2).st_ino
+    with open(log_path, "w") as log:
+        invoker = open_invoker(function, log=log, serving=True)
+        try:
+            assert invoker.invoke(b"{}").ok
+            assert os.fstat(1).st_ino == os.fstat(log.fileno()).st_ino  # still, between invocations
+            assert invoker.invoke(b"{}").ok
+        finally:
+            invoker.close()
+    assert (os.fstat(1).st_ino, os.fstat(2).st_ino) == before
+    lines = log_path.read_text().splitlines()
+    assert lines.count("from C level") == 2
+    assert lines.index("from C level") > next(i for i, line in enumerate(lines) if line.startswith("START"))
