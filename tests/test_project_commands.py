@@ -33,6 +33,8 @@ def test_invoke_runs_the_project_runner_with_the_project_venv(project):
     helper = slsgen("invoke", "--help", cwd=project).stdout
     assert "--repeat" in helper
     assert "--isolated" in helper
+    assert "examples:" in helper
+    assert "examples:" in slsgen("start-api", "--help", cwd=project).stdout
 
 
 def test_invoke_passes_the_runner_exit_code(project):
@@ -46,6 +48,10 @@ def test_invoke_outside_a_project_is_a_one_line_error(tmp_path):
     assert result.returncode == 2
     assert result.stderr.startswith("error: no generated project here")
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_event_help_has_examples(tmp_path):
+    assert "event s3 put --bucket photos" in slsgen("event", "--help", cwd=tmp_path).stdout
 
 
 def test_event_prints_a_sample_event(tmp_path):

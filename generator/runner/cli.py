@@ -287,8 +287,11 @@ def _terminal_columns() -> int:
     return columns if columns > 0 else 80
 
 
-class _HelpFormatter(argparse.HelpFormatter):
-    """argparse's formatter, sized like it; argparse makes one for every option it adds, each importing shutil."""
+class _HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """argparse's formatter, sized like it; argparse makes one for every option it adds, each importing shutil.
+
+    Descriptions and epilogs keep their line breaks, so that the examples print one per line.
+    """
 
     def __init__(self, prog: str, *args: Any, **kwargs: Any) -> None:
         if len(args) < 3 and kwargs.get("width") is None:
@@ -368,6 +371,29 @@ _COMMANDS: tuple[tuple[str, str, bool, Callable[[argparse.ArgumentParser], None]
 )
 
 
+EXAMPLES = {
+    "invoke": """examples:
+  invoke -e events/hello.json                 one invocation, as Lambda runs it
+  invoke -e - < event.json                    the event on standard input
+  invoke --repeat 100 -q                      100 warm invocations, with a summary
+  invoke --events events.jsonl                one warm environment, one event per line
+  invoke --isolated -e events/hello.json      in a child process: Timeout and MemorySize enforced
+  invoke --emulate -e events/hello.json       under AWS's runtime interface client (awslambdaric)
+  invoke --invocation-type Event -e e.json    asynchronous: two retries, then the on-failure destination
+  invoke --local-aws --seed s3://BUCKET/KEY=./photo.jpg --download-to build/out""",
+    "event": """examples:
+  event                                       list the sources, kinds and fields
+  event apigw-http request --path /hello --query name=Ada
+  event s3 put --bucket photos --key "uploads/my photo.jpg" --size 1024
+  event sqs message --body '{"id": 1}' --count 3""",
+    "start-api": """examples:
+  start-api                                   http://127.0.0.1:3000, code changes picked up live
+  start-api --port 8080 --env-vars env.json""",
+    "functions": """examples:
+  functions                                   the functions of ./template.yaml""",
+}
+
+
 def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     """The parser of every command, or, when `command` is given, one whose other commands have no options.
 
@@ -387,7 +413,10 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
             commands.add_parser(name, help=help_text, formatter_class=_HelpFormatter)
             continue
         parents = [project] if with_project and project is not None else []
-        add_options(commands.add_parser(name, parents=parents, help=help_text, formatter_class=_HelpFormatter))
+        sub = commands.add_parser(
+            name, parents=parents, help=help_text, epilog=EXAMPLES[name], formatter_class=_HelpFormatter
+        )
+        add_options(sub)
     return parser
 
 
