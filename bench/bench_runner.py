@@ -301,10 +301,10 @@ def percentile(values: list[float], fraction: float) -> float:
     return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
 
 
-def warm_script(python: Path, script: str, count: int, project: Path, env: Env, name: str) -> Warm:
-    argv = [str(python), "-c", script, str(count), EVENT, GREETING]
+def run_long(argv: list[str], project: Path, env: Env, name: str) -> subprocess.CompletedProcess[str]:
+    """A many-invocation run in the project: output captured, at most five times a single run's limit."""
     try:
-        result = subprocess.run(
+        return subprocess.run(
             argv,
             cwd=project,
             env=env,
@@ -316,6 +316,11 @@ def warm_script(python: Path, script: str, count: int, project: Path, env: Env, 
         )
     except subprocess.TimeoutExpired:
         raise BenchError(f"{name} took over {RUN_LIMIT_S * 5} s") from None
+
+
+def warm_script(python: Path, script: str, count: int, project: Path, env: Env, name: str) -> Warm:
+    argv = [str(python), "-c", script, str(count), EVENT, GREETING]
+    result = run_long(argv, project, env, name)
     lines = result.stdout.strip().splitlines()
     if result.returncode != 0 or not lines:
         tail = "\n".join((result.stderr + result.stdout).strip().splitlines()[-15:])
@@ -332,16 +337,7 @@ def warm_cli(python: Path, count: int, runs: int, cold_median: float, project: P
     walls = []
     for _ in range(runs):
         start = time.perf_counter()
-        result = subprocess.run(
-            argv,
-            cwd=project,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            capture_output=True,
-            text=True,
-            check=False,
-            timeout=RUN_LIMIT_S * 5,
-        )
+        result = run_long(argv, project, env, f"invoke --repeat {count}")
         walls.append(time.perf_counter() - start)
         greeted = sum(GREETING in line for line in result.stdout.splitlines())
         if result.returncode != 0 or greeted != count:
