@@ -313,8 +313,3 @@ def parse_pairs(pairs: Iterable[str], flag: str) -> dict[str, str]:
             raise InvalidOption(f"{flag} {pair!r} is malformed: write it as {flag} KEY=VALUE")
         parsed[key.strip()] = value
     return parsed
-
-
-def is_applicable(question: Question, answers: Mapping[str, Any], evaluate: Callable[[str, Mapping], bool]) -> bool:
-    """Whether a question applies, given the answers so far (its `when` expression)."""
-    return question.when is None or evaluate(question.when, answers)
