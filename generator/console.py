@@ -83,7 +83,8 @@ def print_generated(project: Path, next_steps: list[str]) -> None:
     steps = [
         f"cd {project}",
         "make install      # .venv with the function's and the dev dependencies",
-        "make test         # lint + the project's tests",
+        "make test         # the project's tests, offline",
+        "make lint         # ruff check and ruff format --check",
         "make invoke       # run the function on events/",
         *next_steps,
         "sam build && sam deploy --guided",
