@@ -169,21 +169,7 @@ def cold_cases(project: Path, bench_python: Path, project_python: Path, args: ar
 def run_cold(case: Cold, project: Path, env: Env) -> float:
     """Run `case` once; return its wall-clock seconds, or raise if it failed or printed no greeting."""
     start = time.perf_counter()
-    try:
-        result = subprocess.run(
-            case.argv,
-            cwd=project,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            capture_output=True,
-            text=True,
-            check=False,
-            timeout=RUN_LIMIT_S,
-        )
-    except subprocess.TimeoutExpired:
-        raise BenchError(
-            f"{case.name} took over {RUN_LIMIT_S} s; not timed.\n  command: {shlex.join(case.argv)}"
-        ) from None
+    result = run_in_project(case.argv, project, env, case.name, RUN_LIMIT_S)
     elapsed = time.perf_counter() - start
     problem = None
     if result.returncode != 0:
@@ -301,8 +287,10 @@ def percentile(values: list[float], fraction: float) -> float:
     return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
 
 
-def run_long(argv: list[str], project: Path, env: Env, name: str) -> subprocess.CompletedProcess[str]:
-    """A many-invocation run in the project: output captured, at most five times a single run's limit."""
+def run_in_project(
+    argv: list[str], project: Path, env: Env, name: str, limit_s: float
+) -> subprocess.CompletedProcess[str]:
+    """Run a command in the project with its output captured; a run over `limit_s` stops the bench, untimed."""
     try:
         return subprocess.run(
             argv,
@@ -312,15 +300,15 @@ def run_long(argv: list[str], project: Path, env: Env, name: str) -> subprocess.
             capture_output=True,
             text=True,
             check=False,
-            timeout=RUN_LIMIT_S * 5,
+            timeout=limit_s,
         )
     except subprocess.TimeoutExpired:
-        raise BenchError(f"{name} took over {RUN_LIMIT_S * 5} s") from None
+        raise BenchError(f"{name} took over {limit_s} s; not timed.\n  command: {shlex.join(argv)}") from None
 
 
 def warm_script(python: Path, script: str, count: int, project: Path, env: Env, name: str) -> Warm:
     argv = [str(python), "-c", script, str(count), EVENT, GREETING]
-    result = run_long(argv, project, env, name)
+    result = run_in_project(argv, project, env, name, RUN_LIMIT_S * 5)
     lines = result.stdout.strip().splitlines()
     if result.returncode != 0 or not lines:
         tail = "\n".join((result.stderr + result.stdout).strip().splitlines()[-15:])
@@ -337,7 +325,7 @@ def warm_cli(python: Path, count: int, runs: int, cold_median: float, project: P
     walls = []
     for _ in range(runs):
         start = time.perf_counter()
-        result = run_long(argv, project, env, f"invoke --repeat {count}")
+        result = run_in_project(argv, project, env, f"invoke --repeat {count}", RUN_LIMIT_S * 5)
         walls.append(time.perf_counter() - start)
         greeted = sum(GREETING in line for line in result.stdout.splitlines())
         if result.returncode != 0 or greeted != count:
