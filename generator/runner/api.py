@@ -29,6 +29,7 @@ from typing import Any, TextIO
 from .errors import RunnerError
 from .http_events import (
     HttpRequest,
+    event_size_bound,
     function_url_event,
     http_api_event,
     match_route,
@@ -37,7 +38,7 @@ from .http_events import (
 )
 from .http_server import HttpServer, Request, Response
 from .ids import random_hex, uuid4
-from .invoke import Invocation, Invoker, open_invoker
+from .invoke import Invocation, Invoker, PayloadTooLarge, open_invoker
 from .serialize import EventPayload
 from .template import FunctionConfig, Resolver, load_template, merge_globals
 from .watch import CodeWatcher
@@ -273,11 +274,13 @@ class LocalApi:
             response = _json_response(_MISSING_TOKEN if self._all_rest else _NOT_FOUND)
         else:
             domain = incoming.header("host") or f"127.0.0.1:{self.port}"
-            invocation = self._invoke(event_for(route, request, domain))
-            if invocation is None:
-                response = _json_response(_REST_FAILURE if route.api == REST else _HTTP_FAILURE)
-            else:
+            bound = event_size_bound(request, domain, route.route_key, route.stage, route.path or "")
+            invocation = self._invoke(EventPayload(event_for(route, request, domain), bound))
+            if isinstance(invocation, Invocation):
                 response = map_response(route, invocation, self.log)
+            else:  # the invocation was refused (500) or the runner failed (502): API Gateway's answers
+                message = (_REST_FAILURE if route.api == REST else _HTTP_FAILURE)[1]
+                response = _json_response((invocation, message))
         request_id_header = "x-amzn-RequestId" if route is None or route.api == REST else "Apigw-Requestid"
         response.headers.append((request_id_header, request.request_id))
         elapsed = (time.perf_counter() - started) * 1000
@@ -296,8 +299,12 @@ class LocalApi:
         route = self._route_cache[key] = select_route(self.routes, method, path)
         return route
 
-    def _invoke(self, event: dict[str, Any]) -> Invocation | None:
-        """Invoke the function warm (cold after a code change); None, with the reason logged, if the runner failed."""
+    def _invoke(self, event: EventPayload) -> Invocation | int:
+        """Invoke the function warm (cold after a code change); else the HTTP status of the failure, logged.
+
+        API Gateway answers 500 when Lambda refuses the invocation (a payload over 6 MB) and 502 when it fails.
+        """
+        status = 502
         try:
             if self._watcher.changed() and self._invoker is not None:
                 self.log.write("Code changed: the next invocation is a cold start.\n")
@@ -306,7 +313,9 @@ class LocalApi:
                 self._invoker = open_invoker(
                     self.function, mode="inprocess", env_overrides=self.env_overrides, log=self.log, serving=True
                 )
-            return self._invoker.invoke(EventPayload(event))
+            return self._invoker.invoke(event)
+        except PayloadTooLarge as exc:
+            status, failure = 500, f"Lambda refused the invocation: {exc}"
         except RunnerError as exc:
             failure = str(exc)
         except Exception:  # a fault of the runner itself: report it, answer 502, keep serving from a cold start
@@ -316,7 +325,7 @@ class LocalApi:
             with contextlib.suppress(Exception):  # the failure above is the one to report
                 self._drop_invoker()
         self.log.write(f"start-api: {failure}\n")
-        return None
+        return status
 
     def _drop_invoker(self) -> None:
         invoker, self._invoker = self._invoker, None

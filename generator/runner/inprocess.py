@@ -31,6 +31,7 @@ from .environment import lambda_environment
 from .invoke import Step
 from .process import EXITED, TIMEOUT, peak_rss_mb
 from .runtime import FunctionRuntime, Outcome, Request, lambda_sys_path
+from .serialize import Payload
 from .template import FunctionConfig
 
 _RUNNER_PACKAGE = __package__ or ""
@@ -154,7 +155,7 @@ class InProcessSandbox:
         self.runtime = FunctionRuntime(self.function.handler)
         return self._call(self.runtime.init, limit_s)
 
-    def run(self, event: bytes, request: Request, timeout_s: float) -> Step:
+    def run(self, event: Payload, request: Request, timeout_s: float) -> Step:
         runtime = self.runtime
         if runtime is None:
             raise RuntimeError("run() before init()")

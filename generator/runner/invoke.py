@@ -15,10 +15,11 @@ import time
 from typing import Any, Protocol, TextIO
 
 from .errors import RunnerError
-from .ids import uuid4
+from .ids import random_hex, uuid4
 from .process import EXITED, MEMORY, TIMEOUT
 from .reports import PlatformLog, billed_ms, exit_message, timeout_message
 from .runtime import Request
+from .serialize import Payload, payload_bytes, payload_size_bound
 from .template import FunctionConfig
 
 SYNC_PAYLOAD_LIMIT = 6_291_456  # bytes, request and response of a RequestResponse invocation
@@ -82,7 +83,7 @@ class Invoker(Protocol):
 
     function: FunctionConfig
 
-    def invoke(self, event: bytes, *, client_context: dict[str, Any] | None = None) -> Invocation: ...
+    def invoke(self, event: Payload, *, client_context: dict[str, Any] | None = None) -> Invocation: ...
 
     def close(self) -> None: ...
 
@@ -115,14 +116,14 @@ class Sandbox(Protocol):
 
     def init(self, limit_s: float) -> Step: ...
 
-    def run(self, event: bytes, request: Request, timeout_s: float) -> Step: ...
+    def run(self, event: Payload, request: Request, timeout_s: float) -> Step: ...
 
     def reset(self) -> None: ...
 
 
 def new_trace_id(*, sampled: bool) -> str:
     """An X-Ray trace header for one invocation, as Lambda puts it in `_X_AMZN_TRACE_ID`."""
-    random = os.urandom(20).hex()  # 96 bits for the root id, 64 for the parent segment id
+    random = random_hex(20)  # 96 bits for the root id, 64 for the parent segment id
     return f"Root=1-{int(time.time()):08x}-{random[:24]};Parent={random[24:]};Sampled={1 if sampled else 0}"
 
 
@@ -145,9 +146,9 @@ class PlatformInvoker:
             if self._flush_lines:
                 self.log.flush()
 
-    def invoke(self, event: bytes, *, client_context: dict[str, Any] | None = None) -> Invocation:
-        if len(event) > SYNC_PAYLOAD_LIMIT:
-            check_request_size(event, SYNC_PAYLOAD_LIMIT)
+    def invoke(self, event: Payload, *, client_context: dict[str, Any] | None = None) -> Invocation:
+        if payload_size_bound(event) > SYNC_PAYLOAD_LIMIT:
+            check_request_size(payload_bytes(event), SYNC_PAYLOAD_LIMIT)
         request_id = uuid4()
         trace_id = new_trace_id(sampled=self.function.tracing)
         init_ms = None

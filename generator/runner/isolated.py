@@ -23,6 +23,7 @@ from .environment import lambda_environment
 from .invoke import Step
 from .process import EXITED, exit_reason, kill, peak_rss_mb, supervise
 from .runtime import RUNNER_IMPORT_ROOT, Request
+from .serialize import Payload, payload_bytes
 from .template import FunctionConfig
 from .worker import SYNC_PREFIX, SYNC_SUFFIX, receive, send
 
@@ -128,8 +129,9 @@ class IsolatedSandbox:
         step.duration_ms = (time.perf_counter() - start) * 1000  # process start-up is part of INIT
         return step
 
-    def run(self, event: bytes, request: Request, timeout_s: float) -> Step:
-        return self._exchange({"op": "invoke", "request": request.as_dict()}, event, timeout_s, time.perf_counter())
+    def run(self, event: Payload, request: Request, timeout_s: float) -> Step:
+        payload = payload_bytes(event)
+        return self._exchange({"op": "invoke", "request": request.as_dict()}, payload, timeout_s, time.perf_counter())
 
     def _reply_ready(self, wait_s: float) -> bool:
         if select.select([self.reply_fd], [], [], wait_s)[0]:

@@ -15,6 +15,7 @@ import os
 import sys
 import time
 import traceback
+from itertools import islice
 from typing import Any
 
 TEXT_FORMAT = "[%(levelname)s]\t%(asctime)s.%(msecs)03dZ\t%(aws_request_id)s\t%(message)s\n"
@@ -30,12 +31,15 @@ UNHANDLED_WARNING = (
     "previous runtime version. For more information, see https://docs.aws.amazon.com/lambda/latest/dg/runtimes-update.html"
 )
 # LogRecord attributes that are not user `extra` fields in JSON output.
+_PLAIN_RECORD_SIZE = len(vars(logging.LogRecord("", 0, "", 0, "", None, None)))
 _STANDARD_ATTRIBUTES = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {
     "message",
     "asctime",
     "aws_request_id",
     "tenant_id",
 }
+# Attribute names that never become fields: the record's own, and the fields that are always written (if not None).
+_NOT_EXTRA = _STANDARD_ATTRIBUTES | {"timestamp", "level", "logger", "requestId"}
 
 
 # json.dumps(fields, ensure_ascii=False, default=str), made once rather than on every log record.
@@ -86,23 +90,28 @@ class JsonFormatter(logging.Formatter):
             "timestamp": self.formatTime(record, self.datefmt),
             "level": logging.getLevelName(levelno),
             "message": message,
-            "logger": record.name,
         }
+        if record.name is not None:
+            fields["logger"] = record.name
         if exc_info and exc_info[0] is not None:
             fields["stackTrace"] = traceback.format_tb(exc_info[2])
             fields["errorType"] = exc_info[0].__name__
             fields["errorMessage"] = str(exc_info[1])
-        fields["requestId"] = attributes.get("aws_request_id") or None
+        request_id = attributes.get("aws_request_id")
+        if request_id:
+            fields["requestId"] = request_id
         if exc_info:
             fields["location"] = f"{record.pathname}:{record.funcName}:{record.lineno}"
         if attributes.get("tenant_id") is not None:
             fields["tenantId"] = attributes["tenant_id"]
-        extra = attributes.keys() - _STANDARD_ATTRIBUTES
-        if extra:  # `extra` fields, in the order they were given
-            for key, value in attributes.items():
-                if key in extra and key not in fields:
-                    fields[key] = value
-        fields = {key: value for key, value in fields.items() if value is not None}
+        # Then the `extra` fields, in the order they were given, leaving out None values as every field. A LogRecord
+        # sets its own attributes first, so what `extra`, a filter or a record factory adds comes after them.
+        tail = attributes.items()
+        if type(record) is logging.LogRecord:
+            tail = islice(tail, _PLAIN_RECORD_SIZE, None)  # type: ignore[assignment]
+        for key, value in tail:
+            if value is not None and key not in fields and key not in _NOT_EXTRA:
+                fields[key] = value
         return _JSON_LOG_ENCODER.encode(fields) + "\n"
 
 

@@ -18,7 +18,7 @@ from typing import Any, TextIO
 from . import logs
 from .context import LambdaContext
 from .handler import HandlerFault, error_from_exception, resolve_handler
-from .serialize import marshal_response, unmarshal_request
+from .serialize import Payload, escapes_non_ascii, marshal_response, unmarshal_request
 
 
 class Request:
@@ -117,11 +117,13 @@ class FunctionRuntime:
         self.handler_name = handler_name
         self.handler: Callable[..., Any] | None = None
         self._log_handler: logs.LambdaLogHandler | None = None
+        self._ascii_only = True  # how responses are encoded: set at init, from the runtime version
 
     def init(self) -> Outcome:
         """Set up logging and import the handler; a failure is logged and returned as the error JSON."""
         start = time.perf_counter()
         self._log_handler = logs.install()
+        self._ascii_only = escapes_non_ascii()
         error = None
         try:
             self.handler = resolve_handler(self.handler_name)
@@ -133,7 +135,7 @@ class FunctionRuntime:
             logs.log_unhandled_error(error, during_init=True)
         return Outcome(None, error, _elapsed_ms(start))
 
-    def invoke(self, event: bytes, request: Request) -> Outcome:
+    def invoke(self, event: Payload, request: Request) -> Outcome:
         """Handle one event. SystemExit and other BaseExceptions propagate: they end the runtime, as in Lambda."""
         if self.handler is None:
             raise RuntimeError("invoke() before a successful init()")
@@ -154,7 +156,7 @@ class FunctionRuntime:
                 identity=request.identity,
                 tenant_id=request.tenant_id,
             )
-            response = marshal_response(self.handler(unmarshal_request(event), context))
+            response = marshal_response(self.handler(unmarshal_request(event), context), ascii_only=self._ascii_only)
         except HandlerFault as fault:
             error = fault.to_error(request.request_id)
         except Exception as exc:

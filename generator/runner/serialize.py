@@ -42,21 +42,28 @@ _ENCODERS = {
 }
 
 
-def to_json(value: Any) -> str:
+def escapes_non_ascii() -> bool:
+    """Whether the runtime of this environment (`AWS_EXECUTION_ENV`) writes non-ASCII text as `\\u` escapes.
+
+    A property of the runtime version, so the runtime decides it once, at init, not on every response.
+    """
+    return os.environ.get("AWS_EXECUTION_ENV") not in _UNESCAPED_RUNTIMES
+
+
+def to_json(value: Any, *, ascii_only: bool = True) -> str:
     """Encode `value` as the runtime does; raises TypeError/ValueError like any JSON encoder."""
-    ensure_ascii = os.environ.get("AWS_EXECUTION_ENV") not in _UNESCAPED_RUNTIMES
-    text = _ENCODERS[ensure_ascii].encode(value)
+    text = _ENCODERS[ascii_only].encode(value)
     if _TOKEN in text:
         text = _MARKED.sub(r"\1", text)
     return text
 
 
-def marshal_response(value: Any) -> bytes:
+def marshal_response(value: Any, *, ascii_only: bool = True) -> bytes:
     """The response payload of a handler's return value, or `Runtime.MarshalError`."""
     if isinstance(value, bytes):
         return value
     try:
-        return to_json(value).encode("utf-8")
+        return to_json(value, ascii_only=ascii_only).encode("utf-8")
     except Exception as exc:
         raise HandlerFault(MARSHAL_ERROR, f"Unable to marshal response: {exc}") from None
 
@@ -65,28 +72,53 @@ def marshal_response(value: Any) -> bytes:
 _EVENT_ENCODER = json.JSONEncoder(check_circular=False)
 
 
-class EventPayload(bytes):
-    """An event payload that still carries the event it was encoded from, for the in-process runtime to take.
+class EventPayload:
+    """An event built in this process and not encoded yet, with an upper bound on the size of its encoding.
 
-    `start-api` builds each event from JSON's own types (str, int, bool, None, list, dict), encodes it for the
-    platform (the size limit, the isolated worker), and keeps no reference to it. Decoding those bytes again in
-    the same process would give an equal, equally private object, so the runtime takes the original instead,
-    once (about 5 us of every request); any later use (a retry of an asynchronous invocation) decodes the bytes.
-    Everything else sees plain bytes.
+    `start-api` builds each event from JSON's own types (str, int, bool, None, list, dict) and keeps no reference
+    to it. The platform needs the encoded size only to refuse payloads over 6 MB, and a bound computed from the
+    HTTP request proves an ordinary request far below that, so the event is encoded only when the bound is not
+    enough or when bytes are needed (the isolated worker, the emulator). The in-process runtime takes the original
+    object rather than decoding an equal, equally private copy: on a small request, encoding and decoding cost
+    more than the rest of the runner's work. A payload serves one invocation: once the function holds the
+    object, it may change it, so bytes cannot be made from it any more.
     """
 
-    def __new__(cls, event: Any) -> EventPayload:
-        payload = super().__new__(cls, _EVENT_ENCODER.encode(event).encode())
-        payload._event = [event]
-        return payload
+    __slots__ = ("_encoded", "_event", "size_bound")
+
+    def __init__(self, event: Any, size_bound: int) -> None:
+        self._event = [event]
+        self._encoded: bytes | None = None
+        self.size_bound = size_bound  # the encoding is at most this many bytes
+
+    def encode(self) -> bytes:
+        """The payload's bytes, as `json.dumps(event).encode()` gives them (made once, before the event is taken)."""
+        if self._encoded is None:
+            if not self._event:  # the function has the object now, and may have changed it
+                raise RuntimeError("the event was handed to the function before it was encoded")
+            self._encoded = _EVENT_ENCODER.encode(self._event[0]).encode()
+        return self._encoded
 
     def take(self) -> Any:
-        """The event, the first time; then a fresh decoding of the bytes."""
+        """The event itself, the first time; then a fresh decoding of its bytes (if they were made before)."""
         held: list[Any] = self._event
-        return held.pop() if held else json.loads(self)
+        return held.pop() if held else json.loads(self.encode())
 
 
-def unmarshal_request(payload: bytes) -> Any:
+Payload = bytes | EventPayload  # what an invoker accepts as the event
+
+
+def payload_bytes(payload: Payload) -> bytes:
+    """The bytes of a payload, for whatever crosses a process boundary or is measured exactly."""
+    return payload.encode() if type(payload) is EventPayload else payload  # type: ignore[return-value]
+
+
+def payload_size_bound(payload: Payload) -> int:
+    """At least the size of the payload's bytes: exact for bytes, an upper bound for an `EventPayload`."""
+    return payload.size_bound if type(payload) is EventPayload else len(payload)  # type: ignore[union-attr]
+
+
+def unmarshal_request(payload: Payload) -> Any:
     """The event object of a request payload, or `Runtime.UnmarshalError`."""
     if type(payload) is EventPayload:
         return payload.take()

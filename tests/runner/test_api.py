@@ -207,6 +207,21 @@ def test_post_json_and_binary_bodies(http_api) -> None:
     assert base64.b64decode(event["body"]) == PNG
 
 
+def test_request_payload_limit_is_lambdas_6_mb_of_event_json(http_api) -> None:
+    api, log, _ = http_api
+    # 1 MB of body is far from the limit, but too big for the cheap bound: the event is measured exactly.
+    big = b"a" * 1_000_000
+    status, _, body = request(api, "POST", "/echo", big, {"Content-Type": "text/plain"})
+    assert status == 200
+    assert event_of(body)["body"] == big.decode()
+    # 1.1 MB of control characters is 6.6 MB once JSON escapes them: Lambda refuses it, API Gateway answers 500.
+    starts = log.getvalue().count("START RequestId")
+    status, _, body = request(api, "POST", "/echo", b"\x01" * 1_100_000, {"Content-Type": "text/plain"})
+    assert (status, body) == (500, b'{"message": "Internal Server Error"}')
+    assert "RequestEntityTooLargeException: Request must be smaller than 6291456 bytes" in log.getvalue()
+    assert log.getvalue().count("START RequestId") == starts  # the function never ran
+
+
 def test_binary_response_is_decoded(http_api) -> None:
     api, _, _ = http_api
     status, headers, body = request(api, "GET", "/x/image")

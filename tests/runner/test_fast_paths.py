@@ -1,10 +1,12 @@
 """What keeps the runner fast must not change what it does: the YAML loaders and the template cache, ids, the
-pre-decoded event payload, the partial argument parser, and the in-process sandbox's long-lived set-up."""
+event payload that is not encoded and its size bound, the query split, the JSON log formatter, the partial
+argument parser, and the in-process sandbox's long-lived set-up."""
 
 from __future__ import annotations
 
 import io
 import json
+import logging
 import os
 import signal
 import sys
@@ -12,15 +14,24 @@ import threading
 import time
 import uuid
 from pathlib import Path
+from urllib.parse import parse_qsl
 
 import pytest
 import yaml
 from lambda_project import write_project
 
-from generator.runner import cfn_yaml, cli, ids
+from generator.runner import cfn_yaml, cli, ids, logs
 from generator.runner.errors import RunnerError
 from generator.runner.invoke import open_invoker
-from generator.runner.serialize import EventPayload, unmarshal_request
+from generator.runner.http_events import (
+    HttpRequest,
+    _query_pairs,
+    event_size_bound,
+    function_url_event,
+    http_api_event,
+    rest_api_event,
+)
+from generator.runner.serialize import EventPayload, payload_bytes, payload_size_bound, unmarshal_request
 from generator.runner.template import load_template, read_functions
 
 TAGGED = """\
@@ -162,15 +173,113 @@ def test_uuid4_strings_are_version_4_uuids() -> None:
     assert len(ids.random_hex(12)) == 24
 
 
-def test_event_payload_is_the_encoded_bytes_and_hands_over_its_event_once() -> None:
+def test_ids_stay_unique_across_pool_refills_and_in_a_forked_child() -> None:
+    seen = {ids.uuid4() for _ in range(5000)}  # many refills of the pool
+    assert len(seen) == 5000
+    assert len({ids.random_hex(40) for _ in range(100)}) == 100  # longer than what is left in the pool
+    assert len(ids.random_hex(300)) == 600  # longer than the pool itself
+    if not hasattr(os, "fork"):
+        return
+    ids.uuid4()  # the pool holds unused digits that a child would repeat without its own pool
+    reader, writer = os.pipe()
+    child = os.fork()
+    if child == 0:  # pragma: no cover - the child reports through the pipe
+        os.write(writer, ids.uuid4().encode())
+        os._exit(0)
+    os.close(writer)
+    in_child = os.read(reader, 100).decode()
+    os.close(reader)
+    os.waitpid(child, 0)
+    assert in_child != ids.uuid4()
+
+
+def test_event_payload_hands_over_its_event_without_encoding_it() -> None:
     event = {"rawPath": "/a", "headers": {"h": "1"}, "cookies": ["c=1"], "n": 3, "b": False, "none": None}
-    payload = EventPayload(event)
-    assert isinstance(payload, bytes)
-    assert payload == json.dumps(event).encode()
+    payload = EventPayload(event, size_bound=10_000)
+    assert payload_size_bound(payload) == 10_000
     assert unmarshal_request(payload) is event
-    again = unmarshal_request(payload)  # a retry decodes the bytes: a fresh, equal object
+    with pytest.raises(RuntimeError, match="before it was encoded"):
+        payload_bytes(payload)  # the function holds the object now: its bytes can no longer be made
+
+    encoded_first = EventPayload(event, size_bound=10_000)
+    assert payload_bytes(encoded_first) == json.dumps(event).encode()  # for a worker process, or the exact size
+    assert unmarshal_request(encoded_first) is event
+    again = unmarshal_request(encoded_first)  # then a fresh, equal object
     assert again == event
     assert again is not event
+    assert payload_bytes(b"{}") == b"{}"
+    assert payload_size_bound(b"{}") == 2
+
+
+# Requests whose text JSON must escape, repeats, and big parts: the bound must hold for the worst of them.
+_AWKWARD = "\x01\"\\é\u2028😀<>&"
+
+
+def _awkward_requests() -> list[HttpRequest]:
+    headers = [("Host", "h.example"), ("User-Agent", _AWKWARD * 20), ("Cookie", "a=1; b=" + _AWKWARD)]
+    headers += [("X-Repeat", _AWKWARD)] * 30 + [("Content-Type", "application/octet-stream")]
+    path = "/items/" + "%01%22%E2%80%A8" * 200 + "/" + _AWKWARD
+    query = "&".join(f"k{i}=%01%E2%80%A8{_AWKWARD}&k{i}=+" for i in range(50))
+    return [
+        HttpRequest("GET", path, query, headers, b""),
+        HttpRequest("POST", path, query, headers[:-1] + [("Content-Type", "text/plain")], b"\x01\xff\"" * 3000),
+        HttpRequest("POST", path, query, headers, bytes(range(256)) * 40),
+        HttpRequest("GET", "/", "", [], b""),
+        # The worst case: characters JSON writes in 6 bytes, in the parts an event repeats most.
+        HttpRequest("GET", "/" + "\x01" * 4000, "", [("Host", "\x01" * 4000), ("User-Agent", "\x01" * 4000)], b""),
+    ]
+
+
+@pytest.mark.parametrize("request_", _awkward_requests())
+def test_event_size_bound_holds_for_every_event_shape(request_: HttpRequest) -> None:
+    domain, route, stage = request_.header("host") or "127.0.0.1:3000", "ANY /items/{id}/{rest+}", "dev"
+    bound = event_size_bound(request_, domain, route, stage, "/items/{id}/{rest+}")
+    events = [
+        http_api_event(request_, route_key=route, stage=stage, domain_name=domain),
+        function_url_event(request_, domain_name=domain),
+        rest_api_event(request_, resource="/items/{id}/{rest+}", stage=stage, domain_name=domain),
+        rest_api_event(request_, stage=stage, domain_name=domain, binary_media_types=("*/*",), payload_version="1.0"),
+        rest_api_event(request_, stage=stage, domain_name=domain),  # the path as the resource too
+    ]
+    sizes = [len(EventPayload(event, bound).encode()) for event in events]
+    assert max(sizes) <= bound
+    assert bound < 6_291_456  # these are still ordinary requests: no exact encoding needed to pass them
+
+
+def test_query_strings_split_as_parse_qsl_splits_them() -> None:
+    for query in ["", "a=1", "a=1&a=2&b", "&&a=&=x&", "a=1;b=2", "n=%41+b", "x=a+b", "é=ü&k==v=w"]:
+        assert _query_pairs(query) == parse_qsl(query, keep_blank_values=True), query
+
+
+def _json_record(**extra: object) -> dict:
+    formatter = logs.JsonFormatter()
+    record = logging.getLogger("orders").makeRecord("orders", logging.INFO, "/f.py", 3, "saved %s", ("it",), None)
+    for key, value in extra.items():
+        setattr(record, key, value)
+    record.aws_request_id = "req-1"
+    record.tenant_id = None
+    return json.loads(formatter.format(record))
+
+
+def test_json_log_records_keep_lambdas_fields_and_order() -> None:
+    record = _json_record(order=7, gone=None, level="shadowed", requestId="shadowed", errorType="kept")
+    assert list(record) == ["timestamp", "level", "message", "logger", "requestId", "order", "errorType"]
+    assert (record["level"], record["message"], record["requestId"]) == ("INFO", "saved it", "req-1")
+
+    class Custom(logging.LogRecord):  # a record class of the function's own: every attribute is looked at
+        pass
+
+    formatter = logs.JsonFormatter()
+    custom = Custom("c", logging.WARNING, "/f.py", 1, {"structured": True}, None, None)
+    custom.aws_request_id, custom.tenant_id, custom.shop = "", "tenant-9", object()
+    made = json.loads(formatter.format(custom))
+    assert made["message"] == {"structured": True}
+    assert "requestId" not in made
+    assert made["tenantId"] == "tenant-9"
+    assert made["shop"].startswith("<object object")  # default=str, as the runtime writes what JSON cannot
+    nameless = json.loads(formatter.format(logging.makeLogRecord({"msg": "m", "levelno": 20, "extra_field": 1})))
+    assert "logger" not in nameless
+    assert nameless["extra_field"] == 1
 
 
 @pytest.mark.parametrize(

@@ -25,7 +25,7 @@ from generator.runner.isolated import OutputPump
 from generator.runner.pricing import cost_line, invocation_cost
 from generator.runner.process import exit_reason
 from generator.runner.reports import PlatformLog, billed_ms
-from generator.runner.serialize import marshal_response
+from generator.runner.serialize import escapes_non_ascii, marshal_response
 from generator.runner.summary import percentile
 from generator.runner.template import read_functions
 from generator.runner.worker import sync_marker
@@ -82,11 +82,13 @@ def test_percentile_is_nearest_rank():
 
 def test_marshalling_matches_the_runtime(monkeypatch):
     monkeypatch.setenv("AWS_EXECUTION_ENV", "AWS_Lambda_python3.13")
-    assert marshal_response({"n": Decimal("1.10"), "nan": float("nan"), "text": "Zoë"}) == (
+    assert not escapes_non_ascii()
+    assert marshal_response({"n": Decimal("1.10"), "nan": float("nan"), "text": "Zoë"}, ascii_only=False) == (
         '{"n": 1.10, "nan": NaN, "text": "Zoë"}'.encode()
     )
     assert marshal_response(b"\x00raw") == b"\x00raw"
     monkeypatch.setenv("AWS_EXECUTION_ENV", "AWS_Lambda_python3.11")
+    assert escapes_non_ascii()
     assert marshal_response("Zoë") == b'"Zo\\u00eb"'
 
 
