@@ -22,7 +22,6 @@ from lambda_project import write_project
 
 from generator.runner import cfn_yaml, cli, ids, logs
 from generator.runner.errors import RunnerError
-from generator.runner.invoke import open_invoker
 from generator.runner.http_events import (
     HttpRequest,
     _query_pairs,
@@ -31,6 +30,7 @@ from generator.runner.http_events import (
     http_api_event,
     rest_api_event,
 )
+from generator.runner.invoke import open_invoker
 from generator.runner.serialize import EventPayload, payload_bytes, payload_size_bound, unmarshal_request
 from generator.runner.template import load_template, read_functions
 
@@ -212,7 +212,7 @@ def test_event_payload_hands_over_its_event_without_encoding_it() -> None:
 
 
 # Requests whose text JSON must escape, repeats, and big parts: the bound must hold for the worst of them.
-_AWKWARD = "\x01\"\\é\u2028😀<>&"
+_AWKWARD = '\x01"\\é\u2028😀<>&'
 
 
 def _awkward_requests() -> list[HttpRequest]:
@@ -222,7 +222,7 @@ def _awkward_requests() -> list[HttpRequest]:
     query = "&".join(f"k{i}=%01%E2%80%A8{_AWKWARD}&k{i}=+" for i in range(50))
     return [
         HttpRequest("GET", path, query, headers, b""),
-        HttpRequest("POST", path, query, headers[:-1] + [("Content-Type", "text/plain")], b"\x01\xff\"" * 3000),
+        HttpRequest("POST", path, query, [*headers[:-1], ("Content-Type", "text/plain")], b'\x01\xff"' * 3000),
         HttpRequest("POST", path, query, headers, bytes(range(256)) * 40),
         HttpRequest("GET", "/", "", [], b""),
         # The worst case: characters JSON writes in 6 bytes, in the parts an event repeats most.
