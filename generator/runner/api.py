@@ -253,13 +253,14 @@ class LocalApi:
         started = time.perf_counter()
         raw_path, _, query = incoming.target.partition("?")
         peer = incoming.peer
+        trace = _trace_header()
         request = HttpRequest(
             method=incoming.method,
             path=raw_path or "/",
             query=query,
             headers=[
                 *incoming.headers,
-                ("X-Amzn-Trace-Id", _trace_header()),
+                ("X-Amzn-Trace-Id", trace),
                 ("X-Forwarded-For", peer),
                 ("X-Forwarded-Port", self._port_text),
                 ("X-Forwarded-Proto", "http"),
@@ -274,7 +275,9 @@ class LocalApi:
             response = _json_response(_MISSING_TOKEN if self._all_rest else _NOT_FOUND)
         else:
             domain = incoming.header("host") or f"127.0.0.1:{self.port}"
-            bound = event_size_bound(request, domain, route.route_key, route.stage, route.path or "")
+            bound = event_size_bound(
+                incoming.size, domain, route.route_key, route.stage, route.path or "", trace, peer, self._port_text
+            )
             invocation = self._invoke(EventPayload(event_for(route, request, domain), bound))
             if isinstance(invocation, Invocation):
                 response = map_response(route, invocation, self.log)

@@ -38,12 +38,22 @@ _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct",
 
 
 class Request:
-    """One complete HTTP request: the target is the path and query as sent; headers keep their order and case."""
+    """One complete HTTP request: the target is the path and query as sent; headers keep their order and case.
 
-    __slots__ = ("body", "headers", "method", "peer", "target", "version")
+    `size` is how many bytes it took on the wire (head, framing and body): at least the length of any part.
+    """
+
+    __slots__ = ("body", "headers", "method", "peer", "size", "target", "version")
 
     def __init__(
-        self, method: str, target: str, version: str, headers: list[tuple[str, str]], body: bytes, peer: str
+        self,
+        method: str,
+        target: str,
+        version: str,
+        headers: list[tuple[str, str]],
+        body: bytes,
+        peer: str,
+        size: int,
     ) -> None:
         self.method = method
         self.target = target
@@ -51,6 +61,7 @@ class Request:
         self.headers = headers
         self.body = body
         self.peer = peer
+        self.size = size
 
     def header(self, name: str) -> str | None:
         """The last value of a header, case-insensitively (`name` in lowercase)."""
@@ -362,7 +373,7 @@ class HttpServer:
         del inbox[:consumed]
         connection.head = None
         connection.closing = not keep_alive
-        return Request(method, target, version, headers, body, connection.peer)
+        return Request(method, target, version, headers, body, connection.peer, consumed)
 
     def _chunked_body(self, connection: _Connection) -> bytes | None:
         """Decode the chunks that have arrived (resuming where the last call stopped); the body once complete."""

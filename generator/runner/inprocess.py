@@ -179,8 +179,9 @@ class InProcessSandbox:
         outcome = None
         ended, reason = None, ""
         log = self.log
-        for stream in (sys.stdout, sys.stderr):
-            stream.flush()
+        if self._steady_fds is None:  # a serving host writes nothing to them itself (`_enter` flushed them once)
+            for stream in (sys.stdout, sys.stderr):
+                stream.flush()
         saved_streams = sys.stdout, sys.stderr
         saved_fds = _point_fds_at(log) if self._steady_fds is None else None
         sys.stdout = sys.stderr = log

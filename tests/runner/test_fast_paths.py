@@ -233,7 +233,10 @@ def _awkward_requests() -> list[HttpRequest]:
 @pytest.mark.parametrize("request_", _awkward_requests())
 def test_event_size_bound_holds_for_every_event_shape(request_: HttpRequest) -> None:
     domain, route, stage = request_.header("host") or "127.0.0.1:3000", "ANY /items/{id}/{rest+}", "dev"
-    bound = event_size_bound(request_, domain, route, stage, "/items/{id}/{rest+}")
+    head = f"{request_.method} {request_.path}?{request_.query} HTTP/1.1\r\n"
+    head += "".join(f"{name}: {value}\r\n" for name, value in request_.headers) + "\r\n"
+    on_the_wire = len(head.encode("latin-1", "replace")) + len(request_.body)
+    bound = event_size_bound(on_the_wire, domain, route, stage, "/items/{id}/{rest+}", request_.source_ip)
     events = [
         http_api_event(request_, route_key=route, stage=stage, domain_name=domain),
         function_url_event(request_, domain_name=domain),
