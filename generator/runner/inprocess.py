@@ -209,7 +209,7 @@ class InProcessSandbox:
         memory = peak_rss_mb() or 0
         if outcome is None or ended is not None:
             return Step(None, elapsed, ended=ended, exit_reason=reason, memory_mb=memory)
-        return Step(outcome.error, outcome.duration_ms, outcome.response, memory_mb=memory)
+        return Step(outcome.error, outcome.duration_ms, outcome.response, memory_mb=memory, returned=outcome.returned)
 
     def reset(self) -> None:
         if self.runtime is not None:

@@ -48,7 +48,17 @@ class Invocation:
     `dataclasses` costs a one-shot `invoke` about 5 ms.)
     """
 
-    __slots__ = ("billed_ms", "duration_ms", "error", "init_ms", "max_memory_mb", "request_id", "response", "status")
+    __slots__ = (
+        "billed_ms",
+        "duration_ms",
+        "error",
+        "init_ms",
+        "max_memory_mb",
+        "request_id",
+        "response",
+        "returned",
+        "status",
+    )
 
     def __init__(
         self,
@@ -60,7 +70,9 @@ class Invocation:
         billed_ms: int,  # ceil(duration [+ init on a cold start]) at 1 ms granularity
         init_ms: float | None,  # only on a cold start
         max_memory_mb: int,  # measured for real (ru_maxrss / VmHWM)
+        returned: dict[str, Any] | None = None,  # the dict the handler returned, if it ran in this process
     ) -> None:
+        self.returned = returned
         self.request_id = request_id
         self.response = response
         self.error = error
@@ -91,7 +103,7 @@ class Invoker(Protocol):
 class Step:
     """What a sandbox reports for its INIT phase or for one invocation."""
 
-    __slots__ = ("duration_ms", "ended", "error", "exit_reason", "memory_mb", "response")
+    __slots__ = ("duration_ms", "ended", "error", "exit_reason", "memory_mb", "response", "returned")
 
     def __init__(
         self,
@@ -102,7 +114,9 @@ class Step:
         ended: str | None = None,  # the environment ended: process.TIMEOUT, MEMORY or EXITED
         exit_reason: str = "",  # for EXITED: "exit status 3", "signal: killed"
         memory_mb: int = 0,  # peak memory of the environment so far
+        returned: dict[str, Any] | None = None,  # the dict the handler returned (in-process sandboxes only)
     ) -> None:
+        self.returned = returned
         self.error = error
         self.duration_ms = duration_ms
         self.response = response
@@ -212,6 +226,7 @@ class PlatformInvoker:
             billed_ms(duration, init_ms),
             init_ms,
             memory,
+            step.returned if status == "success" else None,
         )
         platform_status = "error" if status == "oom" else status  # the Telemetry API's statuses
         lines = [

@@ -61,14 +61,25 @@ class Request:
 
 
 class Outcome:
-    """The runtime's answer: the encoded response, or the error JSON; and how long the work took."""
+    """The runtime's answer: the encoded response, or the error JSON; and how long the work took.
 
-    __slots__ = ("duration_ms", "error", "response")
+    `returned` is the dict the handler returned, when it returned one (in this process only), for a caller in
+    the same process that would otherwise decode the response again (see `api.map_response`).
+    """
 
-    def __init__(self, response: bytes | None, error: dict[str, Any] | None, duration_ms: float) -> None:
+    __slots__ = ("duration_ms", "error", "response", "returned")
+
+    def __init__(
+        self,
+        response: bytes | None,
+        error: dict[str, Any] | None,
+        duration_ms: float,
+        returned: dict[str, Any] | None = None,
+    ) -> None:
         self.response = response
         self.error = error
         self.duration_ms = duration_ms
+        self.returned = returned
 
 
 # The directory the runner package is imported from (the project folder, for `python -m lambda_runner`).
@@ -146,7 +157,7 @@ class FunctionRuntime:
         else:
             os.environ["_X_AMZN_TRACE_ID"] = request.trace_id
         start = time.perf_counter()
-        response = error = None
+        response = error = returned = None
         try:
             context = LambdaContext(
                 request.request_id,
@@ -156,7 +167,10 @@ class FunctionRuntime:
                 identity=request.identity,
                 tenant_id=request.tenant_id,
             )
-            response = marshal_response(self.handler(unmarshal_request(event), context), ascii_only=self._ascii_only)
+            result = self.handler(unmarshal_request(event), context)
+            response = marshal_response(result, ascii_only=self._ascii_only)
+            if type(result) is dict:
+                returned = result
         except HandlerFault as fault:
             error = fault.to_error(request.request_id)
         except Exception as exc:
@@ -164,7 +178,7 @@ class FunctionRuntime:
         duration = _elapsed_ms(start)
         if error is not None:
             logs.log_unhandled_error(error, during_init=False)
-        return Outcome(response, error, duration)
+        return Outcome(response, error, duration, returned)
 
     def shutdown(self) -> None:
         """Take the runtime's logging back out (the in-process mode leaves the runner's process as it found it)."""

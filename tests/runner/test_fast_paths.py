@@ -13,6 +13,7 @@ import sys
 import threading
 import time
 import uuid
+from decimal import Decimal
 from pathlib import Path
 from urllib.parse import parse_qsl
 
@@ -21,6 +22,7 @@ import yaml
 from lambda_project import write_project
 
 from generator.runner import cfn_yaml, cli, ids, logs
+from generator.runner.api import Route, map_response
 from generator.runner.errors import RunnerError
 from generator.runner.http_events import (
     HttpRequest,
@@ -30,8 +32,14 @@ from generator.runner.http_events import (
     http_api_event,
     rest_api_event,
 )
-from generator.runner.invoke import open_invoker
-from generator.runner.serialize import EventPayload, payload_bytes, payload_size_bound, unmarshal_request
+from generator.runner.invoke import Invocation, open_invoker
+from generator.runner.serialize import (
+    EventPayload,
+    marshal_response,
+    payload_bytes,
+    payload_size_bound,
+    unmarshal_request,
+)
 from generator.runner.template import load_template, read_functions
 
 TAGGED = """\
@@ -252,6 +260,50 @@ def test_event_size_bound_holds_for_every_event_shape(request_: HttpRequest) -> 
 def test_query_strings_split_as_parse_qsl_splits_them() -> None:
     for query in ["", "a=1", "a=1&a=2&b", "&&a=&=x&", "a=1;b=2", "n=%41+b", "x=a+b", "é=ü&k==v=w"]:
         assert _query_pairs(query) == parse_qsl(query, keep_blank_values=True), query
+
+
+_PROXY_RESULTS = [
+    {"statusCode": 200, "headers": {"content-type": "application/json"}, "body": '{"message": "hi"}'},
+    {"statusCode": 201, "headers": {"n": 5, "b": True, "f": 1.5, "none": None}, "body": "x"},
+    {"statusCode": "202", "body": {"nested": [1, 2]}},
+    {"statusCode": True, "body": 5},
+    {"statusCode": 200.0, "body": None, "isBase64Encoded": "yes"},
+    {"statusCode": Decimal("203"), "body": "QUJD", "isBase64Encoded": True},
+    {"statusCode": 200, "cookies": ("a=1", "b=2"), "multiValueHeaders": {"x": ("1", "2")}},
+    {"statusCode": 200, "cookies": ["a=1", 3], "multiValueHeaders": {"x": ["1", 2]}, "headers": {"x": "h"}},
+    {"statusCode": 200, "cookies": ["a=1"], "multiValueHeaders": {"X": ["1", "2"]}, "headers": {"x": "h"}},
+    {"statusCode": 200, 1: "not a field", "body": "é", "isBase64Encoded": False, "headers": None},
+    {"hello": "world"},
+    {"statusCode": None, "body": "no status"},
+    # What only the JSON shows: a Decimal is a plain number there (1.10 reads back as 1.1).
+    {"statusCode": 200, "headers": {"version": Decimal("1.10")}, "body": "x"},
+    {"statusCode": 200, "body": {"price": Decimal("9.90")}},
+]
+
+
+@pytest.mark.parametrize("result", _PROXY_RESULTS)
+def test_a_returned_dict_maps_to_the_response_its_json_maps_to(result: dict) -> None:
+    payload = marshal_response(result)
+    for route in (
+        Route("rest", "GET", "/x", "1.0", "Prod"),
+        Route("http", "ANY", None, "2.0", "$default"),
+        Route("http", "GET", "/x", "1.0", "$default"),
+    ):
+        from_json = map_response(route, Invocation("r", payload, None, "success", 1.0, 1, None, 64), io.StringIO())
+        held = Invocation("r", payload, None, "success", 1.0, 1, None, 64, returned=result)
+        from_dict = map_response(route, held, io.StringIO())
+        assert (from_dict.status, from_dict.headers, from_dict.body) == (
+            from_json.status,
+            from_json.headers,
+            from_json.body,
+        ), route
+
+
+def test_a_plain_returned_dict_is_not_decoded_again() -> None:
+    result = _PROXY_RESULTS[0]
+    held = Invocation("r", b"not json: the dict is what is read", None, "success", 1.0, 1, None, 64, returned=result)
+    response = map_response(Route("http", "ANY", None, "2.0", "$default"), held, io.StringIO())
+    assert (response.status, response.body) == (200, b'{"message": "hi"}')
 
 
 def _json_record(**extra: object) -> dict:
