@@ -668,7 +668,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--repeat", type=int, default=2000, help="warm invocations in part 2 (default 2000)")
     parser.add_argument("--duration", type=float, default=5.0, help="seconds of load per server in part 3 (5)")
     parser.add_argument("--connections", type=int, default=4, help="keep-alive connections in part 3 (4)")
-    parser.add_argument("--api-rounds", type=int, default=3, help="load runs per server, alternating (3)")
+    parser.add_argument("--api-rounds", type=int, default=5, help="load runs per server, alternating (5)")
     parser.add_argument(
         "--load",
         choices=("auto", "wrk", "python"),
