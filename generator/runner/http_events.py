@@ -219,7 +219,7 @@ def http_api_event(
     """An API Gateway HTTP API event, payload format 2.0; `route_key` is `$default` or `"GET /items/{id}"`."""
     domain = domain_name or f"{api_id}.execute-api.{region()}.amazonaws.com"
     event, _ = _v2_event(request, route_key=route_key, api_id=api_id, domain_name=domain, stage=stage)
-    if route_key != "$default":
+    if "{" in route_key:  # a route without {parameters} has no pathParameters
         params = match_route(route_key.split(" ", 1)[-1], request.decoded_path)
         if params:
             event["pathParameters"] = params
@@ -292,7 +292,7 @@ def rest_api_event(
             "multiValueHeaders": multi_headers or None,
             "queryStringParameters": query or None,
             "multiValueQueryStringParameters": multi_query or None,
-            "pathParameters": match_route(resource, request.decoded_path) or None,
+            "pathParameters": (match_route(resource, request.decoded_path) or None) if "{" in resource else None,
             "stageVariables": dict(stage_variables) if stage_variables else None,
             "requestContext": {
                 "accountId": ACCOUNT_ID,
