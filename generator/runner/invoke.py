@@ -95,7 +95,9 @@ class Invoker(Protocol):
 
     function: FunctionConfig
 
-    def invoke(self, event: Payload, *, client_context: dict[str, Any] | None = None) -> Invocation: ...
+    def invoke(
+        self, event: Payload, *, client_context: dict[str, Any] | None = None, request_id: str | None = None
+    ) -> Invocation: ...
 
     def close(self) -> None: ...
 
@@ -160,10 +162,13 @@ class PlatformInvoker:
             if self._flush_lines:
                 self.log.flush()
 
-    def invoke(self, event: Payload, *, client_context: dict[str, Any] | None = None) -> Invocation:
+    def invoke(
+        self, event: Payload, *, client_context: dict[str, Any] | None = None, request_id: str | None = None
+    ) -> Invocation:
+        """One invocation; `request_id` is given for the retries of an asynchronous one, which keep their id."""
         if payload_size_bound(event) > SYNC_PAYLOAD_LIMIT:
             check_request_size(payload_bytes(event), SYNC_PAYLOAD_LIMIT)
-        request_id = uuid4()
+        request_id = request_id or uuid4()
         trace_id = new_trace_id(sampled=self.function.tracing)
         init_ms = None
         step = None

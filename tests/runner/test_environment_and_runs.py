@@ -200,6 +200,8 @@ def test_event_invocation_retries_twice_then_goes_to_on_failure_destination(tmp_
     assert result.returncode == 1
     assert json.loads(result.stdout) == {"StatusCode": 202}
     assert len(START.findall(result.stderr)) == 3
+    request_ids = set(re.findall(r"^START RequestId: (\S+)", result.stderr, re.M))
+    assert len(request_ids) == 1  # the retries of an event keep the request id of its first attempt
     assert "ASYNC Attempt 1 of 3 failed; Lambda retries after about 1 minute, here at once" in result.stderr
     assert "ASYNC Attempt 2 of 3 failed; Lambda retries after about 2 minutes, here at once" in result.stderr
     destination = "arn:aws:sqs:us-east-1:123456789012:shop-Failures"
@@ -208,6 +210,7 @@ def test_event_invocation_retries_twice_then_goes_to_on_failure_destination(tmp_
     ) in result.stderr
     record = json.loads(result.stderr.split("ASYNC Invocation record: ", 1)[1].splitlines()[0])
     assert record["requestContext"]["condition"] == "RetriesExhausted"
+    assert {record["requestContext"]["requestId"]} == request_ids
     assert record["requestContext"]["approximateInvokeCount"] == 3
     assert record["requestPayload"] == {"order": 7}
     assert record["responseContext"] == {"statusCode": 200, "executedVersion": "$LATEST", "functionError": "Unhandled"}
