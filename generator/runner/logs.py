@@ -30,16 +30,20 @@ UNHANDLED_WARNING = (
     "a change in the runtime version, you may be able to mitigate this error by temporarily rolling back to the "
     "previous runtime version. For more information, see https://docs.aws.amazon.com/lambda/latest/dg/runtimes-update.html"
 )
-# LogRecord attributes that are not user `extra` fields in JSON output.
-_PLAIN_RECORD_SIZE = len(vars(logging.LogRecord("", 0, "", 0, "", None, None)))
-_STANDARD_ATTRIBUTES = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {
+# The attributes a LogRecord sets itself, first and in this order; what `extra` adds comes after them.
+_RECORD_ATTRIBUTES = tuple(vars(logging.LogRecord("", 0, "", 0, "", None, None)))
+# Attribute names that never become fields of a JSON record: the record's own, what formatting and the runtime
+# add to it, and the names of the fields that are always written (when not None).
+_NOT_EXTRA = frozenset(_RECORD_ATTRIBUTES) | {
     "message",
     "asctime",
     "aws_request_id",
     "tenant_id",
+    "timestamp",
+    "level",
+    "logger",
+    "requestId",
 }
-# Attribute names that never become fields: the record's own, and the fields that are always written (if not None).
-_NOT_EXTRA = _STANDARD_ATTRIBUTES | {"timestamp", "level", "logger", "requestId"}
 
 
 # json.dumps(fields, ensure_ascii=False, default=str), made once rather than on every log record.
@@ -104,11 +108,11 @@ class JsonFormatter(logging.Formatter):
             fields["location"] = f"{record.pathname}:{record.funcName}:{record.lineno}"
         if attributes.get("tenant_id") is not None:
             fields["tenantId"] = attributes["tenant_id"]
-        # Then the `extra` fields, in the order they were given, leaving out None values as every field. A LogRecord
-        # sets its own attributes first, so what `extra`, a filter or a record factory adds comes after them.
+        # Then the `extra` fields, in the order they were given, leaving out None values as for every field. A
+        # LogRecord sets its own attributes first, so what `extra`, a filter or a record factory adds comes after.
         tail = attributes.items()
         if type(record) is logging.LogRecord:
-            tail = islice(tail, _PLAIN_RECORD_SIZE, None)  # type: ignore[assignment]
+            tail = islice(tail, len(_RECORD_ATTRIBUTES), None)  # type: ignore[assignment]
         for key, value in tail:
             if value is not None and key not in fields and key not in _NOT_EXTRA:
                 fields[key] = value

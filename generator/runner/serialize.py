@@ -110,12 +110,12 @@ Payload = bytes | EventPayload  # what an invoker accepts as the event
 
 def payload_bytes(payload: Payload) -> bytes:
     """The bytes of a payload, for whatever crosses a process boundary or is measured exactly."""
-    return payload.encode() if type(payload) is EventPayload else payload  # type: ignore[return-value]
+    return payload.encode() if isinstance(payload, EventPayload) else payload
 
 
 def payload_size_bound(payload: Payload) -> int:
     """At least the size of the payload's bytes: exact for bytes, an upper bound for an `EventPayload`."""
-    return payload.size_bound if type(payload) is EventPayload else len(payload)  # type: ignore[union-attr]
+    return payload.size_bound if isinstance(payload, EventPayload) else len(payload)
 
 
 def unmarshal_request(payload: Payload) -> Any:
