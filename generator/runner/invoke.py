@@ -234,8 +234,15 @@ class PlatformInvoker:
             step.returned if status == "success" else None,
         )
         platform_status = "error" if status == "oom" else status  # the Telemetry API's statuses
+        error_type = None if error is None else error.get("errorType")
         lines = [
-            self.platform.end(request_id, platform_status),
+            self.platform.end(
+                request_id,
+                platform_status,
+                duration_ms=step.duration_ms,
+                produced_bytes=len(invocation.response or b""),
+                error_type=error_type,
+            ),
             self.platform.report(
                 request_id,
                 duration_ms=duration,
@@ -244,6 +251,7 @@ class PlatformInvoker:
                 max_memory_mb=memory,
                 init_ms=init_ms,
                 status=platform_status,
+                error_type=error_type,
             ),
         ]
         if self.function.tracing:

@@ -14,6 +14,8 @@ import time
 from typing import Any
 
 _QUIET_SYSTEM_LEVELS = frozenset({"WARN", "ERROR", "FATAL"})
+# The Telemetry API's statuses that carry an `errorType` (a timeout carries none).
+_ERROR_STATUSES = frozenset({"error", "failure"})
 
 
 def billed_ms(duration_ms: float, init_ms: float | None = None) -> int:
@@ -58,9 +60,21 @@ class PlatformLog:
             return self._record("platform.start", {"requestId": request_id, "version": "$LATEST"})
         return f"START RequestId: {request_id} Version: $LATEST"
 
-    def end(self, request_id: str, status: str) -> str:
+    def end(
+        self,
+        request_id: str,
+        status: str,
+        *,
+        duration_ms: float = 0.0,
+        produced_bytes: int = 0,
+        error_type: str | None = None,
+    ) -> str:
         if self.json_format:
-            return self._record("platform.runtimeDone", {"requestId": request_id, "status": status})
+            record: dict[str, Any] = {"requestId": request_id, "status": status}
+            if error_type and status in _ERROR_STATUSES:
+                record["errorType"] = error_type
+            record["metrics"] = {"durationMs": round(duration_ms, 3), "producedBytes": produced_bytes}
+            return self._record("platform.runtimeDone", record)
         return f"END RequestId: {request_id}"
 
     def report(
@@ -73,6 +87,7 @@ class PlatformLog:
         max_memory_mb: int,
         init_ms: float | None,
         status: str,
+        error_type: str | None = None,
     ) -> str:
         if self.json_format:
             metrics: dict[str, Any] = {
@@ -83,7 +98,10 @@ class PlatformLog:
             }
             if init_ms is not None:
                 metrics["initDurationMs"] = round(init_ms, 2)
-            return self._record("platform.report", {"requestId": request_id, "metrics": metrics, "status": status})
+            record: dict[str, Any] = {"requestId": request_id, "metrics": metrics, "status": status}
+            if error_type and status in _ERROR_STATUSES:
+                record["errorType"] = error_type
+            return self._record("platform.report", record)
         init = "" if init_ms is None else f"\tInit Duration: {init_ms:.2f} ms"
         return (
             f"REPORT RequestId: {request_id}\tDuration: {duration_ms:.2f} ms\tBilled Duration: {billed} ms\t"

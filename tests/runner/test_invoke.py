@@ -271,6 +271,10 @@ def test_json_log_format_for_function_and_platform(tmp_path):
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", log["timestamp"])
     metrics = records[3]["record"]["metrics"]
     assert set(metrics) == {"durationMs", "billedDurationMs", "memorySizeMB", "maxMemoryUsedMB", "initDurationMs"}
+    done = records[2]["record"]
+    assert list(done) == ["requestId", "status", "metrics"]
+    assert done["metrics"]["producedBytes"] == len(b'"ok"')  # the response payload
+    assert list(records[3]["record"]) == ["requestId", "metrics", "status"]
 
 
 def test_functions_lists_the_template(tmp_path):

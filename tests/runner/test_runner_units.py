@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import os
 import signal
 import sys
@@ -58,6 +59,38 @@ def test_report_line_is_tab_separated_with_init_last():
     assert platform.start("r") == "START RequestId: r Version: $LATEST"
     assert platform.end("r", "success") == "END RequestId: r"
     assert not PlatformLog(json_format=True, system_log_level="WARN").enabled
+
+
+def test_json_platform_records_have_the_telemetry_api_shape():
+    platform = PlatformLog(json_format=True)
+    failed = json.loads(platform.end("r", "error", duration_ms=1.23456, produced_bytes=0, error_type="ValueError"))
+    assert failed["type"] == "platform.runtimeDone"
+    assert failed["record"] == {
+        "requestId": "r",
+        "status": "error",
+        "errorType": "ValueError",
+        "metrics": {"durationMs": 1.235, "producedBytes": 0},
+    }
+    # A timeout carries no errorType, in either record.
+    timed_out = json.loads(platform.end("r", "timeout", duration_ms=3001.5, error_type="Sandbox.Timedout"))
+    assert "errorType" not in timed_out["record"]
+    report = json.loads(
+        platform.report(
+            "r",
+            duration_ms=3000,
+            billed=3000,
+            memory_size=128,
+            max_memory_mb=40,
+            init_ms=None,
+            status="timeout",
+            error_type="Sandbox.Timedout",
+        )
+    )
+    assert report["record"] == {
+        "requestId": "r",
+        "metrics": {"durationMs": 3000, "billedDurationMs": 3000, "memorySizeMB": 128, "maxMemoryUsedMB": 40},
+        "status": "timeout",
+    }
 
 
 def test_invocation_cost_uses_lambda_prices():
