@@ -165,6 +165,7 @@ def _invoke_sync(invoker: Any, events: list[bytes], log: TextIO) -> int:
     invocations = []
     for event in events:
         invocation = invoker.invoke(event)
+        invocation.returned = None  # kept for the summary: not the handler's objects, which would count as its memory
         invocations.append(invocation)
         log.write(_cost(function, invocation.billed_ms) + "\n")
         log.flush()
