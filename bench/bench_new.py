@@ -34,7 +34,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from common import DEFAULT_VENV, BenchError, Env, run_setup, tool_env, version_of
+from common import DEFAULT_VENV, BenchError, Env, print_times, run_setup, tool_env, version_of
 
 PROJECT = "bench-app"
 RUNTIME = "python3.13"
@@ -195,18 +195,6 @@ def run_group(cases: list[Case], runs: int, warmup: int, scratch: Path, env: Env
         print(f"  round {index + 1}/{runs}: {progress}", file=sys.stderr)
 
 
-def print_table(title: str, cases: list[Case]) -> None:
-    base = cases[0].median
-    width = max(len(case.name) for case in cases)
-    print(f"\n{title}")
-    print(f"  {'tool':<{width}}  {'median ms':>9}  {'min':>7}  {'max':>7}  {'x slsgen':>8}")
-    for case in cases:
-        print(
-            f"  {case.name:<{width}}  {case.median * 1000:9.1f}  {min(case.times) * 1000:7.1f}  "
-            f"{max(case.times) * 1000:7.1f}  {case.median / base:7.2f}x"
-        )
-
-
 def run_hyperfine(cases: list[Case], runs: int, warmup: int, scratch: Path, env: Env, wrapper: list[str]) -> None:
     """The same commands through hyperfine, for its statistics; each run gets an emptied output folder."""
     out = scratch / "hyperfine-out"
@@ -294,7 +282,7 @@ def main(argv: list[str] | None = None) -> int:
                 run_group(cases, args.runs, args.warmup, scratch, env, wrapper)
 
             for title, cases in groups:
-                print_table(title, cases)
+                print_times(title, cases, first="tool", ratio="x slsgen")
             new, sam_init = groups[0][1][0], groups[0][1][1]
             ratio = new.median / sam_init.median
             passed = ratio <= args.target

@@ -46,7 +46,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from common import DEFAULT_VENV, ROOT, BenchError, Env, find_uv, run_setup, tool_env, version_of
+from common import DEFAULT_VENV, ROOT, BenchError, Env, find_uv, print_times, run_setup, tool_env, version_of
 
 PROJECT = "benchapi"
 EVENT = "events/hello.json"
@@ -194,18 +194,6 @@ def time_cold(cases: list[Cold], runs: int, warmup: int, project: Path, env: Env
             case.times.append(run_cold(case, project, env))
         progress = ", ".join(f"{case.times[-1] * 1000:.0f}" for case in cases)
         print(f"  round {index + 1}/{runs} (ms): {progress}", file=sys.stderr)
-
-
-def print_cold(cases: list[Cold], runs: int) -> None:
-    base = cases[0].median
-    width = max(len(case.name) for case in cases)
-    print(f"\n1. cold one-shot invoke (ms, whole process, median of {runs})")
-    print(f"  {'command':<{width}}  {'median':>7}  {'min':>7}  {'max':>7}  {'x lambda-local':>14}")
-    for case in cases:
-        print(
-            f"  {case.name:<{width}}  {case.median * 1000:7.1f}  {min(case.times) * 1000:7.1f}  "
-            f"{max(case.times) * 1000:7.1f}  {case.median / base:13.2f}x"
-        )
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -785,7 +773,12 @@ def main(argv: list[str] | None = None) -> int:
                 report["api"] = {case.name: [vars(load) | {"rate": load.rate} for load in case.loads] for case in api}
 
             if 1 in args.parts:
-                print_cold(cold, args.runs)
+                print_times(
+                    f"1. cold one-shot invoke (ms, whole process, median of {args.runs})",
+                    cold,
+                    first="command",
+                    ratio="x lambda-local",
+                )
                 reference = cold[0]
                 for case in cold[1:]:
                     if case.target is None:

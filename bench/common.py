@@ -1,5 +1,5 @@
 """What the bench scripts share: the bench environment (.bench/venv), a clean environment for the measured
-tools, and the one error that stops a bench instead of timing a broken run."""
+tools, the one error that stops a bench instead of timing a broken run, and the table of timed commands."""
 
 from __future__ import annotations
 
@@ -7,7 +7,9 @@ import os
 import shutil
 import subprocess
 import time
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Protocol
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_VENV = ROOT / ".bench" / "venv"
@@ -68,3 +70,27 @@ def version_of(argv: list[str], env: Env, *, last_line: bool = False) -> str:
     result = subprocess.run(argv, capture_output=True, text=True, env=env, check=False)
     lines = (result.stdout or result.stderr).strip().splitlines()
     return (lines[-1] if last_line else lines[0]) if lines else "?"
+
+
+class Timed(Protocol):
+    """A command timed over several runs (seconds)."""
+
+    name: str
+    times: list[float]
+
+    @property
+    def median(self) -> float: ...
+
+
+def print_times(title: str, cases: Sequence[Timed], *, first: str, ratio: str) -> None:
+    """Median, min and max in ms of each case, and its ratio to the first case's median (the reference)."""
+    base = cases[0].median
+    width = max(len(case.name) for case in cases)
+    median_width, ratio_width = max(len("median ms"), 7), max(len(ratio), 8)
+    print(f"\n{title}")
+    print(f"  {first:<{width}}  {'median ms':>{median_width}}  {'min':>7}  {'max':>7}  {ratio:>{ratio_width}}")
+    for case in cases:
+        print(
+            f"  {case.name:<{width}}  {case.median * 1000:{median_width}.1f}  {min(case.times) * 1000:7.1f}  "
+            f"{max(case.times) * 1000:7.1f}  {case.median / base:{ratio_width - 1}.2f}x"
+        )
