@@ -139,10 +139,7 @@ def event_size_bound(request_size: int, *others: str) -> int:
     the values of headers added on the way). Cheap next to encoding the event, and far below Lambda's 6 MB
     for an ordinary request, so the runner need not encode an event to know that it is within the limit.
     """
-    size = request_size
-    for text in others:
-        size += len(text)
-    return _OTHER_FIELDS + _MAX_COPIES * _MAX_ESCAPED * size
+    return _OTHER_FIELDS + _MAX_COPIES * _MAX_ESCAPED * (request_size + sum(map(len, others)))
 
 
 def _query_pairs(query: str) -> list[tuple[str, str]]:

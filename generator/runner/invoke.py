@@ -72,7 +72,6 @@ class Invocation:
         max_memory_mb: int,  # measured for real (ru_maxrss / VmHWM)
         returned: dict[str, Any] | None = None,  # the dict the handler returned, if it ran in this process
     ) -> None:
-        self.returned = returned
         self.request_id = request_id
         self.response = response
         self.error = error
@@ -81,6 +80,7 @@ class Invocation:
         self.billed_ms = billed_ms
         self.init_ms = init_ms
         self.max_memory_mb = max_memory_mb
+        self.returned = returned
 
     def __repr__(self) -> str:
         return f"Invocation({self.request_id!r}, status={self.status!r}, duration_ms={self.duration_ms:.2f})"
