@@ -97,7 +97,7 @@ class Resolver:
         """The physical name of a resource: its own name property, else `<stack>-<logicalid>` in lowercase."""
         resource = self.resources[logical_id]
         props = resource.get("Properties") or {}
-        for key in ("BucketName", "QueueName", "TableName", "Name", "FunctionName", "TopicName"):
+        for key in ("BucketName", "QueueName", "TableName", "Name", "FunctionName", "TopicName", "LogGroupName"):
             if key in props:
                 return self.value(props[key])
         name = f"{self.stack_name}-{logical_id}"
@@ -328,7 +328,7 @@ def read_functions(template_path: Path, stack_name: str | None = None) -> dict[s
             log_format=str(logging_config.get("LogFormat", "Text")),
             application_log_level=logging_config.get("ApplicationLogLevel"),
             system_log_level=logging_config.get("SystemLogLevel"),
-            log_group=str(logging_config.get("LogGroup") or f"/aws/lambda/{name}"),
+            log_group=_log_group(resolver, logging_config, name),
             tracing=props.get("Tracing") == "Active",
             events=props.get("Events") or {},
             properties=props,
@@ -338,6 +338,17 @@ def read_functions(template_path: Path, stack_name: str | None = None) -> dict[s
             dead_letter_queue=resolver.value(dead_letter["TargetArn"]) if "TargetArn" in dead_letter else None,
         )
     return functions
+
+
+def _log_group(resolver: Resolver, logging_config: dict[str, Any], function_name: str) -> str:
+    """The name of the function's log group, as Lambda gives it in `AWS_LAMBDA_LOG_GROUP_NAME`.
+
+    `LoggingConfig.LogGroup` is usually `!Ref` to an `AWS::Logs::LogGroup` (whose Ref is its `LogGroupName`, often
+    `!Sub /aws/lambda/${AWS::StackName}`) or a literal name; without it Lambda writes to `/aws/lambda/<name>`.
+    """
+    if logging_config.get("LogGroup"):
+        return resolver.value(logging_config["LogGroup"])
+    return f"/aws/lambda/{function_name}"
 
 
 def _destination(resolver: Resolver, config: dict[str, Any], outcome: str) -> str | None:

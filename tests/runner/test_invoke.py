@@ -7,7 +7,7 @@ import re
 import sys
 
 import pytest
-from lambda_project import MODES, START, mode_flags, reports, response, runner, write_project
+from lambda_project import START, mode_flags, reports, response, runner, write_project
 
 HELLO = """\
 import logging
@@ -23,7 +23,6 @@ def handler(event, context):
 """
 
 
-@pytest.mark.parametrize("mode", MODES)
 def test_success_prints_response_on_stdout_and_lambda_lines_on_stderr(tmp_path, mode):
     project = write_project(tmp_path, HELLO)
     (project / "event.json").write_text('{"name": "Ada"}')
@@ -47,7 +46,7 @@ def test_success_prints_response_on_stdout_and_lambda_lines_on_stderr(tmp_path, 
     assert lines[lines.index(report.group(0)) + 1].startswith("COST $")
 
 
-def test_response_keeps_non_ascii_and_decimal_numbers(tmp_path):
+def test_response_keeps_non_ascii_and_decimal_numbers(tmp_path, mode):
     project = write_project(
         tmp_path,
         """\
@@ -57,13 +56,12 @@ def test_response_keeps_non_ascii_and_decimal_numbers(tmp_path):
             return {"price": Decimal("1.10"), "name": "Zoë"}
         """,
     )
-    result = runner(project, "invoke", "--quiet")
+    result = runner(project, "invoke", "--quiet", *mode_flags(mode))
     assert result.returncode == 0
     assert json.loads(result.stdout) == {"price": 1.1, "name": "Zoë"}
     assert result.stderr == ""
 
 
-@pytest.mark.parametrize("mode", MODES)
 def test_exception_gives_lambda_error_json_and_error_log(tmp_path, mode):
     project = write_project(
         tmp_path,
@@ -146,10 +144,10 @@ def test_exception_gives_lambda_error_json_and_error_log(tmp_path, mode):
         ),
     ],
 )
-def test_handler_resolution_failures(tmp_path, handler, code, files, error_type, message):
+def test_handler_resolution_failures(tmp_path, mode, handler, code, files, error_type, message):
     project = write_project(tmp_path, code, handler=handler, files=files)
 
-    result = runner(project, "invoke")
+    result = runner(project, "invoke", *mode_flags(mode))
 
     assert result.returncode == 1
     error = response(result)
@@ -162,7 +160,6 @@ def test_handler_resolution_failures(tmp_path, handler, code, files, error_type,
     assert report["init"] is not None
 
 
-@pytest.mark.parametrize("mode", MODES)
 def test_syntax_error_names_file_and_line(tmp_path, mode):
     project = write_project(tmp_path, "def handler(event, context):\n    return (1\n")
 
@@ -176,16 +173,15 @@ def test_syntax_error_names_file_and_line(tmp_path, mode):
     assert error["stackTrace"] == [f'  File "{project / "src" / "app.py"}" Line 2\n        return (1\n']
 
 
-def test_handler_path_with_slashes_or_dots_resolves_the_same_module(tmp_path):
+def test_handler_path_with_slashes_or_dots_resolves_the_same_module(tmp_path, mode):
     nested = {"pkg/__init__.py": "", "pkg/handlers.py": "def main(event, context):\n    return __name__\n"}
     for handler in ("pkg/handlers.main", "pkg.handlers.main"):
         project = write_project(tmp_path / handler.replace("/", "_"), "", handler=handler, files=nested)
-        result = runner(project, "invoke", "--quiet")
+        result = runner(project, "invoke", "--quiet", *mode_flags(mode))
         assert result.returncode == 0, result.stdout
         assert json.loads(result.stdout) == "pkg.handlers"
 
 
-@pytest.mark.parametrize("mode", MODES)
 def test_unserializable_result_is_a_marshal_error(tmp_path, mode):
     project = write_project(tmp_path, "def handler(event, context):\n    return {'items': {1, 2}}\n")
 
@@ -238,7 +234,7 @@ def test_quiet_prints_only_the_response(tmp_path):
     assert response(result)["body"] == "world"
 
 
-def test_json_log_format_for_function_and_platform(tmp_path):
+def test_json_log_format_for_function_and_platform(tmp_path, mode):
     project = write_project(
         tmp_path,
         """\
@@ -252,8 +248,8 @@ def test_json_log_format_for_function_and_platform(tmp_path):
         properties="LoggingConfig:\n  LogFormat: JSON\n",
     )
 
-    text = runner(project, "invoke")
-    result = runner(project, "invoke", "--json-platform-logs")
+    text = runner(project, "invoke", *mode_flags(mode))
+    result = runner(project, "invoke", "--json-platform-logs", *mode_flags(mode))
 
     # By default the platform lines stay readable text while the function's own logs follow LogFormat.
     assert text.returncode == 0
