@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import os
 import re
+import subprocess
 import sys
 
 import pytest
-from lambda_project import START, mode_flags, reports, response, runner, write_project
+from lambda_project import REPO, START, mode_flags, reports, response, runner, write_project
 
 HELLO = """\
 import logging
@@ -324,8 +326,77 @@ def test_event_command_passes_fields_to_the_event_builders(tmp_path):
     assert event["Records"][0]["eventSourceARN"].endswith(":orders")
 
     listing = runner(tmp_path, "event")
-    assert "sqs message\tSQS batch of messages\n" in listing.stdout
+    assert listing.returncode == 0
+    # Every source with its kinds, then its fields, with what they mean and their defaults.
+    assert "sqs message: SQS batch of messages\n  --body   message body" in listing.stdout
+    assert "  --count  number of records, each with its own messageId (default: '1')\n" in listing.stdout
+    assert "s3 delete: S3 ObjectRemoved:Delete notification\n  --bucket" in listing.stdout
+    one = runner(tmp_path, "event", "s3")
+    assert one.returncode == 0
+    assert one.stdout.startswith("s3 put: S3 ObjectCreated:Put notification\ns3 delete:")
+    assert "sqs" not in one.stdout
+    unknown = runner(tmp_path, "event", "sq")
+    assert unknown.returncode == 2
+    assert unknown.stderr.startswith("error: unknown event source 'sq'; choose from: apigw-http, ")
 
     bad = runner(tmp_path, "event", "sqs", "message", "--body")
     assert bad.returncode == 2
     assert bad.stderr == "error: --body needs a value\n"
+
+
+def test_event_help_names_the_command_as_the_user_runs_it(tmp_path):
+    result = runner(tmp_path, "event", "--help")
+    assert result.returncode == 0
+    assert result.stdout.startswith("usage: python -m generator.runner event [-h] [SOURCE] [KIND]\n")
+    assert "  event                                       list the sources, kinds and fields\n" in result.stdout
+
+    slsgen = subprocess.run(
+        [sys.executable, "-c", "import sys; from generator.entry import main; sys.argv[0] = 'slsgen'; main()",
+         "event", "--help"],
+        cwd=tmp_path, capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(REPO)}, check=False,
+    )  # fmt: skip
+    assert slsgen.returncode == 0, slsgen.stderr
+    assert slsgen.stdout.startswith("usage: slsgen event [-h] [SOURCE] [KIND]\n")
+
+
+@pytest.mark.parametrize("text", ["NaN", "Infinity", "-Infinity"])
+def test_event_that_is_not_strict_json_is_refused_as_the_invoke_api_does(tmp_path, text):
+    project = write_project(tmp_path, HELLO)
+    (project / "event.json").write_text(f'{{"note": "NaN is fine in a string",\n  "ratio": {text}}}')
+    (project / "events.jsonl").write_text(f'{{"ok": 1}}\n{{"ratio": {text}}}\n')
+
+    single = runner(project, "invoke", "-e", "event.json")
+    many = runner(project, "invoke", "--events", "events.jsonl")
+
+    prefix = "InvalidRequestContentException: Could not parse request body into json: Could not parse payload into json"
+    assert (single.returncode, single.stdout) == (2, "")
+    assert single.stderr == (
+        f"error: event.json: {prefix}: Non-standard token '{text}' at line 2 column 12 "
+        "(Lambda accepts strict JSON only: write null or a string)\n"
+    )
+    assert (many.returncode, many.stdout) == (2, "")
+    assert many.stderr.startswith(f"error: events.jsonl: {prefix}: Non-standard token '{text}' at line 2 column 11 ")
+
+
+def test_repeat_with_quiet_keeps_the_summary(tmp_path):
+    project = write_project(tmp_path, HELLO)
+
+    result = runner(project, "invoke", "--repeat", "3", "-q")
+
+    assert result.returncode == 0
+    assert len(result.stdout.splitlines()) == 3
+    summary = result.stderr.splitlines()
+    assert summary[0] == "SUMMARY Invocations: 3\tErrors: 0\tCold Starts: 1"
+    assert summary[1].startswith("SUMMARY Duration p50: ")
+    assert summary[2].startswith("SUMMARY Total Cost: $")
+    assert len(summary) == 3  # and nothing else: no START/END/REPORT, no function output
+
+
+@pytest.mark.parametrize("port", ["99999", "-1", "65536"])
+def test_start_api_port_out_of_range_is_one_line(tmp_path, port):
+    project = write_project(tmp_path, HELLO)
+
+    result = runner(project, "start-api", "--port", port)
+
+    assert result.returncode == 2
+    assert result.stderr == f"error: --port {port} is not a TCP port: choose one from 1 to 65535 (0: any free port)\n"
