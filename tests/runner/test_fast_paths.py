@@ -21,10 +21,11 @@ import pytest
 import yaml
 from lambda_project import write_project
 
-from generator.runner import cfn_yaml, cli, ids, logs
-from generator.runner.api import Route, map_response
+from generator.runner import cli, ids
+from generator.runner.config import cfn_yaml
+from generator.runner.config.template import load_template, read_functions
 from generator.runner.errors import RunnerError
-from generator.runner.http_events import (
+from generator.runner.events.http_events import (
     HttpRequest,
     _query_pairs,
     event_size_bound,
@@ -32,15 +33,17 @@ from generator.runner.http_events import (
     http_api_event,
     rest_api_event,
 )
-from generator.runner.invoke import Invocation, open_invoker
-from generator.runner.serialize import (
+from generator.runner.local.api import Route, map_response
+from generator.runner.runtime import logs
+from generator.runner.runtime.serialize import (
     EventPayload,
     marshal_response,
     payload_bytes,
     payload_size_bound,
     unmarshal_request,
 )
-from generator.runner.template import load_template, read_functions
+from generator.runner.sandboxes.choose import open_invoker
+from generator.runner.service.invoke import Invocation
 
 TAGGED = """\
 AWSTemplateFormatVersion: "2010-09-09"

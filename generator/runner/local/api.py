@@ -26,8 +26,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, TextIO
 
-from .errors import RunnerError
-from .http_events import (
+from ..config.template import FunctionConfig, Resolver, load_template, merge_globals
+from ..errors import RunnerError
+from ..events.http_events import (
     HttpRequest,
     event_size_bound,
     function_url_event,
@@ -36,11 +37,11 @@ from .http_events import (
     rest_api_event,
     route_specificity,
 )
+from ..ids import random_hex, uuid4
+from ..runtime.serialize import EventPayload
+from ..sandboxes.choose import open_invoker
+from ..service.invoke import Invocation, Invoker, PayloadTooLarge
 from .http_server import HttpServer, Request, Response
-from .ids import random_hex, uuid4
-from .invoke import Invocation, Invoker, PayloadTooLarge, open_invoker
-from .serialize import EventPayload
-from .template import FunctionConfig, Resolver, load_template, merge_globals
 from .watch import CodeWatcher
 
 REST, HTTP, URL = "rest", "http", "url"

@@ -14,8 +14,8 @@ import os
 import re
 from typing import Any
 
+from ..ids import random_hex
 from .handler import MARSHAL_ERROR, UNMARSHAL_ERROR, HandlerFault
-from .ids import random_hex
 
 # Runtimes whose encoder keeps non-ASCII characters instead of escaping them.
 _UNESCAPED_RUNTIMES = frozenset(f"AWS_Lambda_python3.{minor}" for minor in range(12, 20))

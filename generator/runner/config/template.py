@@ -14,9 +14,9 @@ import re
 from pathlib import Path
 from typing import Any
 
-from .errors import RunnerError
+from ..account import ACCOUNT_ID, region
+from ..errors import RunnerError
 
-ACCOUNT_ID = "123456789012"  # moto's default account, so that local ARNs match the local AWS mode
 FUNCTION_TYPE = "AWS::Serverless::Function"
 
 
@@ -62,11 +62,6 @@ def merge_globals(global_props: dict[str, Any], own: dict[str, Any]) -> dict[str
         else:
             merged[key] = value
     return merged
-
-
-def region() -> str:
-    """The region the runner pretends to be in: the caller's AWS_REGION, else us-east-1."""
-    return os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
 
 
 class Resolver:

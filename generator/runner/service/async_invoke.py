@@ -13,10 +13,10 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
-from .ids import uuid4
+from ..config.template import FunctionConfig
+from ..ids import uuid4
 from .invoke import ASYNC_PAYLOAD_LIMIT, Invocation, Invoker, check_request_size
 from .reports import iso_timestamp
-from .template import FunctionConfig
 
 
 @dataclass

@@ -15,12 +15,13 @@ import time
 from collections.abc import Mapping
 from pathlib import Path
 
-from .errors import RunnerError, json_error
-from .ids import random_hex
-from .template import FunctionConfig, region
+from ..account import region
+from ..errors import RunnerError, json_error
+from ..ids import random_hex
+from .template import FunctionConfig
 
 # The runner's package directory stands in for Lambda's /var/runtime.
-RUNTIME_DIR = str(Path(__file__).resolve().parent)
+RUNTIME_DIR = str(Path(__file__).resolve().parents[1])
 CREDENTIAL_VARIABLES = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")
 
 
