@@ -9,7 +9,6 @@ it creates those resources, so that code and resources agree.
 
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
 from typing import Any
@@ -21,30 +20,18 @@ FUNCTION_TYPE = "AWS::Serverless::Function"
 
 
 def load_template(path: Path) -> dict[str, Any]:
-    """Parse a CloudFormation/SAM template (YAML or JSON) into plain Python data.
-
-    A template read before and unchanged since comes from the JSON cache, without importing PyYAML (see
-    `cfn_yaml`): the cold `invoke` pays for YAML only after an edit.
-    """
+    """Parse a CloudFormation/SAM template (YAML or JSON) into plain Python data."""
     from . import cfn_yaml
 
-    absolute = os.path.abspath(path)
     try:
-        info = os.stat(absolute)
-        data = cfn_yaml.read_cached(absolute, info)
-        if data is None:
-            with open(absolute, encoding="utf-8") as source:
-                text = source.read()
+        text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise RunnerError(f"no {path.name} in {path.parent}: run from the project folder or pass --template") from None
-    if data is None:
-        try:
-            data = cfn_yaml.parse_yaml(text)
-        except cfn_yaml.InvalidYaml as exc:
-            where = f" line {exc.line}" if exc.line else ""
-            raise RunnerError(f"{path}{where} is not valid YAML: {exc.problem}") from None
-        if isinstance(data, dict) and isinstance(data.get("Resources"), dict):
-            cfn_yaml.write_cached(absolute, info, data)
+    try:
+        data = cfn_yaml.parse_yaml(text)
+    except cfn_yaml.InvalidYaml as exc:
+        where = f" line {exc.line}" if exc.line else ""
+        raise RunnerError(f"{path}{where} is not valid YAML: {exc.problem}") from None
     if not isinstance(data, dict) or not isinstance(data.get("Resources"), dict):
         raise RunnerError(f"{path} has no Resources section: it is not a SAM template")
     return data

@@ -18,8 +18,10 @@ from __future__ import annotations
 import base64
 import contextlib
 import json
+import os
 import sys
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -37,7 +39,6 @@ from ..events.http_events import (
     rest_api_event,
     route_specificity,
 )
-from ..ids import random_hex, uuid4
 from ..runtime.serialize import EventPayload
 from ..sandboxes.choose import open_invoker
 from ..service.invoke import Invocation, Invoker, PayloadTooLarge
@@ -233,7 +234,7 @@ def map_response(route: Route, invocation: Invocation, log: TextIO) -> HttpRespo
 
 
 def _trace_header() -> str:
-    return f"Root=1-{int(time.time()):08x}-{random_hex(12)}"
+    return f"Root=1-{int(time.time()):08x}-{os.urandom(12).hex()}"
 
 
 class LocalApi:
@@ -310,7 +311,7 @@ class LocalApi:
             ],
             body=incoming.body,
             source_ip=peer,
-            request_id=uuid4(),
+            request_id=str(uuid.uuid4()),
             time=datetime.now(timezone.utc),
         )
         route = self._route(incoming.method, request.decoded_path)

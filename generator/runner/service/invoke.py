@@ -9,12 +9,13 @@ and discarding the environment after those so that the next call is a cold start
 
 from __future__ import annotations
 
+import os
 import time
+import uuid
 from typing import Any, Protocol, TextIO
 
 from ..config.template import FunctionConfig
 from ..errors import RunnerError
-from ..ids import random_hex, uuid4
 from ..runtime.function import Request
 from ..runtime.serialize import Payload, payload_bytes, payload_size_bound
 from .reports import PlatformLog, billed_ms, exit_message, timeout_message
@@ -102,7 +103,7 @@ class Invoker(Protocol):
 
 def new_trace_id(*, sampled: bool) -> str:
     """An X-Ray trace header for one invocation, as Lambda puts it in `_X_AMZN_TRACE_ID`."""
-    random = random_hex(20)  # 96 bits for the root id, 64 for the parent segment id
+    random = os.urandom(20).hex()  # 96 bits for the root id, 64 for the parent segment id
     return f"Root=1-{int(time.time()):08x}-{random[:24]};Parent={random[24:]};Sampled={1 if sampled else 0}"
 
 
@@ -131,7 +132,7 @@ class PlatformInvoker:
         """One invocation; `request_id` is given for the retries of an asynchronous one, which keep their id."""
         if payload_size_bound(event) > SYNC_PAYLOAD_LIMIT:
             check_request_size(payload_bytes(event), SYNC_PAYLOAD_LIMIT)
-        request_id = request_id or uuid4()
+        request_id = request_id or str(uuid.uuid4())
         trace_id = new_trace_id(sampled=self.function.tracing)
         init_ms = None
         step = None
