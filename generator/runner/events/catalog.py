@@ -20,7 +20,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from .errors import RunnerError
+from ..account import ACCOUNT_ID, region
+from ..errors import RunnerError
 from .http_events import (
     HttpRequest,
     function_url_event,
@@ -42,7 +43,6 @@ from .record_events import (
     to_dynamodb_json,
 )
 from .samples import API_ID, FIXED_TIME, SAMPLE_USER_AGENT, URL_ID, iso_seconds, stable_id
-from .template import ACCOUNT_ID, region
 
 # ------------------------------------------------------------------------------------------------------- Alexa
 
