@@ -400,3 +400,21 @@ def test_start_api_port_out_of_range_is_one_line(tmp_path, port):
 
     assert result.returncode == 2
     assert result.stderr == f"error: --port {port} is not a TCP port: choose one from 1 to 65535 (0: any free port)\n"
+
+
+@pytest.mark.parametrize(("runtime", "escaped"), [("python3.11", True), ("python3.12", False)])
+def test_json_error_log_encodes_text_as_the_runtime_does(tmp_path, mode, runtime, escaped):
+    project = write_project(
+        tmp_path,
+        "def handler(event, context):\n    raise ValueError('Zoë')\n",
+        properties=f"Runtime: {runtime}\nLoggingConfig:\n  LogFormat: JSON\n",
+    )
+
+    result = runner(project, "invoke", *mode_flags(mode))
+
+    assert result.returncode == 1
+    (record,) = [line for line in result.stderr.splitlines() if line.startswith('{"timestamp"')]
+    assert json.loads(record)["errorMessage"] == "Zoë"
+    # awslambdaric encodes the record as it encodes responses: \u escapes before python3.12, UTF-8 from then on.
+    assert ('"errorMessage": "Zo\\u00eb"' in record) is escaped
+    assert ('"errorMessage": "Zoë"' in record) is not escaped

@@ -18,6 +18,8 @@ import traceback
 from itertools import islice
 from typing import Any
 
+from .serialize import escapes_non_ascii, to_json
+
 TEXT_FORMAT = "[%(levelname)s]\t%(asctime)s.%(msecs)03dZ\t%(aws_request_id)s\t%(message)s\n"
 TEXT_DATE_FORMAT = "%Y-%m-%dT%H:%M:%S"
 JSON_DATE_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
@@ -162,7 +164,8 @@ def format_error(error: dict[str, Any]) -> str:
     """The log entry of an unhandled error: `[ERROR] Type: message` and the traceback, or a JSON object."""
     if json_format_enabled():
         stamp = time.strftime(JSON_DATE_FORMAT, time.gmtime())
-        return json.dumps({"timestamp": stamp, "level": "ERROR", **error}, ensure_ascii=False, default=str) + "\n"
+        # Encoded like a response (awslambdaric's to_json): non-ASCII text is escaped before python3.12.
+        return to_json({"timestamp": stamp, "level": "ERROR", **error}, ascii_only=escapes_non_ascii()) + "\n"
     head = "[ERROR]"
     if error.get("errorType"):
         head += " " + error["errorType"]
