@@ -418,3 +418,26 @@ def test_json_error_log_encodes_text_as_the_runtime_does(tmp_path, mode, runtime
     # awslambdaric encodes the record as it encodes responses: \u escapes before python3.12, UTF-8 from then on.
     assert ('"errorMessage": "Zo\\u00eb"' in record) is escaped
     assert ('"errorMessage": "Zoë"' in record) is not escaped
+
+
+def test_init_logs_of_a_new_environment_carry_no_request_id(tmp_path, mode):
+    project = write_project(
+        tmp_path,
+        """\
+        import logging
+        import sys
+
+        logging.getLogger().warning("importing")
+
+
+        def handler(event, context):
+            sys.exit(1)  # ends the environment: the next invocation runs INIT again
+        """,
+    )
+
+    result = runner(project, "invoke", "--repeat", "2", *mode_flags(mode))
+
+    assert result.returncode == 1
+    inits = [line for line in result.stderr.splitlines() if line.endswith("\timporting")]
+    assert len(inits) == 2
+    assert all(re.fullmatch(r"\[WARNING\]\t\S+Z\t\timporting", line) for line in inits), inits

@@ -140,7 +140,12 @@ class LambdaLogHandler(logging.Handler):
 
 
 def install() -> LambdaLogHandler:
-    """Give the root logger Lambda's handler, format (text or JSON, in UTC) and level; return the handler."""
+    """Give the root logger Lambda's handler, format (text or JSON, in UTC) and level; return the handler.
+
+    A new environment handles no request yet: its INIT logs carry no request id, even when an earlier environment
+    ran in this process (in-process mode, after a crash or a code change).
+    """
+    current.request_id, current.tenant_id = "", None
     logging.Formatter.converter = time.gmtime
     handler = LambdaLogHandler()
     if json_format_enabled():
