@@ -6,11 +6,16 @@ that an expression left unresolved (`{'Ref': 'FunctionLogGroup'}`) or a variable
 
 from __future__ import annotations
 
+import io
+import json
 import os
 import re
 
 import pytest
 from lambda_project import REPO, RUNTIME, START, mode_flags, response, runner, write_project
+
+from generator.runner.config.template import read_functions
+from generator.runner.sandboxes.choose import open_invoker
 
 DUMP = """\
 import os
@@ -128,4 +133,43 @@ def test_every_variable_and_context_attribute_matches_the_template(tmp_path, mod
         "identity": [None, None],
         "client_context": None,
         "tenant_id": None,
+    }
+
+
+CLIENT_CONTEXT = """\
+def handler(event, context):
+    cc = context.client_context
+    return {
+        "custom": cc.custom,
+        "env": cc.env,
+        "client": [cc.client.installation_id, cc.client.app_title, cc.client.app_package_name],
+        "w3c": context.w3c(),
+        "repr": repr(cc),
+    }
+"""
+
+
+def test_client_context_reads_as_the_runtime_presents_it(tmp_path, mode):
+    project = write_project(tmp_path / "shop", CLIENT_CONTEXT)
+    function = read_functions(project / "template.yaml")["Fn"]
+    invoker = open_invoker(function, mode=mode, log=io.StringIO())
+    client_context = {
+        "custom": {"tenant": "a"},
+        "env": {"platform": "web"},
+        "client": {"installation_id": "i-1", "app_title": "Shop"},
+        "w3c": {"traceparent": "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01", "baggage": 7, "x": "y"},
+    }
+    try:
+        invocation = invoker.invoke(b"{}", client_context=client_context)
+    finally:
+        invoker.close()
+
+    assert invocation.ok, invocation.error
+    assert json.loads(invocation.response or b"") == {
+        "custom": {"tenant": "a"},
+        "env": {"platform": "web"},
+        "client": ["i-1", "Shop", None],
+        "w3c": {"traceparent": "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"},  # strings it knows
+        "repr": "ClientContext([custom={'tenant': 'a'},env={'platform': 'web'},client=Client([installation_id=i-1,"
+        "app_title=Shop,app_version_name=None,app_version_code=None,app_package_name=None])])",
     }
