@@ -441,3 +441,20 @@ def test_init_logs_of_a_new_environment_carry_no_request_id(tmp_path, mode):
     inits = [line for line in result.stderr.splitlines() if line.endswith("\timporting")]
     assert len(inits) == 2
     assert all(re.fullmatch(r"\[WARNING\]\t\S+Z\t\timporting", line) for line in inits), inits
+
+
+def test_json_init_failure_records_are_the_runtimes(tmp_path, mode):
+    project = write_project(
+        tmp_path, "raise ValueError('at import')\n", properties="LoggingConfig:\n  LogFormat: JSON\n"
+    )
+
+    result = runner(project, "invoke", *mode_flags(mode))
+
+    assert result.returncode == 1
+    warning, error = [json.loads(line) for line in result.stderr.splitlines() if line.startswith('{"timestamp"')]
+    assert list(warning) == ["timestamp", "level", "message", "logger", "requestId"]
+    assert warning["message"].startswith("LAMBDA_WARNING: Unhandled exception. ")
+    assert warning["message"].endswith("/runtimes-update.html\r")
+    assert (warning["level"], warning["logger"], warning["requestId"]) == ("WARNING", "root", "")
+    assert list(error) == ["timestamp", "level", "errorMessage", "errorType", "requestId", "stackTrace"]
+    assert (error["errorType"], error["errorMessage"], error["requestId"]) == ("ValueError", "at import", "")

@@ -31,6 +31,7 @@ UNHANDLED_WARNING = (
     "runtime has been updated, check the runtime version in the INIT_START log entry. If this error correlates with "
     "a change in the runtime version, you may be able to mitigate this error by temporarily rolling back to the "
     "previous runtime version. For more information, see https://docs.aws.amazon.com/lambda/latest/dg/runtimes-update.html"
+    "\r"  # the runtime's own text ends so: a JSON log record shows it
 )
 # The attributes a LogRecord sets itself, first and in this order; what `extra` adds comes after them.
 _RECORD_ATTRIBUTES = tuple(vars(logging.LogRecord("", 0, "", 0, "", None, None)))
@@ -104,7 +105,7 @@ class JsonFormatter(logging.Formatter):
             fields["errorType"] = exc_info[0].__name__
             fields["errorMessage"] = str(exc_info[1])
         request_id = attributes.get("aws_request_id")
-        if request_id:
+        if request_id is not None:  # "" during INIT, as the runtime writes it
             fields["requestId"] = request_id
         if exc_info:
             fields["location"] = f"{record.pathname}:{record.funcName}:{record.lineno}"
