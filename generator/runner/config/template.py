@@ -62,7 +62,8 @@ class Resolver:
 
     @property
     def resources(self) -> dict[str, Any]:
-        return self.template.get("Resources", {})
+        resources: dict[str, Any] = self.template.get("Resources", {})
+        return resources
 
     def pseudo(self, name: str) -> str | None:
         return {

@@ -49,6 +49,9 @@ class ClientContext(_Record):
     """The client context an AWS Mobile SDK (or `invoke --client-context`) sent."""
 
     __slots__ = ("custom", "env", "client")  # noqa: RUF023 - awslambdaric's order, which its repr shows
+    custom: dict[str, Any] | None
+    env: dict[str, Any] | None
+    client: Client | None
 
 
 W3C_FIELDS = ("traceparent", "tracestate", "baggage")
@@ -87,10 +90,9 @@ class LambdaContext:
         self._w3c = _w3c_fields(client_context)
         self.client_context: ClientContext | None = None
         if client_context is not None:
+            raw_client = client_context.get("client")
             self.client_context = ClientContext(client_context)
-            self.client_context.client = (
-                None if self.client_context.client is None else Client(self.client_context.client)
-            )
+            self.client_context.client = None if raw_client is None else Client(raw_client)
         self.identity = CognitoIdentity(
             {
                 "cognito_identity_id": identity.get("cognitoIdentityId"),
