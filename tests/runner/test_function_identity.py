@@ -173,3 +173,20 @@ def test_client_context_reads_as_the_runtime_presents_it(tmp_path, mode):
         "repr": "ClientContext([custom={'tenant': 'a'},env={'platform': 'web'},client=Client([installation_id=i-1,"
         "app_title=Shop,app_version_name=None,app_version_code=None,app_package_name=None])])",
     }
+
+
+def test_stack_name_comes_from_samconfig_as_sam_deploy_reads_it(tmp_path):
+    project = write_project(
+        tmp_path / "shop", DUMP, properties=WITH_LOG_GROUP["properties"], resources=WITH_LOG_GROUP["resources"]
+    )
+    assert read_functions(project / "template.yaml")["Fn"].log_group == "/aws/lambda/shop"  # the folder's name
+    (project / "samconfig.toml").write_text(
+        "version = 0.1\n\n[default.build.parameters]\ncached = true\n\n"
+        '[prod.deploy.parameters]\nstack_name = "prod"\n\n'
+        '[default.global.parameters]\nstack_name = "orders-api"\n',
+        encoding="utf-8",
+    )
+
+    function = read_functions(project / "template.yaml")["Fn"]
+
+    assert (function.name, function.log_group) == ("orders-api-orders", "/aws/lambda/orders-api")

@@ -271,9 +271,22 @@ class FunctionConfig:
         return f"arn:aws:lambda:{region()}:{ACCOUNT_ID}:function:{self.name}"
 
 
+# `stack_name = "..."` in a samconfig.toml section of the default environment (global or deploy parameters).
+_SAMCONFIG_STACK = re.compile(
+    r'^\[default\.(?:global|deploy)\.parameters\]\s*$(?:(?!^\[).)*?^\s*stack_name\s*=\s*"([^"]+)"', re.M | re.S
+)
+
+
 def default_stack_name(template_dir: Path) -> str:
-    """The stack name `sam deploy` would suggest: the project's folder name."""
-    return template_dir.resolve().name
+    """The stack the project deploys to: `stack_name` in its samconfig.toml, else (as `sam deploy --guided`
+    suggests) the project's folder name. Names that derive from it (`!Sub ${AWS::StackName}`, the log group) then
+    read locally as they will in AWS."""
+    try:
+        text = (template_dir / "samconfig.toml").read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        text = ""
+    match = _SAMCONFIG_STACK.search(text)
+    return match.group(1) if match else template_dir.resolve().name
 
 
 def read_functions(template_path: Path, stack_name: str | None = None) -> dict[str, FunctionConfig]:
