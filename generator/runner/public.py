@@ -48,7 +48,7 @@ def read_function(project: str | Path = ".", name: str | None = None) -> Functio
 def build_event(source: str, kind: str, **fields: object) -> dict[str, Any]:
     """A sample event of an AWS service, as `python -m lambda_runner event SOURCE KIND` prints it.
 
-    `fields` override the defaults (`python -m lambda_runner event SOURCE --help` lists them; underscores stand
+    `fields` override the defaults (`python -m lambda_runner event` lists them; underscores stand
     for dashes): `build_event("s3", "put", bucket="photos", key=["a.jpg", "b.jpg"], size=2048)`. A list gives a
     repeatable field several values. Raises `RunnerError` naming the valid choices for an unknown source, kind
     or field.
