@@ -7,6 +7,7 @@ import json
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import pytest
@@ -126,6 +127,20 @@ def test_invoke_applies_env_overrides(project: Path) -> None:
 def test_invoke_refuses_an_unknown_mode(project: Path) -> None:
     with pytest.raises(lambda_runner.RunnerError, match="unknown mode 'docker'"):
         lambda_runner.invoke({}, project=project, mode="docker")
+
+
+def test_lambda_context_reads_the_function_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "greeter-Fn")
+    monkeypatch.setenv("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "256")
+    deadline_ms = int(time.time() * 1000) + 5000
+    arn = "arn:aws:lambda:us-east-1:123456789012:function:greeter-Fn"
+    context = lambda_runner.LambdaContext("id-1", deadline_ms, arn, client_context={"custom": {"a": "b"}})
+    assert (context.aws_request_id, context.function_name, context.memory_limit_in_mb) == ("id-1", "greeter-Fn", "256")
+    assert context.invoked_function_arn == arn
+    assert context.client_context is not None
+    assert context.client_context.custom == {"a": "b"}
+    assert 4000 < context.get_remaining_time_in_millis() <= 5000
+    assert lambda_runner.LambdaContext("id-2", 0, arn).get_remaining_time_in_millis() == 0
 
 
 # ------------------------------------------------------------------------------------------------ the pytest plugin
