@@ -136,7 +136,7 @@ def new(
         "reserved_concurrency": reserved_concurrency,
     }
     interactive = not no_input and sys.stdin.isatty()
-    project, blueprint_used = workspace.generate(
+    generation, blueprint_used = workspace.generate(
         blueprint,
         name,
         output_dir=output_dir,
@@ -146,7 +146,8 @@ def new(
         force=force,
         interactive=interactive,
     )
-    console.print_generated(project, blueprint_used.next_steps)
+    console.print_generated(generation.path, blueprint_used.next_steps)
+    console.print_retired(generation.removed, generation.kept)
 
 
 @app.command(context_settings=PASSTHROUGH)

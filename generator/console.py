@@ -93,6 +93,25 @@ def print_generated(project: Path, next_steps: list[str]) -> None:
         out.print(f"  {step}")
 
 
+def files(count: int) -> str:
+    return f"{count} file" if count == 1 else f"{count} files"
+
+
+def print_retired(removed: tuple[str, ...], kept: tuple[str, ...]) -> None:
+    """Under --force: the earlier generation's files this one dropped, removed when unchanged, else kept."""
+    if removed:
+        out.print(f"\nRemoved {files(len(removed))} of the earlier generation that this one does not make:")
+        for name in removed:
+            out.print(f"  {name}", highlight=False)
+    if kept:
+        out.print(
+            f"\n[yellow]Kept {files(len(kept))}[/yellow] of the earlier generation that this one does not make, "
+            "because they changed since; delete them if they are no longer needed:"
+        )
+        for name in kept:
+            out.print(f"  {name}", highlight=False)
+
+
 def choose_blueprint() -> str:
     from .blueprints import list_blueprints
 
