@@ -8,7 +8,7 @@ import os
 import pexpect
 import pytest
 
-from helpers import SLSGEN, run, slsgen
+from helpers import SLSGEN, generate, run, slsgen
 
 
 def test_version():
@@ -147,3 +147,81 @@ def test_prompts_in_a_terminal_use_defaults_and_retry_bad_answers(tmp_path):
     assert record["answers"]["memory"] == 512
     assert record["answers"]["greeting"] == "Hey"
     assert record["answers"]["runtime"] == "python3.13"
+
+
+def as_unprivileged(command: list[str]) -> list[str]:
+    """Run `command` so that folder permissions bind it: tests may run as root, who passes them unless the
+    capabilities that override them are dropped."""
+    if os.geteuid() != 0:
+        return command
+    return ["setpriv", "--bounding-set", "-dac_override,-dac_read_search", *command]
+
+
+def one_line_error(result, message: str) -> None:
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert message in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def tree(folder):
+    return {
+        path.relative_to(folder).as_posix(): os.readlink(path)
+        if path.is_symlink()
+        else path.is_dir() or path.read_bytes()
+        for path in sorted(folder.rglob("*"))
+    }
+
+
+@pytest.mark.parametrize(
+    ("prepare", "args", "message"),
+    [
+        (lambda d: (d / "afile").write_text("x"), ["x", "-o", "afile"], "output folder afile is a file, not a folder"),
+        (lambda d: None, ["x", "-o", "/proc"], "cannot write into /proc"),
+        (lambda d: (d / "api").symlink_to(d / "gone"), ["api"], "is a symbolic link to"),
+        (lambda d: (d / "api").mkdir() or (d / "api" / "src").write_text("x"), ["api", "--force"], "src is a file"),
+        (lambda d: (d / "api" / "Makefile").mkdir(parents=True), ["api", "--force"], "Makefile is a folder where"),
+    ],
+)
+def test_file_system_problems_get_one_line_and_change_nothing(tmp_path, prepare, args, message):
+    prepare(tmp_path)
+    before = tree(tmp_path)
+    result = run([*SLSGEN, "new", "hello-world", *args, "--no-input"], tmp_path, check=False)
+    one_line_error(result, message)
+    assert tree(tmp_path) == before
+
+
+def test_a_read_only_output_folder_gets_one_line(tmp_path):
+    locked = tmp_path / "locked"
+    locked.mkdir(mode=0o555)
+    result = run(
+        as_unprivileged([*SLSGEN, "new", "hello-world", "x", "--no-input", "-o", "locked"]), tmp_path, check=False
+    )
+    one_line_error(result, f"cannot write into {locked}: Permission denied")
+    assert list(locked.iterdir()) == []
+
+
+def test_force_failing_midway_leaves_the_folder_as_it_was(tmp_path):
+    project = generate(tmp_path, "hello-world", "api")
+    (project / "Makefile").write_text("edited")
+    (project / "tests").chmod(0o555)  # the placement reaches tests/ after most files are replaced
+    before = tree(project)
+    result = run(
+        as_unprivileged([*SLSGEN, "new", "hello-world", "api", "--no-input", "--force", "--memory", "512"]),
+        tmp_path,
+        check=False,
+    )
+    one_line_error(result, "Permission denied")
+    assert tree(project) == before
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["api"]
+
+
+def test_force_lists_the_changed_files_of_the_earlier_generation_it_kept(tmp_path):
+    project = generate(tmp_path, "hello-world", "api")
+    (project / "tests" / "test_lambda_function.py").write_text("# mine\n")
+    out = slsgen("new", "hello-world", "api", "--no-input", "--force", "--handler", "app.main", cwd=tmp_path).stdout
+    assert "Removed 1 file of the earlier generation" in out
+    assert "src/lambda_function.py" in out
+    assert "Kept 1 file of the earlier generation" in out
+    assert "tests/test_lambda_function.py" in out
+    assert not (project / "src" / "lambda_function.py").exists()
