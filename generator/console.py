@@ -12,8 +12,11 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
+from rich.padding import Padding
 from rich.prompt import Prompt
 from rich.table import Table
+from rich.text import Text
 from rich.tree import Tree
 
 from . import settings
@@ -45,19 +48,23 @@ def format_default(value: Any) -> str:
 
 
 def print_blueprint(blueprint: Blueprint) -> None:
-    out.print(f"[bold]{blueprint.name}[/bold] {blueprint.version} — {blueprint.title}")
-    out.print(blueprint.description)
-    table = Table(title_justify="left", show_lines=False)
-    for column in ("option", "type", "default", "allowed", "help"):
-        table.add_column(column, no_wrap=column in ("option", "type"))
+    """One block per option, values whole on their own lines: a table cuts them at 80 columns."""
+    out.print(f"[bold]{blueprint.name}[/bold] {blueprint.version} — {escape(blueprint.title)}")
+    out.print(escape(blueprint.description))
     for question in blueprint.all_questions():
-        help_text = question.help + (f" (when {question.when})" if question.when else "")
-        table.add_row(
-            question.name, question.type, format_default(question.default), question.describe_allowed(), help_text
+        out.print()
+        out.print(
+            Text.assemble(
+                (question.name, "bold cyan"), f"  {question.type}, default ", (format_default(question.default), "bold")
+            )
         )
-    out.print(table)
+        lines = [question.help + (f" (when {question.when})" if question.when else "")]
+        allowed = question.describe_allowed()
+        if allowed:
+            lines.append(f"allowed: {allowed}")
+        out.print(Padding(Text("\n".join(lines)), (0, 0, 0, 4), expand=False))
     flags = "--runtime --arch --memory --timeout --handler --env --vpc --tracing --log-format --log-level"
-    out.print(f"Set runtime settings with {flags}; the rest with --set KEY=VALUE.")
+    out.print(f"\nSet runtime settings with {flags}; the rest with --set KEY=VALUE.")
 
 
 def print_generated(project: Path, next_steps: list[str]) -> None:
@@ -134,14 +141,11 @@ def ask_name(default: str, max_length: int) -> str:
 
 def ask_question(question: Question) -> Any:
     """Ask one question until its answer passes the question's own check."""
-    label = question.help or question.name
+    prompt = Text.assemble(question.help or question.name, " ", (f"({question.name})", "dim"))
+    if question.choices:  # shown here, checked by `convert`: its message says why (a deprecated runtime's dates)
+        prompt.append(f" [{'/'.join(question.choices)}]", "magenta bold")
     while True:
-        raw = Prompt.ask(
-            f"{label} [dim]({question.name})[/dim]",
-            choices=list(question.choices) or None,
-            default=format_default(question.default),
-            console=err,
-        )
+        raw = Prompt.ask(prompt, default=format_default(question.default), console=err)
         try:
             return question.convert(raw)
         except InvalidOption as exc:

@@ -24,6 +24,38 @@ def test_every_command_has_help_with_examples(command, tmp_path):
     assert "Example" in result.stdout
 
 
+def test_slsgen_alone_prints_the_help_as_asked_for(tmp_path):
+    result = slsgen(cwd=tmp_path)
+    assert result.stdout == slsgen("--help", cwd=tmp_path).stdout
+    assert result.stdout.startswith("Usage: slsgen [OPTIONS] COMMAND [ARGS]...")
+    assert "\n  -h, --help            Show this message and exit." in result.stdout  # aligned as click lays it out
+    assert "error" not in result.stdout + result.stderr
+
+
+def test_new_help_names_what_each_option_takes(tmp_path):
+    out = slsgen("new", "--help", cwd=tmp_path).stdout
+    for option in ("--memory MB", "--timeout SECONDS", "--ephemeral-storage MB", "--reserved-concurrency INTEGER"):
+        assert option in out
+    assert "--handler MODULE.FUNCTION" in out
+    assert "<str>" not in out
+
+
+def test_show_keeps_values_whole_at_80_columns(tmp_path):
+    out = run([*SLSGEN, "show", "hello-world"], tmp_path, env={"COLUMNS": "80"}).stdout
+    assert "…" not in out
+    assert max(len(line.rstrip()) for line in out.splitlines()) <= 80
+    for value in (
+        "lambda_function.lambda_handler",
+        "function-url",
+        "security-group",
+        "(when trigger == 'function-url')",
+    ):
+        assert value in out
+    handler = out[out.index("handler") : out.index("ephemeral_storage")]
+    assert "module.function of Python identifiers" in handler
+    assert "any text" not in handler
+
+
 def test_list_shows_a_table_of_blueprints(tmp_path):
     out = slsgen("list", cwd=tmp_path).stdout
     assert "hello-world" in out
@@ -60,7 +92,13 @@ def test_show_lists_options_with_defaults_and_allowed_values(tmp_path):
         (["new", "hello-world"], "name the project: slsgen new hello-world NAME"),
         (["new"], "name a blueprint"),
         (["show", "nope"], "unknown blueprint 'nope'"),
-        (["new", "hello-world", "x", "--bogus"], "No such option: --bogus"),
+        (["new", "hello-world", "x", "--bogus"], "No such option: --bogus (see `slsgen new --help`)"),
+        (["new", "hello-world", ""], "the project name is empty"),
+        (["bogus"], "No such command 'bogus'; the commands are list, show, new, invoke, start-api, event."),
+        (["bogus"], "(see `slsgen --help`)"),
+        (["nw"], "No such command 'nw'. Did you mean 'new'? (see `slsgen --help`)"),
+        (["show", "./missing"], "blueprint folder ./missing not found: check the path"),
+        (["show", "~/missing"], "blueprint folder ~/missing not found"),
     ],
 )
 def test_bad_input_gets_one_line_exit_2_and_writes_nothing(tmp_path, args, message):
@@ -225,3 +263,59 @@ def test_force_lists_the_changed_files_of_the_earlier_generation_it_kept(tmp_pat
     assert "Kept 1 file of the earlier generation" in out
     assert "tests/test_lambda_function.py" in out
     assert not (project / "src" / "lambda_function.py").exists()
+
+
+def spawn_new(tmp_path, *args: str) -> pexpect.spawn:
+    return pexpect.spawn(
+        SLSGEN[0],
+        [*SLSGEN[1:], "new", "hello-world", *args],
+        cwd=str(tmp_path),
+        encoding="utf-8",
+        timeout=30,
+        dimensions=(40, 200),
+        env={**os.environ, "NO_COLOR": "1", "TERM": "dumb"},
+    )
+
+
+def test_a_deprecated_runtime_at_the_prompt_says_why_and_asks_again(tmp_path):
+    child = spawn_new(tmp_path, "api")
+    child.expect("runtime")
+    child.sendline("python3.11")
+    child.expect("python3.11 was deprecated on 2026-06-30")
+    child.expect("runtime")
+    child.sendline("python3.12")
+    child.expect("architecture")
+    child.sendcontrol("d")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 130
+
+
+def test_ctrl_c_at_a_prompt_says_nothing_was_written(tmp_path):
+    child = spawn_new(tmp_path, "api")
+    child.expect("runtime")
+    child.sendintr()
+    child.expect("aborted: nothing was written")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 130
+    assert "Traceback" not in child.before
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_an_interrupt_while_slsgen_starts_ends_without_a_traceback(tmp_path):
+    """Ctrl-C lands while modules import: simulated deterministically by an import that is interrupted."""
+    code = (
+        "import sys\n"
+        "class Interrupt:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name == 'typer':\n"
+        "            raise KeyboardInterrupt\n"
+        "sys.meta_path.insert(0, Interrupt())\n"
+        "sys.argv = ['slsgen', 'list']\n"
+        "from generator.entry import main\n"
+        "main()\n"
+    )
+    result = run([SLSGEN[0], "-c", code], tmp_path, check=False)
+    assert result.returncode == 130
+    assert result.stderr.strip() == "aborted: nothing was written"
