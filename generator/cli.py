@@ -8,6 +8,7 @@ them, so that `slsgen --help` and shell completion stay fast.
 from __future__ import annotations
 
 import gc
+import os
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -223,6 +224,13 @@ def main() -> None:
         sys.exit(130)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
+    except BrokenPipeError:  # `slsgen list | head -1`: the reader left; say nothing more
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(1)
+    except OSError as exc:  # the library maps its own; this catches what reading a blueprint or printing meets
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"error: {where}{exc.strerror or exc}; check the path and its permissions", file=sys.stderr)
+        sys.exit(2)
     except Exception as exc:
         # Click's usage errors (Typer may vendor Click, so match them by shape rather than by class).
         if not (hasattr(exc, "format_message") and hasattr(exc, "exit_code")):

@@ -137,16 +137,17 @@ def generate_project(
         raise WriteFailed(
             f"cannot write into {home.parent}: {exc.strerror or exc}; choose another --output-dir (nothing was written)"
         ) from None
+    step = "rendering the blueprint"
     try:
         rendered = render(loaded, name, answers, workdir)
+        step = "placing the project"
         retired = place(rendered, home, workdir / "replaced")
     except BaseException as exc:
         if not holds_files(workdir / "replaced"):  # an undo that failed leaves the user's originals there
             shutil.rmtree(workdir, ignore_errors=True)
         remove_created(created)
         if isinstance(exc, OSError):
-            where = f" {exc.filename}" if exc.filename else ""
-            raise WriteFailed(f"cannot write{where}: {exc.strerror or exc}; nothing was written") from None
+            raise WriteFailed(f"{step} failed: {describe(exc)}; nothing was written") from None
         raise
     shutil.rmtree(workdir, ignore_errors=True)
     return Generation(target, retired.removed, retired.kept)
@@ -167,6 +168,16 @@ def new_project(
         blueprint, name, output_dir=output_dir, options=options, env=env, force=force, ask=ask
     )
     return generation.path
+
+
+def describe(exc: OSError) -> str:
+    """An operating-system error as one short line: the path and the reason (shutil's errors come as lists)."""
+    problems = exc.args[0] if isinstance(exc, shutil.Error) and exc.args else None
+    if isinstance(problems, list) and problems and len(problems[0]) == 3:
+        source, _, why = problems[0]
+        return f"{source}: {why}"
+    reason = exc.strerror or str(exc).splitlines()[0][:200]
+    return f"{exc.filename}: {reason}" if exc.filename else reason
 
 
 def holds_files(folder: Path) -> bool:

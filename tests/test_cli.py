@@ -319,3 +319,21 @@ def test_an_interrupt_while_slsgen_starts_ends_without_a_traceback(tmp_path):
     result = run([SLSGEN[0], "-c", code], tmp_path, check=False)
     assert result.returncode == 130
     assert result.stderr.strip() == "aborted: nothing was written"
+
+
+@pytest.mark.parametrize(
+    ("unreadable", "message"),
+    [("extra.txt", "rendering the blueprint failed: "), ("blueprint.yaml", "error: ")],
+)
+def test_an_unreadable_blueprint_file_gets_one_line(tmp_path, unreadable, message):
+    blueprint = tmp_path / "team"
+    blueprint.mkdir()
+    (blueprint / "blueprint.yaml").write_text(
+        "name: team\ntitle: t\ndescription: d\nversion: 1.0.0\nextends: hello-world\n"
+    )
+    (blueprint / "extra.txt").write_text("hi\n")
+    (blueprint / unreadable).chmod(0)
+    result = run(as_unprivileged([*SLSGEN, "new", "./team", "x", "--no-input", "-o", "out"]), tmp_path, check=False)
+    one_line_error(result, message + f"{blueprint / unreadable}")
+    assert "Permission denied" in result.stderr
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["team"]
