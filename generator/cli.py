@@ -239,7 +239,7 @@ def main() -> None:
         command = context.command_path if context is not None else "slsgen"
         message = exc.format_message()
         if message.startswith("No such command") and "Did you mean" not in message and context is not None:
-            names = getattr(context.command, "list_commands", lambda _: [])(context)
+            names: list[str] = getattr(context.command, "list_commands", lambda _: [])(context)
             message = f"{message.rstrip('.')}; the commands are {', '.join(names)}."
         print(f"error: {message} (see `{command} --help`)", file=sys.stderr)
         sys.exit(2)
