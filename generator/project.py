@@ -67,6 +67,11 @@ def check_output_dir(output_dir: Path) -> None:
     """Refuse an output folder that is a file, or lies under one: it could never hold the project."""
     for folder in [output_dir, *output_dir.parents]:
         if os.path.lexists(folder):
+            if folder.is_symlink() and not folder.exists():
+                raise OutputDirInvalid(
+                    f"output folder {folder} is a symbolic link to {os.readlink(folder)}, which does not exist: "
+                    "create that folder or choose another --output-dir"
+                )
             if not folder.is_dir():
                 raise OutputDirInvalid(
                     f"output folder {folder} is a file, not a folder: choose a folder with --output-dir"

@@ -241,6 +241,13 @@ def test_an_output_dir_that_is_a_file_is_refused(tmp_path):
     assert snapshot(tmp_path) == {"afile": b"mine"}
 
 
+def test_an_output_dir_that_is_a_dangling_link_is_refused(tmp_path):
+    (tmp_path / "out").symlink_to(tmp_path / "gone")
+    with pytest.raises(OutputDirInvalid, match=r"out is a symbolic link to .*gone, which does not exist"):
+        new_project("hello-world", "x", output_dir=tmp_path / "out" / "deeper")
+    assert snapshot(tmp_path) == {"out": ("link", str(tmp_path / "gone"))}
+
+
 def test_an_output_dir_where_nothing_can_be_written_is_a_write_error(tmp_path):
     with pytest.raises(WriteFailed, match=r"cannot write into /proc: .*choose another --output-dir"):
         new_project("hello-world", "x", output_dir="/proc")
