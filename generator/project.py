@@ -128,12 +128,14 @@ def generate_project(
     check_project_name(name, loaded.max_name_length)
     answers = resolve_answers(loaded, options, env, ask)
     requested = Path(output_dir).expanduser()
-    check_output_dir(requested)
-    parent = requested.resolve()
-    target = parent / name
-    check_target(target, force)
-    home = target.resolve() if target.is_symlink() else target  # a link to a folder: write into that folder
-    created = [folder for folder in [home.parent, *home.parent.parents] if not folder.exists()]
+    try:
+        check_output_dir(requested)
+        target = requested.resolve() / name
+        check_target(target, force)
+        home = target.resolve() if target.is_symlink() else target  # a link to a folder: write into that folder
+        created = [folder for folder in [home.parent, *home.parent.parents] if not folder.exists()]
+    except OSError as exc:  # a folder on the way that cannot be read
+        raise WriteFailed(f"cannot use {requested}: {describe(exc)}; choose another --output-dir") from None
     try:
         home.parent.mkdir(parents=True, exist_ok=True)
         workdir = Path(tempfile.mkdtemp(prefix=f".{name}.slsgen-", dir=home.parent))

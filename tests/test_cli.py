@@ -229,13 +229,20 @@ def test_file_system_problems_get_one_line_and_change_nothing(tmp_path, prepare,
     assert tree(tmp_path) == before
 
 
-def test_a_read_only_output_folder_gets_one_line(tmp_path):
+@pytest.mark.parametrize(
+    ("mode", "output", "message"),
+    [
+        (0o555, "locked", "cannot write into {locked}: Permission denied"),
+        (0o000, "locked/deeper", "cannot use locked/deeper: {locked}/deeper/x: Permission denied"),
+    ],
+)
+def test_a_folder_without_permission_gets_one_line(tmp_path, mode, output, message):
     locked = tmp_path / "locked"
-    locked.mkdir(mode=0o555)
-    result = run(
-        as_unprivileged([*SLSGEN, "new", "hello-world", "x", "--no-input", "-o", "locked"]), tmp_path, check=False
-    )
-    one_line_error(result, f"cannot write into {locked}: Permission denied")
+    locked.mkdir(mode=mode)
+    command = [*SLSGEN, "new", "hello-world", "x", "--no-input", "-o", output]
+    result = run(as_unprivileged(command), tmp_path, check=False)
+    one_line_error(result, message.format(locked=locked))
+    locked.chmod(0o755)
     assert list(locked.iterdir()) == []
 
 
