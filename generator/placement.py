@@ -182,8 +182,8 @@ def place(rendered: Path, target: Path, backup: Path) -> Retired:
         failed = journal.undo()
         if failed:
             raise WriteFailed(
-                f"placing the project failed ({exc}) and {len(failed)} files could not be put back: the originals "
-                f"are in {backup}"
+                f"placing the project failed ({exc}), and putting back {', '.join(failed[:5])} failed too: the "
+                f"originals are in {backup}"
             ) from None
         raise
     return retired

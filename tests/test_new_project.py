@@ -378,3 +378,24 @@ def test_a_record_never_reaches_outside_the_project(tmp_path):
     generation = generate_project("hello-world", "proj", output_dir=tmp_path, force=True)
     assert outside.read_text() == "precious"
     assert generation.removed == generation.kept == ()
+
+
+def test_an_undo_that_cannot_put_a_file_back_says_where_the_original_is(tmp_path, monkeypatch):
+    project = new_project("hello-world", "proj", output_dir=tmp_path)
+    (project / "Makefile").write_text("edited")
+    from generator import placement
+
+    real_replace = os.replace
+    calls = []
+
+    def failing_replace(source, destination):
+        calls.append(source)
+        if len(calls) == 12 or (Path(destination) == project / "Makefile" and "replaced" in str(source)):
+            raise OSError(5, "Input/output error", str(destination))
+        real_replace(source, destination)
+
+    monkeypatch.setattr(placement.os, "replace", failing_replace)
+    with pytest.raises(WriteFailed, match=r"putting back Makefile failed too: the originals are in \S+$") as raised:
+        new_project("hello-world", "proj", output_dir=tmp_path, force=True)
+    backup = Path(str(raised.value).rsplit(" ", 1)[-1])
+    assert (backup / "Makefile").read_text() == "edited"
