@@ -118,7 +118,9 @@ def retired_files(rendered: Path, target: Path) -> Retired:
         path = target / relative
         if not os.path.lexists(path):
             continue
-        if path.is_symlink() or not path.is_file() or sha256(path) != earlier[relative]:
+        folders = [folder for folder in PurePosixPath(relative).parents if folder.parts]
+        through_link = any((target / folder).is_symlink() for folder in folders)  # it may live outside the project
+        if through_link or path.is_symlink() or not path.is_file() or sha256(path) != earlier[relative]:
             kept.append(relative)
         else:
             removed.append(relative)
@@ -134,7 +136,8 @@ def find_conflicts(rendered: Path, target: Path, removable: set[str]) -> list[st
         if source.is_dir():
             in_the_way = os.path.lexists(destination) and (destination.is_symlink() or not destination.is_dir())
             if in_the_way and relative not in removable:
-                conflicts.append(f"{relative} is a file where the blueprint makes a folder")
+                kind = "a symbolic link" if destination.is_symlink() else "a file"
+                conflicts.append(f"{relative} is {kind} where the blueprint makes a folder")
         elif destination.is_dir() and not destination.is_symlink():
             conflicts.append(f"{relative} is a folder where the blueprint makes a file")
     return conflicts

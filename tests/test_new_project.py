@@ -353,14 +353,19 @@ def test_another_blueprint_over_an_earlier_generation_leaves_none_of_its_files(t
     assert files(project) == set(record["files"]) | {".slsgen.json"}
 
 
-def test_a_stale_file_in_a_folder_of_its_own_takes_the_folder_with_it(tmp_path):
+def blueprint_with_docs(tmp_path: Path) -> Path:
+    """hello-world plus docs/guide.md: a file (and folder) hello-world itself does not make."""
     extended = tmp_path / "with-docs"
     (extended / "docs").mkdir(parents=True)
     (extended / "blueprint.yaml").write_text(
         "name: with-docs\ntitle: t\ndescription: d\nversion: 1.0.0\nextends: hello-world\n"
     )
     (extended / "docs" / "guide.md").write_text("# Guide\n")
-    project = new_project(str(extended), "proj", output_dir=tmp_path / "out")
+    return extended
+
+
+def test_a_stale_file_in_a_folder_of_its_own_takes_the_folder_with_it(tmp_path):
+    project = new_project(str(blueprint_with_docs(tmp_path)), "proj", output_dir=tmp_path / "out")
     assert (project / "docs" / "guide.md").is_file()
     generation = generate_project("hello-world", "proj", output_dir=tmp_path / "out", force=True)
     assert generation.removed == ("docs/guide.md",)
@@ -399,3 +404,22 @@ def test_an_undo_that_cannot_put_a_file_back_says_where_the_original_is(tmp_path
         new_project("hello-world", "proj", output_dir=tmp_path, force=True)
     backup = Path(str(raised.value).rsplit(" ", 1)[-1])
     assert (backup / "Makefile").read_text() == "edited"
+
+
+def test_a_stale_file_reached_through_a_link_is_kept(tmp_path):
+    project = new_project(str(blueprint_with_docs(tmp_path)), "proj", output_dir=tmp_path / "out")
+    elsewhere = tmp_path / "elsewhere"
+    (project / "docs").rename(elsewhere)
+    (project / "docs").symlink_to(elsewhere)
+    generation = generate_project("hello-world", "proj", output_dir=tmp_path / "out", force=True)
+    assert generation.removed == ()
+    assert generation.kept == ("docs/guide.md",)
+    assert (elsewhere / "guide.md").is_file()
+
+
+def test_a_link_where_the_blueprint_makes_a_folder_is_a_conflict(tmp_path):
+    project = new_project("hello-world", "proj", output_dir=tmp_path)
+    (project / "src").rename(tmp_path / "elsewhere")
+    (project / "src").symlink_to(tmp_path / "elsewhere")
+    with pytest.raises(TargetConflict, match="src is a symbolic link where the blueprint makes a folder"):
+        new_project("hello-world", "proj", output_dir=tmp_path, force=True)
