@@ -174,6 +174,7 @@ def new(
             interactive=interactive,
         )
     except KeyboardInterrupt:  # Typer would turn it into a silent exit 130; the user must know nothing changed
+        print(file=sys.stderr)  # end the prompt's line, as Typer does for Ctrl-D
         raise typer.Abort from None
     console.print_generated(generation.path, blueprint_used.next_steps)
     console.print_retired(generation.removed, generation.kept)
@@ -219,7 +220,10 @@ def main() -> None:
     except SlsgenError as exc:
         print(f"error: {exc}", file=sys.stderr)
         sys.exit(exc.exit_code)
-    except (KeyboardInterrupt, EOFError, typer.Abort):
+    except typer.Abort:  # the prompt's line is already ended
+        print("aborted: nothing was written", file=sys.stderr)
+        sys.exit(130)
+    except (KeyboardInterrupt, EOFError):
         print("\naborted: nothing was written", file=sys.stderr)
         sys.exit(130)
     except typer.Exit as exc:
