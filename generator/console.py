@@ -8,12 +8,12 @@ not a restart.
 from __future__ import annotations
 
 import json
+import textwrap
 from pathlib import Path
 from typing import Any
 
 from rich.console import Console
 from rich.markup import escape
-from rich.padding import Padding
 from rich.prompt import Prompt
 from rich.table import Table
 from rich.text import Text
@@ -62,7 +62,16 @@ def print_blueprint(blueprint: Blueprint) -> None:
         allowed = question.describe_allowed()
         if allowed:
             lines.append(f"allowed: {allowed}")
-        out.print(Padding(Text("\n".join(lines)), (0, 0, 0, 4), expand=False))
+        for line in lines:  # wrapped between words only: a value such as a handler name is never cut
+            wrapped = textwrap.wrap(
+                line,
+                out.width - 1,
+                initial_indent="    ",
+                subsequent_indent="    ",
+                break_long_words=False,
+                break_on_hyphens=False,
+            )
+            out.print("\n".join(wrapped), markup=False, highlight=False, soft_wrap=True)
     flags = "--runtime --arch --memory --timeout --handler --env --vpc --tracing --log-format --log-level"
     out.print(f"\nSet runtime settings with {flags}; the rest with --set KEY=VALUE.")
 
