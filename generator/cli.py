@@ -99,7 +99,10 @@ def new(
     arch: Annotated[str | None, typer.Option(help="arm64 (default) or x86_64.")] = None,
     memory: Annotated[str | None, typer.Option(help="Memory in MB, 128-10240.")] = None,
     timeout: Annotated[str | None, typer.Option(help="Timeout in seconds, 1-900.")] = None,
-    env: Annotated[list[str] | None, typer.Option("--env", help="Environment variable KEY=VALUE (repeatable).")] = None,
+    env: Annotated[
+        list[str] | None,
+        typer.Option("--env", help="Environment variable KEY=VALUE (repeatable); a key the blueprint sets is refused."),
+    ] = None,
     handler: Annotated[
         str | None, typer.Option(help="module.function (default lambda_function.lambda_handler).")
     ] = None,
