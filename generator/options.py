@@ -207,7 +207,7 @@ def check_handler(value: str) -> None:
         raise InvalidOption(
             f"handler {value!r} is not valid: write it as module.function, e.g. {settings.DEFAULT_HANDLER}"
         )
-    stdlib = getattr(sys, "stdlib_module_names", frozenset())
+    stdlib: frozenset[str] = getattr(sys, "stdlib_module_names", frozenset())  # Python 3.10+
     if module in sys.builtin_module_names or module in stdlib or module in {"boto3", "botocore", "tests"}:
         raise InvalidOption(
             f"handler module {module!r} would shadow the module of that name; choose another, e.g. app.{function}"

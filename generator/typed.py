@@ -16,7 +16,6 @@ import difflib
 import types
 import typing
 from collections.abc import Mapping
-from functools import cache
 from typing import Any, TypeVar, Union
 
 import yaml
@@ -28,8 +27,7 @@ TYPE_WORDS = {str: "text", int: "a whole number", bool: "true or false"}
 JSON_TYPES = {str: "string", int: "integer", bool: "boolean"}
 
 
-@cache
-def manifest_fields(cls: type) -> dict[str, tuple[dataclasses.Field[Any], Any]]:
+def manifest_fields(cls: type[Any]) -> dict[str, tuple[dataclasses.Field[Any], Any]]:
     """The manifest keys of a dataclass, each with its field and its resolved type."""
     hints = typing.get_type_hints(cls)
     return {
