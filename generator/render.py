@@ -27,7 +27,7 @@ from .blueprints import Blueprint
 from .errors import InvalidOption, RenderError
 from .expressions import evaluate, sandbox
 from .handler_check import check_rendered_handler
-from .manifest import Event
+from .manifest import SAFE_LOADER, Event
 from .options import DerivedContext
 
 __all__ = ["evaluate", "render"]
@@ -203,7 +203,7 @@ def check_environment(blueprint: Blueprint, project: Path, env: dict[str, str]) 
     template = project / "template.yaml"
     if not env or not template.is_file():
         return
-    node = yaml.compose(template.read_text(encoding="utf-8"), Loader=yaml.SafeLoader)
+    node = yaml.compose(template.read_text(encoding="utf-8"), Loader=SAFE_LOADER)
     for key in ("Resources", blueprint.function_id, "Properties", "Environment", "Variables"):
         node = _mapping_value(node, key)
     keys = [getattr(name, "value", None) for name, _ in node.value] if isinstance(node, yaml.MappingNode) else []
