@@ -3,7 +3,7 @@
 `options.check_handler` refuses what can be known from the name alone (syntax, dots, the standard library,
 builtins). What depends on the blueprint is checked here, on the rendered project in its temporary folder, so
 that no blueprint needs a list of its own names: the handler's module must not take the name of another module
-the project has or imports (`conftest`, the runner, PyYAML's `yaml`, Pillow's `PIL`), and the handler's function
+the project has or that its code imports (`conftest`, the runner, PyYAML's `yaml`, moto), and the handler's function
 must be the only thing its module binds to that name (`app.json`, `app.logger` or `app.greet` would replace the
 module's own import, variable or helper).
 """
@@ -11,10 +11,8 @@ module's own import, variable or helper).
 from __future__ import annotations
 
 import ast
-from collections.abc import Iterable
 from pathlib import Path
 
-from . import settings
 from .errors import InvalidOption, RenderError
 
 SEARCH_DIRS = ("src", ".", "tests")  # the generated pytest's pythonpath, and the tests' own folder
@@ -35,17 +33,42 @@ def project_modules(project: Path, own: Path) -> dict[str, Path]:
     return names
 
 
-def imported_modules(files: Iterable[Path]) -> dict[str, Path]:
-    """The top-level names of the absolute imports in `files` (anywhere in them: the runner imports lazily)."""
-    found: dict[str, Path] = {}
-    for path in files:
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), str(path))):
-            if isinstance(node, ast.Import):
-                for alias in node.names:
-                    found.setdefault(alias.name.split(".")[0], path)
-            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-                found.setdefault(node.module.split(".")[0], path)
-    return found
+def foreign_import(path: Path, module: str, bound: set[str] | None) -> int | None:
+    """The line where `path` imports a module named `module` expecting another module than the handler's, if any.
+
+    An import of the handler's module is its own when every name it takes (`from m import a`) or reads (`m.a`)
+    is one the handler module binds: the tests' `from app import respond`. Anything else, or any import of the
+    module from the module itself (`bound` None), expects another module of that name (`import yaml`, then
+    `yaml.safe_load`).
+    """
+    text = path.read_text(encoding="utf-8")
+    if module not in text:
+        return None  # most files: no need to parse them
+    tree = ast.parse(text, str(path))
+    plain_imports: list[int] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            top, _, rest = node.module.partition(".")
+            names = {alias.name for alias in node.names}
+            if top == module and (bound is None or rest or not names <= bound):
+                return node.lineno
+        elif isinstance(node, ast.Import):
+            for alias in node.names:
+                top, _, rest = alias.name.partition(".")
+                if top == module:
+                    if bound is None or rest:
+                        return node.lineno
+                    if alias.asname is None:
+                        plain_imports.append(node.lineno)
+    if plain_imports and bound is not None:
+        read = {
+            node.attr
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == module
+        }
+        if not read <= bound:
+            return plain_imports[0]
+    return None
 
 
 class _Bindings(ast.NodeVisitor):
@@ -103,21 +126,18 @@ def check_rendered_handler(project: Path, module: str, function: str, handler: s
             f"handler module {module!r} would collide with {where} in the project; choose another module name, "
             f"e.g. app.{function}"
         )
-    importers = [
-        *sorted((project / settings.RUNNER_PACKAGE).rglob("*.py")),
-        *sorted((project / "tests").glob("conftest.py")),
-        *([source] if source.is_file() else []),
-    ]
-    imported = imported_modules(importers)
-    if module in imported:
-        where = imported[module].relative_to(project).as_posix()
-        raise InvalidOption(
-            f"handler module {module!r} would hide the module {module!r} that {where} imports; choose another "
-            f"module name, e.g. app.{function}"
-        )
-    if not source.is_file():
+    tree = ast.parse(source.read_text(encoding="utf-8"), str(source)) if source.is_file() else None
+    bound = {name for name, _ in module_bindings(tree)} if tree is not None else set()
+    for path in sorted(project.rglob("*.py")):
+        line = foreign_import(path, module, None if path == source else bound)
+        if line is not None:
+            where = path.relative_to(project).as_posix()
+            raise InvalidOption(
+                f"handler module {module!r} would hide the module {module!r} that {where} imports (line {line}); "
+                f"choose another module name, e.g. app.{function}"
+            )
+    if tree is None:
         return  # the blueprint writes its handler elsewhere: nothing more to check here
-    tree = ast.parse(source.read_text(encoding="utf-8"), str(source))
     bindings = [node for name, node in module_bindings(tree) if name == function]
     defines = [node for node in bindings if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))]
     if not defines:

@@ -10,6 +10,7 @@ import pytest
 
 from generator import new_project
 from generator.errors import InvalidOption
+from generator.handler_check import foreign_import
 
 from helpers import slsgen
 
@@ -29,8 +30,9 @@ from helpers import slsgen
         ("hello-world", "yaml.main", r"handler module 'yaml' would hide the module 'yaml' that lambda_runner/"),
         ("hello-world", "pytest.main", r"would hide the module 'pytest' that tests/conftest\.py imports"),
         ("hello-world", "app.print", "builtin print"),
-        ("image-resize", "PIL.resize", r"would hide the module 'PIL' that src/PIL\.py imports"),
         ("image-resize", "app.Image", "handler function 'Image' would collide"),
+        ("image-resize", "moto.resize", r"would hide the module 'moto' that lambda_runner/\S+ imports"),
+        ("image-resize", "PIL.resize", r"would hide the module 'PIL' that scripts/sample_image\.py imports"),
     ],
 )
 def test_handlers_that_would_break_the_project_are_refused(tmp_path, blueprint, handler, message):
@@ -52,3 +54,21 @@ def test_a_refused_handler_is_one_line_from_the_cli(tmp_path):
     assert result.stderr.startswith("error: handler function 'greet' would collide")
     assert result.stderr.count("\n") == 1
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("code", "bound", "line"),
+    [
+        ("from app import greet, respond\n", {"greet", "respond"}, None),  # the tests importing the handler's names
+        ("import app\n\napp.greet()\n", {"greet"}, None),
+        ("import json\nfrom app import mock_aws\n", {"greet"}, 2),  # expects another module named app
+        ("import app\n\napp.safe_load('x')\n", {"greet"}, 1),
+        ("import app.sub\n", {"greet"}, 1),
+        ("def f():\n    from app import Image\n", None, 2),  # the handler module importing its own name
+        ("import other\n", None, None),
+    ],
+)
+def test_foreign_imports_of_the_handler_module_name(tmp_path, code, bound, line):
+    path = tmp_path / "x.py"
+    path.write_text(code)
+    assert foreign_import(path, "app", bound) == line
