@@ -125,21 +125,17 @@ def render_repeats(blueprint: Blueprint, stage: Path, project: Path, context: di
     for rule in blueprint.repeat:
         if rule.when is not None and not evaluate(rule.when, context):
             continue
-        items = context.get(rule.for_each)
-        if not isinstance(items, list):
-            raise RenderError(f"blueprint {blueprint.name}: repeat for_each {rule.for_each!r} is not a list answer")
+        items = context[rule.for_each]  # a list question's answer (checked when the blueprint loaded)
+        layer = next(layer for layer in reversed(blueprint.layers) if (layer.path / rule.source).is_file())
         try:
-            layer = next(layer for layer in reversed(blueprint.layers) if (layer.path / rule.source).is_file())
             template = env.get_template(f"{layer.name}/{rule.source}")
             for item in items:
                 variables = {"cookiecutter": context, rule.alias: item}
                 target = project / env.from_string(rule.target).render(**variables)
                 target.parent.mkdir(parents=True, exist_ok=True)
                 target.write_text(template.render(**variables), encoding="utf-8")
-        except (TemplateError, StopIteration) as exc:
-            problem = exc or "no layer has this file"
-            where = f"blueprint {blueprint.name}: repeat {rule.source}"
-            raise RenderError(f"{where}: {problem}; nothing was written") from None
+        except TemplateError as exc:
+            raise RenderError(f"blueprint {blueprint.name}: repeat {rule.source}: {exc}; nothing was written") from None
 
 
 def write_events(blueprint: Blueprint, project: Path, context: dict[str, Any]) -> None:
