@@ -114,7 +114,8 @@ class Question:
             return f"{low}..{high}"
         if self.type == "bool":
             return "yes, no"
-        return self.pattern_help or ("any text" if self.type == "str" else "")
+        matches = [rule.message for rule in self.rules if rule.match is not None]
+        return self.pattern_help or (matches[0] if matches else "any text" if self.type == "str" else "")
 
     def convert(self, raw: Any) -> Any:
         """Parse and check one answer; raise InvalidOption naming the option, the problem and the fix."""

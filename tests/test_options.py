@@ -202,6 +202,11 @@ def test_question_rules_are_checked_in_order_with_the_blueprints_words(answer, m
         question.convert(answer)
 
 
+def test_show_describes_a_question_by_its_first_match_rule():
+    question = question_from_manifest(INVOCATION_NAME, "m.yaml")
+    assert question.describe_allowed() == "use lowercase letters, spaces, apostrophes and periods only"
+
+
 def test_rules_apply_to_each_item_of_a_list_answer():
     locales = question_from_manifest(
         {"name": "names", "type": "list", "default": ["a"], "rules": [{"reject": "x+", "message": "no {found}"}]},
