@@ -207,7 +207,7 @@ def check_environment(blueprint: Blueprint, project: Path, env: dict[str, str]) 
         if keys.count(key) > 1:
             raise InvalidOption(
                 f"--env {key}: the {blueprint.name} blueprint sets {key} itself in template.yaml; choose another "
-                f"name (its options, `slsgen show {blueprint.name}`, set the blueprint's own values)"
+                f"name, or change the blueprint's value through its options (`slsgen show {blueprint.name}`)"
             )
 
 

@@ -14,7 +14,7 @@ def test_an_env_key_the_blueprint_sets_is_refused_with_nothing_written(tmp_path)
     assert result.returncode == 2
     assert result.stderr == (
         "error: --env GREETING: the hello-world blueprint sets GREETING itself in template.yaml; choose another "
-        "name (its options, `slsgen show hello-world`, set the blueprint's own values)\n"
+        "name, or change the blueprint's value through its options (`slsgen show hello-world`)\n"
     )
     assert list(tmp_path.iterdir()) == []
 
