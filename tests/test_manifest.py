@@ -227,3 +227,17 @@ def test_a_repeat_source_must_be_a_file_of_the_blueprint(tmp_path):
     )
     with pytest.raises(BlueprintInvalid, match=r"repeat source 'models/model\.json' is not a file of the blueprint"):
         load_blueprint(str(folder))
+
+
+def test_reserved_names_are_the_keys_the_rendering_context_derives():
+    """One source: every variable build_context adds to the answers is a name no question may take."""
+    from generator.options import RESERVED_NAMES
+    from generator.project import resolve_answers
+    from generator.render import build_context
+
+    hello = load_blueprint("hello-world")
+    answers = resolve_answers(hello)
+    derived = set(build_context(hello, "svc", answers)) - set(answers)
+    assert derived
+    assert derived <= RESERVED_NAMES
+    assert set(answers) - {question.name for question in hello.questions} <= RESERVED_NAMES
