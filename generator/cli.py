@@ -112,7 +112,11 @@ def new(
     timeout: Annotated[str | None, typer.Option(metavar="SECONDS", help="Timeout in seconds, 1-900.")] = None,
     env: Annotated[
         list[str] | None,
-        typer.Option("--env", metavar="KEY=VALUE", help="Environment variable KEY=VALUE (repeatable)."),
+        typer.Option(
+            "--env",
+            metavar="KEY=VALUE",
+            help="Environment variable KEY=VALUE (repeatable); a key the blueprint sets is refused.",
+        ),
     ] = None,
     handler: Annotated[
         str | None,

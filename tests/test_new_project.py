@@ -81,12 +81,12 @@ def test_default_project_layout(tmp_path):
 
 
 def test_record_of_the_generation(tmp_path):
-    project = new_project("hello-world", "rec", output_dir=tmp_path, options={"memory": "256"}, env={"A": "1"})
+    project = new_project("hello-world", "rec", output_dir=tmp_path, options={"memory": "256"}, env={"AB": "1"})
     record = json.loads((project / ".slsgen.json").read_text())
     assert record["blueprint"] == {"name": "hello-world", "version": "1.0.0", "source": "builtin:hello-world"}
     assert record["project_name"] == "rec"
     assert record["answers"]["memory"] == 256
-    assert record["answers"]["env"] == {"A": "1"}
+    assert record["answers"]["env"] == {"AB": "1"}
     assert record["answers"]["trigger"] == "http-api"
     assert set(record["files"]) == files(project) - {".slsgen.json"}
     assert all(len(digest) == 64 for digest in record["files"].values())
