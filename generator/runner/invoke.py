@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import sys
 import time
+from dataclasses import dataclass
 from typing import Any, Protocol, TextIO
 
 from .errors import RunnerError
@@ -19,7 +20,6 @@ from .ids import random_hex, uuid4
 from .process import EXITED, MEMORY, TIMEOUT
 from .reports import PlatformLog, billed_ms, exit_message, timeout_message
 from .runtime import Request
-from .serialize import Payload, payload_bytes, payload_size_bound
 from .template import FunctionConfig
 
 SYNC_PAYLOAD_LIMIT = 6_291_456  # bytes, request and response of a RequestResponse invocation
@@ -41,49 +41,18 @@ def check_request_size(event: bytes, limit: int) -> None:
         )
 
 
+@dataclass
 class Invocation:
-    """The result of one invocation, as the caller and the REPORT line see it.
+    """The result of one invocation, as the caller and the REPORT line see it."""
 
-    (The small records of the invoke path are plain classes with `__slots__`, not dataclasses: importing
-    `dataclasses` costs a one-shot `invoke` about 5 ms.)
-    """
-
-    __slots__ = (
-        "billed_ms",
-        "duration_ms",
-        "error",
-        "init_ms",
-        "max_memory_mb",
-        "request_id",
-        "response",
-        "returned",
-        "status",
-    )
-
-    def __init__(
-        self,
-        request_id: str,
-        response: bytes | None,  # the serialized response payload exactly as Lambda returns it (None when failed)
-        error: dict[str, Any] | None,  # Lambda's error JSON when failed
-        status: str,  # "success" | "error" | "timeout" | "oom"
-        duration_ms: float,
-        billed_ms: int,  # ceil(duration [+ init on a cold start]) at 1 ms granularity
-        init_ms: float | None,  # only on a cold start
-        max_memory_mb: int,  # measured for real (ru_maxrss / VmHWM)
-        returned: dict[str, Any] | None = None,  # the dict the handler returned, if it ran in this process
-    ) -> None:
-        self.request_id = request_id
-        self.response = response
-        self.error = error
-        self.status = status
-        self.duration_ms = duration_ms
-        self.billed_ms = billed_ms
-        self.init_ms = init_ms
-        self.max_memory_mb = max_memory_mb
-        self.returned = returned
-
-    def __repr__(self) -> str:
-        return f"Invocation({self.request_id!r}, status={self.status!r}, duration_ms={self.duration_ms:.2f})"
+    request_id: str
+    response: bytes | None  # the serialized response payload exactly as Lambda returns it (None when failed)
+    error: dict[str, Any] | None  # Lambda's error JSON when failed
+    status: str  # "success" | "error" | "timeout" | "oom"
+    duration_ms: float
+    billed_ms: int  # ceil(duration [+ init on a cold start]) at 1 ms granularity
+    init_ms: float | None  # only on a cold start
+    max_memory_mb: int  # measured for real (ru_maxrss / VmHWM)
 
     @property
     def ok(self) -> bool:
@@ -96,35 +65,22 @@ class Invoker(Protocol):
     function: FunctionConfig
 
     def invoke(
-        self, event: Payload, *, client_context: dict[str, Any] | None = None, request_id: str | None = None
+        self, event: bytes, *, client_context: dict[str, Any] | None = None, request_id: str | None = None
     ) -> Invocation: ...
 
     def close(self) -> None: ...
 
 
+@dataclass
 class Step:
     """What a sandbox reports for its INIT phase or for one invocation."""
 
-    __slots__ = ("duration_ms", "ended", "error", "exit_reason", "memory_mb", "response", "returned")
-
-    def __init__(
-        self,
-        error: dict[str, Any] | None,
-        duration_ms: float,
-        response: bytes | None = None,
-        *,
-        ended: str | None = None,  # the environment ended: process.TIMEOUT, MEMORY or EXITED
-        exit_reason: str = "",  # for EXITED: "exit status 3", "signal: killed"
-        memory_mb: int = 0,  # peak memory of the environment so far
-        returned: dict[str, Any] | None = None,  # the dict the handler returned (in-process sandboxes only)
-    ) -> None:
-        self.returned = returned
-        self.error = error
-        self.duration_ms = duration_ms
-        self.response = response
-        self.ended = ended
-        self.exit_reason = exit_reason
-        self.memory_mb = memory_mb
+    error: dict[str, Any] | None
+    duration_ms: float
+    response: bytes | None = None
+    ended: str | None = None  # the environment ended: process.TIMEOUT, MEMORY or EXITED
+    exit_reason: str = ""  # for EXITED: "exit status 3", "signal: killed"
+    memory_mb: int = 0  # peak memory of the environment so far
 
 
 class Sandbox(Protocol):
@@ -132,7 +88,7 @@ class Sandbox(Protocol):
 
     def init(self, limit_s: float) -> Step: ...
 
-    def run(self, event: Payload, request: Request, timeout_s: float) -> Step: ...
+    def run(self, event: bytes, request: Request, timeout_s: float) -> Step: ...
 
     def reset(self) -> None: ...
 
@@ -163,11 +119,10 @@ class PlatformInvoker:
                 self.log.flush()
 
     def invoke(
-        self, event: Payload, *, client_context: dict[str, Any] | None = None, request_id: str | None = None
+        self, event: bytes, *, client_context: dict[str, Any] | None = None, request_id: str | None = None
     ) -> Invocation:
         """One invocation; `request_id` is given for the retries of an asynchronous one, which keep their id."""
-        if payload_size_bound(event) > SYNC_PAYLOAD_LIMIT:
-            check_request_size(payload_bytes(event), SYNC_PAYLOAD_LIMIT)
+        check_request_size(event, SYNC_PAYLOAD_LIMIT)
         request_id = request_id or uuid4()
         trace_id = new_trace_id(sampled=self.function.tracing)
         init_ms = None
@@ -231,7 +186,6 @@ class PlatformInvoker:
             billed_ms(duration, init_ms),
             init_ms,
             memory,
-            step.returned if status == "success" else None,
         )
         platform_status = "error" if status == "oom" else status  # the Telemetry API's statuses
         error_type = None if error is None else error.get("errorType")
@@ -270,15 +224,13 @@ def open_invoker(
     mode: str = "inprocess",
     env_overrides: dict[str, str] | None = None,
     log: TextIO | None = None,
-    serving: bool = False,
 ) -> Invoker:
     """An invoker for `function` whose handler runs in this process, in a warm child process, or under emulation.
 
-    `inprocess` is fastest and lets a debugger stop in the handler; `isolated` enforces Timeout and MemorySize
-    by killing the child, as Lambda does; `emulate` runs the real runtime client (awslambdaric) against a local
-    Runtime API. Platform lines and the function's output go to `log` (default: stderr). `serving` is for a
-    long-lived host that prints nothing itself between invocations (start-api): the in-process mode then keeps
-    its process-wide set-up for as long as the environment is warm instead of redoing it around every call.
+    `inprocess` is fastest and lets a debugger stop in the handler (it enforces Timeout, but not MemorySize);
+    `isolated` enforces both by killing the child, as Lambda does; `emulate` runs the real runtime client
+    (awslambdaric) against a local Runtime API. Platform lines and the function's output go to `log` (default:
+    stderr).
     """
     log = sys.stderr if log is None else log
     if mode == "isolated" and os.name == "nt":
@@ -297,7 +249,7 @@ def open_invoker(
     elif mode == "inprocess":
         from .inprocess import InProcessSandbox
 
-        sandbox = InProcessSandbox(function, env_overrides or {}, log, serving=serving)
+        sandbox = InProcessSandbox(function, env_overrides or {}, log)
     else:
         raise RunnerError(f"unknown mode {mode!r}: choose one of {', '.join(MODES)}")
     return PlatformInvoker(function, sandbox, log)

@@ -23,7 +23,6 @@ from .environment import lambda_environment
 from .invoke import Step
 from .process import EXITED, exit_reason, kill, peak_rss_mb, supervise
 from .runtime import RUNNER_IMPORT_ROOT, Request
-from .serialize import Payload, payload_bytes
 from .template import FunctionConfig
 from .worker import SYNC_PREFIX, SYNC_SUFFIX, receive, send
 
@@ -114,6 +113,7 @@ class IsolatedSandbox:
                 pass_fds=(command_read, reply_write),
                 cwd=self.function.code_dir,
                 env=lambda_environment(self.function, self.env_overrides),
+                start_new_session=True,  # Ctrl-C reaches the runner, which then ends the environment itself
             )
         finally:
             for fd in (command_read, reply_write, output_write):
@@ -129,9 +129,8 @@ class IsolatedSandbox:
         step.duration_ms = (time.perf_counter() - start) * 1000  # process start-up is part of INIT
         return step
 
-    def run(self, event: Payload, request: Request, timeout_s: float) -> Step:
-        payload = payload_bytes(event)
-        return self._exchange({"op": "invoke", "request": request.as_dict()}, payload, timeout_s, time.perf_counter())
+    def run(self, event: bytes, request: Request, timeout_s: float) -> Step:
+        return self._exchange({"op": "invoke", "request": request.as_dict()}, event, timeout_s, time.perf_counter())
 
     def _reply_ready(self, wait_s: float) -> bool:
         if select.select([self.reply_fd], [], [], wait_s)[0]:

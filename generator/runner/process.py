@@ -90,6 +90,11 @@ def exit_reason(returncode: int) -> str:
     return "signal: " + _SIGNAL_NAMES.get(name, name.lower())
 
 
+def uncaught_exit_reason(exc: BaseException) -> str:
+    """How Python ends when `exc` is not caught: by SIGINT for a KeyboardInterrupt, else with status 1."""
+    return "signal: interrupt" if isinstance(exc, KeyboardInterrupt) else "exit status 1"
+
+
 def kill(process: subprocess.Popen[bytes]) -> None:
     """SIGKILL the process and reap it: a timed-out or oversized sandbox gets no chance to clean up."""
     import subprocess

@@ -18,7 +18,7 @@ import os
 import struct
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 _FRAME = struct.Struct(">II")
 SYNC_PREFIX = b"\x00\x1eslsgen-sync:"
@@ -77,8 +77,36 @@ def _mark_output(sequence: int) -> None:
         write_all(1, sync_marker(sequence))
 
 
+def _die_of(exc: BaseException) -> NoReturn:
+    """End the process as an uncaught `exc` ends Python: its traceback, then SIGINT or exit status 1."""
+    import signal
+
+    from .runtime import uncaught_traceback
+
+    with contextlib.suppress(OSError, ValueError):
+        sys.stderr.write(uncaught_traceback(exc))
+        sys.stderr.flush()
+    if isinstance(exc, KeyboardInterrupt) and hasattr(signal, "SIGINT"):
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+        os.kill(os.getpid(), signal.SIGINT)
+    os._exit(1)
+
+
 def main(command_fd: int, reply_fd: int) -> None:
-    """Serve `init` and `invoke` commands until the command pipe closes. SystemExit from the handler ends it."""
+    """Serve `init` and `invoke` commands until the command pipe closes.
+
+    SystemExit from the function ends the process with its status, as in Lambda; any other BaseException
+    (a KeyboardInterrupt the handler raises) ends it as an uncaught exception ends Python.
+    """
+    try:
+        _serve(command_fd, reply_fd)
+    except SystemExit:
+        raise
+    except BaseException as exc:  # the function's own: the runtime dies of it
+        _die_of(exc)
+
+
+def _serve(command_fd: int, reply_fd: int) -> None:
     from .process import peak_rss_mb
     from .runtime import FunctionRuntime, Request, Unbuffered, lambda_sys_path
 

@@ -296,7 +296,7 @@ def test_code_changes_are_picked_up_without_restart(http_api) -> None:
     app = root / "src" / "app.py"
     app.write_text(app.read_text().replace('VERSION = "one"', 'VERSION = "two!"'))
     assert request(api, "GET", "/items/1")[1]["X-Version"] == "two!"
-    assert "Code changed: the next invocation is a cold start." in log.getvalue()
+    assert "Code or template changed: the next invocations are cold starts." in log.getvalue()
     reports = [line for line in log.getvalue().splitlines() if line.startswith("REPORT")]
     assert ["Init Duration" in line for line in reports] == [True, True]
 
