@@ -385,7 +385,8 @@ class LocalApi:
 
     @property
     def url(self) -> str:
-        return f"http://{self._server.server_address[0]}:{self.port}"
+        host = self._server.server_address[0]
+        return f"http://{host if isinstance(host, str) else host.decode()}:{self.port}"
 
     def stop(self) -> None:
         self._server.shutdown()

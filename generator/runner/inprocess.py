@@ -190,7 +190,7 @@ class InProcessSandbox:
             time.tzset()
         sys.path[:] = lambda_sys_path(self.function.code_dir, sys.path)
         os.chdir(self.function.code_dir)
-        os._exit = _exit_in_function  # type: ignore[assignment]
+        os._exit = _exit_in_function
 
     def exited(self, status: int) -> None:
         """The function called `os._exit(status)`: the environment has ended."""
@@ -290,7 +290,7 @@ class InProcessSandbox:
             time.tzset()
         sys.path[:] = saved.path
         os.chdir(saved.cwd)
-        logging.Formatter.converter = saved.converter  # type: ignore[method-assign]
+        logging.Formatter.converter = saved.converter
         logging.getLogger().setLevel(saved.root_level)
         if InProcessSandbox.warm is self:
             InProcessSandbox.warm = None

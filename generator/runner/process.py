@@ -31,12 +31,10 @@ _SIGNAL_NAMES = {
     "SIGHUP": "hangup",
     "SIGPIPE": "broken pipe",
 }
-try:  # measured after every in-process invocation
-    from resource import RUSAGE_SELF as _RUSAGE_SELF
-    from resource import getrusage as _getrusage
+try:
+    import resource
 except ImportError:  # Windows
-    _getrusage = None  # type: ignore[assignment]
-    _RUSAGE_SELF = 0
+    resource = None  # type: ignore[assignment]
 _MAXRSS_UNIT = 1024 if sys.platform == "darwin" else 1  # ru_maxrss is in bytes on macOS, kilobytes on Linux
 TIMEOUT = "timeout"
 MEMORY = "memory"
@@ -66,9 +64,9 @@ def peak_rss_mb(pid: int | None = None) -> int | None:
     if pid is not None:
         kilobytes = _status_kb(pid, "VmHWM:")
         return None if kilobytes is None else _to_mb(kilobytes)
-    if _getrusage is None:  # Windows
+    if resource is None:  # Windows
         return None
-    peak = _getrusage(_RUSAGE_SELF).ru_maxrss
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     # Linux reports kilobytes, macOS bytes.
     return _to_mb(peak // _MAXRSS_UNIT)
 

@@ -110,8 +110,8 @@ def _serve(command_fd: int, reply_fd: int) -> None:
     from .process import peak_rss_mb
     from .runtime import FunctionRuntime, Request, Unbuffered, lambda_sys_path
 
-    sys.stdout = Unbuffered(sys.stdout)  # type: ignore[assignment]
-    sys.stderr = Unbuffered(sys.stderr)  # type: ignore[assignment]
+    sys.stdout = Unbuffered(sys.stdout)
+    sys.stderr = Unbuffered(sys.stderr)
     sys.path[:] = lambda_sys_path(Path(os.environ["LAMBDA_TASK_ROOT"]), sys.path)
     runtime = FunctionRuntime(os.environ["_HANDLER"])
     while (message := receive(command_fd)) is not None:
