@@ -13,8 +13,8 @@ import time
 import pytest
 from lambda_project import reports, runner, write_project
 
-from generator.runner.invoke import open_invoker
-from generator.runner.template import read_functions
+from generator.runner.config.template import read_functions
+from generator.runner.sandboxes.choose import open_invoker
 
 ALL_MODES = ["inprocess", "isolated", "emulate"]
 LEFT_BEHIND = "note: the function did not stop at its timeout"

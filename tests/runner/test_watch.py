@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from generator.runner.watch import CodeWatcher
+from generator.runner.local.watch import CodeWatcher
 
 
 class Clock:

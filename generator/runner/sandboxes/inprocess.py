@@ -35,14 +35,13 @@ from dataclasses import dataclass, field
 from importlib.machinery import EXTENSION_SUFFIXES
 from typing import ClassVar, NoReturn, TextIO
 
-from .environment import lambda_environment
-from .invoke import Step
-from .isolated import IsolatedSandbox
-from .process import EXITED, TIMEOUT, peak_rss_mb, uncaught_exit_reason
-from .runtime import FunctionRuntime, Outcome, Request, lambda_sys_path, uncaught_traceback
-from .template import FunctionConfig
+from ..config.environment import lambda_environment
+from ..config.template import FunctionConfig
+from ..runtime.function import FunctionRuntime, Outcome, Request, lambda_sys_path, uncaught_traceback
+from ..service.sandbox import EXITED, TIMEOUT, Sandbox, Step
+from .process import peak_rss_mb, uncaught_exit_reason
 
-_RUNNER_PACKAGE = __package__ or ""
+_RUNNER_PACKAGE = (__package__ or "").rpartition(".")[0]  # the runner package, all its layers
 _MAIN_THREAD = threading.main_thread().ident
 _real_exit = os._exit
 UNWIND_S = 0.5  # how long a timed-out function may take to unwind before it is left behind
@@ -165,17 +164,25 @@ class InProcessSandbox:
 
     warm: ClassVar[InProcessSandbox | None] = None  # the one environment currently set up in this process
 
-    def __init__(self, function: FunctionConfig, env_overrides: dict[str, str], log: TextIO) -> None:
+    def __init__(
+        self,
+        function: FunctionConfig,
+        env_overrides: dict[str, str],
+        log: TextIO,
+        *,
+        fallback: Callable[[], Sandbox],
+    ) -> None:
         self.function = function
         self.env_overrides = env_overrides
         self.log = log
+        self._make_fallback = fallback  # a sandbox in a child process, for when a function cannot be stopped here
         self.pid = os.getpid()
         self.runtime: FunctionRuntime | None = None
         self._saved: _SavedState | None = None
         self._exit_status: int | None = None  # os._exit was called in the function
         self._call_running: _Call | None = None
         # Set once a function was left running: from then on this sandbox starts its environments in a child.
-        self.fallback: IsolatedSandbox | None = None
+        self.fallback: Sandbox | None = None
 
     def _enter(self) -> None:
         if InProcessSandbox.warm is not None and InProcessSandbox.warm is not self:
@@ -250,7 +257,7 @@ class InProcessSandbox:
 
     def _leave_behind(self) -> None:
         """The function would not stop: it keeps running here, and later environments start in a child process."""
-        self.fallback = IsolatedSandbox(self.function, self.env_overrides, self.log)
+        self.fallback = self._make_fallback()
         self.log.write(
             "note: the function did not stop at its timeout and cannot be killed inside the runner's process; "
             "the next environments of this session start in a child process, as with --isolated\n"

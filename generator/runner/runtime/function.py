@@ -90,7 +90,7 @@ def uncaught_traceback(exc: BaseException) -> str:
     """
     import traceback
 
-    runner = str(Path(__file__).resolve().parent)
+    runner = str(Path(__file__).resolve().parent.parent)  # the whole runner package
     frames = [
         frame
         for frame in traceback.extract_tb(exc.__traceback__)

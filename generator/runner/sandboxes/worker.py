@@ -81,7 +81,7 @@ def _die_of(exc: BaseException) -> NoReturn:
     """End the process as an uncaught `exc` ends Python: its traceback, then SIGINT or exit status 1."""
     import signal
 
-    from .runtime import uncaught_traceback
+    from ..runtime.function import uncaught_traceback
 
     with contextlib.suppress(OSError, ValueError):
         sys.stderr.write(uncaught_traceback(exc))
@@ -107,8 +107,8 @@ def main(command_fd: int, reply_fd: int) -> None:
 
 
 def _serve(command_fd: int, reply_fd: int) -> None:
+    from ..runtime.function import FunctionRuntime, Request, Unbuffered, lambda_sys_path
     from .process import peak_rss_mb
-    from .runtime import FunctionRuntime, Request, Unbuffered, lambda_sys_path
 
     sys.stdout = Unbuffered(sys.stdout)
     sys.stderr = Unbuffered(sys.stderr)

@@ -19,9 +19,11 @@ from __future__ import annotations
 import base64
 import contextlib
 import json
+import os
 import sys
 import threading
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -29,8 +31,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, TextIO
 
-from .errors import RunnerError
-from .http_events import (
+from ..config.template import FunctionConfig, Resolver, load_template, merge_globals, read_functions
+from ..errors import RunnerError
+from ..events.http_events import (
     HttpRequest,
     function_url_event,
     http_api_event,
@@ -38,9 +41,8 @@ from .http_events import (
     rest_api_event,
     route_specificity,
 )
-from .ids import random_hex, uuid4
-from .invoke import Invocation, Invoker, PayloadTooLarge, open_invoker
-from .template import FunctionConfig, Resolver, load_template, merge_globals, read_functions
+from ..sandboxes.choose import open_invoker
+from ..service.invoke import Invocation, Invoker, PayloadTooLarge
 from .watch import CodeWatcher
 
 REST, HTTP, URL = "rest", "http", "url"
@@ -200,7 +202,7 @@ def map_response(route: Route, invocation: Invocation, log: TextIO) -> HttpRespo
 
 
 def _trace_header() -> str:
-    return f"Root=1-{int(time.time()):08x}-{random_hex(12)}"
+    return f"Root=1-{int(time.time()):08x}-{os.urandom(12).hex()}"
 
 
 def max_concurrency_of(function: FunctionConfig, requested: int | None) -> int:
@@ -431,7 +433,7 @@ class LocalApi:
             ],
             body=body,
             source_ip=peer,
-            request_id=uuid4(),
+            request_id=str(uuid.uuid4()),
             time=datetime.now(timezone.utc),
         )
         routes = self.routes
