@@ -45,9 +45,7 @@ def _read_exact(fd: int, size: int) -> bytes | None:
 def send(fd: int, header: dict[str, Any], body: bytes = b"") -> None:
     """Write one message: the frame sizes, the JSON header and the body."""
     encoded = json.dumps(header).encode("utf-8")
-    write_all(fd, _FRAME.pack(len(encoded), len(body)) + encoded)
-    if body:
-        write_all(fd, body)
+    write_all(fd, _FRAME.pack(len(encoded), len(body)) + encoded + body)  # one write: one wake-up of the reader
 
 
 def receive(fd: int) -> tuple[dict[str, Any], bytes] | None:
