@@ -10,7 +10,6 @@ it creates those resources, so that code and resources agree.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -54,6 +53,8 @@ def merge_globals(global_props: dict[str, Any], own: dict[str, Any]) -> dict[str
 
 class Resolver:
     """Turns intrinsic functions into readable local values for one template."""
+
+    __slots__ = ("stack_name", "template")
 
     def __init__(self, template: dict[str, Any], stack_name: str) -> None:
         self.template = template
@@ -176,36 +177,90 @@ class Resolver:
         return str(node)
 
 
-@dataclass(kw_only=True)
 class FunctionConfig:
-    """One function's settings, read from the template with Globals merged in."""
+    """One function's settings, read from the template with Globals merged in.
 
-    logical_id: str
-    name: str
-    handler: str
-    runtime: str
-    architecture: str
-    memory_size: int
-    timeout: int
-    code_dir: Path
-    environment: dict[str, str]
-    ephemeral_storage: int
-    log_format: str
-    application_log_level: str | None
-    system_log_level: str | None
-    log_group: str
-    tracing: bool
-    events: dict[str, Any] = field(default_factory=dict)
-    properties: dict[str, Any] = field(default_factory=dict)
-    # Asynchronous invocation (EventInvokeConfig, DeadLetterQueue): retries, then where the event goes.
-    max_retry_attempts: int = 2
-    on_success: str | None = None
-    on_failure: str | None = None
-    dead_letter_queue: str | None = None
-    # START/END/REPORT print as Lambda's text lines, readable in a terminal, unless asked for the
-    # `platform.*` JSON records Lambda writes with LogFormat JSON (`--json-platform-logs`). Application logs
-    # always follow LogFormat, as in Lambda.
-    platform_log_json: bool = False
+    A plain class rather than a dataclass, like every record on the path of a one-shot `invoke`: importing
+    `dataclasses` is over a tenth of that command's time (see `service.invoke.Invocation`).
+    """
+
+    __slots__ = (
+        "application_log_level",
+        "architecture",
+        "code_dir",
+        "dead_letter_queue",
+        "environment",
+        "ephemeral_storage",
+        "events",
+        "handler",
+        "log_format",
+        "log_group",
+        "logical_id",
+        "max_retry_attempts",
+        "memory_size",
+        "name",
+        "on_failure",
+        "on_success",
+        "platform_log_json",
+        "properties",
+        "runtime",
+        "system_log_level",
+        "timeout",
+        "tracing",
+    )
+
+    def __init__(
+        self,
+        *,
+        logical_id: str,
+        name: str,
+        handler: str,
+        runtime: str,
+        architecture: str,
+        memory_size: int,
+        timeout: int,
+        code_dir: Path,
+        environment: dict[str, str],
+        ephemeral_storage: int,
+        log_format: str,
+        application_log_level: str | None,
+        system_log_level: str | None,
+        log_group: str,
+        tracing: bool,
+        events: dict[str, Any] | None = None,
+        properties: dict[str, Any] | None = None,
+        max_retry_attempts: int = 2,
+        on_success: str | None = None,
+        on_failure: str | None = None,
+        dead_letter_queue: str | None = None,
+        platform_log_json: bool = False,
+    ) -> None:
+        self.logical_id = logical_id
+        self.name = name
+        self.handler = handler
+        self.runtime = runtime
+        self.architecture = architecture
+        self.memory_size = memory_size
+        self.timeout = timeout
+        self.code_dir = code_dir
+        self.environment = environment
+        self.ephemeral_storage = ephemeral_storage
+        self.log_format = log_format
+        self.application_log_level = application_log_level
+        self.system_log_level = system_log_level
+        self.log_group = log_group
+        self.tracing = tracing
+        self.events = {} if events is None else events
+        self.properties = {} if properties is None else properties
+        # Asynchronous invocation (EventInvokeConfig, DeadLetterQueue): retries, then where the event goes.
+        self.max_retry_attempts = max_retry_attempts
+        self.on_success = on_success
+        self.on_failure = on_failure
+        self.dead_letter_queue = dead_letter_queue
+        # START/END/REPORT print as Lambda's text lines, readable in a terminal, unless asked for the
+        # `platform.*` JSON records Lambda writes with LogFormat JSON (`--json-platform-logs`). Application logs
+        # always follow LogFormat, as in Lambda.
+        self.platform_log_json = platform_log_json
 
     def __repr__(self) -> str:
         return f"FunctionConfig({self.logical_id!r}, handler={self.handler!r}, runtime={self.runtime!r})"

@@ -12,7 +12,6 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -22,30 +21,55 @@ from .handler import HandlerFault, error_from_exception, resolve_handler
 from .serialize import escapes_non_ascii, marshal_response, unmarshal_request
 
 
-@dataclass
 class Request:
-    """What the platform hands the runtime with each event (the Runtime API's invocation headers)."""
+    """What the platform hands the runtime with each event (the Runtime API's invocation headers).
 
-    request_id: str
-    deadline_ms: int
-    invoked_function_arn: str
-    trace_id: str | None = None
-    client_context: dict[str, Any] | None = None
-    identity: dict[str, Any] | None = None
-    tenant_id: str | None = None
+    A plain class, not a dataclass: see `service.invoke.Invocation`. `as_dict()` is what the isolated worker
+    receives.
+    """
+
+    __slots__ = (
+        "client_context",
+        "deadline_ms",
+        "identity",
+        "invoked_function_arn",
+        "request_id",
+        "tenant_id",
+        "trace_id",
+    )
+
+    def __init__(
+        self,
+        request_id: str,
+        deadline_ms: int,
+        invoked_function_arn: str,
+        trace_id: str | None = None,
+        client_context: dict[str, Any] | None = None,
+        identity: dict[str, Any] | None = None,
+        tenant_id: str | None = None,
+    ) -> None:
+        self.request_id = request_id
+        self.deadline_ms = deadline_ms
+        self.invoked_function_arn = invoked_function_arn
+        self.trace_id = trace_id
+        self.client_context = client_context
+        self.identity = identity
+        self.tenant_id = tenant_id
 
     def as_dict(self) -> dict[str, Any]:
-        """The fields by name, for the isolated worker: `Request(**request.as_dict())` is an equal request."""
-        return dict(vars(self))  # shallow: the values are JSON's own types
+        """The fields by name: `Request(**request.as_dict())` is an equal request."""
+        return {name: getattr(self, name) for name in self.__slots__}
 
 
-@dataclass
 class Outcome:
     """The runtime's answer: the encoded response, or the error JSON; and how long the work took."""
 
-    response: bytes | None
-    error: dict[str, Any] | None
-    duration_ms: float
+    __slots__ = ("duration_ms", "error", "response")
+
+    def __init__(self, response: bytes | None, error: dict[str, Any] | None, duration_ms: float) -> None:
+        self.response = response
+        self.error = error
+        self.duration_ms = duration_ms
 
 
 # The directory the runner package is imported from (the project folder, for `python -m lambda_runner`).

@@ -31,7 +31,6 @@ import sys
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from importlib.machinery import EXTENSION_SUFFIXES
 from typing import ClassVar, NoReturn, TextIO
 
@@ -147,16 +146,16 @@ class _Call(threading.Thread):
                 _raise_in_thread(self.ident, _TimeLimit)
 
 
-@dataclass
 class _SavedState:
-    """What `_enter` changed in the process, to put back on `reset()`."""
+    """What `_enter` changed in the process, to put back on `reset()` (a plain class: see `invoke.Invocation`)."""
 
-    environ: dict[str, str] = field(default_factory=lambda: dict(os.environ))
-    path: list[str] = field(default_factory=lambda: list(sys.path))
-    cwd: str = field(default_factory=os.getcwd)
-    modules: set[str] = field(default_factory=lambda: set(sys.modules))
-    converter: Callable[..., time.struct_time] = field(default_factory=lambda: logging.Formatter.converter)
-    root_level: int = field(default_factory=lambda: logging.getLogger().level)
+    def __init__(self) -> None:
+        self.environ = dict(os.environ)
+        self.path = list(sys.path)
+        self.cwd = os.getcwd()
+        self.modules = set(sys.modules)
+        self.converter: Callable[..., time.struct_time] = logging.Formatter.converter
+        self.root_level = logging.getLogger().level
 
 
 class InProcessSandbox:

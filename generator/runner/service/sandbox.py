@@ -6,7 +6,6 @@ It sits below both: the platform drives any `Sandbox` through it, and each sandb
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
@@ -18,16 +17,27 @@ MEMORY = "memory"
 EXITED = "exited"
 
 
-@dataclass
 class Step:
-    """What a sandbox reports for its INIT phase or for one invocation."""
+    """What a sandbox reports for its INIT phase or for one invocation (a plain class: see `invoke.Invocation`)."""
 
-    error: dict[str, Any] | None
-    duration_ms: float
-    response: bytes | None = None
-    ended: str | None = None  # the environment ended: TIMEOUT, MEMORY or EXITED
-    exit_reason: str = ""  # for EXITED: "exit status 3", "signal: killed"
-    memory_mb: int = 0  # peak memory of the environment so far
+    __slots__ = ("duration_ms", "ended", "error", "exit_reason", "memory_mb", "response")
+
+    def __init__(
+        self,
+        error: dict[str, Any] | None,
+        duration_ms: float,
+        response: bytes | None = None,
+        *,
+        ended: str | None = None,  # the environment ended: TIMEOUT, MEMORY or EXITED
+        exit_reason: str = "",  # for EXITED: "exit status 3", "signal: killed"
+        memory_mb: int = 0,  # peak memory of the environment so far
+    ) -> None:
+        self.error = error
+        self.duration_ms = duration_ms
+        self.response = response
+        self.ended = ended
+        self.exit_reason = exit_reason
+        self.memory_mb = memory_mb
 
 
 class Sandbox(Protocol):
