@@ -387,6 +387,8 @@ import time
 def handler(event, context):
     path = event["rawPath"]
     if path == "/stuck":
+        with open(os.environ["PID_FILE"], "w") as pid_file:
+            pid_file.write(str(os.getpid()))
         while True:
             try:
                 time.sleep(0.01)
@@ -412,13 +414,14 @@ Resources:
       Environment:
         Variables:
           GREETING: one
+          PID_FILE: {pid_file}
       Events:
         All: {Type: HttpApi, Properties: {Path: "/{proxy+}", Method: ANY}}
 """
 
 
 def _robust_project(root: Path) -> Path:
-    template = _project(root, ROBUSTNESS_TEMPLATE)
+    template = _project(root, ROBUSTNESS_TEMPLATE.replace("{pid_file}", str(root / "stuck.pid")))
     (root / "src" / "app.py").write_text(ROBUSTNESS_HANDLER)
     return template
 
@@ -513,3 +516,20 @@ def test_http_details_head_chunked_bodies_and_header_injection(tmp_path: Path) -
             assert connection.getresponse().status == 411
         finally:
             connection.close()
+
+
+def test_stopping_the_server_ends_an_environment_stuck_in_a_request(tmp_path: Path) -> None:
+    template = _robust_project(tmp_path / "web")
+    template.write_text(template.read_text().replace("Timeout: 2", "Timeout: 60"))
+    pid_file = tmp_path / "web" / "stuck.pid"
+    with running(template) as (api, _):
+        threading.Thread(target=lambda: request(api, "GET", "/stuck"), daemon=True).start()
+        deadline = time.monotonic() + 20
+        while not pid_file.exists() or not pid_file.read_text():
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        pid = int(pid_file.read_text())
+    deadline = time.monotonic() + 10
+    while Path(f"/proc/{pid}").exists() and "zombie" not in Path(f"/proc/{pid}/status").read_text():
+        assert time.monotonic() < deadline, "the stuck environment outlived the server"
+        time.sleep(0.05)

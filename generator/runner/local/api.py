@@ -228,7 +228,7 @@ def max_concurrency_of(function: FunctionConfig, requested: int | None) -> int:
     return reserved
 
 
-@dataclass
+@dataclass(eq=False)
 class _Environment:
     invoker: Invoker
     generation: int  # the pool's generation it was opened in: older ones are retired when returned
@@ -241,6 +241,7 @@ class EnvironmentPool:
     fewer than `limit` exist; beyond that it waits for one to come back (Lambda would throttle instead). An
     environment whose function timed out or crashed is restarted by its invoker on its next request.
     `renew()` retires them all (an edit of the code or the template): busy ones are closed when returned.
+    `close()` ends them all, busy ones too (their requests fail): no child process outlives the server.
     """
 
     def __init__(self, function: FunctionConfig, env_overrides: dict[str, str], log: TextIO, limit: int) -> None:
@@ -249,17 +250,22 @@ class EnvironmentPool:
         self.log = log
         self.limit = limit
         self._idle: list[_Environment] = []
-        self._count = 0  # environments lent out or idle
+        self._busy: list[_Environment] = []
+        self._count = 0  # environments lent out or idle, or being opened
         self._generation = 0
         self._closed = False
         self._condition = threading.Condition()
 
     def acquire(self) -> _Environment:
         with self._condition:
-            while not self._idle and self._count >= self.limit:
+            while not self._idle and self._count >= self.limit and not self._closed:
                 self._condition.wait()
+            if self._closed:
+                raise RunnerError("the server is stopping")
             if self._idle:
-                return self._idle.pop()
+                environment = self._idle.pop()
+                self._busy.append(environment)
+                return environment
             self._count += 1
             function, generation = self.function, self._generation
         try:
@@ -267,10 +273,15 @@ class EnvironmentPool:
         except BaseException:
             self._forget()
             raise
-        return _Environment(invoker, generation)
+        environment = _Environment(invoker, generation)
+        with self._condition:
+            self._busy.append(environment)
+        return environment
 
     def release(self, environment: _Environment) -> None:
         with self._condition:
+            if environment in self._busy:
+                self._busy.remove(environment)
             if not self._closed and environment.generation == self._generation:
                 self._idle.append(environment)
                 self._condition.notify()
@@ -296,7 +307,12 @@ class EnvironmentPool:
     def close(self) -> None:
         with self._condition:
             self._closed = True
+            busy, self._busy = self._busy, []
+            self._condition.notify_all()
         self.renew(self.function)
+        for environment in busy:  # its request thread then fails, and the process exits without it
+            with contextlib.suppress(Exception):
+                environment.invoker.close()
 
 
 class _Server(ThreadingHTTPServer):

@@ -41,7 +41,6 @@ from ..service.sandbox import EXITED, TIMEOUT, Sandbox, Step
 from .process import peak_rss_mb, uncaught_exit_reason
 
 _RUNNER_PACKAGE = (__package__ or "").rpartition(".")[0]  # the runner package, all its layers
-_MAIN_THREAD = threading.main_thread().ident
 _real_exit = os._exit
 UNWIND_S = 0.5  # how long a timed-out function may take to unwind before it is left behind
 
@@ -104,10 +103,10 @@ def _raise_in_thread(ident: int, exc_type: type[BaseException]) -> None:
 def _exit_in_function(status: int) -> NoReturn:
     """`os._exit` while an in-process environment is warm: the environment ends, the runner does not.
 
-    The runner's own thread, and a forked child of the function, exit for real.
+    The runner's own thread (the one driving the sandbox), and a forked child of the function, exit for real.
     """
     sandbox = InProcessSandbox.warm
-    if sandbox is None or os.getpid() != sandbox.pid or threading.get_ident() == _MAIN_THREAD:
+    if sandbox is None or os.getpid() != sandbox.pid or threading.get_ident() == sandbox.driver:
         _real_exit(status)
     sandbox.exited(status)
     raise _RuntimeExit(status)
@@ -176,6 +175,7 @@ class InProcessSandbox:
         self.log = log
         self._make_fallback = fallback  # a sandbox in a child process, for when a function cannot be stopped here
         self.pid = os.getpid()
+        self.driver = threading.get_ident()  # the runner's thread, which calls init() and run()
         self.runtime: FunctionRuntime | None = None
         self._saved: _SavedState | None = None
         self._exit_status: int | None = None  # os._exit was called in the function
@@ -187,6 +187,7 @@ class InProcessSandbox:
         if InProcessSandbox.warm is not None and InProcessSandbox.warm is not self:
             InProcessSandbox.warm.reset()
         InProcessSandbox.warm = self
+        self.driver = threading.get_ident()
         self._saved = _SavedState()
         self._exit_status = None
         environment = lambda_environment(self.function, self.env_overrides)
