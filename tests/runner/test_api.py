@@ -354,6 +354,31 @@ def test_route_selection_unit() -> None:
     assert select_route(routes, "GET", "/") == routes[3]
 
 
+def test_the_service_reads_the_json_of_the_result() -> None:
+    """What API Gateway reads is the response JSON: a Decimal is a number there, a tuple a list, a dict body text."""
+    from decimal import Decimal
+
+    from generator.runner.local.api import HTTP, REST, Route, map_response
+    from generator.runner.runtime.serialize import marshal_response
+    from generator.runner.service.invoke import Invocation
+
+    def mapped(route: Route, result: object) -> tuple[int, list[tuple[str, str]], bytes]:
+        invocation = Invocation("r", marshal_response(result), None, "success", 1.0, 1, None, 64)
+        response = map_response(route, invocation, io.StringIO())
+        return response.status, response.headers, response.body
+
+    rest = Route(REST, "GET", "/x", "1.0", "Prod")
+    v2 = Route(HTTP, "ANY", None, "2.0", "$default")
+    result = {"statusCode": "202", "headers": {"version": Decimal("1.10"), "n": 5}, "body": {"price": Decimal("9.90")}}
+    assert mapped(rest, result) == (202, [("version", "1.1"), ("n", "5")], b'{"price": 9.9}')
+    cookies = {"statusCode": 200, "cookies": ("a=1", "b=2"), "body": "x"}
+    assert mapped(v2, cookies) == (200, [("Set-Cookie", "a=1"), ("Set-Cookie", "b=2")], b"x")
+    multi = {"statusCode": 200, "headers": {"x": "h", "y": "1"}, "multiValueHeaders": {"X": ("1", "2")}}
+    assert mapped(rest, multi)[1] == [("y", "1"), ("X", "1"), ("X", "2")]
+    assert mapped(v2, {"hello": "world"}) == (200, [("Content-Type", "application/json")], b'{"hello": "world"}')
+    assert mapped(rest, {"hello": "world"})[0] == 502
+
+
 def test_function_without_http_events_is_a_user_error(tmp_path: Path) -> None:
     root = tmp_path / "plain"
     template = _project(root, URL_TEMPLATE.replace("      FunctionUrlConfig:\n        AuthType: NONE\n", ""))
