@@ -11,9 +11,10 @@ Each init and each invocation runs on a thread of its own while the runner's mai
 that the runner keeps control whatever the function does (a debugger stops in that thread as in any other):
 
 - at Timeout the runner reports the timeout, as Lambda does, and raises `_TimeLimit` in the thread to unwind
-  it. A function that does not stop then (it catches BaseException in a loop, or waits inside C code) is left
-  behind: it cannot be killed inside this process, so the environment is never used again and the next
-  invocations of the session run in a child process instead, as with `--isolated`;
+  it. A function that does not stop within `UNWIND_S` (it catches BaseException in a loop, or waits inside C
+  code: a long `time.sleep`, a socket read without timeout) is left behind: it cannot be killed inside this
+  process, so the environment is never used again and the next invocations of the session run in a child
+  process instead, as with `--isolated`;
 - `os._exit()` (and `sys.exit()`) in the function end the environment, not the runner: while an environment
   is warm, `os._exit` of this process is one that reports `Runtime exited with error: exit status N`;
 - a KeyboardInterrupt the function raises ends the environment as it ends Python (`signal: interrupt`).
