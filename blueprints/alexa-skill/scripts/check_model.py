@@ -22,6 +22,7 @@ import re
 import sys
 import unicodedata
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 MODELS = Path("skill-package/interactionModels/custom")
@@ -99,7 +100,7 @@ def handled_intents(source: Path) -> set[str]:
     return names
 
 
-def model_problems(locale: str, model: dict, handled: set[str]) -> list[str]:
+def model_problems(locale: str, model: dict[str, Any], handled: set[str]) -> list[str]:
     """What is wrong with one locale's interaction model."""
     problems: list[str] = []
     language_model = model.get("interactionModel", {}).get("languageModel", {})

@@ -16,8 +16,9 @@ from __future__ import annotations
 import json
 import logging
 import os
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 from xml.sax.saxutils import escape
 
 from ask_sdk_core.dispatch_components import (
@@ -66,7 +67,7 @@ def strings_for_locale(locale: str | None) -> dict[str, str]:
 
 def localized(handler_input: HandlerInput, key: str, **values: str) -> str:
     """The localized string `key` as SSML text: the values filled in, and escaped as SSML needs."""
-    strings: dict[str, str] = handler_input.attributes_manager.request_attributes["speech"]
+    strings = cast("dict[str, str]", handler_input.attributes_manager.request_attributes["speech"])
     return escape(strings[key]).format(**{name: escape(value) for name, value in values.items()})
 
 
@@ -181,7 +182,7 @@ class IntentReflectorHandler(AbstractRequestHandler):
         return is_request_type("IntentRequest")(handler_input)
 
     def handle(self, handler_input: HandlerInput) -> Response:
-        intent = get_intent_name(handler_input)
+        intent = str(get_intent_name(handler_input))
         logger.warning("intent without a handler", extra={"intent": intent})
         return (
             handler_input.response_builder.speak(localized(handler_input, "reflect", intent=intent))
@@ -200,7 +201,7 @@ class CatchAllExceptionHandler(AbstractExceptionHandler):
         logger.error(
             "request failed",
             exc_info=exception,
-            extra={"alexa_request_id": handler_input.request_envelope.request.request_id},
+            extra={"alexa_request_id": getattr(handler_input.request_envelope.request, "request_id", None)},
         )
         if "speech" not in handler_input.attributes_manager.request_attributes:  # the interceptor itself failed
             handler_input.attributes_manager.request_attributes["speech"] = strings_for_locale(DEFAULT_LOCALE)
@@ -218,7 +219,7 @@ class LocalizationInterceptor(AbstractRequestInterceptor):
     """Chooses the strings of the request's locale once, before any handler runs."""
 
     def process(self, handler_input: HandlerInput) -> None:
-        handler_input.attributes_manager.request_attributes["speech"] = strings_for_locale(get_locale(handler_input))
+        handler_input.attributes_manager.request_attributes["speech"] = strings_for_locale(str(get_locale(handler_input)))
 
 
 class RequestLogger(AbstractRequestInterceptor):
@@ -230,7 +231,7 @@ class RequestLogger(AbstractRequestInterceptor):
         logger.info(
             "alexa request",
             extra={
-                "alexa_request_id": request.request_id,
+                "alexa_request_id": getattr(request, "request_id", None),
                 "request_type": get_request_type(handler_input),
                 "intent": getattr(intent, "name", None),
                 "slots": sorted(getattr(intent, "slots", None) or {}),
@@ -244,14 +245,14 @@ class ResponseLogger(AbstractResponseInterceptor):
         logger.info(
             "alexa response",
             extra={
-                "alexa_request_id": handler_input.request_envelope.request.request_id,
+                "alexa_request_id": getattr(handler_input.request_envelope.request, "request_id", None),
                 "should_end_session": getattr(response, "should_end_session", None),
                 "reprompt": getattr(response, "reprompt", None) is not None,
             },
         )
 
 
-def build_skill() -> Any:
+def build_skill() -> Callable[[dict[str, Any], Any], dict[str, Any]]:
     """The skill: its handlers in the order they are tried, and the id of the only skill it answers."""
     skill_id = os.environ.get("SKILL_ID", "").strip()
     if not skill_id:
@@ -273,7 +274,7 @@ def build_skill() -> Any:
     builder.add_global_request_interceptor(LocalizationInterceptor())
     builder.add_global_request_interceptor(RequestLogger())
     builder.add_global_response_interceptor(ResponseLogger())
-    return builder.lambda_handler()
+    return cast("Callable[[dict[str, Any], Any], dict[str, Any]]", builder.lambda_handler())
 
 
 SKILL_INVOKER = build_skill()
