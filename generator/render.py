@@ -142,7 +142,7 @@ def render_repeats(blueprint: Blueprint, stage: Path, project: Path, context: di
 def write_events(blueprint: Blueprint, project: Path, context: dict[str, Any]) -> None:
     """Sample events come from the runner's event builders: the same source as `lambda_runner event`."""
     from .runner.errors import RunnerError
-    from .runner.events import build_event
+    from .runner.events.catalog import build_event
 
     env = sandbox()
     for event in applicable_events(blueprint, context):
