@@ -19,7 +19,7 @@ from xml.sax.saxutils import escape
 import pytest
 from test_e2e_hello_world import runtime_python
 
-from generator.runner.template import load_template
+from generator.runner.config.template import load_template
 
 from helpers import SLSGEN, check_project, generate, invoke, response, run
 
