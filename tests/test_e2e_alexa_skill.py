@@ -169,6 +169,8 @@ def refused(tmp_path: Path, *args: str, blueprint: str = "alexa-skill") -> str:
         ("talk to me", "must not contain the launch word 'talk'"),
         ("please start helper", "must not contain the launch word 'start'"),
         ("salt and pepper", "must not contain the connecting word 'and'"),
+        ("the oracle", "a two-word name must not have an article or a preposition"),
+        ("bicycle for", "a two-word name must not have an article or a preposition"),
         ("echo chamber", "must not contain the wake word or reserved word 'echo'"),
         ("alexa's friend", "must not contain the wake word or reserved word 'alexa'"),
         ("weather app", "must not contain the wake word or reserved word 'app'"),
@@ -181,10 +183,25 @@ def test_invocation_names_breaking_alexas_rules_are_refused(tmp_path, name, mess
     assert message in line
 
 
-@pytest.mark.parametrize("name", ["molly's horoscope", "a.w.s. news digest", "space facts"])
+@pytest.mark.parametrize("name", ["molly's horoscope", "a.w.s. news digest", "the daily oracle"])
 def test_valid_invocation_names_are_accepted(tmp_path, name):
     project = generate(tmp_path, "alexa-skill", "ok-skill", "--set", f"invocation_name={name}")
     assert model(project, "en-US")["invocationName"] == name
+
+
+def test_the_longest_names_still_pass_lint(tmp_path):
+    """Names go into JSON, Markdown and the store listing, never into a line of Python that could grow too long."""
+    project = generate(
+        tmp_path,
+        "alexa-skill",
+        "a" * 48,
+        "--set", "skill_name=" + "Long Skill Name " * 3 + "Ab",
+        "--set", "invocation_name=" + " ".join(["lengthy"] * 12),
+        "--set", "locales=en-US,de-DE",
+    )  # fmt: skip
+    run([sys.executable, "-m", "ruff", "check", "--no-cache", "."], project)
+    run([sys.executable, "-m", "ruff", "format", "--check", "--no-cache", "."], project)
+    run([sys.executable, "scripts/check_model.py"], project)
 
 
 @pytest.mark.parametrize(

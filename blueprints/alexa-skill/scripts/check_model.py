@@ -52,6 +52,11 @@ INVOCATION_RULES: tuple[tuple[str, str, bool], ...] = (
         False,
     ),
     (r"\b(?:to|from|by|if|and|whether)\b", "must not contain the connecting word '{found}'", False),
+    (
+        r"^(?:(?:the|a|an|for|to|of) [a-z.']+|[a-z.']+ (?:the|a|an|for|to|of))$",
+        "a two-word name must not have an article or a preposition (the, a, an, for, to, of) as a word",
+        False,
+    ),
     (r"\b(?:alexa|amazon|echo|computer|skill|app)\b", "must not contain the wake word or reserved word '{found}'", False),
 )
 SLOT_REFERENCE = re.compile(r"\{([^{}]*)\}")

@@ -1,4 +1,4 @@
-"""{{ cookiecutter.project_name }}: the Alexa custom skill "{{ cookiecutter.skill_name }}", built with ask-sdk-core.
+"""{{ cookiecutter.project_name }}: an Alexa custom skill, built with ask-sdk-core.
 
 Alexa calls `{{ cookiecutter.handler_function }}(event, context)` once per turn of a conversation with a request
 envelope (LaunchRequest, IntentRequest or SessionEndedRequest) and speaks the response envelope it returns. The
@@ -75,7 +75,7 @@ def localized(handler_input: HandlerInput, key: str, **values: str) -> str:
 
 
 class LaunchRequestHandler(AbstractRequestHandler):
-    """"Alexa, open {{ cookiecutter.invocation_name }}": the welcome, and the session stays open for an answer."""
+    """A launch ("Alexa, open <invocation name>"): the welcome, and the session stays open for an answer."""
 
     def can_handle(self, handler_input: HandlerInput) -> bool:
         return is_request_type("LaunchRequest")(handler_input)
@@ -89,7 +89,7 @@ class LaunchRequestHandler(AbstractRequestHandler):
 
 
 class HelloWorldIntentHandler(AbstractRequestHandler):
-    """"say hello" or "say hello to Ada": greets the name in the optional `name` slot, then ends the session."""
+    """Hello ("say hello", "say hello to Ada"): greets the name in the optional `name` slot, then ends the session."""
 
     def can_handle(self, handler_input: HandlerInput) -> bool:
         return is_intent_name("HelloWorldIntent")(handler_input)
@@ -138,7 +138,7 @@ class FallbackIntentHandler(AbstractRequestHandler):
 
 
 class NavigateHomeIntentHandler(AbstractRequestHandler):
-    """"Go home" on a device with a screen: back to the start of the skill, the welcome."""
+    """Home ("go home", on a device with a screen): back to the start of the skill, the welcome."""
 
     def can_handle(self, handler_input: HandlerInput) -> bool:
         return is_intent_name("AMAZON.NavigateHomeIntent")(handler_input)

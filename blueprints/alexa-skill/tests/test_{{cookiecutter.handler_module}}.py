@@ -128,12 +128,25 @@ def test_an_intent_without_a_handler_is_reflected(ask, caplog):
     assert any(getattr(record, "intent", None) == "OrderPizzaIntent" for record in caplog.records)
 
 
-@pytest.mark.parametrize("event_name", ["session-ended.json"])
-def test_session_end_gets_an_empty_response(ask, event_name):
-    response = ask(event_name)
+def test_session_end_gets_an_empty_response(ask):
+    response = ask("session-ended.json")
     assert "outputSpeech" not in response
     assert "reprompt" not in response
     assert "shouldEndSession" not in response
+
+
+def test_a_session_ended_by_an_error_logs_the_error(handler, lambda_context, load_event, caplog):
+    event = load_event("session-ended.json")
+    event["request"]["reason"] = "ERROR"
+    event["request"]["error"] = {"type": "INVALID_RESPONSE", "message": "The response is invalid"}
+    caplog.set_level("INFO")
+    assert handler(event, lambda_context)["response"] == {}
+    (record,) = [record for record in caplog.records if record.getMessage() == "session ended"]
+    assert (record.reason, record.error_type, record.error_message) == (
+        "ERROR",
+        "INVALID_RESPONSE",
+        "The response is invalid",
+    )
 
 
 def test_a_request_for_another_skill_is_refused_without_speech(handler, lambda_context, load_event, caplog):
