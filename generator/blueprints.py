@@ -100,6 +100,10 @@ def locate(reference: str) -> tuple[Path, str]:
         return folder.resolve(), str(folder.resolve())
     if folder.is_dir():
         raise BlueprintNotFound(f"{reference} has no {settings.MANIFEST_NAME}: a blueprint folder needs a manifest")
+    if "/" in reference or "\\" in reference or reference.startswith((".", "~")):
+        raise BlueprintNotFound(
+            f"blueprint folder {reference} not found: check the path (`slsgen list` shows the built-in ones)"
+        )
     close = difflib.get_close_matches(reference, builtin_names(), n=1)
     hint = f"did you mean {close[0]!r}?" if close else f"choose one of: {', '.join(builtin_names())}"
     raise BlueprintNotFound(f"unknown blueprint {reference!r}: {hint} (`slsgen list` shows them all)")

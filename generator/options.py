@@ -255,7 +255,13 @@ def runtime_questions() -> list[Question]:
             unit="seconds",
         ),
         Question(
-            "handler", "str", settings.DEFAULT_HANDLER, "Handler as module.function", prompt=False, check=check_handler
+            "handler",
+            "str",
+            settings.DEFAULT_HANDLER,
+            "Handler as module.function",
+            prompt=False,
+            check=check_handler,
+            pattern_help="module.function of Python identifiers, e.g. app.main; not a standard-library module name",
         ),
         Question(
             "ephemeral_storage",
@@ -349,7 +355,9 @@ def check_project_name(name: str, max_length: int = MAX_NAME_LENGTH) -> str:
 
     A blueprint may lower `max_length` when it derives longer names from the stack name (bucket names).
     """
-    if not name or "/" in name or "\\" in name or name in (".", "..") or ".." in name:
+    if not name.strip():
+        raise InvalidProjectName("the project name is empty: give a lowercase slug, e.g. my-api")
+    if "/" in name or "\\" in name or name in (".", "..") or ".." in name:
         raise InvalidProjectName(
             f"project name {name!r} must be a plain name, not a path; use --output-dir to choose where it goes"
         )

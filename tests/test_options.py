@@ -40,7 +40,7 @@ def test_project_names_that_are_slugs_pass(name):
         ("../evil", "not a path"),
         ("a/b", "not a path"),
         ("..", "not a path"),
-        ("", "not a path"),
+        ("", "the project name is empty"),
     ],
 )
 def test_bad_project_names_are_refused_with_the_fix(name, message):

@@ -114,6 +114,7 @@ class Resolver:
             "AWS::SQS::Queue": f"arn:aws:sqs:{reg}:{ACCOUNT_ID}:{name}",
             "AWS::Kinesis::Stream": f"arn:aws:kinesis:{reg}:{ACCOUNT_ID}:stream/{name}",
             "AWS::DynamoDB::Table": f"arn:aws:dynamodb:{reg}:{ACCOUNT_ID}:table/{name}",
+            "AWS::Serverless::SimpleTable": f"arn:aws:dynamodb:{reg}:{ACCOUNT_ID}:table/{name}",
             "AWS::SNS::Topic": f"arn:aws:sns:{reg}:{ACCOUNT_ID}:{name}",
             FUNCTION_TYPE: f"arn:aws:lambda:{reg}:{ACCOUNT_ID}:function:{name}",
             "AWS::Lambda::Function": f"arn:aws:lambda:{reg}:{ACCOUNT_ID}:function:{name}",
