@@ -1,7 +1,7 @@
 """`mypy --strict` stays clean on all of generator/, the vendored runner (generator/runner/) included.
 
 Its configuration is pyproject's [tool.mypy]: Python 3.10 (the oldest Python the runner runs on), and only
-third-party modules without stubs (awslambdaric, moto, boto3, cfn-lint, the SAM translator...) skipped.
+third-party modules without stubs (awslambdaric, boto3, cfn-lint, the SAM translator...) skipped.
 """
 
 from __future__ import annotations
