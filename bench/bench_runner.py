@@ -204,8 +204,8 @@ def time_cold(cases: list[Cold], runs: int, warmup: int, project: Path, env: Env
 WARM_API = r"""
 import json, os, sys, time
 from pathlib import Path
-from lambda_runner.invoke import open_invoker
-from lambda_runner.template import read_functions, select_function
+from lambda_runner.sandboxes.choose import open_invoker
+from lambda_runner.config.template import read_functions, select_function
 
 count = int(sys.argv[1])
 event = Path(sys.argv[2]).read_bytes()

@@ -1,47 +1,34 @@
 """Blueprints are data: a `blueprint.yaml` manifest plus only the template files that differ from the skeleton.
 
 A blueprint may `extend` another (a team's blueprint extends a built-in one): questions are merged by name (the
-child's entry wins), runtime defaults are merged, dependencies, events and exclusions add up, and the template
-files form layers — skeleton, then each blueprint from the base outwards — in which a later file replaces an
-earlier one at the same path or `{% extends "<layer>/<path>" %}` it to change only some of its blocks.
+child's entry wins, with its rules), runtime defaults are merged, dependencies, events, exclusions, constraints and
+checks add up, and the template files form layers — skeleton, then each blueprint from the base outwards — in
+which a later file replaces an earlier one at the same path or `{% extends "<layer>/<path>" %}` it to change
+only some of its blocks.
 """
 
 from __future__ import annotations
 
 import difflib
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from . import paths, settings
 from .errors import BlueprintInvalid, BlueprintNotFound, InvalidOption
-from .options import MAX_NAME_LENGTH, RESERVED_NAMES, Question, question_from_manifest, runtime_questions
+from .expressions import check_syntax
+from .manifest import NAME, Check, Event, Exclude, Manifest, Repeat, read_manifest
+from .options import (
+    MAX_NAME_LENGTH,
+    RESERVED_NAMES,
+    SETTINGS_CONSTRAINTS,
+    Constraint,
+    Question,
+    check_constraints,
+    runtime_questions,
+)
 
-MANIFEST_KEYS = {
-    "name",
-    "title",
-    "description",
-    "version",
-    "trigger",
-    "extends",
-    "function_id",
-    "runtime",
-    "dependencies",
-    "dev_dependencies",
-    "questions",
-    "events",
-    "max_name_length",
-    "repeat",
-    "exclude",
-    "next_steps",
-}
-REPEAT_KEYS = {"source", "for_each", "as", "target", "when"}
 SKELETON_LAYER = "skeleton"
-NAME = re.compile(r"^[a-z][a-z0-9-]*$")
-VERSION = re.compile(r"^\d+\.\d+\.\d+([.-]?\w+)?$")
 
 
 @dataclass(frozen=True)
@@ -67,11 +54,13 @@ class Blueprint:
     runtime_defaults: dict[str, Any]
     dependencies: list[str]
     dev_dependencies: list[str]
-    events: list[dict[str, Any]]
-    exclude: list[dict[str, Any]]
+    events: list[Event]
+    exclude: list[Exclude]
     next_steps: list[str]
     max_name_length: int = MAX_NAME_LENGTH
-    repeat: list[dict[str, Any]] = field(default_factory=list)
+    repeat: list[Repeat] = field(default_factory=list)
+    constraints: list[Constraint] = field(default_factory=list)
+    checks: list[Check] = field(default_factory=list)
     layers: list[Layer] = field(default_factory=list)
 
     def question(self, name: str) -> Question:
@@ -85,6 +74,10 @@ class Blueprint:
                 question.default = question.convert(self.runtime_defaults[question.name])
             merged.append(question)
         return merged + self.questions
+
+    def check_answers(self, answers: dict[str, Any]) -> None:
+        """The rules across answers: slsgen's settings rules, then the blueprint's constraints, in order."""
+        check_constraints([*SETTINGS_CONSTRAINTS, *self.constraints], answers)
 
 
 def builtin_names() -> list[str]:
@@ -110,27 +103,6 @@ def locate(reference: str) -> tuple[Path, str]:
     close = difflib.get_close_matches(reference, builtin_names(), n=1)
     hint = f"did you mean {close[0]!r}?" if close else f"choose one of: {', '.join(builtin_names())}"
     raise BlueprintNotFound(f"unknown blueprint {reference!r}: {hint} (`slsgen list` shows them all)")
-
-
-def read_manifest(folder: Path) -> dict[str, Any]:
-    path = folder / settings.MANIFEST_NAME
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise BlueprintInvalid(f"{path} is not valid YAML: {exc}".splitlines()[0]) from None
-    if not isinstance(data, dict):
-        raise BlueprintInvalid(f"{path} must be a mapping of manifest keys")
-    unknown = set(data) - MANIFEST_KEYS
-    if unknown:
-        raise BlueprintInvalid(f"{path}: unknown keys {sorted(unknown)}; known: {sorted(MANIFEST_KEYS)}")
-    for key in ("name", "title", "description", "version"):
-        if not isinstance(data.get(key), str) or not data[key]:
-            raise BlueprintInvalid(f"{path}: {key!r} is required and must be text")
-    if not NAME.match(data["name"]):
-        raise BlueprintInvalid(f"{path}: name {data['name']!r} must be lowercase letters, digits and hyphens")
-    if not VERSION.match(data["version"]):
-        raise BlueprintInvalid(f"{path}: version {data['version']!r} must look like 1.2.3")
-    return data
 
 
 def _merge_questions(inherited: list[Question], own: list[Question]) -> list[Question]:
@@ -164,55 +136,64 @@ def skeleton() -> Blueprint:
     )
 
 
+def _check_manifest(manifest: Manifest, origin: str) -> None:
+    """What the types cannot say: reserved question names, runtime keys, and expressions that compile."""
+    for question in manifest.questions:
+        if question.name in RESERVED_NAMES or question.name.startswith("_"):
+            raise BlueprintInvalid(f"{origin}: question name {question.name!r} is reserved by slsgen; rename it")
+    valid_runtime = {question.name for question in runtime_questions()}
+    if set(manifest.runtime) - valid_runtime:
+        raise BlueprintInvalid(f"{origin}: unknown runtime keys {sorted(set(manifest.runtime) - valid_runtime)}")
+    expressions = [
+        *((f"question {q.name!r} when", q.when) for q in manifest.questions),
+        *((f"event {e.file!r} when", e.when) for e in manifest.events),
+        *((f"exclude {x.path!r} when", x.when) for x in manifest.exclude),
+        *((f"repeat {r.source!r} when", r.when) for r in manifest.repeat),
+        *((f"constraint {c.message!r} require", c.require) for c in manifest.constraints),
+    ]
+    templates = [
+        *((f"constraint {c.require!r} message", c.message) for c in manifest.constraints),
+        *((f"repeat {r.source!r} target", r.target) for r in manifest.repeat),
+    ]
+    checked = [(what, text, False) for what, text in expressions if text is not None]
+    for what, text, is_template in [*checked, *((what, text, True) for what, text in templates)]:
+        try:
+            check_syntax(text, template=is_template)
+        except ValueError as exc:
+            raise BlueprintInvalid(f"{origin}: {what}: {exc}".splitlines()[0]) from None
+
+
 def load_blueprint(reference: str, _seen: tuple[str, ...] = ()) -> Blueprint:
     """Load a blueprint by name or folder, with its `extends` chain merged."""
     folder, source = locate(reference)
     if source in _seen:
         raise BlueprintInvalid(f"blueprint {reference!r} extends itself through {' -> '.join(_seen)}")
-    data = read_manifest(folder)
+    manifest = read_manifest(folder)
     origin = str(folder / settings.MANIFEST_NAME)
-    try:
-        own_questions = [question_from_manifest(entry, origin) for entry in data.get("questions") or []]
-    except InvalidOption as exc:
-        raise BlueprintInvalid(str(exc)) from None
-    for question in own_questions:
-        if question.name in RESERVED_NAMES:
-            raise BlueprintInvalid(f"{origin}: question name {question.name!r} is reserved by slsgen; rename it")
-    runtime = data.get("runtime") or {}
-    valid_runtime = {question.name for question in runtime_questions()}
-    if set(runtime) - valid_runtime:
-        raise BlueprintInvalid(f"{origin}: unknown runtime keys {sorted(set(runtime) - valid_runtime)}")
+    _check_manifest(manifest, origin)
 
-    parent = load_blueprint(str(data["extends"]), (*_seen, source)) if data.get("extends") else skeleton()
-    own_files = {event.get("file") for event in data.get("events") or []}
-    events = [event for event in parent.events if event.get("file") not in own_files] + list(data.get("events") or [])
-    repeat = [*parent.repeat, *(data.get("repeat") or [])]
-    for event in events:
-        if "file" not in event or not ({"source", "kind"} <= set(event) or "literal" in event):
-            raise BlueprintInvalid(
-                f"{origin}: every event needs a file and either source and kind, or literal: {event}"
-            )
-    for rule in repeat:
-        if set(rule) - REPEAT_KEYS or not {"source", "for_each", "as", "target"} <= set(rule):
-            raise BlueprintInvalid(f"{origin}: a repeat rule needs source, for_each, as and target (and may have when)")
+    parent = load_blueprint(manifest.extends, (*_seen, source)) if manifest.extends else skeleton()
+    own_files = {event.file for event in manifest.events}
     blueprint = Blueprint(
-        name=data["name"],
-        title=data["title"],
-        description=data["description"],
-        version=data["version"],
-        trigger=str(data.get("trigger") or parent.trigger),
+        name=manifest.name,
+        title=manifest.title,
+        description=manifest.description,
+        version=manifest.version,
+        trigger=manifest.trigger or parent.trigger,
         source=source,
-        function_id=str(data.get("function_id") or parent.function_id),
-        questions=_merge_questions(parent.questions, own_questions),
-        runtime_defaults={**parent.runtime_defaults, **runtime},
-        dependencies=[*parent.dependencies, *(data.get("dependencies") or [])],
-        dev_dependencies=[*parent.dev_dependencies, *(data.get("dev_dependencies") or [])],
-        events=events,
-        exclude=[*parent.exclude, *(data.get("exclude") or [])],
-        next_steps=list(data.get("next_steps") or parent.next_steps),
-        max_name_length=min(int(data.get("max_name_length", MAX_NAME_LENGTH)), parent.max_name_length),
-        repeat=repeat,
-        layers=[*parent.layers, Layer(data["name"], folder)],
+        function_id=manifest.function_id or parent.function_id,
+        questions=_merge_questions(parent.questions, manifest.questions),
+        runtime_defaults={**parent.runtime_defaults, **manifest.runtime},
+        dependencies=[*parent.dependencies, *manifest.dependencies],
+        dev_dependencies=[*parent.dev_dependencies, *manifest.dev_dependencies],
+        events=[event for event in parent.events if event.file not in own_files] + manifest.events,
+        exclude=[*parent.exclude, *manifest.exclude],
+        next_steps=manifest.next_steps or parent.next_steps,
+        max_name_length=min(manifest.max_name_length, parent.max_name_length),
+        repeat=[*parent.repeat, *manifest.repeat],
+        constraints=[*parent.constraints, *manifest.constraints],
+        checks=[*parent.checks, *manifest.checks],
+        layers=[*parent.layers, Layer(manifest.name, folder)],
     )
     try:
         blueprint.all_questions()  # the manifest's runtime defaults must themselves be valid

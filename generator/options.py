@@ -13,10 +13,11 @@ import re
 import sys
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypedDict
 
 from . import settings
 from .errors import InvalidOption, InvalidProjectName
+from .expressions import evaluate, render_text
 
 QUESTION_TYPES = ("str", "int", "bool", "choice", "list")
 SLUG = re.compile(r"^[a-z][a-z0-9]*(?:-[a-z0-9]+)*$")
@@ -27,23 +28,80 @@ FALSE_WORDS = {"0", "false", "f", "no", "n", "off"}
 MAX_NAME_LENGTH = 48  # leaves room in S3 bucket and IAM role names derived from it
 
 
+@dataclass(frozen=True, kw_only=True)
+class Rule:
+    """A check an answer (each item of a list answer) meets after its type, choices and pattern: the first rule
+    that fails gives the error, with the blueprint's own words."""
+
+    match: str | None = field(default=None, metadata={"help": "regular expression the whole answer must match"})
+    reject: str | None = field(
+        default=None, metadata={"help": "regular expression that must find nothing ({found} in the message: its find)"}
+    )
+    message: str = field(metadata={"help": "what is wrong and how to fix it"})
+
+    def __post_init__(self) -> None:
+        if (self.match is None) == (self.reject is None):
+            raise ValueError("a rule needs exactly one of match or reject, and a message")
+        pattern = self.match if self.match is not None else self.reject
+        try:
+            re.compile(str(pattern))
+        except re.error as exc:
+            raise ValueError(f"{pattern!r} is not a valid regular expression: {exc}") from None
+
+    def failure(self, value: str) -> str | None:
+        """The message when `value` breaks the rule, else None."""
+        if self.match is not None:
+            return None if re.fullmatch(self.match, value) else self.message
+        found = re.search(str(self.reject), value)
+        return self.message.replace("{found}", found.group(0)) if found else None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Constraint:
+    """A rule across answers, checked once every answer is known: `require` is a sandboxed Jinja expression over
+    the answers, and `message` (a Jinja template over the same answers) says what to change."""
+
+    require: str = field(metadata={"help": "Jinja expression over the answers that must be true"})
+    message: str = field(metadata={"help": "the error, a Jinja template over the answers"})
+
+
 @dataclass
 class Question:
-    """One option a user answers: its type, default, allowed values, validation and help."""
+    """One option a user answers: its type, default, allowed values, validation and help.
 
-    name: str
-    type: str = "str"
-    default: Any = None
-    help: str = ""
+    The same dataclass is a manifest's `questions:` entry (see `typed`); `unit` and `check` are slsgen's own.
+    """
+
+    name: str = field(metadata={"help": "a Python identifier, used as --set NAME=... and in templates"})
+    type: str = field(default="", metadata={"help": "str, int, bool, choice or list (default: choice with choices)"})
+    default: Any = field(default=None, metadata={"required": True, "help": "the answer when none is given"})
+    help: str = field(default="", metadata={"help": "the prompt and `slsgen show` text"})
     choices: tuple[str, ...] = ()
-    pattern: str | None = None
-    pattern_help: str = ""
-    minimum: int | None = None
-    maximum: int | None = None
-    when: str | None = None
-    prompt: bool = True
-    unit: str = ""
-    check: Callable[[Any], None] | None = field(default=None, repr=False, compare=False)
+    pattern: str | None = field(default=None, metadata={"help": "regular expression every answer must match"})
+    pattern_help: str = field(default="", metadata={"help": "the fix shown when the pattern does not match"})
+    minimum: int | None = field(default=None, metadata={"key": "min"})
+    maximum: int | None = field(default=None, metadata={"key": "max"})
+    when: str | None = field(default=None, metadata={"help": "Jinja expression: ask only when true"})
+    prompt: bool = field(default=True, metadata={"help": "false: never prompt, only --set"})
+    rules: tuple[Rule, ...] = field(default=(), metadata={"help": "further checks, in order"})
+    unit: str = field(default="", metadata={"manifest": False})
+    check: Callable[[Any], None] | None = field(default=None, repr=False, compare=False, metadata={"manifest": False})
+
+    def __post_init__(self) -> None:
+        if not IDENTIFIER.match(self.name):
+            raise ValueError(f"question name {self.name!r} must be a Python identifier")
+        if not self.type:
+            self.type = "choice" if self.choices else "str"
+        if self.type not in QUESTION_TYPES:
+            raise ValueError(f"question {self.name!r} has type {self.type!r}; use one of {', '.join(QUESTION_TYPES)}")
+        if self.pattern is not None:
+            try:
+                re.compile(self.pattern)
+            except re.error as exc:
+                raise ValueError(f"pattern {self.pattern!r} is not a valid regular expression: {exc}") from None
+        if self.default is None:
+            raise ValueError(f"question {self.name!r} needs a default (answers must never be required)")
+        self.default = self.convert(self.default)
 
     def describe_allowed(self) -> str:
         """The allowed values, as `show` prints them."""
@@ -104,37 +162,17 @@ class Question:
         if self.pattern and isinstance(value, str) and not re.fullmatch(self.pattern, value):
             hint = self.pattern_help or f"it must match {self.pattern}"
             raise InvalidOption(f"{self.name} {value!r} is not valid: {hint}")
+        for rule in self.rules:
+            failure = rule.failure(str(value))
+            if failure is not None:
+                raise InvalidOption(f"{self.name} {str(value)!r} is not valid: {failure}")
 
 
-def question_from_manifest(data: Mapping[str, Any], origin: str) -> Question:
-    """Build a Question from a manifest entry, refusing unknown keys and types (typos must not pass silently)."""
-    known = {"name", "type", "default", "help", "choices", "pattern", "pattern_help", "min", "max", "when", "prompt"}
-    unknown = set(data) - known
-    name = data.get("name")
-    if not isinstance(name, str) or not IDENTIFIER.match(name):
-        raise InvalidOption(f"{origin}: every question needs a name that is a Python identifier, got {name!r}")
-    if unknown:
-        raise InvalidOption(f"{origin}: question {name!r} has unknown keys {sorted(unknown)}; known: {sorted(known)}")
-    kind = data.get("type", "choice" if "choices" in data else "str")
-    if kind not in QUESTION_TYPES:
-        raise InvalidOption(f"{origin}: question {name!r} has type {kind!r}; use one of {', '.join(QUESTION_TYPES)}")
-    question = Question(
-        name=name,
-        type=kind,
-        default=data.get("default"),
-        help=str(data.get("help", "")),
-        choices=tuple(str(choice) for choice in data.get("choices", ())),
-        pattern=data.get("pattern"),
-        pattern_help=str(data.get("pattern_help", "")),
-        minimum=data.get("min"),
-        maximum=data.get("max"),
-        when=data.get("when"),
-        prompt=bool(data.get("prompt", True)),
-    )
-    if question.default is None:
-        raise InvalidOption(f"{origin}: question {name!r} needs a default (answers must never be required)")
-    question.default = question.convert(question.default)
-    return question
+def check_constraints(constraints: Iterable[Constraint], answers: Mapping[str, Any]) -> None:
+    """Raise InvalidOption with the first failing constraint's rendered message."""
+    for constraint in constraints:
+        if not evaluate(constraint.require, answers):
+            raise InvalidOption(render_text(constraint.message, answers).strip())
 
 
 # --- slsgen's own questions: the runtime settings every blueprint shares -------------------------------------
@@ -261,26 +299,49 @@ def runtime_questions() -> list[Question]:
 
 
 RUNTIME_KEYS = frozenset(question.name for question in runtime_questions())
-# Names a blueprint question may not take: slsgen's own context keys, and cookiecutter's nested-template keys.
-RESERVED_NAMES = RUNTIME_KEYS | {
-    "project_name",
-    "description",
-    "env",
-    "template",
-    "templates",
-    "blueprint",
-    "blueprint_version",
-    "slsgen_version",
-    "handler_module",
-    "handler_function",
-    "handler_path",
-    "python_version",
-    "wheel_arch",
-    "dependencies",
-    "dev_dependencies",
-    "function_id",
-    "events",
-}
+
+# The rules across runtime settings, checked with a blueprint's own `constraints` (and before them).
+SETTINGS_CONSTRAINTS = (
+    Constraint(
+        require="log_format == 'json' or log_level == 'INFO'",
+        message="log_level {{ log_level }} needs the JSON log format: add --log-format json or drop --log-level",
+    ),
+)
+
+
+class DerivedContext(TypedDict):
+    """What `render.build_context` adds to the answers: the template variables slsgen derives itself.
+
+    A blueprint question with one of these names would be silently overridden in templates while recorded in
+    `.slsgen.json`; so these keys are the reserved names (mypy checks that `build_context` sets exactly these).
+    """
+
+    project_name: str
+    description: str
+    blueprint: str
+    blueprint_title: str
+    blueprint_version: str
+    slsgen_version: str
+    function_id: str
+    handler_module: str
+    handler_function: str
+    python_version: str
+    wheel_arch: str
+    log_format_cfn: str
+    log_retention_days: int
+    dependencies: list[str]
+    dev_dependencies: list[str]
+    events: list[str]
+    runner: str
+
+
+# Names a blueprint question may not take: the runtime settings, the derived template variables, the
+# environment answers (`env`), and cookiecutter's own context keys (nested templates, copy lists).
+RESERVED_NAMES = (
+    RUNTIME_KEYS
+    | frozenset(DerivedContext.__annotations__)
+    | {"env", "template", "templates", "cookiecutter", "_copy_without_render", "_extensions", "_output_dir"}
+)
 
 
 def check_project_name(name: str, max_length: int = MAX_NAME_LENGTH) -> str:

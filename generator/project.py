@@ -52,8 +52,7 @@ def resolve_answers(
             answers[question.name] = ask(question)
         else:
             answers[question.name] = question.default
-    if answers["log_format"] == "text" and "log_level" in given and answers["log_level"] != "INFO":
-        raise InvalidOption("log_level needs the JSON log format: add --log-format json or drop --log-level")
+    blueprint.check_answers(answers)
     environment = dict(env or {})
     check_env(environment)
     answers["env"] = environment

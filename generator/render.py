@@ -13,51 +13,31 @@ from __future__ import annotations
 import fnmatch
 import hashlib
 import json
+import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Callable
-from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from . import __version__, paths, settings
 from .blueprints import Blueprint
 from .errors import RenderError
+from .expressions import evaluate, sandbox
+from .manifest import Event
+from .options import DerivedContext
 
-if TYPE_CHECKING:
-    from jinja2.sandbox import SandboxedEnvironment
+__all__ = ["evaluate", "render"]
 
 BINARY_GLOBS = ["*.png", "*.jpg", "*.jpeg", "*.gif", "*.webp", "*.ico", "*.zip", "*.gz", "*.pdf", "*.mp3"]
 PROJECT_DIR = "{{cookiecutter.project_name}}"
-
-
-@cache
-def sandbox() -> SandboxedEnvironment:
-    """One sandboxed Jinja environment for manifest expressions and event fields (blueprints may be a team's)."""
-    from jinja2.sandbox import SandboxedEnvironment
-
-    return SandboxedEnvironment(keep_trailing_newline=False)
-
-
-@cache
-def _expression(expression: str) -> Callable[..., Any]:
-    return sandbox().compile_expression(expression)
-
-
-def evaluate(expression: str, answers: dict[str, Any]) -> bool:
-    """Evaluate a manifest `when:` expression (Jinja syntax, sandboxed) against the answers."""
-    try:
-        return bool(_expression(expression)(**answers))
-    except Exception as exc:  # a malformed expression is a blueprint bug, reported as such
-        raise RenderError(f"blueprint expression {expression!r} failed: {exc}") from None
+CHECK_TIMEOUT_S = 120
 
 
 def build_context(blueprint: Blueprint, project_name: str, answers: dict[str, Any]) -> dict[str, Any]:
     """Everything templates can use: the answers plus values derived from them once, here."""
     module, function = answers["handler"].rsplit(".", 1)
-    return {
-        **answers,
+    derived: DerivedContext = {
         "project_name": project_name,
         "description": blueprint.description,
         "blueprint": blueprint.name,
@@ -73,13 +53,14 @@ def build_context(blueprint: Blueprint, project_name: str, answers: dict[str, An
         "log_retention_days": settings.LOG_RETENTION_DAYS,
         "dependencies": list(blueprint.dependencies),
         "dev_dependencies": list(blueprint.dev_dependencies),
-        "events": [event["file"] for event in applicable_events(blueprint, answers)],
+        "events": [event.file for event in applicable_events(blueprint, answers)],
         "runner": settings.RUNNER_PACKAGE,
     }
+    return {**answers, **derived}
 
 
-def applicable_events(blueprint: Blueprint, answers: dict[str, Any]) -> list[dict[str, Any]]:
-    return [event for event in blueprint.events if event.get("when") is None or evaluate(event["when"], answers)]
+def applicable_events(blueprint: Blueprint, answers: dict[str, Any]) -> list[Event]:
+    return [event for event in blueprint.events if event.when is None or evaluate(event.when, answers)]
 
 
 def assemble(blueprint: Blueprint, stage: Path, context: dict[str, Any]) -> None:
@@ -99,7 +80,7 @@ def assemble(blueprint: Blueprint, stage: Path, context: dict[str, Any]) -> None
             ignore=shutil.ignore_patterns(settings.MANIFEST_NAME, "__pycache__", "*.pyc"),
         )
     for rule in blueprint.repeat:  # rendered once per item by render_repeats, not once by cookiecutter
-        (project / rule["source"]).unlink(missing_ok=True)
+        (project / rule.source).unlink(missing_ok=True)
     cookiecutter_json = {**context, "_copy_without_render": BINARY_GLOBS}
     (stage / "cookiecutter.json").write_text(json.dumps(cookiecutter_json), encoding="utf-8")
 
@@ -121,11 +102,11 @@ def run_cookiecutter(stage: Path, output_dir: Path) -> Path:
 
 def apply_exclusions(blueprint: Blueprint, project: Path, answers: dict[str, Any]) -> None:
     for rule in blueprint.exclude:
-        if rule.get("when") is not None and not evaluate(rule["when"], answers):
+        if rule.when is not None and not evaluate(rule.when, answers):
             continue
         for path in sorted(project.rglob("*"), reverse=True):
             relative = path.relative_to(project).as_posix()
-            if fnmatch.fnmatch(relative, rule["path"]):
+            if fnmatch.fnmatch(relative, rule.path):
                 shutil.rmtree(path) if path.is_dir() else path.unlink()
 
 
@@ -139,41 +120,39 @@ def render_repeats(blueprint: Blueprint, stage: Path, project: Path, context: di
     env = StrictEnvironment(context={"cookiecutter": context}, keep_trailing_newline=True)
     env.loader = FileSystemLoader(str(stage / "templates"))
     for rule in blueprint.repeat:
-        if rule.get("when") is not None and not evaluate(rule["when"], context):
+        if rule.when is not None and not evaluate(rule.when, context):
             continue
-        items = context.get(rule["for_each"])
+        items = context.get(rule.for_each)
         if not isinstance(items, list):
-            raise RenderError(f"blueprint {blueprint.name}: repeat for_each {rule['for_each']!r} is not a list answer")
-        layer = next(layer for layer in reversed(blueprint.layers) if (layer.path / rule["source"]).is_file())
+            raise RenderError(f"blueprint {blueprint.name}: repeat for_each {rule.for_each!r} is not a list answer")
         try:
-            template = env.get_template(f"{layer.name}/{rule['source']}")
+            layer = next(layer for layer in reversed(blueprint.layers) if (layer.path / rule.source).is_file())
+            template = env.get_template(f"{layer.name}/{rule.source}")
             for item in items:
-                variables = {"cookiecutter": context, rule["as"]: item}
-                target = project / env.from_string(rule["target"]).render(**variables)
+                variables = {"cookiecutter": context, rule.alias: item}
+                target = project / env.from_string(rule.target).render(**variables)
                 target.parent.mkdir(parents=True, exist_ok=True)
                 target.write_text(template.render(**variables), encoding="utf-8")
         except (TemplateError, StopIteration) as exc:
-            raise RenderError(
-                f"blueprint {blueprint.name}: repeat {rule['source']}: {exc}; nothing was written"
-            ) from None
+            problem = exc or "no layer has this file"
+            where = f"blueprint {blueprint.name}: repeat {rule.source}"
+            raise RenderError(f"{where}: {problem}; nothing was written") from None
 
 
 def write_events(blueprint: Blueprint, project: Path, context: dict[str, Any]) -> None:
     """Sample events come from the runner's event builders: the same source as `lambda_runner event`."""
     from .runner.errors import RunnerError
-    from .runner.events import build_event
+    from .runner.events.catalog import build_event
 
     env = sandbox()
     for event in applicable_events(blueprint, context):
-        fields = {
-            key: env.from_string(str(value)).render(cookiecutter=context)
-            for key, value in (event.get("fields") or {}).items()
-        }
+        fields = {key: env.from_string(str(value)).render(cookiecutter=context) for key, value in event.fields.items()}
         try:
-            payload = event["literal"] if "literal" in event else build_event(event["source"], event["kind"], fields)
+            literal = event.literal is not None
+            payload = event.literal if literal else build_event(str(event.source), str(event.kind), fields)
         except RunnerError as exc:
-            raise RenderError(f"blueprint {blueprint.name}: event {event['file']}: {exc}") from None
-        target = project / event["file"]
+            raise RenderError(f"blueprint {blueprint.name}: event {event.file}: {exc}") from None
+        target = project / event.file
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(json.dumps(payload, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
 
@@ -203,6 +182,35 @@ def format_python(project: Path) -> None:
     result = subprocess.run(command, cwd=project, capture_output=True, text=True, check=False)
     if result.returncode != 0:
         raise RenderError(f"ruff could not format the generated project: {result.stderr.strip()[-300:]}")
+
+
+def run_checks(blueprint: Blueprint, project: Path) -> None:
+    """Run the manifest's `checks` in the rendered project; the first failure refuses the generation."""
+    for check in blueprint.checks:
+        script = project / check.run
+        if not script.is_file():
+            last = f"{check.run} is not a file of the rendered project"
+        else:
+            environment = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
+            try:
+                result = subprocess.run(
+                    [sys.executable, str(script)],
+                    cwd=project,
+                    capture_output=True,
+                    text=True,
+                    env=environment,
+                    timeout=CHECK_TIMEOUT_S,
+                    check=False,
+                )
+            except subprocess.TimeoutExpired:
+                last = f"it did not finish within {CHECK_TIMEOUT_S} seconds"
+            else:
+                if result.returncode == 0:
+                    continue
+                lines = [line.strip() for line in (result.stderr or result.stdout).splitlines() if line.strip()]
+                lines = lines or [line.strip() for line in result.stdout.splitlines() if line.strip()]
+                last = lines[-1] if lines else f"exit code {result.returncode}"
+        raise RenderError(f"blueprint {blueprint.name}: check {check.run} failed: {last}; nothing was written")
 
 
 def file_digests(project: Path) -> dict[str, str]:
@@ -240,6 +248,7 @@ def render(blueprint: Blueprint, project_name: str, answers: dict[str, Any], wor
     copy_runner(project)
     remove_empty_dirs(project)
     format_python(project)
+    run_checks(blueprint, project)
     write_record(blueprint, project, answers)
     if sys.platform != "win32":
         for script in project.glob("scripts/*"):

@@ -9,6 +9,8 @@ import pytest
 from generator import list_blueprints, load_blueprint, new_project
 from generator.errors import BlueprintInvalid, BlueprintNotFound, InvalidProjectName
 
+HEAD = "name: x\ntitle: t\ndescription: d\nversion: 1.0.0\n"
+
 
 def write_manifest(folder: Path, text: str) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
@@ -45,7 +47,7 @@ def test_a_folder_without_manifest_is_not_a_blueprint(tmp_path):
         ("name: x\n", "'title' is required"),
         ("name: Bad_Name\ntitle: t\ndescription: d\nversion: 1.0.0\n", "lowercase"),
         ("name: x\ntitle: t\ndescription: d\nversion: one\n", "must look like 1.2.3"),
-        ("name: x\ntitle: t\ndescription: d\nversion: 1.0.0\nquestoins: []\n", "unknown keys"),
+        (HEAD + "questoins: []\n", "unknown key 'questoins': did you mean 'questions'"),
         ("name: x\ntitle: t\ndescription: d\nversion: 1.0.0\nruntime: {memory: 64}\n", "memory must be between"),
         ("name: x\ntitle: t\ndescription: d\nversion: 1.0.0\nruntime: {memroy: 256}\n", "unknown runtime keys"),
         (
@@ -56,9 +58,9 @@ def test_a_folder_without_manifest_is_not_a_blueprint(tmp_path):
             "name: x\ntitle: t\ndescription: d\nversion: 1.0.0\nquestions: [{name: template, default: a}]\n",
             "reserved by slsgen",
         ),
-        ("name: x\ntitle: t\ndescription: d\nversion: 1.0.0\nevents: [{file: e.json}]\n", "every event needs"),
-        ("name: x\ntitle: t\ndescription: d\nversion: 1.0.0\nevents: [{source: s3, kind: put}]\n", "every event needs"),
-        ("name: x\ntitle: t\ndescription: d\nversion: 1.0.0\nrepeat: [{source: a}]\n", "a repeat rule needs"),
+        (HEAD + "events: [{file: e.json}]\n", "an event needs either source and kind"),
+        (HEAD + "events: [{source: s3, kind: put}]\n", "'file' is required"),
+        (HEAD + "repeat: [{source: a}]\n", r"repeat\[0\] \{source: a\}: 'for_each' is required"),
         (": : :\n", "not valid YAML"),
     ],
 )

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from generator.runner.template import load_template
+from generator.runner.config.template import load_template
 
 from helpers import BIN, SLSGEN, check_project, generate, run
 

@@ -10,7 +10,7 @@ import yaml
 
 from generator import new_project
 from generator.errors import InvalidOption, RenderError, TargetExists
-from generator.runner.template import load_template
+from generator.runner.config.template import load_template
 
 
 def files(folder: Path) -> set[str]:
@@ -44,7 +44,7 @@ def test_default_project_layout(tmp_path):
         "events/bad-query.json",
         "lambda_runner/__init__.py",
         "lambda_runner/__main__.py",
-        "lambda_runner/template.py",
+        "lambda_runner/config/template.py",
     }
     assert expected <= generated
     assert not any("__pycache__" in name or ".ruff_cache" in name for name in generated)

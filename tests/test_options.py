@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import pytest
 
-from generator.errors import InvalidOption, InvalidProjectName
+from generator.errors import BlueprintInvalid, InvalidOption, InvalidProjectName
 from generator.options import (
     Question,
     check_env,
     check_handler,
     check_project_name,
     parse_pairs,
-    question_from_manifest,
     runtime_questions,
 )
+from generator.typed import parse
+
+
+def question_from_manifest(data, origin):
+    return parse(Question, data, origin)
 
 
 def runtime_question(name: str) -> Question:
@@ -134,11 +138,78 @@ def test_bool_and_list_questions():
 def test_manifest_questions_are_checked_strictly():
     question = question_from_manifest({"name": "greeting", "default": "Hi", "pattern": "[A-Z][a-z]+"}, "m.yaml")
     assert question.type == "str"
-    with pytest.raises(InvalidOption, match="unknown keys"):
+    assert question_from_manifest({"name": "x", "choices": ["a", "b"], "default": "a"}, "m.yaml").type == "choice"
+    with pytest.raises(BlueprintInvalid, match=r"m\.yaml: unknown key 'defualt'"):
         question_from_manifest({"name": "x", "default": 1, "defualt": 2}, "m.yaml")
-    with pytest.raises(InvalidOption, match="needs a default"):
+    with pytest.raises(BlueprintInvalid, match="'default' is required"):
         question_from_manifest({"name": "x"}, "m.yaml")
-    with pytest.raises(InvalidOption, match="type 'float'"):
+    with pytest.raises(BlueprintInvalid, match="needs a default"):
+        question_from_manifest({"name": "x", "default": None}, "m.yaml")
+    with pytest.raises(BlueprintInvalid, match="type 'float'"):
         question_from_manifest({"name": "x", "type": "float", "default": 1}, "m.yaml")
-    with pytest.raises(InvalidOption, match="is not valid"):
+    with pytest.raises(BlueprintInvalid, match="is not valid"):
         question_from_manifest({"name": "x", "default": "lower", "pattern": "[A-Z]+"}, "m.yaml")
+    with pytest.raises(BlueprintInvalid, match="min must be a whole number, not '1'"):
+        question_from_manifest({"name": "x", "type": "int", "default": 1, "min": "1"}, "m.yaml")
+    with pytest.raises(BlueprintInvalid, match="not a valid regular expression"):
+        question_from_manifest({"name": "x", "default": "a", "pattern": "[a-"}, "m.yaml")
+
+
+INVOCATION_NAME = {
+    "name": "invocation_name",
+    "type": "str",
+    "default": "hello helper",
+    "rules": [
+        {"match": "[a-z .']+", "message": "use lowercase letters, spaces, apostrophes and periods only"},
+        {"reject": r"\b(alexa|amazon|echo|computer|skill|app)\b", "message": "must not contain the word '{found}'"},
+    ],
+}
+
+
+@pytest.mark.parametrize(
+    ("answer", "message"),
+    [
+        ("Open Sesame", "invocation_name 'Open Sesame' is not valid: use lowercase letters"),
+        ("ask 2 friends", "invocation_name 'ask 2 friends' is not valid: use lowercase letters"),
+        ("open amazon helper", "invocation_name 'open amazon helper' is not valid: must not contain the word 'amazon'"),
+        ("my skill", "must not contain the word 'skill'"),
+    ],
+)
+def test_question_rules_are_checked_in_order_with_the_blueprints_words(answer, message):
+    question = question_from_manifest(INVOCATION_NAME, "m.yaml")
+    assert question.convert("space facts") == "space facts"
+    assert question.convert("skilled helper") == "skilled helper"  # reject searches whole words here
+    with pytest.raises(InvalidOption, match=message):
+        question.convert(answer)
+
+
+def test_rules_apply_to_each_item_of_a_list_answer():
+    locales = question_from_manifest(
+        {"name": "names", "type": "list", "default": ["a"], "rules": [{"reject": "x+", "message": "no {found}"}]},
+        "m.yaml",
+    )
+    assert locales.convert("a,b") == ["a", "b"]
+    with pytest.raises(InvalidOption, match="names 'bxx' is not valid: no xx"):
+        locales.convert("a,bxx")
+
+
+@pytest.mark.parametrize(
+    ("rule", "message"),
+    [
+        ({"message": "m"}, "exactly one of match or reject"),
+        ({"match": "a", "reject": "b", "message": "m"}, "exactly one of match or reject"),
+        ({"match": "a"}, "'message' is required"),
+        ({"match": "(", "message": "m"}, "not a valid regular expression"),
+        ({"match": "a", "message": "m", "when": "x"}, "unknown key 'when'"),
+    ],
+)
+def test_malformed_rules_are_refused_when_the_manifest_loads(rule, message):
+    with pytest.raises(BlueprintInvalid, match=message):
+        question_from_manifest({"name": "x", "default": "a", "rules": [rule]}, "m.yaml")
+
+
+def test_a_default_must_pass_the_rules():
+    with pytest.raises(BlueprintInvalid, match="x 'A' is not valid: lowercase"):
+        question_from_manifest(
+            {"name": "x", "default": "A", "rules": [{"match": "[a-z]+", "message": "lowercase"}]}, ""
+        )

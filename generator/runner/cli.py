@@ -17,8 +17,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TextIO
 
+from .config.template import FunctionConfig, read_functions, select_function
 from .errors import RunnerError, json_error
-from .template import FunctionConfig, read_functions, select_function
 
 PROG = f"python -m {__package__}"
 INVOCATION_TYPES = ("RequestResponse", "Event", "DryRun")
@@ -70,7 +70,7 @@ def _template_path(args: argparse.Namespace) -> Path:
 
 def _overrides(args: argparse.Namespace, template_path: Path, function: FunctionConfig) -> dict[str, str]:
     """Local values over the template's: the project's `.env` (or --dotenv), then --env-vars."""
-    from .environment import read_dotenv, read_env_vars_file
+    from .config.environment import read_dotenv, read_env_vars_file
 
     overrides: dict[str, str] = {}
     dotenv = Path(args.dotenv) if args.dotenv else template_path.parent / ".env"
@@ -97,7 +97,7 @@ def _write_payload(payload: bytes | dict[str, Any], *, pretty: bool) -> None:
 
 
 def _cost(function: FunctionConfig, billed_ms: int) -> str:
-    from .pricing import cost_line
+    from .service.pricing import cost_line
 
     return cost_line(function.memory_size, billed_ms, function.architecture, function.ephemeral_storage)
 
@@ -112,8 +112,8 @@ def _check_runtime(function: FunctionConfig, log: TextIO) -> None:
 
 
 def _dry_run(function: FunctionConfig, events: list[bytes], log: TextIO) -> int:
-    from .dryrun import check_handler
-    from .invoke import SYNC_PAYLOAD_LIMIT, check_request_size
+    from .service.dryrun import check_handler
+    from .service.invoke import SYNC_PAYLOAD_LIMIT, check_request_size
 
     for event in events:
         check_request_size(event, SYNC_PAYLOAD_LIMIT)
@@ -130,7 +130,7 @@ def _invoke(args: argparse.Namespace, log: TextIO) -> int:
     if args.events:
         events = read_events_file(args.events)
     elif args.event is None and args.seed:
-        from .local_aws import seed_event
+        from .local.local_aws import seed_event
 
         events = [json.dumps(seed_event(args.seed)).encode()]  # the S3 notification of the seeded objects
     else:
@@ -147,11 +147,11 @@ def _invoke(args: argparse.Namespace, log: TextIO) -> int:
     mode = "isolated" if args.isolated else "emulate" if args.emulate else "inprocess"
     with contextlib.ExitStack() as stack:
         if args.local_aws or args.seed:
-            from .local_aws import local_aws
+            from .local.local_aws import local_aws
 
             aws = local_aws(template_path, functions, args.seed or [], log, download_to=args.download_to)
             overrides.update(stack.enter_context(aws))
-        from .invoke import open_invoker
+        from .sandboxes.choose import open_invoker
 
         invoker = open_invoker(function, mode=mode, env_overrides=overrides, log=log)
         stack.callback(invoker.close)
@@ -173,15 +173,15 @@ def _invoke_sync(invoker: Any, events: list[bytes], log: TextIO) -> int:
         if result is not None:
             _write_payload(result, pretty=len(events) == 1)
     if len(invocations) > 1:
-        from .summary import summary_lines
+        from .service.summary import summary_lines
 
         log.write("".join(line + "\n" for line in summary_lines(invocations, function)))
     return 0 if all(invocation.ok for invocation in invocations) else 1
 
 
 def _invoke_async(invoker: Any, events: list[bytes], log: TextIO) -> int:
-    from .async_invoke import invoke_async
-    from .invoke import ASYNC_PAYLOAD_LIMIT, check_request_size
+    from .service.async_invoke import invoke_async
+    from .service.invoke import ASYNC_PAYLOAD_LIMIT, check_request_size
 
     function: FunctionConfig = invoker.function
     ok = True
@@ -245,7 +245,7 @@ def _field_pairs(extra: list[str]) -> dict[str, str | list[str]]:
 
 
 def _event(args: argparse.Namespace, log: TextIO) -> int:
-    from .events import SOURCES, build_event
+    from .events.catalog import SOURCES, build_event
 
     if args.source is None or args.kind is None:
         for source, kinds in SOURCES.items():
@@ -258,7 +258,7 @@ def _event(args: argparse.Namespace, log: TextIO) -> int:
 
 
 def _start_api(args: argparse.Namespace, log: TextIO) -> int:
-    from .api import serve
+    from .local.api import serve
 
     template_path = _template_path(args)
     functions = read_functions(template_path)
@@ -267,7 +267,7 @@ def _start_api(args: argparse.Namespace, log: TextIO) -> int:
     overrides = _overrides(args, template_path, function)
     with contextlib.ExitStack() as stack:
         if args.local_aws or args.seed:
-            from .local_aws import local_aws
+            from .local.local_aws import local_aws
 
             overrides.update(stack.enter_context(local_aws(template_path, functions, args.seed or [], log)))
         serve(function, host=args.host, port=args.port, env_overrides=overrides, template_path=template_path)

@@ -18,9 +18,9 @@ from typing import Any
 
 import pytest
 
-from {{ cookiecutter.runner }}.context import LambdaContext
-from {{ cookiecutter.runner }}.environment import lambda_environment
-from {{ cookiecutter.runner }}.template import FunctionConfig, read_functions, select_function
+from {{ cookiecutter.runner }}.config.environment import lambda_environment
+from {{ cookiecutter.runner }}.config.template import FunctionConfig, read_functions, select_function
+from {{ cookiecutter.runner }}.runtime.context import LambdaContext
 
 ROOT = Path(__file__).resolve().parent.parent
 FUNCTION: FunctionConfig = select_function(read_functions(ROOT / "template.yaml"), None)

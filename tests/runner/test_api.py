@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from generator.runner.api import LocalApi, find_routes, select_route, serve
+from generator.runner.config.template import read_functions
 from generator.runner.errors import RunnerError
-from generator.runner.template import read_functions
+from generator.runner.local.api import LocalApi, find_routes, select_route, serve
 
 PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\xff\xfe"
 
@@ -333,7 +333,7 @@ def test_function_url_catches_every_path(tmp_path: Path) -> None:
 
 
 def test_route_selection_unit() -> None:
-    from generator.runner.api import HTTP, Route
+    from generator.runner.local.api import HTTP, Route
 
     routes = [
         Route(HTTP, "ANY", "/{proxy+}", "2.0", "$default"),

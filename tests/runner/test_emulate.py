@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from generator.runner.emulate import EmulatedInvoker
+from generator.runner.config.template import read_functions
 from generator.runner.errors import RunnerError
-from generator.runner.invoke import open_invoker
-from generator.runner.template import read_functions
+from generator.runner.sandboxes.choose import open_invoker
+from generator.runner.sandboxes.emulate import EmulatedInvoker
 
 HANDLER = """\
 import os

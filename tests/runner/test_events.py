@@ -10,7 +10,7 @@ from urllib.parse import unquote_plus
 import pytest
 
 from generator.runner.errors import RunnerError
-from generator.runner.events import (
+from generator.runner.events.catalog import (
     FIELDS,
     SOURCES,
     HttpRequest,

@@ -1,4 +1,4 @@
-"""What keeps the runner fast must not change what it does: the YAML loaders and the template cache, ids, the
+"""What keeps the runner fast must not change what it does: the YAML loaders, the
 event payload that is not encoded and its size bound, the query split, the JSON log formatter, the partial
 argument parser, and the in-process sandbox's long-lived set-up."""
 
@@ -12,7 +12,6 @@ import signal
 import sys
 import threading
 import time
-import uuid
 from decimal import Decimal
 from pathlib import Path
 from urllib.parse import parse_qsl
@@ -21,10 +20,11 @@ import pytest
 import yaml
 from lambda_project import write_project
 
-from generator.runner import cfn_yaml, cli, ids, logs
-from generator.runner.api import Route, map_response
+from generator.runner import cli
+from generator.runner.config import cfn_yaml
+from generator.runner.config.template import load_template, read_functions
 from generator.runner.errors import RunnerError
-from generator.runner.http_events import (
+from generator.runner.events.http_events import (
     HttpRequest,
     _query_pairs,
     event_size_bound,
@@ -32,15 +32,17 @@ from generator.runner.http_events import (
     http_api_event,
     rest_api_event,
 )
-from generator.runner.invoke import Invocation, open_invoker
-from generator.runner.serialize import (
+from generator.runner.local.api import Route, map_response
+from generator.runner.runtime import logs
+from generator.runner.runtime.serialize import (
     EventPayload,
     marshal_response,
     payload_bytes,
     payload_size_bound,
     unmarshal_request,
 )
-from generator.runner.template import load_template, read_functions
+from generator.runner.sandboxes.choose import open_invoker
+from generator.runner.service.invoke import Invocation
 
 TAGGED = """\
 AWSTemplateFormatVersion: "2010-09-09"
@@ -103,102 +105,20 @@ def test_invalid_yaml_names_the_line(tmp_path: Path) -> None:
         load_template(template)
 
 
-@pytest.fixture
-def cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """The template cache in a temporary folder, and bytecode writing allowed."""
-    path = tmp_path / "cache" / "__pycache__" / "template-cache.json"
-    monkeypatch.setattr(cfn_yaml, "CACHE_PATH", str(path))
-    monkeypatch.setattr(sys, "dont_write_bytecode", False)
-    return path
-
-
-def _settled(path: Path, text: str) -> Path:
-    """Write a template last modified a minute ago (older than the cache's settling time)."""
-    path.write_text(text)
-    past = time.time() - 60
-    os.utime(path, (past, past))
-    return path
-
-
-def _no_yaml(monkeypatch: pytest.MonkeyPatch) -> None:
-    def refuse(text: str) -> None:
-        raise AssertionError("parsed YAML although the cache holds this template")
-
-    monkeypatch.setattr(cfn_yaml, "parse_yaml", refuse)
-
-
-def test_a_settled_template_is_read_from_the_cache_without_yaml(
-    tmp_path: Path, cache: Path, monkeypatch: pytest.MonkeyPatch
+def test_reading_a_template_writes_nothing_into_the_runner_package(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    template = _settled(tmp_path / "template.yaml", TAGGED)
-    first = load_template(template)
-    assert json.loads(cache.read_text())["key"][1] == str(template)
-    _no_yaml(monkeypatch)
-    assert load_template(template) == first
-
-
-def test_an_edited_template_is_parsed_again(tmp_path: Path, cache: Path) -> None:
-    template = _settled(tmp_path / "template.yaml", TAGGED)
-    load_template(template)
-    _settled(template, TAGGED.replace("COUNT: 3", "COUNT: 4"))  # same size, another modification time
-    variables = load_template(template)["Resources"]["Fn"]["Properties"]["Environment"]["Variables"]
-    assert variables["COUNT"] == 4
-
-
-def test_the_cache_is_not_written_when_it_could_not_be_trusted(
-    tmp_path: Path, cache: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    fresh = tmp_path / "fresh.yaml"
-    fresh.write_text(TAGGED)  # just written: an edit within the clock's granularity could go unnoticed
-    load_template(fresh)
-    assert not cache.exists()
-    int_keys = _settled(tmp_path / "keys.yaml", TAGGED + "Mappings:\n  Codes: {200: ok}\n")
-    assert load_template(int_keys)["Mappings"]["Codes"] == {200: "ok"}  # JSON would turn 200 into "200"
-    assert not cache.exists()
-    monkeypatch.setattr(sys, "dont_write_bytecode", True)
-    load_template(_settled(tmp_path / "template.yaml", TAGGED))
-    assert not cache.exists()
-
-
-def test_a_damaged_or_foreign_cache_is_ignored(tmp_path: Path, cache: Path) -> None:
-    template = _settled(tmp_path / "template.yaml", TAGGED)
-    cache.parent.mkdir(parents=True)
-    cache.write_text("{not json")
+    """The runner may be installed read-only (a vendored copy, a wheel): reading a template leaves it untouched."""
+    monkeypatch.setattr(sys, "dont_write_bytecode", False)  # the old JSON cache was written only then
+    package = Path(cli.__file__).resolve().parent
+    before = {path: path.stat().st_mtime_ns for path in package.rglob("*") if path.suffix != ".pyc"}
+    template = tmp_path / "template.yaml"
+    template.write_text(TAGGED)
+    past = time.time() - 60  # settled: the old JSON cache wrote only templates older than two seconds
+    os.utime(template, (past, past))
     assert load_template(template)["Resources"]["Fn"]["Type"] == "AWS::Serverless::Function"
-    other = _settled(tmp_path / "other.yaml", TAGGED.replace("python3.12", "python3.13"))
-    load_template(other)  # one slot: now it holds the other template
-    assert load_template(template)["Resources"]["Fn"]["Properties"]["Runtime"] == "python3.12"
-
-
-def test_uuid4_strings_are_version_4_uuids() -> None:
-    seen = set()
-    for _ in range(2000):
-        text = ids.uuid4()
-        parsed = uuid.UUID(text)
-        assert (parsed.version, parsed.variant, str(parsed)) == (4, uuid.RFC_4122, text)
-        seen.add(text)
-    assert len(seen) == 2000
-    assert len(ids.random_hex(12)) == 24
-
-
-def test_ids_stay_unique_across_pool_refills_and_in_a_forked_child() -> None:
-    seen = {ids.uuid4() for _ in range(5000)}  # many refills of the pool
-    assert len(seen) == 5000
-    assert len({ids.random_hex(40) for _ in range(100)}) == 100  # longer than what is left in the pool
-    assert len(ids.random_hex(300)) == 600  # longer than the pool itself
-    if not hasattr(os, "fork"):
-        return
-    ids.uuid4()  # the pool holds unused digits that a child would repeat without its own pool
-    reader, writer = os.pipe()
-    child = os.fork()
-    if child == 0:  # pragma: no cover - the child reports through the pipe
-        os.write(writer, ids.uuid4().encode())
-        os._exit(0)
-    os.close(writer)
-    in_child = os.read(reader, 100).decode()
-    os.close(reader)
-    os.waitpid(child, 0)
-    assert in_child != ids.uuid4()
+    after = {path: path.stat().st_mtime_ns for path in package.rglob("*") if path.suffix != ".pyc"}
+    assert after == before
 
 
 def test_event_payload_hands_over_its_event_without_encoding_it() -> None:

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from generator.runner.http_server import HttpServer, Request, Response
-from generator.runner.watch import CodeWatcher
+from generator.runner.local.http_server import HttpServer, Request, Response
+from generator.runner.local.watch import CodeWatcher
 
 
 def echo(request: Request) -> Response:
@@ -232,7 +232,7 @@ def test_a_failing_respond_is_a_500_and_the_server_keeps_serving(capsys: pytest.
 
 
 def test_the_selectors_fallback_serves_the_same(monkeypatch: pytest.MonkeyPatch) -> None:
-    from generator.runner import http_server
+    from generator.runner.local import http_server
 
     monkeypatch.setattr(http_server, "select", type("NoEpoll", (), {})())  # as on macOS or Windows
     test_pipelined_requests_are_answered_in_order_on_one_connection()

@@ -12,10 +12,10 @@ from urllib.parse import unquote_plus
 import boto3
 import pytest
 
+from generator.runner.config.template import read_functions
 from generator.runner.errors import RunnerError
-from generator.runner.invoke import open_invoker
-from generator.runner.local_aws import local_aws, parse_seed, seed_event
-from generator.runner.template import read_functions
+from generator.runner.local.local_aws import local_aws, parse_seed, seed_event
+from generator.runner.sandboxes.choose import open_invoker
 
 TEMPLATE = """\
 AWSTemplateFormatVersion: "2010-09-09"

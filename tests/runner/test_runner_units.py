@@ -16,20 +16,20 @@ from pathlib import Path
 import pytest
 from lambda_project import write_project
 
-from generator.runner import inprocess
-from generator.runner.context import LambdaContext
-from generator.runner.dryrun import check_handler
-from generator.runner.environment import read_dotenv, read_env_vars_file
+from generator.runner.config.environment import read_dotenv, read_env_vars_file
+from generator.runner.config.template import read_functions
 from generator.runner.errors import RunnerError
-from generator.runner.invoke import open_invoker
-from generator.runner.isolated import OutputPump
-from generator.runner.pricing import cost_line, invocation_cost
-from generator.runner.process import exit_reason
-from generator.runner.reports import PlatformLog, billed_ms
-from generator.runner.serialize import escapes_non_ascii, marshal_response
-from generator.runner.summary import percentile
-from generator.runner.template import read_functions
-from generator.runner.worker import sync_marker
+from generator.runner.runtime.context import LambdaContext
+from generator.runner.runtime.serialize import escapes_non_ascii, marshal_response
+from generator.runner.sandboxes import inprocess
+from generator.runner.sandboxes.choose import open_invoker
+from generator.runner.sandboxes.isolated import OutputPump
+from generator.runner.sandboxes.process import exit_reason
+from generator.runner.sandboxes.worker import sync_marker
+from generator.runner.service.dryrun import check_handler
+from generator.runner.service.pricing import cost_line, invocation_cost
+from generator.runner.service.reports import PlatformLog, billed_ms
+from generator.runner.service.summary import percentile
 
 
 def test_billed_duration_rounds_up_and_includes_init_on_a_cold_start():

@@ -22,7 +22,7 @@ from botocore.exceptions import ClientError
 from moto import mock_aws
 from PIL import Image
 
-from {{ cookiecutter.runner }}.events import S3Object, s3_event
+from {{ cookiecutter.runner }}.events.catalog import S3Object, s3_event
 
 ORIENTATION = 0x0112  # the EXIF tag
 ALL_EXTENSIONS = frozenset({"jpg", "jpeg", "png", "webp", "gif"})

@@ -18,16 +18,19 @@ from __future__ import annotations
 import base64
 import contextlib
 import json
+import os
 import sys
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, TextIO
 
-from .errors import RunnerError
-from .http_events import (
+from ..config.template import FunctionConfig, Resolver, load_template, merge_globals
+from ..errors import RunnerError
+from ..events.http_events import (
     HttpRequest,
     event_size_bound,
     function_url_event,
@@ -36,11 +39,10 @@ from .http_events import (
     rest_api_event,
     route_specificity,
 )
+from ..runtime.serialize import EventPayload
+from ..sandboxes.choose import open_invoker
+from ..service.invoke import Invocation, Invoker, PayloadTooLarge
 from .http_server import HttpServer, Request, Response
-from .ids import random_hex, uuid4
-from .invoke import Invocation, Invoker, PayloadTooLarge, open_invoker
-from .serialize import EventPayload
-from .template import FunctionConfig, Resolver, load_template, merge_globals
 from .watch import CodeWatcher
 
 REST, HTTP, URL = "rest", "http", "url"
@@ -232,7 +234,7 @@ def map_response(route: Route, invocation: Invocation, log: TextIO) -> HttpRespo
 
 
 def _trace_header() -> str:
-    return f"Root=1-{int(time.time()):08x}-{random_hex(12)}"
+    return f"Root=1-{int(time.time()):08x}-{os.urandom(12).hex()}"
 
 
 class LocalApi:
@@ -309,7 +311,7 @@ class LocalApi:
             ],
             body=incoming.body,
             source_ip=peer,
-            request_id=uuid4(),
+            request_id=str(uuid.uuid4()),
             time=datetime.now(timezone.utc),
         )
         route = self._route(incoming.method, request.decoded_path)

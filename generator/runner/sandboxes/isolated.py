@@ -19,12 +19,12 @@ import threading
 import time
 from typing import TextIO
 
-from .environment import lambda_environment
-from .invoke import Step
-from .process import EXITED, exit_reason, kill, peak_rss_mb, supervise
-from .runtime import RUNNER_IMPORT_ROOT, Request
-from .serialize import Payload, payload_bytes
-from .template import FunctionConfig
+from ..config.environment import lambda_environment
+from ..config.template import FunctionConfig
+from ..runtime.function import RUNNER_IMPORT_ROOT, Request
+from ..runtime.serialize import Payload, payload_bytes
+from ..service.sandbox import EXITED, Step
+from .process import exit_reason, kill, peak_rss_mb, supervise
 from .worker import SYNC_PREFIX, SYNC_SUFFIX, receive, send
 
 _BOOTSTRAP = "import sys; sys.path.insert(0, {root!r}); from {package}.worker import main; main({command}, {reply})"

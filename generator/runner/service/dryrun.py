@@ -15,7 +15,7 @@ from importlib.machinery import PathFinder
 from pathlib import Path
 from typing import Any
 
-from .handler import HANDLER_NOT_FOUND, IMPORT_MODULE_ERROR, HandlerFault, split_handler, syntax_fault
+from ..runtime.handler import HANDLER_NOT_FOUND, IMPORT_MODULE_ERROR, HandlerFault, split_handler, syntax_fault
 
 
 def _bound_names(nodes: Iterable[ast.AST]) -> Iterator[str]:

@@ -1,6 +1,6 @@
 """Events of storage, queues, streams, schedules and Alexa: the records a function reads in a batch.
 
-ARNs use the region the runner pretends to be in (`template.region()`) and the local account id, so that they
+ARNs use the region the runner pretends to be in (`account.region()`) and the local account id, so that they
 agree with the names the local AWS mode creates.
 """
 
@@ -15,9 +15,9 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import quote_plus
 
-from .errors import RunnerError
+from ..account import ACCOUNT_ID, region
+from ..errors import RunnerError
 from .samples import FIXED_TIME, epoch_ms, iso_millis, iso_seconds, stable_id
-from .template import ACCOUNT_ID, region
 
 
 @dataclass

@@ -15,18 +15,18 @@ import time
 from collections.abc import Mapping
 from pathlib import Path
 
-from .errors import RunnerError, json_error
-from .ids import random_hex
-from .template import FunctionConfig, region
+from ..account import region
+from ..errors import RunnerError, json_error
+from .template import FunctionConfig
 
 # The runner's package directory stands in for Lambda's /var/runtime.
-RUNTIME_DIR = str(Path(__file__).resolve().parent)
+RUNTIME_DIR = str(Path(__file__).resolve().parents[1])
 CREDENTIAL_VARIABLES = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")
 
 
 def log_stream_name() -> str:
     """A fresh log stream name, `YYYY/MM/DD/[$LATEST]<32 hex>`: Lambda opens one per execution environment."""
-    return time.strftime("%Y/%m/%d", time.gmtime()) + "/[$LATEST]" + random_hex()
+    return time.strftime("%Y/%m/%d", time.gmtime()) + "/[$LATEST]" + os.urandom(16).hex()
 
 
 def reserved_variables(function: FunctionConfig) -> dict[str, str]:

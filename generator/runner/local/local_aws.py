@@ -24,9 +24,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
-from .errors import RunnerError
-from .record_events import S3Object, s3_event
-from .template import FunctionConfig, Resolver, default_stack_name, load_template, region
+from ..account import region
+from ..config.template import FunctionConfig, Resolver, default_stack_name, load_template
+from ..errors import RunnerError
+from ..events.record_events import S3Object, s3_event
 
 MOTO_MISSING = "--local-aws needs moto[server]: pip install 'moto[server]'"
 SEED_FORM = "s3://BUCKET/KEY=./FILE"

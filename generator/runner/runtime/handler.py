@@ -16,7 +16,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-_RUNNER_DIR = str(Path(__file__).resolve().parent)
+_RUNNER_DIR = str(Path(__file__).resolve().parents[1])  # the runner package, all its layers
 
 MALFORMED_HANDLER_NAME = "Runtime.MalformedHandlerName"
 BUILT_IN_MODULE_CONFLICT = "Runtime.BuiltInModuleConflict"

@@ -19,7 +19,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from .errors import RunnerError
+from ..account import ACCOUNT_ID, region
+from ..errors import RunnerError
 from .http_events import (
     HttpRequest,
     function_url_event,
@@ -41,7 +42,6 @@ from .record_events import (
     to_dynamodb_json,
 )
 from .samples import API_ID, FIXED_TIME, SAMPLE_USER_AGENT, URL_ID, iso_seconds, stable_id
-from .template import ACCOUNT_ID, region
 
 # ------------------------------------------------------------------------------------------------------- Alexa
 

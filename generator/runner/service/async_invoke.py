@@ -10,13 +10,13 @@ this locally shows whether a handler is safe to retry, and where its failures wo
 from __future__ import annotations
 
 import json
+import uuid
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
-from .ids import uuid4
+from ..config.template import FunctionConfig
 from .invoke import ASYNC_PAYLOAD_LIMIT, Invocation, Invoker, check_request_size
 from .reports import iso_timestamp
-from .template import FunctionConfig
 
 
 @dataclass
@@ -67,7 +67,7 @@ def invoke_async(invoker: Invoker, event: bytes, *, log: TextIO) -> AsyncResult:
     function = invoker.function
     total = function.max_retry_attempts + 1
     attempts: list[Invocation] = []
-    request_id = uuid4()  # Lambda retries an event under the request id of its first attempt
+    request_id = str(uuid.uuid4())  # Lambda retries an event under the request id of its first attempt
     for number in range(1, total + 1):
         attempts.append(invoker.invoke(event, request_id=request_id))
         if attempts[-1].ok:

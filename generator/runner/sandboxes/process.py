@@ -15,6 +15,8 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from ..service.sandbox import EXITED, MEMORY, TIMEOUT
+
 if TYPE_CHECKING:  # subprocess is imported only by the modes that start processes, to keep start-up fast
     import subprocess
 
@@ -38,9 +40,6 @@ except ImportError:  # Windows
     _getrusage = None  # type: ignore[assignment]
     _RUSAGE_SELF = 0
 _MAXRSS_UNIT = 1024 if sys.platform == "darwin" else 1  # ru_maxrss is in bytes on macOS, kilobytes on Linux
-TIMEOUT = "timeout"
-MEMORY = "memory"
-EXITED = "exited"
 
 
 def _status_kb(pid: int, field: str) -> int | None:

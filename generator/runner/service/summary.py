@@ -9,9 +9,9 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
+from ..config.template import FunctionConfig
 from .invoke import Invocation
 from .pricing import MONTHLY_PROJECTION, invocation_cost
-from .template import FunctionConfig
 
 
 def percentile(values: Sequence[float], fraction: float) -> float:

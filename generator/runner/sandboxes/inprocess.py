@@ -27,14 +27,14 @@ from collections.abc import Callable
 from importlib.machinery import EXTENSION_SUFFIXES
 from typing import Any, ClassVar, TextIO
 
-from .environment import lambda_environment
-from .invoke import Step
-from .process import EXITED, TIMEOUT, peak_rss_mb
-from .runtime import FunctionRuntime, Outcome, Request, lambda_sys_path
-from .serialize import Payload
-from .template import FunctionConfig
+from ..config.environment import lambda_environment
+from ..config.template import FunctionConfig
+from ..runtime.function import FunctionRuntime, Outcome, Request, lambda_sys_path
+from ..runtime.serialize import Payload
+from ..service.sandbox import EXITED, TIMEOUT, Step
+from .process import peak_rss_mb
 
-_RUNNER_PACKAGE = __package__ or ""
+_RUNNER_PACKAGE = (__package__ or "").rpartition(".")[0]  # the runner package, all its layers
 _HAS_ITIMER = hasattr(signal, "setitimer")
 try:  # the C function: signal.getsignal wraps its answer in an enum, which costs an exception for a function
     from _signal import getsignal as _current_handler

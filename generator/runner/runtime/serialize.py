@@ -15,7 +15,6 @@ import re
 from typing import Any
 
 from .handler import MARSHAL_ERROR, UNMARSHAL_ERROR, HandlerFault
-from .ids import random_hex
 
 # Runtimes whose encoder keeps non-ASCII characters instead of escaping them.
 _UNESCAPED_RUNTIMES = frozenset(f"AWS_Lambda_python3.{minor}" for minor in range(12, 20))
@@ -24,7 +23,7 @@ _UNESCAPED_RUNTIMES = frozenset(f"AWS_Lambda_python3.{minor}" for minor in range
 # A Decimal travels through json as a string marked with this random token, unquoted afterwards: json cannot
 # write a raw number. One token per process is as unguessable as one per call, and lets the encoders be made once
 # (json.dumps with arguments builds a new JSONEncoder on every call, a few microseconds of every invocation).
-_TOKEN = random_hex()
+_TOKEN = os.urandom(16).hex()
 _MARKED = re.compile(f'"{_TOKEN}(.*?){_TOKEN}"')
 
 

@@ -31,13 +31,14 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, TextIO
 
-from .environment import lambda_environment
-from .errors import RunnerError
-from .invoke import PlatformInvoker, Step
-from .process import EXITED, exit_reason, kill, peak_rss_mb, supervise
-from .runtime import Request
-from .serialize import Payload, payload_bytes
-from .template import FunctionConfig
+from ..config.environment import lambda_environment
+from ..config.template import FunctionConfig
+from ..errors import RunnerError
+from ..runtime.function import Request
+from ..runtime.serialize import Payload, payload_bytes
+from ..service.invoke import PlatformInvoker
+from ..service.sandbox import EXITED, Step
+from .process import exit_reason, kill, peak_rss_mb, supervise
 
 AWSLAMBDARIC_MISSING = "--emulate needs awslambdaric: pip install awslambdaric"
 API_PREFIX = "/2018-06-01/runtime"

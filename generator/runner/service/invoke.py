@@ -10,17 +10,16 @@ and discarding the environment after those so that the next call is a cold start
 from __future__ import annotations
 
 import os
-import sys
 import time
+import uuid
 from typing import Any, Protocol, TextIO
 
-from .errors import RunnerError
-from .ids import random_hex, uuid4
-from .process import EXITED, MEMORY, TIMEOUT
+from ..config.template import FunctionConfig
+from ..errors import RunnerError
+from ..runtime.function import Request
+from ..runtime.serialize import Payload, payload_bytes, payload_size_bound
 from .reports import PlatformLog, billed_ms, exit_message, timeout_message
-from .runtime import Request
-from .serialize import Payload, payload_bytes, payload_size_bound
-from .template import FunctionConfig
+from .sandbox import EXITED, MEMORY, TIMEOUT, Sandbox, Step
 
 SYNC_PAYLOAD_LIMIT = 6_291_456  # bytes, request and response of a RequestResponse invocation
 ASYNC_PAYLOAD_LIMIT = 1_048_576  # bytes, request of an Event invocation (raised from 256 KB in Oct 2025)
@@ -102,44 +101,9 @@ class Invoker(Protocol):
     def close(self) -> None: ...
 
 
-class Step:
-    """What a sandbox reports for its INIT phase or for one invocation."""
-
-    __slots__ = ("duration_ms", "ended", "error", "exit_reason", "memory_mb", "response", "returned")
-
-    def __init__(
-        self,
-        error: dict[str, Any] | None,
-        duration_ms: float,
-        response: bytes | None = None,
-        *,
-        ended: str | None = None,  # the environment ended: process.TIMEOUT, MEMORY or EXITED
-        exit_reason: str = "",  # for EXITED: "exit status 3", "signal: killed"
-        memory_mb: int = 0,  # peak memory of the environment so far
-        returned: dict[str, Any] | None = None,  # the dict the handler returned (in-process sandboxes only)
-    ) -> None:
-        self.returned = returned
-        self.error = error
-        self.duration_ms = duration_ms
-        self.response = response
-        self.ended = ended
-        self.exit_reason = exit_reason
-        self.memory_mb = memory_mb
-
-
-class Sandbox(Protocol):
-    """Where the function's code runs. After a Step with `ended` set, or a failed init, it is reset."""
-
-    def init(self, limit_s: float) -> Step: ...
-
-    def run(self, event: Payload, request: Request, timeout_s: float) -> Step: ...
-
-    def reset(self) -> None: ...
-
-
 def new_trace_id(*, sampled: bool) -> str:
     """An X-Ray trace header for one invocation, as Lambda puts it in `_X_AMZN_TRACE_ID`."""
-    random = random_hex(20)  # 96 bits for the root id, 64 for the parent segment id
+    random = os.urandom(20).hex()  # 96 bits for the root id, 64 for the parent segment id
     return f"Root=1-{int(time.time()):08x}-{random[:24]};Parent={random[24:]};Sampled={1 if sampled else 0}"
 
 
@@ -168,7 +132,7 @@ class PlatformInvoker:
         """One invocation; `request_id` is given for the retries of an asynchronous one, which keep their id."""
         if payload_size_bound(event) > SYNC_PAYLOAD_LIMIT:
             check_request_size(payload_bytes(event), SYNC_PAYLOAD_LIMIT)
-        request_id = request_id or uuid4()
+        request_id = request_id or str(uuid.uuid4())
         trace_id = new_trace_id(sampled=self.function.tracing)
         init_ms = None
         step = None
@@ -262,42 +226,3 @@ class PlatformInvoker:
     def close(self) -> None:
         self.sandbox.reset()
         self.warm = False
-
-
-def open_invoker(
-    function: FunctionConfig,
-    *,
-    mode: str = "inprocess",
-    env_overrides: dict[str, str] | None = None,
-    log: TextIO | None = None,
-    serving: bool = False,
-) -> Invoker:
-    """An invoker for `function` whose handler runs in this process, in a warm child process, or under emulation.
-
-    `inprocess` is fastest and lets a debugger stop in the handler; `isolated` enforces Timeout and MemorySize
-    by killing the child, as Lambda does; `emulate` runs the real runtime client (awslambdaric) against a local
-    Runtime API. Platform lines and the function's output go to `log` (default: stderr). `serving` is for a
-    long-lived host that prints nothing itself between invocations (start-api): the in-process mode then keeps
-    its process-wide set-up for as long as the environment is warm instead of redoing it around every call.
-    """
-    log = sys.stderr if log is None else log
-    if mode == "isolated" and os.name == "nt":
-        raise RunnerError("--isolated needs Linux or macOS (WSL on Windows): it watches a child process over pipes")
-    if not function.code_dir.is_dir():
-        raise RunnerError(f"the CodeUri of {function.logical_id}, {function.code_dir}, is not a folder")
-    if mode == "emulate":
-        from .emulate import EmulatedInvoker
-
-        return EmulatedInvoker(function, env_overrides=env_overrides, log=log)
-    sandbox: Sandbox
-    if mode == "isolated":
-        from .isolated import IsolatedSandbox
-
-        sandbox = IsolatedSandbox(function, env_overrides or {}, log)
-    elif mode == "inprocess":
-        from .inprocess import InProcessSandbox
-
-        sandbox = InProcessSandbox(function, env_overrides or {}, log, serving=serving)
-    else:
-        raise RunnerError(f"unknown mode {mode!r}: choose one of {', '.join(MODES)}")
-    return PlatformInvoker(function, sandbox, log)

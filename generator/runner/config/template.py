@@ -9,42 +9,29 @@ it creates those resources, so that code and resources agree.
 
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
 from typing import Any
 
-from .errors import RunnerError
+from ..account import ACCOUNT_ID, region
+from ..errors import RunnerError
 
-ACCOUNT_ID = "123456789012"  # moto's default account, so that local ARNs match the local AWS mode
 FUNCTION_TYPE = "AWS::Serverless::Function"
 
 
 def load_template(path: Path) -> dict[str, Any]:
-    """Parse a CloudFormation/SAM template (YAML or JSON) into plain Python data.
-
-    A template read before and unchanged since comes from the JSON cache, without importing PyYAML (see
-    `cfn_yaml`): the cold `invoke` pays for YAML only after an edit.
-    """
+    """Parse a CloudFormation/SAM template (YAML or JSON) into plain Python data."""
     from . import cfn_yaml
 
-    absolute = os.path.abspath(path)
     try:
-        info = os.stat(absolute)
-        data = cfn_yaml.read_cached(absolute, info)
-        if data is None:
-            with open(absolute, encoding="utf-8") as source:
-                text = source.read()
+        text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise RunnerError(f"no {path.name} in {path.parent}: run from the project folder or pass --template") from None
-    if data is None:
-        try:
-            data = cfn_yaml.parse_yaml(text)
-        except cfn_yaml.InvalidYaml as exc:
-            where = f" line {exc.line}" if exc.line else ""
-            raise RunnerError(f"{path}{where} is not valid YAML: {exc.problem}") from None
-        if isinstance(data, dict) and isinstance(data.get("Resources"), dict):
-            cfn_yaml.write_cached(absolute, info, data)
+    try:
+        data = cfn_yaml.parse_yaml(text)
+    except cfn_yaml.InvalidYaml as exc:
+        where = f" line {exc.line}" if exc.line else ""
+        raise RunnerError(f"{path}{where} is not valid YAML: {exc.problem}") from None
     if not isinstance(data, dict) or not isinstance(data.get("Resources"), dict):
         raise RunnerError(f"{path} has no Resources section: it is not a SAM template")
     return data
@@ -62,11 +49,6 @@ def merge_globals(global_props: dict[str, Any], own: dict[str, Any]) -> dict[str
         else:
             merged[key] = value
     return merged
-
-
-def region() -> str:
-    """The region the runner pretends to be in: the caller's AWS_REGION, else us-east-1."""
-    return os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
 
 
 class Resolver:

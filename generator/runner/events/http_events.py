@@ -14,8 +14,8 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qsl, unquote
 
+from ..account import ACCOUNT_ID, region
 from .samples import API_ID, FIXED_REQUEST_ID, FIXED_TIME, URL_ID, clf_time, epoch_ms
-from .template import ACCOUNT_ID, region
 
 # Content types API Gateway HTTP APIs and function URLs pass as text; every other body arrives base64-encoded.
 _TEXT_TYPES = ("application/json", "application/javascript", "application/xml", "application/graphql")

@@ -79,8 +79,8 @@ def _mark_output(sequence: int) -> None:
 
 def main(command_fd: int, reply_fd: int) -> None:
     """Serve `init` and `invoke` commands until the command pipe closes. SystemExit from the handler ends it."""
+    from ..runtime.function import FunctionRuntime, Request, Unbuffered, lambda_sys_path
     from .process import peak_rss_mb
-    from .runtime import FunctionRuntime, Request, Unbuffered, lambda_sys_path
 
     sys.stdout = Unbuffered(sys.stdout)  # type: ignore[assignment]
     sys.stderr = Unbuffered(sys.stderr)  # type: ignore[assignment]
