@@ -42,7 +42,7 @@ from botocore.response import StreamingBody
 {%- endif %}
 from moto import mock_aws{%- if trigger != 'schedule' %}
 
-from {{ cookiecutter.runner }}.events import {{ {'sqs': 'sqs_event', 'sqs-fifo': 'sqs_event', 'kinesis': 'kinesis_event', 'dynamodb': 'dynamodb_event', 's3': 'S3Object, s3_event'}[trigger] }}
+from {{ cookiecutter.runner }}.events.catalog import {{ {'sqs': 'sqs_event', 'sqs-fifo': 'sqs_event', 'kinesis': 'kinesis_event', 'dynamodb': 'dynamodb_event', 's3': 'S3Object, s3_event'}[trigger] }}
 {%- endif %}
 
 pytestmark = pytest.mark.filterwarnings("error")
