@@ -62,6 +62,9 @@ CASES = {
 }
 
 
+QUEUES = {"sqs": "{}-InputQueue", "sqs-fifo": "{}-input.fifo"}
+
+
 @pytest.mark.parametrize("trigger", list(CASES))
 def test_batch_triggers(tmp_path: Path, trigger: str) -> None:
     project = generate(tmp_path, "data-processing", f"dp-{trigger}", "--set", f"trigger={trigger}")
@@ -75,10 +78,19 @@ def test_batch_triggers(tmp_path: Path, trigger: str) -> None:
     assert event["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
     assert event["Properties"]["BatchSize"] == 10
 
-    stdout = run([*MAKE, "invoke"], project).stdout
-    by_event = responses(stdout)
+    invoked = run([*MAKE, "invoke"], project)
+    by_event = responses(invoked.stdout)
     assert {name: failures(response) for name, response in by_event.items()} == expected
-    assert "[local-aws] items in table" in run([*MAKE, "invoke"], project).stderr
+    assert f"[local-aws] items in table dp-{trigger}-OutputTable: " in invoked.stderr
+
+    if trigger.startswith("sqs"):
+        # Through the local queue: the runner polls it as Lambda's event source mapping does. The sample's third
+        # line is not JSON and its fifth has no id; in a FIFO queue's single group the third holds back the rest.
+        local = run([*MAKE, "invoke-local"], project).stderr
+        assert f"[local-aws] sent 6 message(s) to {QUEUES[trigger].format(project.name)}" in local
+        written = 4 if trigger == "sqs" else 2
+        assert f"[local-aws] batch of 6: {written} deleted, {6 - written} left in the queue" in local
+        assert f"[local-aws] items in table dp-{trigger}-OutputTable: {written}" in local
 
 
 def test_sqs_template(tmp_path: Path) -> None:
@@ -146,6 +158,11 @@ def test_s3_project(tmp_path: Path) -> None:
         (processed,) = by_event[name]["files"]
         assert (processed["key"], processed["rows"], processed["bad_rows"]) == (key, 3, 2)
         assert len(processed["errors"]) == 2
+
+    # Through the local bucket: the upload's notification, then the rows in the local output table.
+    local = run([*MAKE, "invoke-local", "FILE=samples/orders.jsonl"], project).stderr
+    assert "[local-aws] seeded s3://uploads-123456789012/in/orders/orders.jsonl from samples/orders.jsonl" in local
+    assert "[local-aws] items in table uploads-OutputTable: 3" in local
 
 
 def test_schedule_project(tmp_path: Path) -> None:
