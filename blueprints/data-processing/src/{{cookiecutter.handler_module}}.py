@@ -62,6 +62,9 @@ import os
 {%- if trigger == 'schedule' %}
 from datetime import datetime
 {%- endif %}
+{%- if trigger == 's3' %}
+from collections.abc import Iterator
+{%- endif %}
 from decimal import Decimal
 from typing import Any
 {%- if trigger == 's3' %}
@@ -332,7 +335,7 @@ SOURCE_PREFIX = os.environ["SOURCE_PREFIX"]
 SUFFIXES = (".csv", ".jsonl")
 
 
-def rows(body: Any, key: str) -> Any:
+def rows(body: Any, key: str) -> Iterator[tuple[int, dict[str, Any] | InvalidRecord]]:
     """(line number, row) for each row of a CSV (with a header) or JSON Lines body, read as a stream.
 
     A row that cannot be parsed is yielded as an InvalidRecord, so that the caller counts it and goes on.
@@ -383,9 +386,8 @@ def process_file(upload: dict[str, str]) -> dict[str, Any]:
     return result
 
 
-def skip_reason(bucket_key: tuple[str, str], event_name: str) -> str:
+def skip_reason(key: str, event_name: str) -> str:
     """Why an S3 record is not a file to process, or "" when it is."""
-    _, key = bucket_key
     if not event_name.startswith("ObjectCreated:"):
         return f"{event_name} is not an upload"
     if not key.startswith(SOURCE_PREFIX):
@@ -409,7 +411,7 @@ def {{ cookiecutter.handler_function }}(event: dict[str, Any], context: LambdaCo
         for record in records:
             bucket = record["s3"]["bucket"]["name"]
             key = unquote_plus(record["s3"]["object"]["key"])  # S3 URL-encodes keys: a space arrives as "+"
-            reason = skip_reason((bucket, key), record.get("eventName", ""))
+            reason = skip_reason(key, record.get("eventName", ""))
             if reason:
                 logger.info("object skipped", extra={"bucket": bucket, "key": key, "reason": reason})
                 skipped.append({"bucket": bucket, "key": key, "reason": reason})
