@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import io
 import json
+from decimal import Decimal
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import boto3
@@ -14,7 +17,9 @@ from moto import mock_aws
 from generator.runner.config.template import Resolver, load_template, read_functions
 from generator.runner.errors import RunnerError
 from generator.runner.local.event_sources import SqsPoller, SqsSource, read_bodies, sqs_source
+from generator.runner.local.local_aws import collect_written, report_written
 
+SERVICES = ("s3", "sqs", "dynamodb", "kinesis")
 QUEUE_EVENT = """\
 Events:
   Jobs:
@@ -184,3 +189,25 @@ def test_send_of_a_missing_file_fails_before_starting(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert result.stderr.strip().endswith("--send nope.jsonl: cannot read it: No such file or directory")
     assert "[local-aws]" not in result.stderr
+
+
+def test_report_shows_the_first_items_of_each_table(sqs: Any) -> None:
+    """What `make invoke-local` prints at the end: the items written, as plain JSON, ten per table at most."""
+    clients = SimpleNamespace(**{name: boto3.client(name, region_name="us-east-1") for name in SERVICES})
+    clients.dynamodb.create_table(
+        TableName="out",
+        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    table = boto3.resource("dynamodb", region_name="us-east-1").Table("out")
+    table.put_item(Item={"id": "a", "total": Decimal("2.50"), "count": 3, "tags": {"x", "y"}, "note": None})
+    for number in range(11):
+        table.put_item(Item={"id": f"n{number:02d}"})
+    log = io.StringIO()
+    report_written(collect_written(clients, {}), log)
+    lines = log.getvalue().splitlines()
+    assert lines[0] == "[local-aws] items in table out: 12"
+    assert len(lines) == 1 + 10 + 1
+    assert '  {"count": 3, "id": "a", "note": null, "tags": ["x", "y"], "total": 2.5}' in lines
+    assert lines[-1] == "  ... and 2 more"
