@@ -12,33 +12,33 @@ import io
 import struct
 import sys
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import unquote_plus
 
 import boto3
 import pytest
 from botocore.exceptions import ClientError
-from moto import mock_aws
 from PIL import Image
 
-from {{ cookiecutter.runner }}.events.catalog import S3Object, s3_event
+from {{ cookiecutter.runner }} import build_event
 
 ORIENTATION = 0x0112  # the EXIF tag
 ALL_EXTENSIONS = frozenset({"jpg", "jpeg", "png", "webp", "gif"})
 
 
+def s3_event(*objects: tuple[str, str, int], event_name: str = "put") -> dict[str, Any]:
+    """An S3 notification about (bucket, key, size) objects, from the same builder as events/*.json."""
+    records = []
+    for bucket, key, size in objects:
+        records += build_event("s3", event_name, bucket=bucket, key=key, size=size)["Records"]
+    return {"Records": records}
+
+
 @pytest.fixture
-def s3(function_environment: dict[str, str]) -> Iterator[Any]:
-    """An S3 client on moto's in-memory S3, holding the buckets the function's environment names (no AWS account)."""
-    with mock_aws():
-        client = boto3.client("s3", region_name=function_environment["AWS_REGION"])
-        location = {}
-        if client.meta.region_name != "us-east-1":
-            location = {"CreateBucketConfiguration": {"LocationConstraint": client.meta.region_name}}
-        for variable in ("SOURCE_BUCKET", "DEST_BUCKET"):
-            client.create_bucket(Bucket=function_environment[variable], **location)
-        yield client
+def s3(local_aws: Any, function_environment: dict[str, str]) -> Any:
+    """An S3 client on moto's in-memory S3, where template.yaml's buckets exist (no AWS account)."""
+    return boto3.client("s3", region_name=function_environment["AWS_REGION"])
 
 
 @pytest.fixture
@@ -52,7 +52,7 @@ def upload(s3: Any, function_environment: dict[str, str]) -> Callable[..., dict[
         bucket = bucket or function_environment["SOURCE_BUCKET"]
         for key, body in objects:
             s3.put_object(Bucket=bucket, Key=key, Body=body)
-        return s3_event([S3Object(bucket, key, len(body)) for key, body in objects])
+        return s3_event(*[(bucket, key, len(body)) for key, body in objects])
 
     return put
 
@@ -213,7 +213,7 @@ def test_keys_are_url_decoded(handler, lambda_context, upload, s3, configure, na
 def test_too_large_upload_is_skipped_without_downloading(handler, lambda_context, s3, settings):
     key = f"{settings.source_prefix}huge.{sorted(settings.extensions)[0]}"
     # The object is not even there: a download attempt would report it missing instead.
-    event = s3_event([S3Object(settings.source_bucket, key, settings.max_input_bytes + 1)])
+    event = s3_event((settings.source_bucket, key, settings.max_input_bytes + 1))
     result = handler(event, lambda_context)
     assert result == {
         "written": [],
@@ -232,7 +232,7 @@ def test_object_larger_than_its_event_said_is_skipped(handler, lambda_context, s
     settings = configure(extensions=ALL_EXTENSIONS, max_input_bytes=2000)
     key = f"{settings.source_prefix}replaced.png"
     s3.put_object(Bucket=settings.source_bucket, Key=key, Body=encode(picture(), "PNG"))  # replaced since the event
-    result = handler(s3_event([S3Object(settings.source_bucket, key, 1500)]), lambda_context)
+    result = handler(s3_event((settings.source_bucket, key, 1500)), lambda_context)
     assert "more than MAX_INPUT_BYTES (2000)" in result["skipped"][0]["reason"]
 
 
@@ -304,12 +304,10 @@ def test_event_from_the_destination_bucket_is_ignored(handler, lambda_context, u
 def test_other_buckets_prefixes_and_deletions_are_ignored(handler, lambda_context, s3, settings):
     extension = sorted(settings.extensions)[0]
     event = s3_event(
-        [
-            S3Object("someone-elses-bucket", f"{settings.source_prefix}a.{extension}", 10),
-            S3Object(settings.source_bucket, f"elsewhere/a.{extension}", 10),
-        ]
+        ("someone-elses-bucket", f"{settings.source_prefix}a.{extension}", 10),
+        (settings.source_bucket, f"elsewhere/a.{extension}", 10),
     )
-    deletion = s3_event([S3Object(settings.source_bucket, f"{settings.source_prefix}a.{extension}")], event_name="ObjectRemoved:Delete")
+    deletion = s3_event((settings.source_bucket, f"{settings.source_prefix}a.{extension}", 0), event_name="delete")
     event["Records"] += deletion["Records"]
     reasons = [skipped["reason"] for skipped in handler(event, lambda_context)["skipped"]]
     assert reasons == [
@@ -320,7 +318,7 @@ def test_other_buckets_prefixes_and_deletions_are_ignored(handler, lambda_contex
 
 
 def test_object_deleted_since_the_event_is_skipped(handler, lambda_context, s3, settings):
-    event = s3_event([S3Object(settings.source_bucket, f"{settings.source_prefix}gone.{sorted(settings.extensions)[0]}", 10)])
+    event = s3_event((settings.source_bucket, f"{settings.source_prefix}gone.{sorted(settings.extensions)[0]}", 10))
     assert handler(event, lambda_context)["skipped"][0]["reason"] == "the object no longer exists"
 
 

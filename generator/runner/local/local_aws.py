@@ -89,7 +89,7 @@ class Created:
 class _Clients:
     """boto3 clients for the local endpoint, with dummy credentials that cannot reach a real account."""
 
-    def __init__(self, endpoint: str) -> None:
+    def __init__(self, endpoint: str | None) -> None:  # None: boto3's own endpoints
         import boto3
 
         self._session = boto3.session.Session(
@@ -274,6 +274,33 @@ _CREATORS = {
     "AWS::Serverless::SimpleTable": _create_simple_table,
     "AWS::SNS::Topic": _create_topic,
 }
+
+
+@dataclass(frozen=True)
+class TemplateResources:
+    """The template's resources that exist locally, by logical id (the pytest plugin's `local_aws` fixture)."""
+
+    names: dict[str, str]  # logical id -> physical name: bucket, queue, stream, table or topic name
+    arns: dict[str, str]  # logical id -> ARN
+
+
+def create_template_resources(template_path: Path, stack_name: str | None = None) -> TemplateResources:
+    """Create the template's resources in the AWS that boto3 reaches now (moto's `mock_aws` in a test).
+
+    The names are the ones the function's environment gives them (`!Ref`, `!GetAtt`), as in `--local-aws`.
+    """
+    template = load_template(template_path)
+    resolver = Resolver(template, stack_name or default_stack_name(template_path.resolve().parent))
+    create_resources(template, resolver, _Clients(None))
+    made = [
+        logical_id
+        for logical_id, resource in template["Resources"].items()
+        if isinstance(resource, dict) and resource.get("Type") in _CREATORS
+    ]
+    return TemplateResources(
+        names={logical_id: resolver.resource_name(logical_id) for logical_id in made},
+        arns={logical_id: resolver.get_att(logical_id, "Arn") for logical_id in made},
+    )
 
 
 def upload_seeds(clients: Any, seeds: list[Seed], created: Created, log: TextIO) -> None:
