@@ -4,8 +4,9 @@
 {%- set batch = queue or stream -%}
 """Tests of {{ cookiecutter.handler }} on moto's in-memory DynamoDB{{ ' and S3' if trigger == 's3' else '' }}: no AWS account, warnings are errors.
 
-The tables are created under the names template.yaml gives the function (its OUTPUT_TABLE and IDEMPOTENCY_TABLE),
-with the key schema the template declares, and events come from the same builders as events/*.json.
+The runner's `local_aws` fixture creates template.yaml's resources under the names the function uses (its
+OUTPUT_TABLE and IDEMPOTENCY_TABLE, with the key schema the template declares), and events come from the same
+builders as events/*.json.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import sys
 {%- if trigger == 's3' %}
 import tracemalloc
 {%- endif %}
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from decimal import Decimal
 from types import ModuleType
 from typing import Any
@@ -40,7 +41,7 @@ from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import D
 {%- if trigger == 's3' %}
 from botocore.response import StreamingBody
 {%- endif %}
-from moto import mock_aws{%- if trigger != 'schedule' %}
+{%- if trigger != 'schedule' %}
 
 from {{ cookiecutter.runner }}.events.catalog import {{ {'sqs': 'sqs_event', 'sqs-fifo': 'sqs_event', 'kinesis': 'kinesis_event', 'dynamodb': 'dynamodb_event', 's3': 'S3Object, s3_event'}[trigger] }}
 {%- endif %}
@@ -55,18 +56,9 @@ def function(handler: Callable[..., Any]) -> ModuleType:
 
 
 @pytest.fixture
-def aws(function_environment: dict[str, str]) -> Iterator[Any]:
-    """moto's in-memory AWS with the function's two tables (partition key `id`, a string, as in template.yaml)."""
-    with mock_aws():
-        dynamodb = boto3.resource("dynamodb", region_name=function_environment["AWS_REGION"])
-        for variable in ("OUTPUT_TABLE", "IDEMPOTENCY_TABLE"):
-            dynamodb.create_table(
-                TableName=function_environment[variable],
-                KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-                AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
-                BillingMode="PAY_PER_REQUEST",
-            )
-        yield dynamodb
+def aws(local_aws: Any, function_environment: dict[str, str]) -> Any:
+    """moto's in-memory AWS holding template.yaml's tables{{ ', queues' if trigger in ('sqs', 'sqs-fifo', 'kinesis', 'dynamodb', 'schedule') else '' }}{{ ' and bucket' if trigger == 's3' else '' }}, under the names the function uses."""
+    return boto3.resource("dynamodb", region_name=function_environment["AWS_REGION"])
 
 
 @pytest.fixture
@@ -461,20 +453,14 @@ def test_sample_events(handler, lambda_context, load_event, output, name) -> Non
 # --- S3 files ------------------------------------------------------------------------------------------------
 
 PREFIX = "{{ cookiecutter.source_prefix }}"
+BUCKET = "{{ cookiecutter.project_name }}-123456789012"  # `${AWS::StackName}-${AWS::AccountId}`, as resolved locally
 HEADER = "id,customer,total,currency\n"
 
 
 @pytest.fixture
 def s3(aws: Any, function_environment: dict[str, str]) -> Any:
-    client = boto3.client("s3", region_name=function_environment["AWS_REGION"])
-    location = {}
-    if client.meta.region_name != "us-east-1":
-        location = {"CreateBucketConfiguration": {"LocationConstraint": client.meta.region_name}}
-    client.create_bucket(Bucket=BUCKET, **location)
-    return client
-
-
-BUCKET = "{{ cookiecutter.project_name }}-123456789012"
+    """An S3 client on the local AWS, whose InputBucket template.yaml declares."""
+    return boto3.client("s3", region_name=function_environment["AWS_REGION"])
 
 
 @pytest.fixture
