@@ -205,7 +205,6 @@ def _invoke_from_queue(invoker: Any, template_path: Path, endpoint: str, bodies:
     ok = True
     while (event := poller.next_batch()) is not None:
         invocation = invoker.invoke(json.dumps(event).encode())
-        invocation.returned = None
         log.write(_cost(function, invocation.billed_ms) + "\n")
         left = poller.settle(invocation.ok, invocation.response)
         size = len(event["Records"])
