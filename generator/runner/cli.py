@@ -235,7 +235,8 @@ def _invoke_from_queue(invoker: Any, template_path: Path, endpoint: str, bodies:
     """`--send`: fill the function's local SQS queue, then poll it into batches as Lambda's event source mapping."""
     import boto3
 
-    from .config.template import Resolver, default_stack_name, load_template, region
+    from .account import region
+    from .config.template import Resolver, default_stack_name, load_template
     from .local.event_sources import SqsPoller, sqs_source
     from .local.local_aws import DUMMY_CREDENTIALS
 
