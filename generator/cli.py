@@ -184,6 +184,49 @@ def new(
     console.print_retired(generation.removed, generation.kept)
 
 
+@app.command()
+def update(
+    directory: Annotated[Path, typer.Argument(help="The project folder.")] = Path("."),
+    ref: Annotated[
+        str | None, typer.Option(metavar="REF", help="Tag, branch or commit of a git blueprint (default: latest).")
+    ] = None,
+    set_: Annotated[
+        list[str] | None, typer.Option("--set", metavar="KEY=VALUE", help="Change an answer, KEY=VALUE (repeatable).")
+    ] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Show the update as a diff; change nothing.")] = False,
+    check: Annotated[bool, typer.Option("--check", help="Exit 1 when an update is available (for CI).")] = False,
+    force: Annotated[bool, typer.Option("--force", help="Update a git work tree with uncommitted changes.")] = False,
+    continue_: Annotated[
+        bool, typer.Option("--continue", help="Finish an update once its conflicts are resolved.")
+    ] = False,
+    no_input: Annotated[bool, typer.Option("--no-input", help="New questions take their defaults.")] = False,
+) -> None:
+    """Bring a project up to its blueprint's current version, keeping your edits (three-way merge).
+
+    Examples:  slsgen update  |  slsgen update --dry-run  |  slsgen update --check  |  slsgen update --continue
+    """
+    from . import update as updating
+    from .options import parse_pairs
+
+    if continue_:
+        plan = updating.continue_update(directory)
+        print(f"{plan.project.name}: update to {plan.blueprint} {plan.new_version} complete")
+        return
+    ask = None
+    if not no_input and not (dry_run or check) and sys.stdin.isatty():
+        from .console import ask_question
+
+        ask = ask_question
+    changes = parse_pairs(set_ or [], "--set")
+    plan = updating.update_project(
+        directory, ref=ref, changes=changes, ask=ask, dry_run=dry_run, check=check, force=force
+    )
+    if dry_run:
+        print(updating.diff(plan), end="")
+    print("\n".join(updating.report(plan, dry_run=dry_run, check=check)))
+    raise typer.Exit(1 if (check and plan.changes) or (plan.conflicts and not check) else 0)
+
+
 @app.command(context_settings=PASSTHROUGH)
 def invoke(ctx: typer.Context) -> None:
     """Invoke the project's function locally, as Lambda would (run inside a generated project).
