@@ -184,6 +184,54 @@ def new(
     console.print_retired(generation.removed, generation.kept)
 
 
+blueprint_app = typer.Typer(
+    help="Write and check team blueprints.", no_args_is_help=True, context_settings=app.info.context_settings
+)
+app.add_typer(blueprint_app, name="blueprint")
+
+
+@blueprint_app.command("init")
+def blueprint_init(
+    name: Annotated[str, typer.Argument(help="The new blueprint's name: a lowercase slug, also its folder.")],
+    base: Annotated[
+        str, typer.Option("--from", metavar="BUILTIN", help="The built-in blueprint it extends.")
+    ] = "hello-world",
+    output_dir: Annotated[
+        Path, typer.Option("--output-dir", "-o", metavar="DIR", help="Where the blueprint folder goes.")
+    ] = Path("."),
+) -> None:
+    """Start a team blueprint: a commented manifest extending a built-in, one overridden file, a guide.
+
+    Examples:  slsgen blueprint init team-api  |  slsgen blueprint init thumbs --from image-resize
+    """
+    from .authoring import init_blueprint
+
+    folder = init_blueprint(name, base, output_dir)
+    print(f"created {folder}: edit blueprint.yaml, read BLUEPRINT.md, check it with `slsgen blueprint lint {folder}`")
+
+
+@blueprint_app.command("lint")
+def blueprint_lint(
+    path: Annotated[str, typer.Argument(help="The blueprint folder (or a built-in name).")],
+    full: Annotated[
+        bool, typer.Option("--full", help="Also run each rendered project's `make install test validate`.")
+    ] = False,
+) -> None:
+    """Check a blueprint: schema, questions, every choice rendered, ruff and cfn-lint; exit 1 on any problem.
+
+    Examples:  slsgen blueprint lint ./team-api  |  slsgen blueprint lint ./team-api --full
+    """
+    from .authoring import lint_blueprint
+
+    result = lint_blueprint(path, full=full, progress=lambda step: print(step, file=sys.stderr))
+    for problem in result.problems:
+        print(problem)
+    how = "each choice/bool value once, others at defaults" if result.sampled else "every choice/bool combination"
+    verdict = f"{len(result.problems)} problem(s)" if result.problems else "ok"
+    print(f"blueprint {result.blueprint}: {verdict} ({result.combinations} projects rendered: {how})")
+    raise typer.Exit(1 if result.problems else 0)
+
+
 @app.command()
 def update(
     directory: Annotated[Path, typer.Argument(help="The project folder.")] = Path("."),
