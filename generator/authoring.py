@@ -8,9 +8,10 @@ question, one file that overrides the built-in's (through `{% extends %}`, so it
 against its JSON Schema (every problem, unknown keys with the valid ones), the merged questions and defaults,
 and every file rendered for every value of every `choice` and `bool` question. The full product of those values
 is rendered when it has at most `FULL_MATRIX` combinations; beyond that, a covering sample: the defaults, then
-each value of each question once with the others at their defaults (so every value renders at least once, at
-1 + sum(values - 1) renders instead of the product). Each rendered project must then pass `ruff check`,
-`ruff format --check` and `cfn-lint`, and with `full` its own `make install test validate`.
+each other value of each question once, the rest as in the first set where that question applies (its
+`when`): every value renders at least once, in at most 1 + sum(values - 1) renders instead of the product.
+Each rendered project must then pass `ruff check`, `ruff format --check` and `cfn-lint`, and with `full` its
+own `make install test validate`.
 """
 
 from __future__ import annotations
@@ -193,6 +194,16 @@ def schema_problems(manifest: Path) -> list[str]:
     return problems
 
 
+def manifest_name(manifest: Path) -> str | None:
+    """The manifest's `name`, for the summary line even when the manifest is invalid."""
+    try:
+        data = yaml.safe_load(manifest.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError):
+        return None
+    name = data.get("name") if isinstance(data, dict) else None
+    return name if isinstance(name, str) else None
+
+
 def resolve_ref(document: dict[str, Any], node: Any) -> dict[str, Any]:
     """A schema node with its local `$ref` followed (`#/$defs/...`)."""
     while isinstance(node, dict) and "$ref" in node and str(node["$ref"]).startswith("#/"):
@@ -228,7 +239,11 @@ def combinations(blueprint: Blueprint) -> tuple[list[dict[str, Any]], bool]:
         sampled = False
     else:
         defaults = {question.name: values[0] for question, values in questions}
-        raw = [defaults] + [{**defaults, q.name: value} for q, values in questions for value in values[1:]]
+        raw = [defaults]
+        for question, values in questions:
+            # vary it where it applies: a question under `when` needs a set in which its condition holds
+            base = next((known for known in raw if question.name in applying(blueprint, known)), defaults)
+            raw += [{**base, question.name: value} for value in values[1:]]
         sampled = True
     unique: list[dict[str, Any]] = []
     for combination in raw:
@@ -299,7 +314,8 @@ def tool_problems(projects: dict[str, Path], full: bool) -> list[str]:
                 problems.append(f"[{name}] make install test validate did not finish within {FULL_TIMEOUT_S} s")
                 continue
             if run.returncode != 0:
-                lines = [line for line in (run.stderr + run.stdout).splitlines() if line.strip()]
+                output = (run.stderr + run.stdout).splitlines()
+                lines = [line for line in output if line.strip() and not line.startswith(("make: ***", "make["))]
                 problems.append(
                     f"[{name}] make install test validate failed: {lines[-1].strip() if lines else run.returncode}"
                 )
@@ -328,8 +344,10 @@ def lint_blueprint(path: str | Path, *, full: bool = False, progress: Progress |
         manifest = folder / settings.MANIFEST_NAME
     if not manifest.is_file():
         raise BlueprintNotFound(f"{folder} has no {settings.MANIFEST_NAME}: name a blueprint folder")
-    result = Lint(blueprint=str(path))
+    result = Lint(blueprint=manifest_name(manifest) or str(path))
     result.problems += schema_problems(manifest)
+    if result.problems:  # loading would repeat the first of them
+        return result
     try:
         blueprint = load_blueprint(str(folder.resolve()))
     except SlsgenError as exc:
@@ -364,3 +382,12 @@ def lint_blueprint(path: str | Path, *, full: bool = False, progress: Progress |
                 progress("running ruff and cfn-lint" + (" and make install test validate" if full else ""))
             result.problems += tool_problems(projects, full)
     return result
+
+
+def summary(result: Lint) -> str:
+    """The last line `blueprint lint` prints: the verdict and what was rendered (and how it was chosen)."""
+    verdict = f"{len(result.problems)} problem(s)" if result.problems else "ok"
+    if not result.combinations:
+        return f"blueprint {result.blueprint}: {verdict} (nothing rendered)"
+    how = "each choice/bool value at least once (sampled)" if result.sampled else "every choice/bool combination"
+    return f"blueprint {result.blueprint}: {verdict} ({result.combinations} projects rendered: {how})"

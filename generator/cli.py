@@ -221,14 +221,12 @@ def blueprint_lint(
 
     Examples:  slsgen blueprint lint ./team-api  |  slsgen blueprint lint ./team-api --full
     """
-    from .authoring import lint_blueprint
+    from . import authoring
 
-    result = lint_blueprint(path, full=full, progress=lambda step: print(step, file=sys.stderr))
+    result = authoring.lint_blueprint(path, full=full, progress=lambda step: print(step, file=sys.stderr))
     for problem in result.problems:
         print(problem)
-    how = "each choice/bool value once, others at defaults" if result.sampled else "every choice/bool combination"
-    verdict = f"{len(result.problems)} problem(s)" if result.problems else "ok"
-    print(f"blueprint {result.blueprint}: {verdict} ({result.combinations} projects rendered: {how})")
+    print(authoring.summary(result))
     raise typer.Exit(1 if result.problems else 0)
 
 
