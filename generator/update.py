@@ -94,15 +94,21 @@ def blueprint_source(recorded: Mapping[str, Any], ref: str | None) -> Blueprint:
     repository, resolved at `ref` (else the recorded ref) by `generator.sources` when this slsgen has it.
     """
     source = str(recorded.get("source", ""))
-    if source.startswith("builtin:") or Path(source).is_dir():
+    from_git = "://" in source or source.startswith("git@")
+    if not from_git:
         if ref is not None:
             raise InvalidOption(f"--ref applies to blueprints from git; {source} is not one")
+        if not source.startswith("builtin:") and not Path(source).is_dir():
+            raise BlueprintNotFound(
+                f"the project's blueprint folder {source} no longer exists: restore it, or fix blueprint.source in "
+                f"{settings.RECORD_NAME}"
+            )
         return load_blueprint(source.removeprefix("builtin:"))
     try:
         sources = importlib.import_module("generator.sources")
     except ImportError:
         raise BlueprintNotFound(
-            f"the project's blueprint {source!r} is neither built in nor an existing folder: check the path"
+            f"the project's blueprint comes from git ({source}), which this slsgen cannot fetch: upgrade slsgen"
         ) from None
     resolved = sources.resolve(source, ref=ref or recorded.get("ref"), directory=recorded.get("directory"))
     return resolved if isinstance(resolved, Blueprint) else load_blueprint(str(resolved))

@@ -285,3 +285,29 @@ CASES = [
 def test_the_fallback_merge_matches_git_merge_file(base, ours, theirs):
     labels = ("yours", "base", "new")
     assert diff3(base, ours, theirs, labels) == merge(base, ours, theirs, labels)
+
+
+def test_a_team_blueprint_folder_updates_its_projects_through_the_command_line(tmp_path):
+    from generator.authoring import init_blueprint
+
+    from helpers import generate, slsgen
+
+    team = init_blueprint("team-api", "hello-world", tmp_path)
+    project = generate(tmp_path, str(team), "svc", "--set", "team=payments")
+    (project / "README.md").write_text((project / "README.md").read_text() + "\nOn call: #payments-oncall\n")
+    edit(team / "blueprint.yaml", "version: 0.1.0", "version: 0.2.0")
+    edit(team / "README.md", "Owned by the", "Owned and run by the")
+
+    result = slsgen("update", str(project), cwd=tmp_path)
+
+    assert "svc: team-api 0.1.0 -> 0.2.0\nupdate README.md\n" in result.stdout
+    readme = (project / "README.md").read_text()
+    assert "Owned and run by the payments team" in readme
+    assert readme.endswith("On call: #payments-oncall\n")
+    shutil.rmtree(team)
+    result = slsgen("update", str(project), cwd=tmp_path, check=False)
+    assert result.returncode == 2
+    assert (
+        result.stderr == f"error: the project's blueprint folder {team} no longer exists: restore it, or fix "
+        "blueprint.source in .slsgen.json\n"
+    )
