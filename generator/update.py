@@ -132,7 +132,10 @@ def carried_answers(
         applies = question.when is None or evaluate(question.when, context)
         if applies and value is not MISSING:
             given[question.name] = value
-            context[question.name] = question.convert(value)
+            try:
+                context[question.name] = question.convert(value)
+            except InvalidOption as exc:  # the new version narrowed what it accepts
+                raise InvalidOption(f"{exc}; give a new answer with --set {question.name}=...") from None
         else:
             context[question.name] = question.default
     return given, dropped

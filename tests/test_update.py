@@ -311,3 +311,14 @@ def test_a_team_blueprint_folder_updates_its_projects_through_the_command_line(t
         result.stderr == f"error: the project's blueprint folder {team} no longer exists: restore it, or fix "
         "blueprint.source in .slsgen.json\n"
     )
+
+
+def test_a_recorded_answer_the_new_version_refuses_asks_for_set(data, project, monkeypatch, capsys):
+    edit(upgrade(data) / "blueprint.yaml", "choices: [http-api, function-url, none]", "choices: [function-url, none]")
+    edit(data / "blueprints" / BP / "blueprint.yaml", "default: http-api", "default: function-url")
+    code, _, err = run_cli(monkeypatch, capsys, "update", str(project))
+    assert code == 2
+    assert err == (
+        "error: trigger must be one of function-url, none, not 'http-api'; give a new answer with --set trigger=...\n"
+    )
+    assert record(project)["blueprint"]["version"] == "1.0.0"
