@@ -181,14 +181,27 @@ def new(
 
 
 blueprint_app = typer.Typer(
-    help="Write and check team blueprints.", no_args_is_help=True, context_settings=app.info.context_settings
+    help="Write and check team blueprints.", invoke_without_command=True, context_settings=app.info.context_settings
 )
 app.add_typer(blueprint_app, name="blueprint")
 
 
+@blueprint_app.callback()
+def blueprint_group(ctx: typer.Context) -> None:
+    """Write and check team blueprints: `init` starts one, `lint` proves one.
+
+    Examples:  slsgen blueprint init team-api  |  slsgen blueprint lint ./team-api
+    """
+    if ctx.invoked_subcommand is None:  # plain `slsgen blueprint`: the help, as for plain `slsgen`
+        print(ctx.get_help())
+        raise typer.Exit
+
+
 @blueprint_app.command("init")
 def blueprint_init(
-    name: Annotated[str, typer.Argument(help="The new blueprint's name: a lowercase slug, also its folder.")],
+    name: Annotated[
+        str, typer.Argument(metavar="NAME", help="The new blueprint's name: a lowercase slug, also its folder.")
+    ],
     base: Annotated[
         str, typer.Option("--from", metavar="BUILTIN", help="The built-in blueprint it extends.")
     ] = "hello-world",
@@ -208,7 +221,7 @@ def blueprint_init(
 
 @blueprint_app.command("lint")
 def blueprint_lint(
-    path: Annotated[str, typer.Argument(help="The blueprint folder (or a built-in name).")],
+    path: Annotated[str, typer.Argument(metavar="PATH", help="The blueprint folder (or a built-in name).")],
     full: Annotated[
         bool, typer.Option("--full", help="Also run each rendered project's `make install test validate`.")
     ] = False,
@@ -228,7 +241,7 @@ def blueprint_lint(
 
 @app.command()
 def update(
-    directory: Annotated[Path, typer.Argument(help="The project folder.")] = Path("."),
+    directory: Annotated[Path, typer.Argument(metavar="[DIR]", help="The project folder (default: here).")] = Path("."),
     ref: Annotated[
         str | None, typer.Option(metavar="REF", help="Tag, branch or commit of a git blueprint (default: latest).")
     ] = None,

@@ -168,3 +168,11 @@ def test_every_builtin_blueprint_passes_lint(name, monkeypatch, capsys):
     code, out, _ = run_cli(monkeypatch, capsys, "blueprint", "lint", name)
     assert code == 0, out
     assert out.startswith(f"blueprint {name}: ok (")
+
+
+def test_plain_blueprint_prints_its_help(monkeypatch, capsys):
+    code, out, err = run_cli(monkeypatch, capsys, "blueprint")
+    assert (code, err) == (0, "")
+    assert out.startswith("Usage: slsgen blueprint [OPTIONS] COMMAND [ARGS]...")
+    assert "init " in out
+    assert "lint " in out
