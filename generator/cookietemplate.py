@@ -92,7 +92,7 @@ def generate_template(
             context = generate_context(context_file=str(template / "cookiecutter.json"), extra_context=extra)
             context["cookiecutter"] = prompt_for_config(context, no_input)
             context["cookiecutter"]["_template"] = str(template)
-            project_template = Path(find_template(str(template)))
+            project_template = Path(find_template(str(template), trust.sandboxed_environment(context)))
             trust.check_template_paths(project_template, context["cookiecutter"], label)
             rendered = Path(
                 generate_files(
