@@ -16,7 +16,7 @@ import json
 import os
 import re
 from collections.abc import Iterator, Mapping, Sequence
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from . import userconfig
@@ -91,8 +91,8 @@ def cookiecutter_code(template: Path) -> list[str]:
 
 def name_problem(relative: str) -> str | None:
     """Why a rendered path (relative, `/`-separated) cannot be written safely on every common file system."""
-    if relative.startswith(("/", "\\")) or re.match(r"^[A-Za-z]:", relative):
-        return "is an absolute path"
+    if relative.startswith(("/", "\\")) or "//" in relative or re.match(r"^[A-Za-z]:", relative):
+        return "is (or holds) an absolute path"
     for part in relative.split("/"):
         if part in ("", ".", ".."):
             return "leaves the project folder" if part == ".." else "has an empty folder name"
@@ -154,7 +154,7 @@ def check_template_paths(template: Path, context: Mapping[str, Any], blueprint: 
                 rendered = env.from_string(relative).render(cookiecutter=dict(context))
             except Exception:  # noqa: S112 - cookiecutter reports template errors itself, with its context
                 continue
-            check_path(PurePosixPath(rendered.replace("\\", "/")).as_posix() if rendered else "", blueprint)
+            check_path(rendered.replace("\\", "/"), blueprint)
 
 
 def sandboxed_environment(context: dict[str, Any] | None = None, **options: Any) -> SandboxedEnvironment:
