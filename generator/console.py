@@ -47,9 +47,9 @@ def print_blueprints(blueprints: list[Listed]) -> None:
 def print_config(config: UserConfig, rows: list[Effective]) -> None:
     """`slsgen config show`: the file, the search path and trusted sources, then each value and its origin."""
     state = "" if config.exists else " (not created yet)"
-    out.print(f"config file: {config.path}{state}", highlight=False)
+    out.print(f"config file: {config.path}{state}", highlight=False, markup=False, soft_wrap=True)
     for label, entries in (("blueprints", config.blueprints), ("trusted", config.trusted)):
-        out.print(f"{label}: {', '.join(entries) if entries else '-'}", highlight=False, markup=False)
+        out.print(f"{label}: {', '.join(entries) if entries else '-'}", highlight=False, markup=False, soft_wrap=True)
     table = Table(box=None, pad_edge=False)
     table.add_column("option", style="bold cyan", no_wrap=True)
     table.add_column("value", no_wrap=True)
