@@ -105,7 +105,8 @@ class Listed:
 def catalog() -> list[Listed]:
     """The built-in blueprints, then the search path's (config file and SLSGEN_BLUEPRINTS), with their source."""
     rows = [Listed(b.name, b.trigger, b.description, "built-in") for b in list_blueprints()]
-    for name, entry in sources.configured():
+    problems: list[tuple[str, str]] = []
+    for name, entry in sources.configured(problems):
         resolved = sources.resolve(entry)
         if resolved.kind == "cookiecutter":
             rows.append(Listed(name, "-", "cookiecutter template", entry))
@@ -116,7 +117,7 @@ def catalog() -> list[Listed]:
             rows.append(Listed(name, "-", f"invalid: {exc}", entry))
             continue
         rows.append(Listed(name, loaded.trigger, loaded.description, entry))
-    return rows
+    return rows + [Listed("-", "-", f"unavailable: {why}", entry) for entry, why in problems]
 
 
 def locate(reference: str) -> tuple[Path, str]:

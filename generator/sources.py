@@ -220,24 +220,29 @@ def fetch(url: str, ref: str | None) -> tuple[Path, str]:
         shutil.rmtree(work, ignore_errors=True)
 
 
-def configured() -> list[tuple[str, str]]:
+def configured(problems: list[tuple[str, str]] | None = None) -> list[tuple[str, str]]:
     """The search path's blueprints (`SLSGEN_BLUEPRINTS`, then the config file's `blueprints`): (name, entry).
 
     An entry is a blueprint folder or repository, or one whose sub-folders are blueprints; a blueprint's name is
-    its folder's name (a repository root's: the repository's). Git entries are fetched when needed.
+    its folder's name (a repository root's: the repository's). Git entries are fetched when needed. An entry
+    that cannot be read is skipped, and added to `problems` as (entry, why) for `slsgen list` to show.
     """
     found: list[tuple[str, str]] = []
     for entry in userconfig.search_path(userconfig.load()):
         url, ref, directory = split_reference(entry)
         try:
             resolved_root = _entry_root(url, ref, directory)
-        except BlueprintNotFound:
+            if not resolved_root.is_dir():
+                raise BlueprintNotFound(f"{resolved_root} is not a folder")
+        except BlueprintNotFound as exc:
+            if problems is not None:
+                problems.append((entry, str(exc)))
             continue
         if kind_of(resolved_root) is not None:
             name = resolved_root.name if not is_git(url) or directory else url.rstrip("/").rsplit("/", 1)[-1]
             found.append((name.removesuffix(".git"), entry))
             continue
-        for child in sorted(resolved_root.iterdir()) if resolved_root.is_dir() else []:
+        for child in sorted(resolved_root.iterdir()):
             if kind_of(child) is not None:
                 found.append((child.name, _join(entry, child.name)))
     return found

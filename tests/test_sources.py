@@ -204,13 +204,14 @@ def test_the_search_path_names_blueprints_that_list_shows_with_their_source(team
     config = tmp_path / "config.toml"
     config.write_text(f'blueprints = ["{url}#ref=v1&directory=blueprints"]\n')
     monkeypatch.setenv("SLSGEN_CONFIG", str(config))
-    monkeypatch.setenv("SLSGEN_BLUEPRINTS", str(shelf))
+    monkeypatch.setenv("SLSGEN_BLUEPRINTS", os.pathsep.join([str(shelf), str(tmp_path / "gone")]))
     listing = slsgen("list", cwd=tmp_path).stdout
     assert "hello-world" in listing
     assert "built-in" in listing
     assert "team-api" in listing
     assert "shelf" in listing
     assert "api" in listing
+    assert "unavailable" in listing  # the missing folder is shown, not silently skipped
     project = new_project("team-api", "svc", output_dir=tmp_path / "out")
     assert record(project)["blueprint"]["source"] == str(shelf / "team-api")
     assert load_blueprint("api").directory == "blueprints/api"
