@@ -127,9 +127,9 @@ def generate_project(
     subclass, with nothing written, on any bad input and on any failure of the file system.
     """
     loaded = blueprint if isinstance(blueprint, Blueprint) else load_blueprint(blueprint)
+    trusted.require(loaded.name, loaded.chain, trusted.blueprint_code(loaded), trust)
     check_project_name(name, loaded.max_name_length)
     answers = resolve_answers(loaded, options, env, ask)
-    trusted.require(loaded.name, loaded.chain, trusted.blueprint_code(loaded), trust)
     requested = Path(output_dir).expanduser()
     try:
         check_output_dir(requested)

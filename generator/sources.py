@@ -88,6 +88,10 @@ def resolve(
 ) -> ResolvedSource:
     """Find a blueprint: a built-in name, a git URL (at `ref`, in `directory`), a folder (relative to `base`
     first, when given: a manifest's `extends: ../base`), or a name on the search path."""
+    if reference.startswith("builtin:"):  # as recorded in .slsgen.json
+        reference = reference.removeprefix("builtin:")
+        if kind_of(paths.builtin_blueprints_dir() / reference) != "slsgen":
+            raise BlueprintNotFound(f"built-in blueprint {reference!r} no longer ships with this slsgen")
     url, fragment_ref, fragment_directory = split_reference(reference)
     ref, directory = ref or fragment_ref, directory or fragment_directory
     if is_git(url):

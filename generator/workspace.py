@@ -43,6 +43,7 @@ def generate(
     from .blueprints import builtin_names, load_blueprint
     from .project import generate_project, parse_env
     from .sources import resolve
+    from .trust import blueprint_code, require
 
     config = userconfig.load()
     given, _ = defaults.answers(flags, set_pairs)
@@ -62,6 +63,7 @@ def generate(
         )
     loaded = load_blueprint(resolved)
     loaded = defaults.apply(loaded, defaults.configured(config, loaded.name, preset))
+    require(loaded.name, loaded.chain, blueprint_code(loaded), trust)  # before any prompt, not after them
     ask = None
     if interactive:
         from .console import ask_name, ask_question

@@ -99,8 +99,11 @@ def test_a_team_blueprint_from_git_by_tag_extends_a_builtin_and_records_its_comm
     assert not (project / ".git").exists()
 
 
-def test_a_branch_and_the_default_branch_resolve_to_their_newest_commits(team_repo):
+def test_a_branch_and_the_default_branch_resolve_to_their_newest_commits(team_repo, tmp_path):
     assert resolve(team_repo["url"], ref="next").commit == team_repo["next"]
+    project = new_project(load_blueprint(team_repo["url"], ref="next"), "svc", output_dir=tmp_path / "out")
+    assert "team blueprint 3.0.0-rc" in (project / "TEAM.md").read_text()
+    assert record(project)["blueprint"]["commit"] == team_repo["next"]
     default = resolve(team_repo["url"])
     assert (default.commit, default.ref) == (team_repo["v2"], None)
     assert "2.0.0" in (default.path / "blueprint.yaml").read_text()
@@ -178,6 +181,12 @@ def test_a_git_blueprint_extends_another_git_blueprint_named_with_a_fragment(tea
     assert [layer.name for layer in loaded.layers] == ["skeleton", "hello-world", "team-api", "child"]
     assert loaded.chain == ["builtin:hello-world", team_repo["url"], f"git+file://{child}"]
     assert "1.0.0" in (loaded.layers[2].path / "blueprint.yaml").read_text()
+
+
+def test_a_recorded_builtin_source_resolves_again():
+    assert resolve("builtin:hello-world").source == "builtin:hello-world"
+    with pytest.raises(BlueprintNotFound, match="no longer ships"):
+        resolve("builtin:retired-blueprint")
 
 
 def test_a_fragment_names_ref_and_directory():
