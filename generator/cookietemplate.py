@@ -8,10 +8,12 @@ nothing, with a `.slsgen.json` record like a blueprint's.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shutil
+import sys
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -88,7 +90,7 @@ def generate_template(
         remove_created(created)
         raise WriteFailed(f"cannot write into {requested}: {describe(exc)}; choose another --output-dir") from None
     try:
-        with trust.sandboxed_cookiecutter():
+        with trust.sandboxed_cookiecutter(), local_extensions(template, bool(code)):
             context = generate_context(context_file=str(template / "cookiecutter.json"), extra_context=extra)
             context["cookiecutter"] = prompt_for_config(context, no_input)
             context["cookiecutter"]["_template"] = str(template)
@@ -119,6 +121,20 @@ def generate_template(
         raise
     shutil.rmtree(workdir, ignore_errors=True)
     return Generation(target, retired.removed, retired.kept)
+
+
+@contextlib.contextmanager
+def local_extensions(template: Path, trusted: bool) -> Iterator[None]:
+    """A trusted template's own Jinja extensions (`local_extensions.py` beside its cookiecutter.json) import
+    from its folder, as cookiecutter allows; an untrusted template never gets this far with extensions."""
+    if not trusted:
+        yield
+        return
+    sys.path.insert(0, str(template))
+    try:
+        yield
+    finally:
+        sys.path.remove(str(template))
 
 
 def write_record(resolved: ResolvedSource, project: Path, answers: dict[str, Any]) -> None:

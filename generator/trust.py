@@ -12,6 +12,7 @@ write a file name that Windows, macOS or Linux cannot hold, and all Jinja is ren
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import os
 import re
@@ -159,6 +160,12 @@ def check_template_paths(template: Path, context: Mapping[str, Any], blueprint: 
 
 def sandboxed_environment(context: dict[str, Any] | None = None, **options: Any) -> SandboxedEnvironment:
     """A sandboxed Jinja environment with cookiecutter's strict undefined and extensions (its `_extensions` too)."""
+    environment: SandboxedEnvironment = _sandboxed_class()(context=context or {}, **options)
+    return environment
+
+
+@functools.cache
+def _sandboxed_class() -> type[SandboxedEnvironment]:
     from cookiecutter.environment import ExtensionLoaderMixin
     from jinja2 import StrictUndefined
     from jinja2.sandbox import SandboxedEnvironment
@@ -169,8 +176,7 @@ def sandboxed_environment(context: dict[str, Any] | None = None, **options: Any)
         def __init__(self, **kwargs: Any) -> None:
             super().__init__(undefined=StrictUndefined, **kwargs)
 
-    environment: SandboxedEnvironment = SandboxedStrictEnvironment(context=context or {}, **options)
-    return environment
+    return SandboxedStrictEnvironment
 
 
 @contextlib.contextmanager

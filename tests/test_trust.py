@@ -192,3 +192,26 @@ def test_cookiecutter_templates_render_in_a_sandbox(tmp_path):
     assert "unsafe" in result.stderr
     assert result.stderr.count("\n") == 1
     assert not (tmp_path / "out").exists()
+
+
+EXTENSION = """
+from jinja2.ext import Extension
+
+
+class Shout(Extension):
+    def __init__(self, environment):
+        super().__init__(environment)
+        environment.filters["shout"] = lambda text: text.upper() + "!"
+"""
+
+
+def test_a_trusted_cookiecutter_template_loads_its_local_extension(tmp_path):
+    template = hooked_template(tmp_path / "tpl")
+    (template / "hooks" / "post_gen_project.py").unlink()
+    (template / "local_extensions.py").write_text(EXTENSION)
+    (template / "cookiecutter.json").write_text(
+        json.dumps({"project_name": "app", "_extensions": ["local_extensions.Shout"]})
+    )
+    (template / "{{cookiecutter.project_name}}" / "README.md").write_text("{{ cookiecutter.project_name | shout }}\n")
+    slsgen("new", str(template), "svc", "--no-input", "--trust", "-o", str(tmp_path / "out"), cwd=tmp_path)
+    assert (tmp_path / "out" / "svc" / "README.md").read_text() == "SVC!\n"
