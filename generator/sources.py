@@ -38,8 +38,9 @@ class ResolvedSource:
     """A blueprint folder on disk, and how to find it again.
 
     `kind` is `slsgen` (a `blueprint.yaml`) or `cookiecutter` (a plain cookiecutter template). `source` is
-    `builtin:<name>`, an absolute folder, or the git URL as given (without fragment); for git, `commit` is the
-    commit fetched, `ref` what was asked for (None: the default branch) and `directory` the sub-folder.
+    `builtin:<name>`, an absolute folder, or the git URL as given (without fragment); `directory` is the
+    sub-folder within it, and for git, `commit` is the commit fetched and `ref` what was asked for (None: the
+    default branch). `resolve(source, ref=commit, directory=directory)` finds the same files again.
     """
 
     path: Path
@@ -144,7 +145,7 @@ def _inside(
             f"{COOKIECUTTER_JSON}): a blueprint folder needs a manifest; with several blueprints, pick one with "
             "--directory"
         )
-    return ResolvedSource(folder, source or str(folder), kind, commit, ref, directory)
+    return ResolvedSource(folder, source or str(root), kind, commit, ref, directory)
 
 
 def git(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:

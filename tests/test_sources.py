@@ -183,6 +183,13 @@ def test_a_git_blueprint_extends_another_git_blueprint_named_with_a_fragment(tea
     assert "1.0.0" in (loaded.layers[2].path / "blueprint.yaml").read_text()
 
 
+def test_a_local_folder_with_directory_records_its_root_and_resolves_again(tmp_path):
+    write_team_blueprint(tmp_path / "shelf" / "api", "1.0.0")
+    first = resolve(str(tmp_path / "shelf"), directory="api")
+    assert (first.source, first.directory) == (str(tmp_path / "shelf"), "api")
+    assert resolve(first.source, directory=first.directory).path == first.path == tmp_path / "shelf" / "api"
+
+
 def test_a_recorded_builtin_source_resolves_again():
     assert resolve("builtin:hello-world").source == "builtin:hello-world"
     with pytest.raises(BlueprintNotFound, match="no longer ships"):
