@@ -58,14 +58,14 @@ def main_options(
 
 @app.command("list")
 def list_command() -> None:
-    """List the built-in blueprints.
+    """List the built-in blueprints and those of the search path (config file, SLSGEN_BLUEPRINTS), with their source.
 
     Example:  slsgen list
     """
     from . import console
-    from .blueprints import list_blueprints
+    from .blueprints import catalog
 
-    console.print_blueprints(list_blueprints())
+    console.print_blueprints(catalog())
 
 
 @app.command()
@@ -138,6 +138,18 @@ def new(
             "generation's files it no longer makes (unless changed since); other files are kept.",
         ),
     ] = False,
+    ref: Annotated[
+        str | None, typer.Option(metavar="TAG|BRANCH|COMMIT", help="A git blueprint's version (default branch).")
+    ] = None,
+    directory: Annotated[
+        str | None, typer.Option(metavar="PATH", help="The blueprint's folder inside a git repository or folder.")
+    ] = None,
+    preset: Annotated[
+        str | None, typer.Option(metavar="NAME", help="A preset of answers from the config file ([presets.NAME]).")
+    ] = None,
+    trust: Annotated[
+        bool, typer.Option("--trust", help="Let a blueprint from outside slsgen run its code (checks, hooks).")
+    ] = False,
 ) -> None:
     """Generate a project from a blueprint.
 
@@ -145,6 +157,7 @@ def new(
       slsgen new hello-world my-api
       slsgen new hello-world my-api --no-input --runtime python3.12 --arch x86_64 --memory 256 --set greeting=Hi
       slsgen new image-resize thumbs -o ~/src --set sizes=128x128,512x512
+      slsgen new https://github.com/acme/blueprints.git api --ref v2 --directory team-api --preset prod
     """
     from . import console, workspace
 
@@ -163,7 +176,7 @@ def new(
     }
     interactive = not no_input and sys.stdin.isatty()
     try:
-        generation, blueprint_used = workspace.generate(
+        generation, next_steps = workspace.generate(
             blueprint,
             name,
             output_dir=output_dir,
@@ -172,11 +185,15 @@ def new(
             env_pairs=env or [],
             force=force,
             interactive=interactive,
+            ref=ref,
+            directory=directory,
+            preset=preset,
+            trust=trust,
         )
     except KeyboardInterrupt:  # Typer would turn it into a silent exit 130; the user must know nothing changed
         print(file=sys.stderr)  # end the prompt's line, as Typer does for Ctrl-D
         raise typer.Abort from None
-    console.print_generated(generation.path, blueprint_used.next_steps)
+    console.print_generated(generation.path, next_steps)
     console.print_retired(generation.removed, generation.kept)
 
 
@@ -280,6 +297,29 @@ def update(
         print(updating.diff(plan), end="")
     print("\n".join(updating.report(plan, dry_run=dry_run, check=check)))
     raise typer.Exit(1 if (check and plan.changes) or (plan.conflicts and not check) else 0)
+
+
+config_app = typer.Typer(help="The user's config file: default answers, presets, blueprints, trusted sources.")
+app.add_typer(config_app, name="config")
+
+
+@config_app.command("show")
+def config_show(
+    blueprint: Annotated[
+        str, typer.Argument(help="The blueprint whose answers to show.", autocompletion=complete_blueprint)
+    ] = "hello-world",
+    preset: Annotated[str | None, typer.Option(metavar="NAME", help="Apply this preset.")] = None,
+    set_: Annotated[
+        list[str] | None, typer.Option("--set", metavar="KEY=VALUE", help="An answer, as `new` takes it.")
+    ] = None,
+) -> None:
+    """Print each effective answer for a blueprint and where it comes from (flag, --set, preset, config, default).
+
+    Examples:  slsgen config show  |  slsgen config show image-resize --preset prod
+    """
+    from . import console, workspace
+
+    console.print_config(*workspace.config_rows(blueprint, preset, {}, set_ or []))
 
 
 @app.command(context_settings=PASSTHROUGH)
