@@ -10,6 +10,7 @@ or identical to a reference generation, and no `.NAME.slsgen-*` folder behind.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -29,6 +30,14 @@ NAME = "app"
 EARLIER = {"memory": "256", "greeting": "Howdy", "trigger": "function-url"}  # differs in files and contents
 KILL_RUNS = int(os.environ.get("SLSGEN_KILL_RUNS", "50"))
 PARALLEL = 4
+
+
+def note(**figures: object) -> None:
+    """Append figures for bench/reliability.py (when it asks for them with SLSGEN_RELIABILITY_FIGURES)."""
+    where = os.environ.get("SLSGEN_RELIABILITY_FIGURES")
+    if where:
+        with open(where, "a", encoding="utf-8") as out:
+            out.write(json.dumps(figures) + "\n")
 
 
 def snapshot(folder: Path) -> dict[str, bytes]:
@@ -123,6 +132,13 @@ def test_sigkill_spread_across_a_whole_generation(tmp_path: Path, states: dict[s
     with ThreadPoolExecutor(PARALLEL) as pool:
         outcomes = list(pool.map(one, range(KILL_RUNS)))
     assert len(outcomes) == KILL_RUNS
+    note(
+        test="sigkill_spread",
+        kills=KILL_RUNS,
+        duration_s=round(duration, 2),
+        before=outcomes.count("before"),
+        complete=outcomes.count("complete"),
+    )
     assert "before" in outcomes  # the kills did land during generations
     # The next real run after a kill completes, and leaves no work folder.
     parent = tmp_path / "run1"
@@ -210,6 +226,7 @@ def test_sigkill_at_every_step_of_a_placement(
         assert os.WIFSIGNALED(status)
         assert os.WTERMSIG(status) == signal.SIGKILL
         outcomes.append(check_after_recovery(root, states, True))
+    note(test="sigkill_placement", kills=len(moments), renames=steps, before=outcomes.count("before"))
     assert outcomes[:-1] == ["before"] * (len(moments) - 1)  # every kill before the last rename: as before
     assert outcomes[-1] == "complete"
 
