@@ -323,6 +323,7 @@ class _Server(ThreadingHTTPServer):
     """A thread per connection; no traceback when a client goes away mid-answer."""
 
     daemon_threads = True
+    request_queue_size = 128  # socketserver's 5 makes a burst of clients wait on SYN retries (tests/runner/test_soak)
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         if not isinstance(sys.exc_info()[1], ConnectionError):
