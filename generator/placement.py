@@ -140,7 +140,7 @@ def recover(parent: Path, name: str, target: Path) -> None:
                 continue  # in use by a running generation
             failed = undo_from_disk(workdir, target)
             if failed is None:
-                continue  # an undo that failed in its run: that run named this folder, which holds originals
+                continue  # an undo that failed in its run (which named this folder), or another target's
             if failed:
                 raise WriteFailed(
                     f"an earlier run of slsgen was stopped while placing files into {target}, and putting back "
@@ -155,7 +155,8 @@ def recover(parent: Path, name: str, target: Path) -> None:
 def undo_from_disk(workdir: Path, target: Path) -> list[str] | None:
     """Undo the journaled steps of an unfinished placement into `target`; return the paths not restored.
 
-    None: the placement's own process undid it and could not restore everything; its folder must stay.
+    None: the folder must stay: the placement's own process undid it and could not restore everything, or the
+    journal is another target's.
     """
     try:
         lines = (workdir / JOURNAL_NAME).read_text(encoding="utf-8").splitlines()
@@ -167,7 +168,7 @@ def undo_from_disk(workdir: Path, target: Path) -> list[str] | None:
     except ValueError:
         return ["the journal (unreadable)"]
     if not isinstance(header, dict) or header.get("target") != str(target):
-        return []  # another folder's journal (a link resolved elsewhere): not ours to undo
+        return None  # another target's (a link to a folder named otherwise): that target's next run recovers it
     if lines and lines[-1] == json.dumps(DONE):
         return []
     if lines and lines[-1] == json.dumps(UNDONE):

@@ -274,3 +274,31 @@ def test_rendering_that_fails_midway_writes_nothing(
         assert snapshot(tmp_path / NAME) == states["earlier"]
     else:
         assert not (tmp_path / NAME).exists()
+
+
+def test_a_failed_undo_keeps_the_originals_for_the_user(tmp_path: Path) -> None:
+    """A run that could not put a file back (its error named its folder) keeps that folder; the next run too."""
+    target = tmp_path / NAME
+    target.mkdir()
+    (target / "Makefile").write_text("placed by the failed run")
+    kept = tmp_path / f".{NAME}.slsgen-failed"
+    (kept / "replaced").mkdir(parents=True)
+    (kept / "replaced" / "Makefile").write_text("the user's original")
+    lines = [{"target": str(target)}, ["aside", "Makefile"], ["placed", "Makefile"], "undone"]
+    (kept / "journal").write_text("".join(json.dumps(line) + "\n" for line in lines))
+    recover(tmp_path, NAME, target)
+    assert (kept / "replaced" / "Makefile").read_text() == "the user's original"
+    assert (target / "Makefile").read_text() == "placed by the failed run"  # not undone a second time
+
+
+def test_a_journal_of_another_target_is_not_replayed(tmp_path: Path) -> None:
+    target = tmp_path / NAME
+    target.mkdir()
+    (target / "Makefile").write_text("mine")
+    other = tmp_path / f".{NAME}.slsgen-other"
+    other.mkdir()
+    lines = [{"target": str(tmp_path / "elsewhere")}, ["placed", "Makefile"]]
+    (other / "journal").write_text("".join(json.dumps(line) + "\n" for line in lines))
+    recover(tmp_path, NAME, target)
+    assert (target / "Makefile").read_text() == "mine"
+    assert leftovers(tmp_path) == [other.name]  # that target's next run recovers it
