@@ -51,8 +51,8 @@ def main() -> int:
     ok, output = pytest(
         ["tests/test_fuzz_cli.py", "tests/test_fuzz_runner.py"], {"SLSGEN_FUZZ_SCALE": str(args.fuzz_scale)}
     )
-    cases = sum(int(found) for found in re.findall(r"(\d+) passing examples", output))
-    failing = sum(int(found) for found in re.findall(r"(\d+) failing examples", output))
+    cases = sum(int(found) for found in re.findall(r"(\d+) passing(?: examples)?,", output))
+    failing = sum(int(found) for found in re.findall(r"(\d+) failing(?: examples)?,", output))
     figures["fuzz"] = {"cases": cases, "failing": failing, "passed": ok, "seconds": round(time.monotonic() - started)}
     if not ok:
         failures.append("fuzz:\n" + output[-3000:])

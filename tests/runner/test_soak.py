@@ -229,6 +229,7 @@ def load(root: Path, clients: int, seconds: float) -> dict[str, Any]:
         "drops": {key: value for key, value in total.items() if key.startswith("dropped: ")},
         "mixed_up": total["mixed_up"],
         "bad_status": total["bad_status"],
+        "statuses": {key: value for key, value in total.items() if key.startswith("status ")},
         "server_alive": alive,
         "hung_clients": sum(thread.is_alive() for thread in threads),
         "rss_warm_mb": round(warm, 1),
@@ -257,6 +258,7 @@ def client(port: int, number: int, stop_at: float, counts: Counter[str]) -> None
             continue
         if response.status != 200:
             counts["bad_status"] += 1
+            counts[f"status {response.status}: {body[:80]!r}"] += 1
             continue
         answer = json.loads(body)
         if answer != {"id": request_id, "path": f"/echo/{request_id}"}:
