@@ -180,6 +180,108 @@ def new(
     console.print_retired(generation.removed, generation.kept)
 
 
+blueprint_app = typer.Typer(
+    help="Write and check team blueprints.", invoke_without_command=True, context_settings=app.info.context_settings
+)
+app.add_typer(blueprint_app, name="blueprint")
+
+
+@blueprint_app.callback()
+def blueprint_group(ctx: typer.Context) -> None:
+    """Write and check team blueprints: `init` starts one, `lint` proves one.
+
+    Examples:  slsgen blueprint init team-api  |  slsgen blueprint lint ./team-api
+    """
+    if ctx.invoked_subcommand is None:  # plain `slsgen blueprint`: the help, as for plain `slsgen`
+        print(ctx.get_help())
+        raise typer.Exit
+
+
+@blueprint_app.command("init")
+def blueprint_init(
+    name: Annotated[
+        str, typer.Argument(metavar="NAME", help="The new blueprint's name: a lowercase slug, also its folder.")
+    ],
+    base: Annotated[
+        str, typer.Option("--from", metavar="BUILTIN", help="The built-in blueprint it extends.")
+    ] = "hello-world",
+    output_dir: Annotated[
+        Path, typer.Option("--output-dir", "-o", metavar="DIR", help="Where the blueprint folder goes.")
+    ] = Path("."),
+) -> None:
+    """Start a team blueprint: a commented manifest extending a built-in, one overridden file, a guide.
+
+    Examples:  slsgen blueprint init team-api  |  slsgen blueprint init thumbs --from image-resize
+    """
+    from .authoring import init_blueprint
+
+    folder = init_blueprint(name, base, output_dir)
+    print(f"created {folder}: edit blueprint.yaml, read BLUEPRINT.md, check it with `slsgen blueprint lint {folder}`")
+
+
+@blueprint_app.command("lint")
+def blueprint_lint(
+    path: Annotated[str, typer.Argument(metavar="PATH", help="The blueprint folder (or a built-in name).")],
+    full: Annotated[
+        bool, typer.Option("--full", help="Also run each rendered project's `make install test validate`.")
+    ] = False,
+) -> None:
+    """Check a blueprint: schema, questions, every choice rendered, ruff and cfn-lint; exit 1 on any problem.
+
+    Examples:  slsgen blueprint lint ./team-api  |  slsgen blueprint lint ./team-api --full
+    """
+    from . import authoring
+
+    result = authoring.lint_blueprint(path, full=full, progress=lambda step: print(step, file=sys.stderr))
+    for problem in result.problems:
+        print(problem)
+    print(authoring.summary(result))
+    raise typer.Exit(1 if result.problems else 0)
+
+
+@app.command()
+def update(
+    directory: Annotated[Path, typer.Argument(metavar="[DIR]", help="The project folder (default: here).")] = Path("."),
+    ref: Annotated[
+        str | None, typer.Option(metavar="REF", help="Tag, branch or commit of a git blueprint (default: latest).")
+    ] = None,
+    set_: Annotated[
+        list[str] | None, typer.Option("--set", metavar="KEY=VALUE", help="Change an answer, KEY=VALUE (repeatable).")
+    ] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Show the update as a diff; change nothing.")] = False,
+    check: Annotated[bool, typer.Option("--check", help="Exit 1 when an update is available (for CI).")] = False,
+    force: Annotated[bool, typer.Option("--force", help="Update a git work tree with uncommitted changes.")] = False,
+    continue_: Annotated[
+        bool, typer.Option("--continue", help="Finish an update once its conflicts are resolved.")
+    ] = False,
+    no_input: Annotated[bool, typer.Option("--no-input", help="New questions take their defaults.")] = False,
+) -> None:
+    """Bring a project up to its blueprint's current version, keeping your edits (three-way merge).
+
+    Examples:  slsgen update  |  slsgen update --dry-run  |  slsgen update --check  |  slsgen update --continue
+    """
+    from . import update as updating
+    from .options import parse_pairs
+
+    if continue_:
+        plan = updating.continue_update(directory)
+        print(f"{plan.project.name}: update to {plan.blueprint} {plan.new_version} complete")
+        return
+    ask = None
+    if not no_input and not (dry_run or check) and sys.stdin.isatty():
+        from .console import ask_question
+
+        ask = ask_question
+    changes = parse_pairs(set_ or [], "--set")
+    plan = updating.update_project(
+        directory, ref=ref, changes=changes, ask=ask, dry_run=dry_run, check=check, force=force
+    )
+    if dry_run:
+        print(updating.diff(plan), end="")
+    print("\n".join(updating.report(plan, dry_run=dry_run, check=check)))
+    raise typer.Exit(1 if (check and plan.changes) or (plan.conflicts and not check) else 0)
+
+
 @app.command(context_settings=PASSTHROUGH)
 def invoke(ctx: typer.Context) -> None:
     """Invoke the project's function locally, as Lambda would (run inside a generated project).

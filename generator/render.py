@@ -22,7 +22,7 @@ from typing import Any
 
 import yaml
 
-from . import __version__, paths, settings
+from . import __version__, paths, settings, snapshot
 from .blueprints import Blueprint
 from .errors import InvalidOption, RenderError
 from .expressions import evaluate, sandbox
@@ -74,13 +74,13 @@ def assemble(blueprint: Blueprint, stage: Path, context: dict[str, Any]) -> None
             layer.path,
             stage / "templates" / layer.name,
             dirs_exist_ok=True,
-            ignore=shutil.ignore_patterns(settings.MANIFEST_NAME, "__pycache__", "*.pyc"),
+            ignore=shutil.ignore_patterns(settings.MANIFEST_NAME, settings.AUTHOR_NOTES, "__pycache__", "*.pyc"),
         )
         shutil.copytree(
             layer.path,
             project,
             dirs_exist_ok=True,
-            ignore=shutil.ignore_patterns(settings.MANIFEST_NAME, "__pycache__", "*.pyc"),
+            ignore=shutil.ignore_patterns(settings.MANIFEST_NAME, settings.AUTHOR_NOTES, "__pycache__", "*.pyc"),
         )
     for rule in blueprint.repeat:  # rendered once per item by render_repeats, not once by cookiecutter
         (project / rule.source).unlink(missing_ok=True)
@@ -282,4 +282,5 @@ def render(blueprint: Blueprint, project_name: str, answers: dict[str, Any], wor
     if sys.platform != "win32":
         for script in project.glob("scripts/*"):
             script.chmod(0o755)
+    snapshot.write(project)  # the merge base of a later `slsgen update`
     return project
