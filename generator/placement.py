@@ -127,8 +127,8 @@ def recover(parent: Path, name: str, target: Path) -> None:
     import fcntl
 
     for workdir in sorted(parent.glob(f".{name}.slsgen-*")):
-        if workdir.is_symlink() or not workdir.is_dir():
-            continue
+        if workdir.is_symlink() or not workdir.is_dir() or workdir.name.startswith(f".{name}.slsgen-update-"):
+            continue  # `slsgen update`'s folders are its own (it does not lock them yet)
         try:
             descriptor = os.open(workdir, os.O_RDONLY)
         except OSError:
@@ -160,8 +160,8 @@ def undo_from_disk(workdir: Path, target: Path) -> list[str] | None:
     """
     try:
         lines = (workdir / JOURNAL_NAME).read_text(encoding="utf-8").splitlines()
-    except FileNotFoundError:
-        return []  # killed before placing anything: nothing to undo
+    except FileNotFoundError:  # killed before placing anything, unless a journal-less placement kept originals
+        return None if any(path.is_file() for path in (workdir / "replaced").rglob("*")) else []
     try:
         header = json.loads(lines[0]) if lines else None
         steps = [json.loads(line) for line in lines[1:] if line.endswith("]")]

@@ -302,3 +302,15 @@ def test_a_journal_of_another_target_is_not_replayed(tmp_path: Path) -> None:
     recover(tmp_path, NAME, target)
     assert (target / "Makefile").read_text() == "mine"
     assert leftovers(tmp_path) == [other.name]  # that target's next run recovers it
+
+
+def test_folders_of_update_and_unjournaled_originals_are_left_alone(tmp_path: Path) -> None:
+    """`slsgen update` keeps its own work folders, and originals without a journal are never deleted."""
+    update = tmp_path / f".{NAME}.slsgen-update-abc"
+    (update / "replaced").mkdir(parents=True)
+    (update / "replaced" / "Makefile").write_text("original")
+    unjournaled = tmp_path / f".{NAME}.slsgen-xyz"
+    (unjournaled / "replaced").mkdir(parents=True)
+    (unjournaled / "replaced" / "Makefile").write_text("original")
+    recover(tmp_path, NAME, tmp_path / NAME)
+    assert leftovers(tmp_path) == sorted([update.name, unjournaled.name])
