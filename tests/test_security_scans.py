@@ -76,13 +76,13 @@ def variants() -> list[tuple[str, tuple[str, ...]]]:
 @pytest.fixture(scope="module")
 def projects(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
     root = tmp_path_factory.mktemp("security")
+
+    def make(numbered: tuple[int, tuple[str, tuple[str, ...]]]) -> Path:
+        number, (blueprint, args) = numbered
+        return generate(root, blueprint, f"p{number:02d}-{blueprint}", *args)
+
     with ThreadPoolExecutor(max_workers=2) as pool:  # each generation is its own `slsgen new` process
-        return list(
-            pool.map(
-                lambda numbered: generate(root, numbered[1][0], f"p{numbered[0]:02d}-{numbered[1][0]}", *numbered[1][1]),
-                enumerate(variants()),
-            )
-        )
+        return list(pool.map(make, enumerate(variants())))
 
 
 def tool(name: str) -> str:
