@@ -210,7 +210,7 @@ def event(ctx: typer.Context) -> None:
     """
     from .runner.cli import main as runner_main
 
-    raise typer.Exit(runner_main(["event", *ctx.args]))
+    raise typer.Exit(runner_main(["event", *ctx.args], prog="slsgen"))
 
 
 def main() -> None:
