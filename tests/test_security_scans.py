@@ -36,7 +36,10 @@ ZIZMOR_PENDING = frozenset({"unpinned-uses", "artipacked"})
 ALLOWED_MANAGED_POLICIES = frozenset(
     {"AWSLambdaBasicExecutionRole", "AWSLambdaVPCAccessExecutionRole", "AWSXrayWriteOnlyAccess"}
 )
-# Resources whose policy statements are IAM permissions (bucket/queue policies are resource policies: Deny-only here).
+# X-Ray's trace-writing actions support no resource-level permission: AWS documents them with Resource "*".
+XRAY_ACTIONS = frozenset(
+    {"xray:PutTraceSegments", "xray:PutTelemetryRecords", "xray:GetSamplingRules", "xray:GetSamplingTargets"}
+)
 SECRET_NAME = re.compile(r"SECRET|PASSWORD|PASSWD|TOKEN|API_?KEY|PRIVATE_?KEY|CREDENTIAL", re.IGNORECASE)
 REFERENCE_SUFFIX = re.compile(r"_(ARN|NAME|PARAMETER|PARAM|ID)$")
 ACCESS_KEY = re.compile(r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b")
@@ -151,6 +154,8 @@ def test_checkov_passes_every_template_but_the_reasoned_skips(projects):
     result = run(
         [
             tool("checkov"),
+            "--config-file",  # one run over every project: their `.checkov.yaml` files are the same (test below)
+            str(projects[0] / ".checkov.yaml"),
             "--directory",
             str(root),
             "--framework",
@@ -186,6 +191,17 @@ def test_checkov_passes_every_template_but_the_reasoned_skips(projects):
     assert unexplained == [], f"skips without a reason: {unexplained}"
 
 
+def test_every_project_wide_checkov_skip_says_why(projects):
+    """`.checkov.yaml` is slsgen's (the same in every project); each check it skips has its reason on the line above."""
+    texts = {(project / ".checkov.yaml").read_text(encoding="utf-8") for project in projects}
+    assert len(texts) == 1
+    lines = texts.pop().splitlines()
+    skips = [number for number, line in enumerate(lines) if re.fullmatch(r"\s*- CKV\w+\s*", line)]
+    assert skips, "no project-wide skip: then drop the skip-check list"
+    unexplained = [lines[number] for number in skips if not re.fullmatch(r"\s*# .{20,}", lines[number - 1])]
+    assert unexplained == []
+
+
 # --- slsgen's own checks of the template ----------------------------------------------------------------------------
 
 
@@ -194,7 +210,7 @@ def _listed(value: Any) -> list[Any]:
 
 
 def iam_problems(resources: dict[str, Any]) -> list[str]:
-    """Allow statements with a `*` action or (but for CloudWatch Logs) a `*` resource; broad managed policies."""
+    """Allow statements with a `*` action or (but for CloudWatch Logs, X-Ray) a `*` resource; broad managed policies."""
     problems = []
     for name, resource in resources.items():
         props = resource.get("Properties") or {}
@@ -220,8 +236,8 @@ def iam_problems(resources: dict[str, Any]) -> list[str]:
                     problems.append(f"{name}: NotAction/NotResource grants everything else")
                 if any("*" in action for action in actions):
                     problems.append(f"{name}: wildcard action in {actions}")
-                logs_only = all(action.startswith("logs:") for action in actions)
-                if "*" in [str(resource) for resource in _listed(statement.get("Resource"))] and not logs_only:
+                unscoped = all(action.startswith("logs:") or action in XRAY_ACTIONS for action in actions)
+                if "*" in [str(resource) for resource in _listed(statement.get("Resource"))] and not unscoped:
                     problems.append(f"{name}: Resource * for {actions}")
     return problems
 
