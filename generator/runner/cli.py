@@ -191,9 +191,13 @@ def _invoke(args: argparse.Namespace, log: TextIO) -> int:
     if args.invocation_type == "DryRun":
         return _dry_run(function, events, log)
     overrides = _overrides(args, template_path, function)
+    if args.send:
+        from .local.event_sources import read_bodies
+
+        bodies = read_bodies(args.send)  # before the local AWS starts: a bad file fails fast
     mode = "isolated" if args.isolated else "emulate" if args.emulate else "inprocess"
     with contextlib.ExitStack() as stack:
-        if args.local_aws or args.seed:
+        if args.local_aws or args.seed or args.send:
             from .local.local_aws import local_aws
 
             aws = local_aws(template_path, functions, args.seed or [], log, download_to=args.download_to)
@@ -202,6 +206,8 @@ def _invoke(args: argparse.Namespace, log: TextIO) -> int:
 
         invoker = open_invoker(function, mode=mode, env_overrides=overrides, log=log)
         stack.callback(invoker.close)
+        if args.send:
+            return _invoke_from_queue(invoker, template_path, overrides["AWS_ENDPOINT_URL"], bodies, log)
         if args.invocation_type == "Event":
             return _invoke_async(invoker, events, log)
         return _invoke_sync(invoker, events, log)
@@ -223,6 +229,39 @@ def _invoke_sync(invoker: Any, events: list[bytes], log: TextIO) -> int:
 
         sys.stderr.write("".join(line + "\n" for line in summary_lines(invocations, function)))
     return 0 if all(invocation.ok for invocation in invocations) else 1
+
+
+def _invoke_from_queue(invoker: Any, template_path: Path, endpoint: str, bodies: list[str], log: TextIO) -> int:
+    """`--send`: fill the function's local SQS queue, then poll it into batches as Lambda's event source mapping."""
+    import boto3
+
+    from .config.template import Resolver, default_stack_name, load_template, region
+    from .local.event_sources import SqsPoller, sqs_source
+    from .local.local_aws import DUMMY_CREDENTIALS
+
+    function: FunctionConfig = invoker.function
+    resolver = Resolver(load_template(template_path), default_stack_name(template_path.resolve().parent))
+    source = sqs_source(function, resolver)
+    credentials = {key.lower(): value for key, value in DUMMY_CREDENTIALS.items()}
+    sqs = boto3.client("sqs", endpoint_url=endpoint, region_name=region(), **credentials)
+    poller = SqsPoller(sqs, source)
+    poller.send(bodies)
+    log.write(
+        f"[local-aws] sent {len(bodies)} message(s) to {source.queue}; polling it in batches of {source.batch_size}\n"
+    )
+    ok = True
+    while (event := poller.next_batch()) is not None:
+        invocation = invoker.invoke(json.dumps(event).encode())
+        log.write(_cost(function, invocation.billed_ms) + "\n")
+        left = poller.settle(invocation.ok, invocation.response)
+        size = len(event["Records"])
+        log.write(f"[local-aws] batch of {size}: {size - len(left)} deleted, {len(left)} left in the queue\n")
+        log.flush()
+        result = invocation.response if invocation.ok else invocation.error
+        if result is not None:
+            _write_payload(result, pretty=True)
+        ok = ok and invocation.ok
+    return 0 if ok else 1
 
 
 def _invoke_async(invoker: Any, events: list[bytes], log: TextIO) -> int:
@@ -397,6 +436,12 @@ def _invoke_options(invoke: argparse.ArgumentParser) -> None:
     invoke.add_argument("--repeat", type=int, default=1, metavar="N", help="invoke N times in one warm environment")
     invoke.add_argument(
         "--download-to", type=Path, metavar="DIR", help="with --local-aws: save the objects written as DIR/BUCKET/KEY"
+    )
+    invoke.add_argument(
+        "--send",
+        type=Path,
+        metavar="FILE",
+        help="local AWS: send each line of FILE to the function's SQS queue, then poll it as Lambda does",
     )
     invoke.add_argument(
         "--invocation-type",
