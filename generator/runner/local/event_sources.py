@@ -15,7 +15,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from ..config.template import ACCOUNT_ID, FunctionConfig, Resolver, region
+from ..account import ACCOUNT_ID, region
+from ..config.template import FunctionConfig, Resolver
 from ..errors import RunnerError
 
 _RECEIVE_MAX = 10  # messages per ReceiveMessage call, SQS's limit
