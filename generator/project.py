@@ -21,6 +21,7 @@ from .errors import InvalidOption, OutputDirInvalid, TargetExists, WriteFailed
 from .options import Question, check_env, check_project_name, parse_pairs
 from .placement import place
 from .render import evaluate, render
+from .vcs import GitResult, init_repository
 
 Ask = Callable[[Question], Any]
 
@@ -105,6 +106,7 @@ class Generation:
     path: Path
     removed: tuple[str, ...] = ()
     kept: tuple[str, ...] = ()
+    git: GitResult | None = None
 
 
 def generate_project(
@@ -116,11 +118,14 @@ def generate_project(
     env: Mapping[str, str] | None = None,
     force: bool = False,
     ask: Ask | None = None,
+    git: bool = False,
 ) -> Generation:
     """Render `blueprint` into `output_dir/name`; return the project's folder and the stale files it handled.
 
     `options` holds answers by question name (runtime settings such as `memory` and the blueprint's own
-    questions alike); `env` the function's environment variables. Raises an `SlsgenError` subclass, with nothing
+    questions alike); `env` the function's environment variables. With `git`, the project becomes a repository
+    with one first commit once it is in place (`vcs`: a problem there is a note in `Generation.git`, never an
+    error, since the files are written by then). Raises an `SlsgenError` subclass, with nothing
     written, on any bad input and on any failure of the file system.
     """
     loaded = blueprint if isinstance(blueprint, Blueprint) else load_blueprint(blueprint)
@@ -156,7 +161,8 @@ def generate_project(
             raise WriteFailed(f"{step} failed: {describe(exc)}; nothing was written") from None
         raise
     shutil.rmtree(workdir, ignore_errors=True)
-    return Generation(target, retired.removed, retired.kept)
+    repository = init_repository(home) if git else None
+    return Generation(target, retired.removed, retired.kept, repository)
 
 
 def new_project(

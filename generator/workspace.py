@@ -28,10 +28,15 @@ def generate(
     env_pairs: list[str],
     force: bool,
     interactive: bool,
+    git: bool | None = None,
 ) -> tuple[Generation, Blueprint]:
-    """Collect the answers of `slsgen new` and generate the project; return it and the blueprint used."""
+    """Collect the answers of `slsgen new` and generate the project; return it and the blueprint used.
+
+    `git` None means: a repository wherever git is installed.
+    """
     from .blueprints import builtin_names, load_blueprint
     from .project import generate_project, parse_env
+    from .vcs import available
 
     options = {key: value for key, value in flags.items() if value is not None}
     for key, value in parse_pairs(set_pairs, "--set").items():
@@ -57,5 +62,8 @@ def generate(
             name = ask_name(f"my-{loaded.name}", loaded.max_name_length)
     if name is None:
         raise InvalidOption(f"name the project: slsgen new {blueprint} NAME (lowercase letters, digits, hyphens)")
-    generation = generate_project(loaded, name, output_dir=output_dir, options=options, env=env, force=force, ask=ask)
+    git = available() if git is None else git
+    generation = generate_project(
+        loaded, name, output_dir=output_dir, options=options, env=env, force=force, ask=ask, git=git
+    )
     return generation, loaded
