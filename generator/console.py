@@ -115,7 +115,7 @@ def files(count: int) -> str:
 
 def print_note(note: str) -> None:
     """One line about what happened beside the files (the git repository, say)."""
-    out.print(f"\n{note}", highlight=False)
+    out.print(f"\n{note}", highlight=False, soft_wrap=True)
 
 
 def print_retired(removed: tuple[str, ...], kept: tuple[str, ...]) -> None:
