@@ -94,7 +94,8 @@ def test_github_files_match_their_schemas(github_project):
 
 
 def test_github_workflows_pass_actionlint(github_project):
-    result = run([tool("actionlint"), "-no-color"], github_project, check=False)
+    files = sorted(str(path) for path in (github_project / ".github" / "workflows").glob("*.yml"))
+    result = run([tool("actionlint"), "-no-color", *files], github_project, check=False)
     assert result.returncode == 0, result.stdout + result.stderr
 
 
@@ -191,7 +192,9 @@ def fake_sam(folder: Path) -> Path:
     """A `sam` on PATH that records its arguments: deploying needs AWS, everything before it runs for real."""
     folder.mkdir(exist_ok=True)
     script = folder / "sam"
-    script.write_text(f'#!/bin/sh\necho "$@" > "{folder}/sam-args"\ntest -f dist/template.yaml\n')
+    script.write_text(
+        f'#!/bin/sh\n[ "$1" = deploy ] || exit 0\necho "$@" > "{folder}/sam-args"\ntest -f dist/template.yaml\n'
+    )
     script.chmod(script.stat().st_mode | stat.S_IEXEC)
     return folder
 
