@@ -74,9 +74,9 @@ def without_uv(env: Env, python: str) -> Env:
 
 def run_steps(variant: Variant, out: Path) -> float:
     start = time.perf_counter()
-    for argv, cwd in variant.steps(out):  # type: ignore[operator]
-        may_fail = argv[-1] == ALLOW_FAIL
-        argv = argv[:-1] if may_fail else argv
+    for step, cwd in variant.steps(out):  # type: ignore[operator]
+        may_fail = step[-1] == ALLOW_FAIL
+        argv = step[:-1] if may_fail else step
         result = subprocess.run(argv, cwd=cwd, env=variant.env, capture_output=True, text=True, check=False)
         if result.returncode != 0 and may_fail:
             variant.notes.add(f"{' '.join(map(str, argv[-3:]))} exited {result.returncode}")
