@@ -181,6 +181,12 @@ def test_readme_explains_the_one_time_aws_setup_of_the_chosen_ci(github_project,
     assert "project_path:GROUP/gl-api:" in gitlab
     assert "AWS::IAM::OIDCProvider" in gitlab
     assert "token.actions.githubusercontent.com" not in gitlab
+    for project, readme in ((github_project, github), (gitlab_project, gitlab)):  # the snippet deploys as written
+        snippet = re.search(r"```yaml\n(# deploy-role\.yaml.*?)```", readme, re.DOTALL)
+        assert snippet is not None
+        (project / "deploy-role.yaml").write_text(snippet.group(1))
+        run([tool("cfn-lint"), "deploy-role.yaml"], project)
+        (project / "deploy-role.yaml").unlink()
     bare = (generate(tmp_path, "hello-world", "bare", "--ci", "none", "--no-git") / "README.md").read_text()
     assert "OIDCProvider" not in bare
 
