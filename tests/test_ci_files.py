@@ -224,6 +224,7 @@ def shell(command: str, project: Path, env: dict[str, str]) -> subprocess.Comple
 @pytest.mark.parametrize("blueprint", [blueprint.name for blueprint in generator.list_blueprints()])
 def test_every_workflow_command_passes_in_the_project(tmp_path, blueprint):
     project = generate(tmp_path, blueprint, "ci-project", "--git")
+    assert run(["git", "status", "--porcelain", "--ignored"], project).stdout == ""  # all committed, none ignored
     sam = fake_sam(tmp_path / "fake-bin")
     summary = tmp_path / "step-summary.md"
     env = {
