@@ -35,7 +35,7 @@ def dispatch(args: list[str]) -> None:
     if args and args[0] == "event":  # no function runs: slsgen's own copy of the runner builds the event
         from .runner.cli import main as runner_main
 
-        sys.exit(runner_main(["event", *args[1:]]))
+        sys.exit(runner_main(["event", *args[1:]], prog="slsgen"))
     from .cli import main as cli_main
 
     cli_main()

@@ -12,6 +12,7 @@ import argparse
 import contextlib
 import json
 import os
+import re
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -20,17 +21,63 @@ from typing import Any, TextIO
 from .config.template import FunctionConfig, read_functions, select_function
 from .errors import RunnerError, json_error
 
-PROG = f"python -m {__package__}"
+
+def default_prog() -> str:
+    """How the user called the runner: `python -m lambda_runner` in a project (whatever module holds this file)."""
+    spec = getattr(sys.modules.get("__main__"), "__spec__", None)
+    name = getattr(spec, "name", "") or ""
+    if name.endswith(".__main__"):
+        return f"python -m {name[: -len('.__main__')]}"
+    # Called from Python: name the runner's package, the innermost one above this module with a __main__.
+    import importlib.util
+
+    parts = (__package__ or "lambda_runner").split(".")
+    while len(parts) > 1 and importlib.util.find_spec(".".join([*parts, "__main__"])) is None:
+        parts.pop()
+    return f"python -m {'.'.join(parts)}"
+
+
 INVOCATION_TYPES = ("RequestResponse", "Event", "DryRun")
+MAX_PORT = 65_535
+
+
+class _NonStandardNumber(ValueError):
+    """`NaN`, `Infinity` or `-Infinity` in an event: Python's json reads them, the Invoke API does not."""
+
+
+def _refuse_constant(token: str) -> Any:
+    raise _NonStandardNumber(token)
+
+
+# A JSON string (skipped), or a non-standard number outside of one.
+_STRING_OR_CONSTANT = re.compile(rb'"(?:\\.|[^"\\])*"|(-?Infinity|NaN)')
+
+
+def _constant_error(data: bytes, name: str, token: str, line: int | None) -> RunnerError:
+    """The Invoke API's InvalidRequestContentException for a non-standard number, with where it is."""
+    where = ""
+    for match in _STRING_OR_CONSTANT.finditer(data):
+        if match.group(1) is not None:
+            before = data[: match.start(1)]
+            column = match.start(1) - (before.rfind(b"\n") + 1) + 1
+            number = before.count(b"\n") + 1 if line is None else line
+            where = f" at line {number} column {column}"
+            break
+    return RunnerError(
+        f"{name}: InvalidRequestContentException: Could not parse request body into json: Could not parse payload "
+        f"into json: Non-standard token '{token}'{where} (Lambda accepts strict JSON only: write null or a string)"
+    )
 
 
 def _checked_json(data: bytes, name: str, line: int | None = None) -> bytes:
     try:
-        json.loads(data)
+        json.loads(data, parse_constant=_refuse_constant)
     except UnicodeDecodeError as exc:
         raise RunnerError(f"{name}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
     except json.JSONDecodeError as exc:
         raise json_error(name, exc, line) from None
+    except _NonStandardNumber as exc:
+        raise _constant_error(data, name, str(exc), line) from None
     return data
 
 
@@ -144,9 +191,13 @@ def _invoke(args: argparse.Namespace, log: TextIO) -> int:
     if args.invocation_type == "DryRun":
         return _dry_run(function, events, log)
     overrides = _overrides(args, template_path, function)
+    if args.send:
+        from .local.event_sources import read_bodies
+
+        bodies = read_bodies(args.send)  # before the local AWS starts: a bad file fails fast
     mode = "isolated" if args.isolated else "emulate" if args.emulate else "inprocess"
     with contextlib.ExitStack() as stack:
-        if args.local_aws or args.seed:
+        if args.local_aws or args.seed or args.send:
             from .local.local_aws import local_aws
 
             aws = local_aws(template_path, functions, args.seed or [], log, download_to=args.download_to)
@@ -155,6 +206,8 @@ def _invoke(args: argparse.Namespace, log: TextIO) -> int:
 
         invoker = open_invoker(function, mode=mode, env_overrides=overrides, log=log)
         stack.callback(invoker.close)
+        if args.send:
+            return _invoke_from_queue(invoker, template_path, overrides["AWS_ENDPOINT_URL"], bodies, log)
         if args.invocation_type == "Event":
             return _invoke_async(invoker, events, log)
         return _invoke_sync(invoker, events, log)
@@ -171,11 +224,45 @@ def _invoke_sync(invoker: Any, events: list[bytes], log: TextIO) -> int:
         result = invocation.response if invocation.ok else invocation.error
         if result is not None:
             _write_payload(result, pretty=len(events) == 1)
-    if len(invocations) > 1:
+    if len(invocations) > 1:  # printed with --quiet too: it is what `--repeat 100 -q` is for
         from .service.summary import summary_lines
 
-        log.write("".join(line + "\n" for line in summary_lines(invocations, function)))
+        sys.stderr.write("".join(line + "\n" for line in summary_lines(invocations, function)))
     return 0 if all(invocation.ok for invocation in invocations) else 1
+
+
+def _invoke_from_queue(invoker: Any, template_path: Path, endpoint: str, bodies: list[str], log: TextIO) -> int:
+    """`--send`: fill the function's local SQS queue, then poll it into batches as Lambda's event source mapping."""
+    import boto3
+
+    from .account import region
+    from .config.template import Resolver, default_stack_name, load_template
+    from .local.event_sources import SqsPoller, sqs_source
+    from .local.local_aws import DUMMY_CREDENTIALS
+
+    function: FunctionConfig = invoker.function
+    resolver = Resolver(load_template(template_path), default_stack_name(template_path.resolve().parent))
+    source = sqs_source(function, resolver)
+    credentials = {key.lower(): value for key, value in DUMMY_CREDENTIALS.items()}
+    sqs = boto3.client("sqs", endpoint_url=endpoint, region_name=region(), **credentials)
+    poller = SqsPoller(sqs, source)
+    poller.send(bodies)
+    log.write(
+        f"[local-aws] sent {len(bodies)} message(s) to {source.queue}; polling it in batches of {source.batch_size}\n"
+    )
+    ok = True
+    while (event := poller.next_batch()) is not None:
+        invocation = invoker.invoke(json.dumps(event).encode())
+        log.write(_cost(function, invocation.billed_ms) + "\n")
+        left = poller.settle(invocation.ok, invocation.response)
+        size = len(event["Records"])
+        log.write(f"[local-aws] batch of {size}: {size - len(left)} deleted, {len(left)} left in the queue\n")
+        log.flush()
+        result = invocation.response if invocation.ok else invocation.error
+        if result is not None:
+            _write_payload(result, pretty=True)
+        ok = ok and invocation.ok
+    return 0 if ok else 1
 
 
 def _invoke_async(invoker: Any, events: list[bytes], log: TextIO) -> int:
@@ -243,14 +330,30 @@ def _field_pairs(extra: list[str]) -> dict[str, str | list[str]]:
     return fields
 
 
+def event_listing(sources: list[str] | None = None) -> str:
+    """Each source's kinds, then the `--FIELD`s its events take, with what they mean and their defaults."""
+    from .events.catalog import FIELDS, SOURCES
+
+    blocks = []
+    for source in sources or list(SOURCES):
+        lines = [f"{source} {kind}: {description}" for kind, description in SOURCES[source].items()]
+        width = max(len(name) for name in FIELDS[source]) + 2
+        lines += [f"  --{name.ljust(width)}{meaning}" for name, meaning in FIELDS[source].items()]
+        blocks.append("\n".join(lines) + "\n")
+    return "\n".join(blocks)
+
+
 def _event(args: argparse.Namespace, log: TextIO) -> int:
     from .events.catalog import SOURCES, build_event
 
-    if args.source is None or args.kind is None:
-        for source, kinds in SOURCES.items():
-            for kind, description in kinds.items():
-                sys.stdout.write(f"{source} {kind}\t{description}\n")
-        return 0 if args.source is None else 2
+    if args.source is None:
+        sys.stdout.write(event_listing())
+        return 0
+    if args.source not in SOURCES:
+        raise RunnerError(f"unknown event source {args.source!r}; choose from: {', '.join(SOURCES)}")
+    if args.kind is None:
+        sys.stdout.write(event_listing([args.source]))
+        return 0
     event = build_event(args.source, args.kind, _field_pairs(args.fields))
     sys.stdout.write(json.dumps(event, indent=2, ensure_ascii=False) + "\n")
     return 0
@@ -259,6 +362,8 @@ def _event(args: argparse.Namespace, log: TextIO) -> int:
 def _start_api(args: argparse.Namespace, log: TextIO) -> int:
     from .local.api import serve
 
+    if not 0 <= args.port <= MAX_PORT:
+        raise RunnerError(f"--port {args.port} is not a TCP port: choose one from 1 to {MAX_PORT} (0: any free port)")
     template_path = _template_path(args)
     functions = read_functions(template_path)
     function = select_function(functions, args.function)
@@ -288,7 +393,8 @@ def _terminal_columns() -> int:
         columns = 0
     if columns <= 0:
         try:
-            columns = os.get_terminal_size(sys.__stdout__.fileno()).columns  # type: ignore[union-attr]
+            stdout = sys.__stdout__  # None under pythonw and when the interpreter was started without one
+            columns = os.get_terminal_size(stdout.fileno()).columns if stdout is not None else 0
         except (AttributeError, ValueError, OSError):
             columns = 0
     return columns if columns > 0 else 80
@@ -334,6 +440,12 @@ def _invoke_options(invoke: argparse.ArgumentParser) -> None:
         "--download-to", type=Path, metavar="DIR", help="with --local-aws: save the objects written as DIR/BUCKET/KEY"
     )
     invoke.add_argument(
+        "--send",
+        type=Path,
+        metavar="FILE",
+        help="local AWS: send each line of FILE to the function's SQS queue, then poll it as Lambda does",
+    )
+    invoke.add_argument(
         "--invocation-type",
         choices=INVOCATION_TYPES,
         default="RequestResponse",
@@ -348,7 +460,9 @@ def _invoke_options(invoke: argparse.ArgumentParser) -> None:
         "MemorySize is not, nor a crash of C code)",
     )
     mode.add_argument("--emulate", action="store_true", help="run under awslambdaric and a local Runtime API")
-    invoke.add_argument("--quiet", "-q", action="store_true", help="print only the response")
+    invoke.add_argument(
+        "--quiet", "-q", action="store_true", help="print only the response (and the summary of several invocations)"
+    )
     invoke.set_defaults(run=_invoke)
 
 
@@ -358,8 +472,8 @@ def _functions_options(functions: argparse.ArgumentParser) -> None:
 
 
 def _event_options(event: argparse.ArgumentParser) -> None:
-    event.add_argument("source", nargs="?", metavar="SOURCE")
-    event.add_argument("kind", nargs="?", metavar="KIND")
+    event.add_argument("source", nargs="?", metavar="SOURCE", help="where the event comes from (no SOURCE: list them)")
+    event.add_argument("kind", nargs="?", metavar="KIND", help="which event of that source (no KIND: list its kinds)")
     event.set_defaults(run=_event)
 
 
@@ -403,6 +517,7 @@ EXAMPLES = {
   invoke --local-aws --seed s3://BUCKET/KEY=./photo.jpg --download-to build/out""",
     "event": """examples:
   event                                       list the sources, kinds and fields
+  event s3                                    the kinds and fields of one source
   event apigw-http request --path /hello --query name=Ada
   event s3 put --bucket photos --key "uploads/my photo.jpg" --size 1024
   event sqs message --body '{"id": 1}' --count 3""",
@@ -414,19 +529,20 @@ EXAMPLES = {
 }
 
 
-def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+def build_parser(command: str | None = None, prog: str | None = None) -> argparse.ArgumentParser:
     """The parser of every command, or, when `command` is given, one whose other commands have no options.
 
     Each command's options cost the start-up of every run (a cold `invoke` is a few tens of ms), so `main`
     builds only the chosen command's; `--help` and unknown commands still get the full parser.
     """
+    prog = prog or default_prog()
     parser = argparse.ArgumentParser(
-        prog=PROG,
+        prog=prog,
         description="Run this project's Lambda functions locally, as Lambda does.",
         formatter_class=_HelpFormatter,
     )
     # An explicit prog keeps add_subparsers from formatting a usage line on every run.
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", prog=PROG)
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", prog=prog)
     project = _project_options() if command in (None, "invoke", "start-api") else None
     for name, help_text, with_project, add_options in _COMMANDS:
         if command is not None and name != command:
@@ -440,11 +556,11 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Run the command line; returns the exit status."""
+def main(argv: list[str] | None = None, prog: str | None = None) -> int:
+    """Run the command line; returns the exit status. `prog` is how the user called it (`slsgen` for its `event`)."""
     arguments = sys.argv[1:] if argv is None else argv
     chosen = arguments[0] if arguments and arguments[0] in {name for name, *_ in _COMMANDS} else None
-    parser = build_parser(chosen)
+    parser = build_parser(chosen, prog)
     args, extra = parser.parse_known_args(arguments)
     if extra and args.command != "event":
         parser.error(f"unrecognized arguments: {' '.join(extra)}")

@@ -15,11 +15,11 @@ REPO = Path(__file__).resolve().parents[2]
 REPORT = re.compile(
     r"^REPORT RequestId: (?P<id>[0-9a-f-]{36})\tDuration: (?P<duration>\d+\.\d{2}) ms"
     r"\tBilled Duration: (?P<billed>\d+) ms\tMemory Size: (?P<memory>\d+) MB\tMax Memory Used: (?P<used>\d+) MB"
-    r"(?:\tInit Duration: (?P<init>\d+\.\d{2}) ms)?$",
+    r"(?:\tInit Duration: (?P<init>\d+\.\d{2}) ms)?"
+    r"(?:\tStatus: (?P<status>timeout|error)(?:\tError Type: (?P<error_type>[\w.]+))?)?$",
     re.MULTILINE,
 )
 START = re.compile(r"^START RequestId: (?P<id>[0-9a-f-]{36}) Version: \$LATEST$", re.MULTILINE)
-MODES = ["inprocess", "isolated"]
 RUNTIME = f"python{sys.version_info.major}.{sys.version_info.minor}"  # the template's, so no mismatch note
 
 
@@ -99,7 +99,8 @@ def runner(
 
 
 def mode_flags(mode: str) -> list[str]:
-    return ["--isolated"] if mode == "isolated" else []
+    """The command-line flag that selects `mode` (see conftest.py: in-process is the default)."""
+    return {"inprocess": [], "isolated": ["--isolated"], "emulate": ["--emulate"]}[mode]
 
 
 def reports(stderr: str) -> list[re.Match[str]]:

@@ -5,8 +5,7 @@ from __future__ import annotations
 import json
 import re
 
-import pytest
-from lambda_project import MODES, RUNTIME, START, mode_flags, reports, response, runner, write_project
+from lambda_project import RUNTIME, START, mode_flags, reports, response, runner, write_project
 
 CONTEXT = """\
 import time
@@ -33,7 +32,6 @@ def handler(event, context):
 """
 
 
-@pytest.mark.parametrize("mode", MODES)
 def test_context_has_every_attribute_and_counts_down(tmp_path, mode):
     project = write_project(tmp_path / "shop", CONTEXT, properties="Timeout: 5\n")
 
@@ -67,7 +65,6 @@ def handler(event, context):
 """
 
 
-@pytest.mark.parametrize("mode", MODES)
 def test_environment_variables_layers(tmp_path, mode):
     project = write_project(
         tmp_path / "shop",
@@ -129,7 +126,6 @@ def test_environment_variables_layers(tmp_path, mode):
     assert "Memory Size: 256 MB" in result.stderr  # MemorySize from the function, over Globals
 
 
-@pytest.mark.parametrize("mode", MODES)
 def test_repeat_runs_warm_after_one_cold_start_and_summarises(tmp_path, mode):
     project = write_project(
         tmp_path,

@@ -115,6 +115,16 @@ def test_http_api_get_without_body_or_query_omits_them() -> None:
     assert event["isBase64Encoded"] is False
 
 
+def test_query_field_is_sent_percent_encoded_as_a_client_sends_it() -> None:
+    event = build_event("apigw-http", "request", {"query": "name=A d&city=Zoë&plus=%2B"})
+    assert event["rawQueryString"] == "name=A%20d&city=Zo%C3%AB&plus=%2B"
+    assert event["queryStringParameters"] == {"name": "A d", "city": "Zoë", "plus": "+"}
+    rest = build_event("apigw-rest", "request", {"query": "?name=A d"})
+    assert rest["queryStringParameters"] == {"name": "A d"}
+    url = build_event("function-url", "request", {"query": "q=a b"})
+    assert url["rawQueryString"] == "q=a%20b"
+
+
 def test_header_field_takes_one_header_per_line_and_overrides_defaults() -> None:
     event = build_event("apigw-http", "request", {"header": "User-Agent: probe/1\nX-Id: 7"})
     assert event["headers"]["user-agent"] == "probe/1"

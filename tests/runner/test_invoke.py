@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import os
 import re
+import subprocess
 import sys
 
 import pytest
-from lambda_project import MODES, START, mode_flags, reports, response, runner, write_project
+from lambda_project import REPO, START, mode_flags, reports, response, runner, write_project
 
 HELLO = """\
 import logging
@@ -23,7 +25,6 @@ def handler(event, context):
 """
 
 
-@pytest.mark.parametrize("mode", MODES)
 def test_success_prints_response_on_stdout_and_lambda_lines_on_stderr(tmp_path, mode):
     project = write_project(tmp_path, HELLO)
     (project / "event.json").write_text('{"name": "Ada"}')
@@ -47,7 +48,7 @@ def test_success_prints_response_on_stdout_and_lambda_lines_on_stderr(tmp_path, 
     assert lines[lines.index(report.group(0)) + 1].startswith("COST $")
 
 
-def test_response_keeps_non_ascii_and_decimal_numbers(tmp_path):
+def test_response_keeps_non_ascii_and_decimal_numbers(tmp_path, mode):
     project = write_project(
         tmp_path,
         """\
@@ -57,13 +58,12 @@ def test_response_keeps_non_ascii_and_decimal_numbers(tmp_path):
             return {"price": Decimal("1.10"), "name": "Zoë"}
         """,
     )
-    result = runner(project, "invoke", "--quiet")
+    result = runner(project, "invoke", "--quiet", *mode_flags(mode))
     assert result.returncode == 0
     assert json.loads(result.stdout) == {"price": 1.1, "name": "Zoë"}
     assert result.stderr == ""
 
 
-@pytest.mark.parametrize("mode", MODES)
 def test_exception_gives_lambda_error_json_and_error_log(tmp_path, mode):
     project = write_project(
         tmp_path,
@@ -146,10 +146,10 @@ def test_exception_gives_lambda_error_json_and_error_log(tmp_path, mode):
         ),
     ],
 )
-def test_handler_resolution_failures(tmp_path, handler, code, files, error_type, message):
+def test_handler_resolution_failures(tmp_path, mode, handler, code, files, error_type, message):
     project = write_project(tmp_path, code, handler=handler, files=files)
 
-    result = runner(project, "invoke")
+    result = runner(project, "invoke", *mode_flags(mode))
 
     assert result.returncode == 1
     error = response(result)
@@ -162,7 +162,6 @@ def test_handler_resolution_failures(tmp_path, handler, code, files, error_type,
     assert report["init"] is not None
 
 
-@pytest.mark.parametrize("mode", MODES)
 def test_syntax_error_names_file_and_line(tmp_path, mode):
     project = write_project(tmp_path, "def handler(event, context):\n    return (1\n")
 
@@ -176,16 +175,15 @@ def test_syntax_error_names_file_and_line(tmp_path, mode):
     assert error["stackTrace"] == [f'  File "{project / "src" / "app.py"}" Line 2\n        return (1\n']
 
 
-def test_handler_path_with_slashes_or_dots_resolves_the_same_module(tmp_path):
+def test_handler_path_with_slashes_or_dots_resolves_the_same_module(tmp_path, mode):
     nested = {"pkg/__init__.py": "", "pkg/handlers.py": "def main(event, context):\n    return __name__\n"}
     for handler in ("pkg/handlers.main", "pkg.handlers.main"):
         project = write_project(tmp_path / handler.replace("/", "_"), "", handler=handler, files=nested)
-        result = runner(project, "invoke", "--quiet")
+        result = runner(project, "invoke", "--quiet", *mode_flags(mode))
         assert result.returncode == 0, result.stdout
         assert json.loads(result.stdout) == "pkg.handlers"
 
 
-@pytest.mark.parametrize("mode", MODES)
 def test_unserializable_result_is_a_marshal_error(tmp_path, mode):
     project = write_project(tmp_path, "def handler(event, context):\n    return {'items': {1, 2}}\n")
 
@@ -238,7 +236,7 @@ def test_quiet_prints_only_the_response(tmp_path):
     assert response(result)["body"] == "world"
 
 
-def test_json_log_format_for_function_and_platform(tmp_path):
+def test_json_log_format_for_function_and_platform(tmp_path, mode):
     project = write_project(
         tmp_path,
         """\
@@ -252,8 +250,8 @@ def test_json_log_format_for_function_and_platform(tmp_path):
         properties="LoggingConfig:\n  LogFormat: JSON\n",
     )
 
-    text = runner(project, "invoke")
-    result = runner(project, "invoke", "--json-platform-logs")
+    text = runner(project, "invoke", *mode_flags(mode))
+    result = runner(project, "invoke", "--json-platform-logs", *mode_flags(mode))
 
     # By default the platform lines stay readable text while the function's own logs follow LogFormat.
     assert text.returncode == 0
@@ -328,8 +326,135 @@ def test_event_command_passes_fields_to_the_event_builders(tmp_path):
     assert event["Records"][0]["eventSourceARN"].endswith(":orders")
 
     listing = runner(tmp_path, "event")
-    assert "sqs message\tSQS batch of messages\n" in listing.stdout
+    assert listing.returncode == 0
+    # Every source with its kinds, then its fields, with what they mean and their defaults.
+    assert "sqs message: SQS batch of messages\n  --body   message body" in listing.stdout
+    assert "  --count  number of records, each with its own messageId (default: '1')\n" in listing.stdout
+    assert "s3 delete: S3 ObjectRemoved:Delete notification\n  --bucket" in listing.stdout
+    one = runner(tmp_path, "event", "s3")
+    assert one.returncode == 0
+    assert one.stdout.startswith("s3 put: S3 ObjectCreated:Put notification\ns3 delete:")
+    assert "sqs" not in one.stdout
+    unknown = runner(tmp_path, "event", "sq")
+    assert unknown.returncode == 2
+    assert unknown.stderr.startswith("error: unknown event source 'sq'; choose from: apigw-http, ")
 
     bad = runner(tmp_path, "event", "sqs", "message", "--body")
     assert bad.returncode == 2
     assert bad.stderr == "error: --body needs a value\n"
+
+
+def test_event_help_names_the_command_as_the_user_runs_it(tmp_path):
+    result = runner(tmp_path, "event", "--help")
+    assert result.returncode == 0
+    assert result.stdout.startswith("usage: python -m generator.runner event [-h] [SOURCE] [KIND]\n")
+    assert "  event                                       list the sources, kinds and fields\n" in result.stdout
+
+    slsgen = subprocess.run(
+        [sys.executable, "-c", "import sys; from generator.entry import main; sys.argv[0] = 'slsgen'; main()",
+         "event", "--help"],
+        cwd=tmp_path, capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(REPO)}, check=False,
+    )  # fmt: skip
+    assert slsgen.returncode == 0, slsgen.stderr
+    assert slsgen.stdout.startswith("usage: slsgen event [-h] [SOURCE] [KIND]\n")
+
+
+@pytest.mark.parametrize("text", ["NaN", "Infinity", "-Infinity"])
+def test_event_that_is_not_strict_json_is_refused_as_the_invoke_api_does(tmp_path, text):
+    project = write_project(tmp_path, HELLO)
+    (project / "event.json").write_text(f'{{"note": "NaN is fine in a string",\n  "ratio": {text}}}')
+    (project / "events.jsonl").write_text(f'{{"ok": 1}}\n{{"ratio": {text}}}\n')
+
+    single = runner(project, "invoke", "-e", "event.json")
+    many = runner(project, "invoke", "--events", "events.jsonl")
+
+    prefix = "InvalidRequestContentException: Could not parse request body into json: Could not parse payload into json"
+    assert (single.returncode, single.stdout) == (2, "")
+    assert single.stderr == (
+        f"error: event.json: {prefix}: Non-standard token '{text}' at line 2 column 12 "
+        "(Lambda accepts strict JSON only: write null or a string)\n"
+    )
+    assert (many.returncode, many.stdout) == (2, "")
+    assert many.stderr.startswith(f"error: events.jsonl: {prefix}: Non-standard token '{text}' at line 2 column 11 ")
+
+
+def test_repeat_with_quiet_keeps_the_summary(tmp_path):
+    project = write_project(tmp_path, HELLO)
+
+    result = runner(project, "invoke", "--repeat", "3", "-q")
+
+    assert result.returncode == 0
+    assert len(result.stdout.splitlines()) == 3
+    summary = result.stderr.splitlines()
+    assert summary[0] == "SUMMARY Invocations: 3\tErrors: 0\tCold Starts: 1"
+    assert summary[1].startswith("SUMMARY Duration p50: ")
+    assert summary[2].startswith("SUMMARY Total Cost: $")
+    assert len(summary) == 3  # and nothing else: no START/END/REPORT, no function output
+
+
+@pytest.mark.parametrize("port", ["99999", "-1", "65536"])
+def test_start_api_port_out_of_range_is_one_line(tmp_path, port):
+    project = write_project(tmp_path, HELLO)
+
+    result = runner(project, "start-api", "--port", port)
+
+    assert result.returncode == 2
+    assert result.stderr == f"error: --port {port} is not a TCP port: choose one from 1 to 65535 (0: any free port)\n"
+
+
+@pytest.mark.parametrize(("runtime", "escaped"), [("python3.11", True), ("python3.12", False)])
+def test_json_error_log_encodes_text_as_the_runtime_does(tmp_path, mode, runtime, escaped):
+    project = write_project(
+        tmp_path,
+        "def handler(event, context):\n    raise ValueError('Zoë')\n",
+        properties=f"Runtime: {runtime}\nLoggingConfig:\n  LogFormat: JSON\n",
+    )
+
+    result = runner(project, "invoke", *mode_flags(mode))
+
+    assert result.returncode == 1
+    (record,) = [line for line in result.stderr.splitlines() if line.startswith('{"timestamp"')]
+    assert json.loads(record)["errorMessage"] == "Zoë"
+    # awslambdaric encodes the record as it encodes responses: \u escapes before python3.12, UTF-8 from then on.
+    assert ('"errorMessage": "Zo\\u00eb"' in record) is escaped
+    assert ('"errorMessage": "Zoë"' in record) is not escaped
+
+
+def test_init_logs_of_a_new_environment_carry_no_request_id(tmp_path, mode):
+    project = write_project(
+        tmp_path,
+        """\
+        import logging
+        import sys
+
+        logging.getLogger().warning("importing")
+
+
+        def handler(event, context):
+            sys.exit(1)  # ends the environment: the next invocation runs INIT again
+        """,
+    )
+
+    result = runner(project, "invoke", "--repeat", "2", *mode_flags(mode))
+
+    assert result.returncode == 1
+    inits = [line for line in result.stderr.splitlines() if line.endswith("\timporting")]
+    assert len(inits) == 2
+    assert all(re.fullmatch(r"\[WARNING\]\t\S+Z\t\timporting", line) for line in inits), inits
+
+
+def test_json_init_failure_records_are_the_runtimes(tmp_path, mode):
+    project = write_project(
+        tmp_path, "raise ValueError('at import')\n", properties="LoggingConfig:\n  LogFormat: JSON\n"
+    )
+
+    result = runner(project, "invoke", *mode_flags(mode))
+
+    assert result.returncode == 1
+    warning, error = [json.loads(line) for line in result.stderr.splitlines() if line.startswith('{"timestamp"')]
+    assert list(warning) == ["timestamp", "level", "message", "logger", "requestId"]
+    assert warning["message"].startswith("LAMBDA_WARNING: Unhandled exception. ")
+    assert warning["message"].endswith("/runtimes-update.html\r")
+    assert (warning["level"], warning["logger"], warning["requestId"]) == ("WARNING", "root", "")
+    assert list(error) == ["timestamp", "level", "errorMessage", "errorType", "requestId", "stackTrace"]
+    assert (error["errorType"], error["errorMessage"], error["requestId"]) == ("ValueError", "at import", "")

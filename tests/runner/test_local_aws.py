@@ -173,6 +173,7 @@ def test_resources_seeds_and_report(project: Path, tmp_path: Path, monkeypatch: 
         "[local-aws] messages in queue thumbs-JobsQueue (1):",
         '  {"done": "photo one.jpg"}',
         "[local-aws] items in table thumbs-Results: 1",
+        '  {"pk": "photo", "sk": 1}',
         "[local-aws] records in stream thumbs-Clicks: 1",
         f"[local-aws] downloaded 2 object(s) to {downloads}",
     ]

@@ -96,7 +96,6 @@ def test_build_event_names_the_valid_choices() -> None:
         lambda_runner.build_event("ftp", "put")
 
 
-@pytest.mark.parametrize("mode", ["inprocess", "isolated"])
 def test_invoke_returns_the_response_and_the_logs(project: Path, mode: str) -> None:
     result = lambda_runner.invoke({"name": "Ada"}, project=project, mode=mode)
     assert isinstance(result, lambda_runner.InvokeResult)

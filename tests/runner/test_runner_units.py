@@ -56,6 +56,16 @@ def test_report_line_is_tab_separated_with_init_last():
     )
     warm = platform.report("r", duration_ms=1, billed=1, memory_size=128, max_memory_mb=56, init_ms=None, status="")
     assert warm.endswith("\tMax Memory Used: 56 MB")
+    # A function error leaves the environment as it is: no status. A timeout or a crash ends it: status last.
+    failed = {"duration_ms": 1, "billed": 1, "memory_size": 128, "max_memory_mb": 56, "init_ms": None}
+    assert platform.report("r", **failed, status="error", error_type="ValueError").endswith("56 MB")
+    assert platform.report("r", **failed, status="timeout", error_type="Sandbox.Timedout", ended=True).endswith(
+        "\tMax Memory Used: 56 MB\tStatus: timeout"
+    )
+    crashed = platform.report(
+        "r", **{**failed, "init_ms": 80.0}, status="error", error_type="Runtime.ExitError", ended=True
+    )
+    assert crashed.endswith("\tInit Duration: 80.00 ms\tStatus: error\tError Type: Runtime.ExitError")
     assert platform.start("r") == "START RequestId: r Version: $LATEST"
     assert platform.end("r", "success") == "END RequestId: r"
     assert not PlatformLog(json_format=True, system_log_level="WARN").enabled

@@ -62,7 +62,8 @@ class Resolver:
 
     @property
     def resources(self) -> dict[str, Any]:
-        return self.template.get("Resources", {})
+        resources: dict[str, Any] = self.template.get("Resources", {})
+        return resources
 
     def pseudo(self, name: str) -> str | None:
         return {
@@ -79,7 +80,7 @@ class Resolver:
         """The physical name of a resource: its own name property, else `<stack>-<logicalid>` in lowercase."""
         resource = self.resources[logical_id]
         props = resource.get("Properties") or {}
-        for key in ("BucketName", "QueueName", "TableName", "Name", "FunctionName", "TopicName"):
+        for key in ("BucketName", "QueueName", "TableName", "Name", "FunctionName", "TopicName", "LogGroupName"):
             if key in props:
                 return self.value(props[key])
         name = f"{self.stack_name}-{logical_id}"
@@ -271,9 +272,22 @@ class FunctionConfig:
         return f"arn:aws:lambda:{region()}:{ACCOUNT_ID}:function:{self.name}"
 
 
+# `stack_name = "..."` in a samconfig.toml section of the default environment (global or deploy parameters).
+_SAMCONFIG_STACK = re.compile(
+    r'^\[default\.(?:global|deploy)\.parameters\]\s*$(?:(?!^\[).)*?^\s*stack_name\s*=\s*"([^"]+)"', re.M | re.S
+)
+
+
 def default_stack_name(template_dir: Path) -> str:
-    """The stack name `sam deploy` would suggest: the project's folder name."""
-    return template_dir.resolve().name
+    """The stack the project deploys to: `stack_name` in its samconfig.toml, else (as `sam deploy --guided`
+    suggests) the project's folder name. Names that derive from it (`!Sub ${AWS::StackName}`, the log group) then
+    read locally as they will in AWS."""
+    try:
+        text = (template_dir / "samconfig.toml").read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        text = ""
+    match = _SAMCONFIG_STACK.search(text)
+    return match.group(1) if match else template_dir.resolve().name
 
 
 def read_functions(template_path: Path, stack_name: str | None = None) -> dict[str, FunctionConfig]:
@@ -311,7 +325,7 @@ def read_functions(template_path: Path, stack_name: str | None = None) -> dict[s
             log_format=str(logging_config.get("LogFormat", "Text")),
             application_log_level=logging_config.get("ApplicationLogLevel"),
             system_log_level=logging_config.get("SystemLogLevel"),
-            log_group=str(logging_config.get("LogGroup") or f"/aws/lambda/{name}"),
+            log_group=_log_group(resolver, logging_config, name),
             tracing=props.get("Tracing") == "Active",
             events=props.get("Events") or {},
             properties=props,
@@ -321,6 +335,17 @@ def read_functions(template_path: Path, stack_name: str | None = None) -> dict[s
             dead_letter_queue=resolver.value(dead_letter["TargetArn"]) if "TargetArn" in dead_letter else None,
         )
     return functions
+
+
+def _log_group(resolver: Resolver, logging_config: dict[str, Any], function_name: str) -> str:
+    """The name of the function's log group, as Lambda gives it in `AWS_LAMBDA_LOG_GROUP_NAME`.
+
+    `LoggingConfig.LogGroup` is usually `!Ref` to an `AWS::Logs::LogGroup` (whose Ref is its `LogGroupName`, often
+    `!Sub /aws/lambda/${AWS::StackName}`) or a literal name; without it Lambda writes to `/aws/lambda/<name>`.
+    """
+    if logging_config.get("LogGroup"):
+        return resolver.value(logging_config["LogGroup"])
+    return f"/aws/lambda/{function_name}"
 
 
 def _destination(resolver: Resolver, config: dict[str, Any], outcome: str) -> str | None:

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from ..account import ACCOUNT_ID, region
 from ..errors import RunnerError
@@ -112,7 +113,7 @@ class _Field:
 _HTTP_FIELDS = {
     "method": _Field("GET", "HTTP method"),
     "path": _Field("/", "request path, percent-encoded as sent"),
-    "query": _Field("", "raw query string, e.g. a=1&b=2"),
+    "query": _Field("", "query string, e.g. 'a=1&b=2' ('name=A d' is sent as name=A%20d, as a browser sends it)"),
     "body": _Field("", "request body; @FILE reads it from a file"),
     "header": _Field("", "'Name: value'; repeat the field, or put one header per line", repeatable=True),
     "cookie": _Field("", "cookies as in a Cookie header: 'a=1; b=2'"),
@@ -193,7 +194,9 @@ _SPECS: dict[str, dict[str, _Field]] = {
 }
 
 FIELDS: dict[str, dict[str, str]] = {
-    source: {name: f"{spec.help} (default: {spec.default!r})" for name, spec in specs.items()}
+    source: {
+        name: spec.help + (f" (default: {spec.default!r})" if spec.default else "") for name, spec in specs.items()
+    }
     for source, specs in _SPECS.items()
 }
 """Per source: each `--field` the `event` command accepts, with what it means and its default."""
@@ -248,6 +251,16 @@ class _Fields:
         return value
 
 
+# What a client leaves as is in a query string: unreserved characters, sub-delimiters, ':@/?' and '%' (so that an
+# already percent-encoded query stays unchanged). Anything else (spaces, non-ASCII text) is percent-encoded.
+_QUERY_SAFE = "-._~!$&'()*+,;=:@/?%"
+
+
+def _as_sent(query: str) -> str:
+    """The query string as it reaches API Gateway: `name=A d` is sent as `name=A%20d` (rawQueryString)."""
+    return quote(query, safe=_QUERY_SAFE)
+
+
 def _sample_request(fields: _Fields, host: str) -> HttpRequest:
     """An HttpRequest from `--method/--path/...`, with the headers a curl call through the gateway would carry."""
     body_text = fields.text("body")
@@ -289,7 +302,7 @@ def _sample_request(fields: _Fields, host: str) -> HttpRequest:
     return HttpRequest(
         method=fields.text("method").upper(),
         path=path,
-        query=fields.text("query").lstrip("?"),
+        query=_as_sent(fields.text("query").lstrip("?")),
         headers=headers,
         body=body,
         source_ip=fields.text("source-ip"),

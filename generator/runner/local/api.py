@@ -51,6 +51,9 @@ _NOT_FOUND = (404, {"message": "Not Found"})
 _MISSING_TOKEN = (403, {"message": "Missing Authentication Token"})  # a REST API's answer to an unknown route
 _REST_FAILURE = (502, {"message": "Internal server error"})
 _HTTP_FAILURE = (502, {"message": "Internal Server Error"})
+API_BODY_LIMIT = 10_485_760  # bytes: the request payload quota of REST and HTTP APIs (10 MB), not adjustable
+# API Gateway's own answer to a body over that quota, as it sends it (plain text, not its usual JSON).
+_BODY_TOO_LARGE = (413, "text; charset=utf-8", f"HTTP content length exceeded {API_BODY_LIMIT} bytes.")
 DEFAULT_MAX_CONCURRENCY = 4  # warm environments at once when the template reserves no concurrency
 _ANY_METHOD = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
 
@@ -457,6 +460,9 @@ class LocalApi:
         if route is None:
             all_rest = all(candidate.api == REST for candidate in routes)
             response = _json_response(_MISSING_TOKEN if all_rest else _NOT_FOUND)
+        elif route.api != URL and len(body) > API_BODY_LIMIT:
+            status, content_type, text = _BODY_TOO_LARGE
+            response = HttpResponse(status, [("Content-Type", content_type)], text.encode())
         else:
             domain = request.header("host") or f"127.0.0.1:{self.port}"
             event = json.dumps(event_for(route, request, domain)).encode()

@@ -35,6 +35,7 @@ PREFIX = "[local-aws]"
 # moto accepts any credentials; these can never reach a real account, even if the endpoint override were lost.
 DUMMY_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_SESSION_TOKEN": "testing"}
 _MAX_MESSAGES = 100  # per queue, in the report: enough to see what happened without flooding the terminal
+_MAX_ITEMS = 10  # per table, in the report
 
 
 @dataclass(frozen=True)
@@ -338,6 +339,7 @@ class Written:
     deleted: list[str] = field(default_factory=list)  # s3://bucket/key
     messages: dict[str, list[str]] = field(default_factory=dict)  # queue name -> bodies
     items: dict[str, int] = field(default_factory=dict)  # table name -> item count
+    item_samples: dict[str, list[str]] = field(default_factory=dict)  # table name -> its first items, as JSON
     records: dict[str, int] = field(default_factory=dict)  # stream name -> record count
 
 
@@ -369,11 +371,30 @@ def collect_written(clients: Any, baseline: dict[tuple[str, str], tuple[str, str
         count = clients.dynamodb.scan(TableName=table, Select="COUNT")["Count"]
         if count:
             written.items[table] = count
+            sample = clients.dynamodb.scan(TableName=table, Limit=_MAX_ITEMS)["Items"]
+            written.item_samples[table] = [_plain_json(item) for item in sample]
     for stream in clients.kinesis.list_streams().get("StreamNames", []):
         count = _count_records(clients.kinesis, stream)
         if count:
             written.records[stream] = count
     return written
+
+
+def _plain_json(item: dict[str, Any]) -> str:
+    """A DynamoDB item (typed JSON) as the plain JSON a developer reads: `{"id": "a", "total": 2.5}`."""
+    from boto3.dynamodb.types import TypeDeserializer
+
+    deserializer = TypeDeserializer()
+    plain = {name: deserializer.deserialize(value) for name, value in item.items()}
+
+    def default(value: Any) -> Any:
+        if isinstance(value, (set, frozenset)):
+            return sorted(value, key=str)
+        if hasattr(value, "as_integer_ratio"):  # Decimal
+            return int(value) if value == int(value) else float(value)
+        return str(value)  # Binary
+
+    return json.dumps(plain, default=default, ensure_ascii=False, sort_keys=True)
 
 
 def _drain(sqs: Any, url: str) -> list[str]:
@@ -418,6 +439,11 @@ def report_written(written: Written, log: TextIO) -> None:
             print(f"  {body if len(body) <= 200 else body[:200] + '...'}", file=log)
     for table, count in written.items.items():
         print(f"{PREFIX} items in table {table}: {count}", file=log)
+        samples = written.item_samples.get(table, [])
+        for item in samples:
+            print(f"  {item if len(item) <= 200 else item[:200] + '...'}", file=log)
+        if count > len(samples):
+            print(f"  ... and {count - len(samples)} more", file=log)
     for stream, count in written.records.items():
         print(f"{PREFIX} records in stream {stream}: {count}", file=log)
 

@@ -41,13 +41,28 @@ class CognitoIdentity(_Record):
 class Client(_Record):
     """The mobile client that invoked the function (from the client context)."""
 
-    __slots__ = ("app_package_name", "app_title", "app_version_code", "app_version_name", "installation_id")
+    # In awslambdaric's order, which its repr shows.
+    __slots__ = ("installation_id", "app_title", "app_version_name", "app_version_code", "app_package_name")  # noqa: RUF023
 
 
 class ClientContext(_Record):
     """The client context an AWS Mobile SDK (or `invoke --client-context`) sent."""
 
-    __slots__ = ("client", "custom", "env")
+    __slots__ = ("custom", "env", "client")  # noqa: RUF023 - awslambdaric's order, which its repr shows
+    custom: dict[str, Any] | None
+    env: dict[str, Any] | None
+    client: Client | None
+
+
+W3C_FIELDS = ("traceparent", "tracestate", "baggage")
+
+
+def _w3c_fields(client_context: dict[str, Any] | None) -> dict[str, str]:
+    """Take `w3c` out of the client context, as the runtime does, keeping only its known string fields."""
+    raw = client_context.pop("w3c", None) if isinstance(client_context, dict) else None
+    if not isinstance(raw, dict):
+        return {}
+    return {key: raw[key] for key in W3C_FIELDS if isinstance(raw.get(key), str)}
 
 
 class LambdaContext:
@@ -72,12 +87,12 @@ class LambdaContext:
         self.function_version = environ.get("AWS_LAMBDA_FUNCTION_VERSION")
         self.invoked_function_arn = invoked_function_arn
         self.tenant_id = tenant_id
+        self._w3c = _w3c_fields(client_context)
         self.client_context: ClientContext | None = None
         if client_context is not None:
+            raw_client = client_context.get("client")
             self.client_context = ClientContext(client_context)
-            self.client_context.client = (
-                None if self.client_context.client is None else Client(self.client_context.client)
-            )
+            self.client_context.client = None if raw_client is None else Client(raw_client)
         self.identity = CognitoIdentity(
             {
                 "cognito_identity_id": identity.get("cognitoIdentityId"),
@@ -87,6 +102,10 @@ class LambdaContext:
             else None
         )
         self._deadline_ms = deadline_ms
+
+    def w3c(self) -> dict[str, str]:
+        """The W3C trace context (`traceparent`, `tracestate`, `baggage`) the caller sent in the client context."""
+        return dict(self._w3c)
 
     def get_remaining_time_in_millis(self) -> int:
         """Milliseconds left before Lambda stops the invocation, never negative."""

@@ -15,8 +15,11 @@ import os
 import sys
 import time
 import traceback
+from collections.abc import Iterable
 from itertools import islice
 from typing import Any
+
+from .serialize import escapes_non_ascii, to_json
 
 TEXT_FORMAT = "[%(levelname)s]\t%(asctime)s.%(msecs)03dZ\t%(aws_request_id)s\t%(message)s\n"
 TEXT_DATE_FORMAT = "%Y-%m-%dT%H:%M:%S"
@@ -29,6 +32,7 @@ UNHANDLED_WARNING = (
     "runtime has been updated, check the runtime version in the INIT_START log entry. If this error correlates with "
     "a change in the runtime version, you may be able to mitigate this error by temporarily rolling back to the "
     "previous runtime version. For more information, see https://docs.aws.amazon.com/lambda/latest/dg/runtimes-update.html"
+    "\r"  # the runtime's own text ends so: a JSON log record shows it
 )
 # The attributes a LogRecord sets itself, first and in this order; what `extra` adds comes after them.
 _RECORD_ATTRIBUTES = tuple(vars(logging.LogRecord("", 0, "", 0, "", None, None)))
@@ -102,7 +106,7 @@ class JsonFormatter(logging.Formatter):
             fields["errorType"] = exc_info[0].__name__
             fields["errorMessage"] = str(exc_info[1])
         request_id = attributes.get("aws_request_id")
-        if request_id:
+        if request_id is not None:  # "" during INIT, as the runtime writes it
             fields["requestId"] = request_id
         if exc_info:
             fields["location"] = f"{record.pathname}:{record.funcName}:{record.lineno}"
@@ -110,9 +114,9 @@ class JsonFormatter(logging.Formatter):
             fields["tenantId"] = attributes["tenant_id"]
         # Then the `extra` fields, in the order they were given, leaving out None values as for every field. A
         # LogRecord sets its own attributes first, so what `extra`, a filter or a record factory adds comes after.
-        tail = attributes.items()
+        tail: Iterable[tuple[str, Any]] = attributes.items()
         if type(record) is logging.LogRecord:
-            tail = islice(tail, len(_RECORD_ATTRIBUTES), None)  # type: ignore[assignment]
+            tail = islice(tail, len(_RECORD_ATTRIBUTES), None)
         for key, value in tail:
             if value is not None and key not in fields and key not in _NOT_EXTRA:
                 fields[key] = value
@@ -138,7 +142,12 @@ class LambdaLogHandler(logging.Handler):
 
 
 def install() -> LambdaLogHandler:
-    """Give the root logger Lambda's handler, format (text or JSON, in UTC) and level; return the handler."""
+    """Give the root logger Lambda's handler, format (text or JSON, in UTC) and level; return the handler.
+
+    A new environment handles no request yet: its INIT logs carry no request id, even when an earlier environment
+    ran in this process (in-process mode, after a crash or a code change).
+    """
+    current.request_id, current.tenant_id = "", None
     logging.Formatter.converter = time.gmtime
     handler = LambdaLogHandler()
     if json_format_enabled():
@@ -162,7 +171,8 @@ def format_error(error: dict[str, Any]) -> str:
     """The log entry of an unhandled error: `[ERROR] Type: message` and the traceback, or a JSON object."""
     if json_format_enabled():
         stamp = time.strftime(JSON_DATE_FORMAT, time.gmtime())
-        return json.dumps({"timestamp": stamp, "level": "ERROR", **error}, ensure_ascii=False, default=str) + "\n"
+        # Encoded like a response (awslambdaric's to_json): non-ASCII text is escaped before python3.12.
+        return to_json({"timestamp": stamp, "level": "ERROR", **error}, ascii_only=escapes_non_ascii()) + "\n"
     head = "[ERROR]"
     if error.get("errorType"):
         head += " " + error["errorType"]

@@ -20,7 +20,9 @@ from ..runtime.function import Request
 from .reports import PlatformLog, billed_ms, exit_message, timeout_message
 from .sandbox import EXITED, MEMORY, TIMEOUT, Sandbox, Step
 
-SYNC_PAYLOAD_LIMIT = 6_291_456  # bytes, request and response of a RequestResponse invocation
+SYNC_PAYLOAD_LIMIT = 6_291_456  # bytes, request of a RequestResponse invocation
+# bytes, response of a RequestResponse invocation: the figure Lambda's Function.ResponseSizeTooLarge error names
+RESPONSE_LIMIT = 6_291_556
 ASYNC_PAYLOAD_LIMIT = 1_048_576  # bytes, request of an Event invocation (raised from 256 KB in Oct 2025)
 INIT_TIMEOUT_S = 10.0  # Lambda's limit on the INIT phase of an on-demand function
 MODES = ("inprocess", "isolated", "emulate")
@@ -165,9 +167,9 @@ class PlatformInvoker:
             after = [error["errorMessage"], "Runtime.ExitError"]
         elif error is not None:
             status, error = "error", {**error, "requestId": request_id}
-        elif response is not None and len(response) > SYNC_PAYLOAD_LIMIT:
+        elif response is not None and len(response) > RESPONSE_LIMIT:
             status, response = "error", None
-            limit = f"({SYNC_PAYLOAD_LIMIT} bytes)"
+            limit = f"({RESPONSE_LIMIT} bytes)"
             error = {
                 "errorMessage": f"Response payload size exceeded maximum allowed payload size {limit}.",
                 "errorType": "Function.ResponseSizeTooLarge",
@@ -186,7 +188,7 @@ class PlatformInvoker:
             memory,
         )
         platform_status = "error" if status == "oom" else status  # the Telemetry API's statuses
-        error_type = None if error is None else error.get("errorType")
+        error_type = "Runtime.OutOfMemory" if status == "oom" else None if error is None else error.get("errorType")
         lines = [
             self.platform.end(
                 request_id,
@@ -204,11 +206,12 @@ class PlatformInvoker:
                 init_ms=init_ms,
                 status=platform_status,
                 error_type=error_type,
+                ended=step.ended is not None,
             ),
         ]
         if self.function.tracing:
             lines.append(self.platform.xray(trace_id))
-        self._emit(*lines, *after)
+        self._emit(*after, *lines)  # Lambda writes the timeout or exit error before END
         return invocation
 
     def close(self) -> None:

@@ -1,7 +1,8 @@
 """The platform's own log lines and billing arithmetic: START, END, REPORT, XRAY, timeouts and runtime exits.
 
 These lines are what developers grep for in CloudWatch, so they are reproduced to the character: fields are
-tab-separated, `Init Duration` appears only on a cold start and last, durations have two decimals, and the
+tab-separated, `Init Duration` appears only on a cold start, then `Status` (and `Error Type`) only when the
+invocation timed out or the runtime crashed, durations have two decimals, and the
 billed duration is rounded up to the next millisecond and, since 1 August 2025, includes the INIT phase of an
 on-demand ZIP function. With `LogFormat: JSON` Lambda writes them as `platform.*` JSON records instead.
 """
@@ -88,7 +89,13 @@ class PlatformLog:
         init_ms: float | None,
         status: str,
         error_type: str | None = None,
+        ended: bool = False,
     ) -> str:
+        """The REPORT line; `ended` says the invocation ended the environment (a timeout, a crash).
+
+        Lambda's text REPORT then names the outcome last, `Status: timeout`, or `Status: error` and the
+        `Error Type` (the lifecycle page of the Lambda developer guide, "Failures during the invoke phase").
+        """
         if self.json_format:
             metrics: dict[str, Any] = {
                 "durationMs": round(duration_ms, 2),
@@ -103,9 +110,14 @@ class PlatformLog:
                 record["errorType"] = error_type
             return self._record("platform.report", record)
         init = "" if init_ms is None else f"\tInit Duration: {init_ms:.2f} ms"
+        outcome = ""
+        if ended:
+            outcome = f"\tStatus: {status}"
+            if error_type and status in _ERROR_STATUSES:
+                outcome += f"\tError Type: {error_type}"
         return (
             f"REPORT RequestId: {request_id}\tDuration: {duration_ms:.2f} ms\tBilled Duration: {billed} ms\t"
-            f"Memory Size: {memory_size} MB\tMax Memory Used: {max_memory_mb} MB{init}"
+            f"Memory Size: {memory_size} MB\tMax Memory Used: {max_memory_mb} MB{init}{outcome}"
         )
 
     @staticmethod
