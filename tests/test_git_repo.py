@@ -47,7 +47,9 @@ def test_new_project_is_a_repository_with_one_clean_first_commit(tmp_path):
     ]
     assert git(project, env, "status", "--porcelain", "--ignored") == ""  # nothing left out, nothing ignored
     record = json.loads((project / ".slsgen.json").read_text())
-    assert sorted(git(project, env, "ls-files").splitlines()) == sorted([*record["files"], ".slsgen.json"])
+    on_disk = [p.relative_to(project).as_posix() for p in project.rglob("*") if p.is_file() and ".git" not in p.parts]
+    assert sorted(git(project, env, "ls-files").splitlines()) == sorted(on_disk)
+    assert {*record["files"], ".slsgen.json"} <= set(on_disk)
     head = git(project, env, "rev-parse", "HEAD").strip()
     assert f"git repository on main, first commit {head[:12]}" in result.stdout
     assert not {"git", "commit"} & set(record["answers"])  # the record holds nothing git-specific
