@@ -136,6 +136,11 @@ def files(count: int) -> str:
     return f"{count} file" if count == 1 else f"{count} files"
 
 
+def print_note(note: str) -> None:
+    """One line about what happened beside the files (the git repository, say)."""
+    out.print(f"\n{note}", highlight=False, soft_wrap=True)
+
+
 def print_retired(removed: tuple[str, ...], kept: tuple[str, ...]) -> None:
     """Under --force: the earlier generation's files this one dropped, removed when unchanged, else kept."""
     if removed:

@@ -22,6 +22,7 @@ from .errors import InvalidOption, OutputDirInvalid, TargetExists, WriteFailed
 from .options import Question, check_env, check_project_name, parse_pairs
 from .placement import lock, open_journal, place, recover
 from .render import evaluate, render
+from .vcs import GitResult, init_repository
 
 Ask = Callable[[Question], Any]
 
@@ -106,6 +107,7 @@ class Generation:
     path: Path
     removed: tuple[str, ...] = ()
     kept: tuple[str, ...] = ()
+    git: GitResult | None = None
 
 
 def generate_project(
@@ -117,14 +119,17 @@ def generate_project(
     env: Mapping[str, str] | None = None,
     force: bool = False,
     ask: Ask | None = None,
+    git: bool = False,
     trust: bool = False,
 ) -> Generation:
     """Render `blueprint` into `output_dir/name`; return the project's folder and the stale files it handled.
 
     `options` holds answers by question name (runtime settings such as `memory` and the blueprint's own
     questions alike); `env` the function's environment variables. A blueprint from an untrusted source that
-    would run code (its `checks`) is refused unless `trust` (see `trust.require`). Raises an `SlsgenError`
-    subclass, with nothing written, on any bad input and on any failure of the file system.
+    would run code (its `checks`) is refused unless `trust` (see `trust.require`). With `git`, the project becomes
+    a repository with one first commit once it is in place (`vcs`: a problem there is a note in `Generation.git`,
+    never an error, since the files are written by then). Raises an `SlsgenError` subclass, with nothing written,
+    on any bad input and on any failure of the file system.
     """
     loaded = blueprint if isinstance(blueprint, Blueprint) else load_blueprint(blueprint)
     trusted.require(loaded.name, loaded.chain, trusted.blueprint_code(loaded), trust)
@@ -167,7 +172,8 @@ def generate_project(
         if held is not None:
             os.close(held)
     shutil.rmtree(workdir, ignore_errors=True)
-    return Generation(target, retired.removed, retired.kept)
+    repository = init_repository(home) if git else None
+    return Generation(target, retired.removed, retired.kept, repository)
 
 
 def new_project(
