@@ -28,7 +28,6 @@ import generator
 
 from helpers import BIN, generate, run
 
-
 # The managed policies a function may carry: logs, X-Ray traces and VPC network interfaces, nothing else.
 ALLOWED_MANAGED_POLICIES = frozenset(
     {"AWSLambdaBasicExecutionRole", "AWSLambdaVPCAccessExecutionRole", "AWSXrayWriteOnlyAccess"}
