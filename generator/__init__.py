@@ -15,8 +15,10 @@ __version__ = "0.1.0"
 
 __all__ = [
     "Blueprint",
+    "Generation",
     "SlsgenError",
     "__version__",
+    "generate_project",
     "list_blueprints",
     "load_blueprint",
     "new_project",
@@ -26,7 +28,7 @@ __all__ = [
 if TYPE_CHECKING:
     from .blueprints import Blueprint, list_blueprints, load_blueprint
     from .errors import SlsgenError
-    from .project import new_project, resolve_answers
+    from .project import Generation, generate_project, new_project, resolve_answers
 
 _LAZY = {
     "Blueprint": "blueprints",
@@ -34,6 +36,8 @@ _LAZY = {
     "load_blueprint": "blueprints",
     "SlsgenError": "errors",
     "new_project": "project",
+    "generate_project": "project",
+    "Generation": "project",
     "resolve_answers": "project",
 }
 

@@ -100,6 +100,10 @@ def locate(reference: str) -> tuple[Path, str]:
         return folder.resolve(), str(folder.resolve())
     if folder.is_dir():
         raise BlueprintNotFound(f"{reference} has no {settings.MANIFEST_NAME}: a blueprint folder needs a manifest")
+    if "/" in reference or "\\" in reference or reference.startswith((".", "~")):
+        raise BlueprintNotFound(
+            f"blueprint folder {reference} not found: check the path (`slsgen list` shows the built-in ones)"
+        )
     close = difflib.get_close_matches(reference, builtin_names(), n=1)
     hint = f"did you mean {close[0]!r}?" if close else f"choose one of: {', '.join(builtin_names())}"
     raise BlueprintNotFound(f"unknown blueprint {reference!r}: {hint} (`slsgen list` shows them all)")
@@ -199,4 +203,18 @@ def load_blueprint(reference: str, _seen: tuple[str, ...] = ()) -> Blueprint:
         blueprint.all_questions()  # the manifest's runtime defaults must themselves be valid
     except InvalidOption as exc:
         raise BlueprintInvalid(f"{origin}: runtime default: {exc}") from None
+    _check_repeats(blueprint, manifest.repeat, origin)
     return blueprint
+
+
+def _check_repeats(blueprint: Blueprint, repeats: list[Repeat], origin: str) -> None:
+    """A repeat names a list question of the merged blueprint and a template file one of its layers has."""
+    lists = [question.name for question in blueprint.questions if question.type == "list"]
+    for rule in repeats:
+        if rule.for_each not in lists:
+            choices = ", ".join(lists) or "none: add a question of type list"
+            raise BlueprintInvalid(
+                f"{origin}: repeat {rule.source!r}: for_each {rule.for_each!r} is not a list question ({choices})"
+            )
+        if not any((layer.path / rule.source).is_file() for layer in blueprint.layers):
+            raise BlueprintInvalid(f"{origin}: repeat source {rule.source!r} is not a file of the blueprint")

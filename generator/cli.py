@@ -8,6 +8,7 @@ them, so that `slsgen --help` and shell completion stay fast.
 from __future__ import annotations
 
 import gc
+import os
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -25,7 +26,7 @@ app = typer.Typer(
     name="slsgen",
     help="Scaffold production-grade AWS Lambda projects in Python from blueprints, offline.",
     epilog="Examples:  slsgen list  |  slsgen show hello-world  |  slsgen new hello-world my-api",
-    no_args_is_help=True,
+    invoke_without_command=True,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
     context_settings={"help_option_names": ["-h", "--help"]},
@@ -47,12 +48,16 @@ def version_callback(value: bool) -> None:
 
 @app.callback()
 def main_options(
+    ctx: typer.Context,
     version: Annotated[
         bool | None,
         typer.Option("--version", "-V", callback=version_callback, is_eager=True, help="Print the version."),
     ] = None,
 ) -> None:
     """Scaffold production-grade AWS Lambda projects in Python from blueprints, offline."""
+    if ctx.invoked_subcommand is None:  # plain `slsgen`: the help, as a request rather than an error
+        print(ctx.get_help())
+        raise typer.Exit
 
 
 @app.command("list")
@@ -90,28 +95,53 @@ def new(
     name: Annotated[
         str | None, typer.Argument(help="Project name: a slug naming the folder, stack and function.")
     ] = None,
-    output_dir: Annotated[Path, typer.Option("--output-dir", "-o", help="Where the project folder goes.")] = Path("."),
+    output_dir: Annotated[
+        Path, typer.Option("--output-dir", "-o", metavar="DIR", help="Where the project folder goes.")
+    ] = Path("."),
     no_input: Annotated[
         bool, typer.Option("--no-input", help="Never prompt; use defaults for what is not given.")
     ] = False,
-    set_: Annotated[list[str] | None, typer.Option("--set", help="A blueprint option, KEY=VALUE (repeatable).")] = None,
-    runtime: Annotated[str | None, typer.Option(help="python3.12, python3.13 (default) or python3.14.")] = None,
-    arch: Annotated[str | None, typer.Option(help="arm64 (default) or x86_64.")] = None,
-    memory: Annotated[str | None, typer.Option(help="Memory in MB, 128-10240.")] = None,
-    timeout: Annotated[str | None, typer.Option(help="Timeout in seconds, 1-900.")] = None,
-    env: Annotated[list[str] | None, typer.Option("--env", help="Environment variable KEY=VALUE (repeatable).")] = None,
+    set_: Annotated[
+        list[str] | None, typer.Option("--set", metavar="KEY=VALUE", help="A blueprint option, KEY=VALUE (repeatable).")
+    ] = None,
+    runtime: Annotated[
+        str | None, typer.Option(metavar="RUNTIME", help="python3.12, python3.13 (default) or python3.14.")
+    ] = None,
+    arch: Annotated[str | None, typer.Option(metavar="ARCH", help="arm64 (default) or x86_64.")] = None,
+    memory: Annotated[str | None, typer.Option(metavar="MB", help="Memory in MB, 128-10240.")] = None,
+    timeout: Annotated[str | None, typer.Option(metavar="SECONDS", help="Timeout in seconds, 1-900.")] = None,
+    env: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--env",
+            metavar="KEY=VALUE",
+            help="Environment variable KEY=VALUE (repeatable); a key the blueprint sets is refused.",
+        ),
+    ] = None,
     handler: Annotated[
-        str | None, typer.Option(help="module.function (default lambda_function.lambda_handler).")
+        str | None,
+        typer.Option(metavar="MODULE.FUNCTION", help="module.function (default lambda_function.lambda_handler)."),
     ] = None,
     vpc: Annotated[bool | None, typer.Option("--vpc/--no-vpc", help="Attach to a VPC (ids as parameters).")] = None,
     tracing: Annotated[bool | None, typer.Option("--tracing/--no-tracing", help="AWS X-Ray tracing.")] = None,
-    log_format: Annotated[str | None, typer.Option(help="json (default) or text.")] = None,
-    log_level: Annotated[str | None, typer.Option(help="TRACE, DEBUG, INFO (default), WARN, ERROR, FATAL.")] = None,
-    ephemeral_storage: Annotated[
-        str | None, typer.Option(help="Ephemeral storage (the /tmp folder) in MB, 512-10240.")
+    log_format: Annotated[str | None, typer.Option(metavar="FORMAT", help="json (default) or text.")] = None,
+    log_level: Annotated[
+        str | None, typer.Option(metavar="LEVEL", help="TRACE, DEBUG, INFO (default), WARN, ERROR, FATAL.")
     ] = None,
-    reserved_concurrency: Annotated[str | None, typer.Option(help="Reserved concurrent executions.")] = None,
-    force: Annotated[bool, typer.Option("--force", help="Overwrite the files the blueprint generates.")] = False,
+    ephemeral_storage: Annotated[
+        str | None, typer.Option(metavar="MB", help="Ephemeral storage (the /tmp folder) in MB, 512-10240.")
+    ] = None,
+    reserved_concurrency: Annotated[
+        str | None, typer.Option(metavar="INTEGER", help="Reserved concurrent executions (-1: unreserved).")
+    ] = None,
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force",
+            help="Write into a non-empty folder: replace the files the blueprint generates, remove an earlier "
+            "generation's files it no longer makes (unless changed since); other files are kept.",
+        ),
+    ] = False,
 ) -> None:
     """Generate a project from a blueprint.
 
@@ -136,17 +166,22 @@ def new(
         "reserved_concurrency": reserved_concurrency,
     }
     interactive = not no_input and sys.stdin.isatty()
-    project, blueprint_used = workspace.generate(
-        blueprint,
-        name,
-        output_dir=output_dir,
-        flags=flags,
-        set_pairs=set_ or [],
-        env_pairs=env or [],
-        force=force,
-        interactive=interactive,
-    )
-    console.print_generated(project, blueprint_used.next_steps)
+    try:
+        generation, blueprint_used = workspace.generate(
+            blueprint,
+            name,
+            output_dir=output_dir,
+            flags=flags,
+            set_pairs=set_ or [],
+            env_pairs=env or [],
+            force=force,
+            interactive=interactive,
+        )
+    except KeyboardInterrupt:  # Typer would turn it into a silent exit 130; the user must know nothing changed
+        print(file=sys.stderr)  # end the prompt's line, as Typer does for Ctrl-D
+        raise typer.Abort from None
+    console.print_generated(generation.path, blueprint_used.next_steps)
+    console.print_retired(generation.removed, generation.kept)
 
 
 @app.command(context_settings=PASSTHROUGH)
@@ -207,20 +242,35 @@ def event(ctx: typer.Context) -> None:
 def main() -> None:
     """Entry point: run the app and turn every user error into one line on stderr and exit code 2."""
     try:
-        code = app(standalone_mode=False)
+        code = app(standalone_mode=False, prog_name="slsgen")
     except SlsgenError as exc:
         print(f"error: {exc}", file=sys.stderr)
         sys.exit(exc.exit_code)
-    except (KeyboardInterrupt, EOFError, typer.Abort):
+    except typer.Abort:  # the prompt's line is already ended
+        print("aborted: nothing was written", file=sys.stderr)
+        sys.exit(130)
+    except (KeyboardInterrupt, EOFError):
         print("\naborted: nothing was written", file=sys.stderr)
         sys.exit(130)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
+    except BrokenPipeError:  # `slsgen list | head -1`: the reader left; say nothing more
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(1)
+    except OSError as exc:  # the library maps its own; this catches what reading a blueprint or printing meets
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"error: {where}{exc.strerror or exc}; check the path and its permissions", file=sys.stderr)
+        sys.exit(2)
     except Exception as exc:
         # Click's usage errors (Typer may vendor Click, so match them by shape rather than by class).
         if not (hasattr(exc, "format_message") and hasattr(exc, "exit_code")):
             raise
-        command = " ".join(sys.argv[1:2])
-        print(f"error: {exc.format_message()} (see `slsgen {command} --help`)".replace("  ", " "), file=sys.stderr)
+        context = getattr(exc, "ctx", None)
+        command = context.command_path if context is not None else "slsgen"
+        message = exc.format_message()
+        if message.startswith("No such command") and "Did you mean" not in message and context is not None:
+            names: list[str] = getattr(context.command, "list_commands", lambda _: [])(context)
+            message = f"{message.rstrip('.')}; the commands are {', '.join(names)}."
+        print(f"error: {message} (see `{command} --help`)", file=sys.stderr)
         sys.exit(2)
     sys.exit(code if isinstance(code, int) else 0)

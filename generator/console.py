@@ -8,12 +8,15 @@ not a restart.
 from __future__ import annotations
 
 import json
+import textwrap
 from pathlib import Path
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.prompt import Prompt
 from rich.table import Table
+from rich.text import Text
 from rich.tree import Tree
 
 from . import settings
@@ -45,19 +48,32 @@ def format_default(value: Any) -> str:
 
 
 def print_blueprint(blueprint: Blueprint) -> None:
-    out.print(f"[bold]{blueprint.name}[/bold] {blueprint.version} — {blueprint.title}")
-    out.print(blueprint.description)
-    table = Table(title_justify="left", show_lines=False)
-    for column in ("option", "type", "default", "allowed", "help"):
-        table.add_column(column, no_wrap=column in ("option", "type"))
+    """One block per option, values whole on their own lines: a table cuts them at 80 columns."""
+    out.print(f"[bold]{blueprint.name}[/bold] {blueprint.version} — {escape(blueprint.title)}")
+    out.print(escape(blueprint.description))
     for question in blueprint.all_questions():
-        help_text = question.help + (f" (when {question.when})" if question.when else "")
-        table.add_row(
-            question.name, question.type, format_default(question.default), question.describe_allowed(), help_text
+        out.print()
+        out.print(
+            Text.assemble(
+                (question.name, "bold cyan"), f"  {question.type}, default ", (format_default(question.default), "bold")
+            )
         )
-    out.print(table)
+        lines = [question.help + (f" (when {question.when})" if question.when else "")]
+        allowed = question.describe_allowed()
+        if allowed:
+            lines.append(f"allowed: {allowed}")
+        for line in lines:  # wrapped between words only: a value such as a handler name is never cut
+            wrapped = textwrap.wrap(
+                line,
+                out.width - 1,
+                initial_indent="    ",
+                subsequent_indent="    ",
+                break_long_words=False,
+                break_on_hyphens=False,
+            )
+            out.print("\n".join(wrapped), markup=False, highlight=False, soft_wrap=True)
     flags = "--runtime --arch --memory --timeout --handler --env --vpc --tracing --log-format --log-level"
-    out.print(f"Set runtime settings with {flags}; the rest with --set KEY=VALUE.")
+    out.print(f"\nSet runtime settings with {flags}; the rest with --set KEY=VALUE.")
 
 
 def print_generated(project: Path, next_steps: list[str]) -> None:
@@ -93,6 +109,25 @@ def print_generated(project: Path, next_steps: list[str]) -> None:
         out.print(f"  {step}")
 
 
+def files(count: int) -> str:
+    return f"{count} file" if count == 1 else f"{count} files"
+
+
+def print_retired(removed: tuple[str, ...], kept: tuple[str, ...]) -> None:
+    """Under --force: the earlier generation's files this one dropped, removed when unchanged, else kept."""
+    if removed:
+        out.print(f"\nRemoved {files(len(removed))} of the earlier generation that this one does not make:")
+        for name in removed:
+            out.print(f"  {name}", highlight=False)
+    if kept:
+        out.print(
+            f"\n[yellow]Kept {files(len(kept))}[/yellow] of the earlier generation that this one does not make, "
+            "because they changed since; delete them if they are no longer needed:"
+        )
+        for name in kept:
+            out.print(f"  {name}", highlight=False)
+
+
 def choose_blueprint() -> str:
     from .blueprints import list_blueprints
 
@@ -115,14 +150,11 @@ def ask_name(default: str, max_length: int) -> str:
 
 def ask_question(question: Question) -> Any:
     """Ask one question until its answer passes the question's own check."""
-    label = question.help or question.name
+    prompt = Text.assemble(question.help or question.name, " ", (f"({question.name})", "dim"))
+    if question.choices:  # shown here, checked by `convert`: its message says why (a deprecated runtime's dates)
+        prompt.append(f" [{'/'.join(question.choices)}]", "magenta bold")
     while True:
-        raw = Prompt.ask(
-            f"{label} [dim]({question.name})[/dim]",
-            choices=list(question.choices) or None,
-            default=format_default(question.default),
-            console=err,
-        )
+        raw = Prompt.ask(prompt, default=format_default(question.default), console=err)
         try:
             return question.convert(raw)
         except InvalidOption as exc:

@@ -3,6 +3,7 @@
 `slsgen invoke` runs again and again while a function is developed. Importing Typer and the generator first
 (about 45 ms) would make it slower than the runner it hands over to, so the pass-through commands are picked
 out of `sys.argv` here, before anything heavy is imported; `slsgen --help` still lists them (see `cli.py`).
+Ctrl-C while those imports run is caught here, since no other handler exists yet.
 """
 
 from __future__ import annotations
@@ -13,7 +14,15 @@ PROJECT_COMMANDS = frozenset({"invoke", "start-api", "package", "validate"})
 
 
 def main() -> None:
-    args = sys.argv[1:]
+    """Run slsgen; an interrupt before the command line takes over (while modules load) ends quietly too."""
+    try:
+        dispatch(sys.argv[1:])
+    except KeyboardInterrupt:
+        print("\naborted: nothing was written", file=sys.stderr)
+        sys.exit(130)
+
+
+def dispatch(args: list[str]) -> None:
     if args and args[0] in PROJECT_COMMANDS:
         from .errors import SlsgenError
         from .passthrough import run_in_project

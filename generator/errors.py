@@ -34,6 +34,18 @@ class TargetExists(SlsgenError):
     """The target folder exists and is not empty, and --force was not given."""
 
 
+class TargetConflict(TargetExists):
+    """Under --force, paths in the target stand where the blueprint makes the other kind (a file for a folder)."""
+
+
+class OutputDirInvalid(SlsgenError):
+    """The output folder is not a folder: a file, or a path through a file."""
+
+
+class WriteFailed(SlsgenError):
+    """The file system refused a write (permissions, a read-only or virtual file system); nothing was written."""
+
+
 class RenderError(SlsgenError):
     """Rendering the blueprint failed; nothing was written."""
 

@@ -23,6 +23,7 @@ from .typed import json_schema, parse
 NAME = re.compile(r"^[a-z][a-z0-9-]*$")
 VERSION = re.compile(r"^\d+\.\d+\.\d+([.-]?\w+)?$")
 SCHEMA_FILE = "blueprint.schema.json"
+SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's, when PyYAML was built with it
 
 
 def _relative(path: str, what: str) -> None:
@@ -121,7 +122,7 @@ def read_manifest(folder: Path) -> Manifest:
     """Load and check `folder/blueprint.yaml`; every problem is one BlueprintInvalid line naming the file."""
     path = folder / settings.MANIFEST_NAME
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=SAFE_LOADER)  # noqa: S506 (a safe loader)
     except yaml.YAMLError as exc:
         raise BlueprintInvalid(f"{path} is not valid YAML: {exc}".splitlines()[0]) from None
     if not isinstance(data, dict):

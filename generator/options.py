@@ -8,6 +8,7 @@ or given to `new_project()` from Python meets the same rule and the same one-lin
 
 from __future__ import annotations
 
+import builtins
 import keyword
 import re
 import sys
@@ -21,7 +22,7 @@ from .expressions import evaluate, render_text
 
 QUESTION_TYPES = ("str", "int", "bool", "choice", "list")
 SLUG = re.compile(r"^[a-z][a-z0-9]*(?:-[a-z0-9]+)*$")
-ENV_KEY = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
+ENV_KEY = re.compile(r"[A-Za-z][A-Za-z0-9_]*")  # Lambda: [a-zA-Z]([a-zA-Z0-9_])+ (length checked apart)
 IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 TRUE_WORDS = {"1", "true", "t", "yes", "y", "on"}
 FALSE_WORDS = {"0", "false", "f", "no", "n", "off"}
@@ -113,7 +114,8 @@ class Question:
             return f"{low}..{high}"
         if self.type == "bool":
             return "yes, no"
-        return self.pattern_help or ("any text" if self.type == "str" else "")
+        matches = [rule.message for rule in self.rules if rule.match is not None]
+        return self.pattern_help or (matches[0] if matches else "any text" if self.type == "str" else "")
 
     def convert(self, raw: Any) -> Any:
         """Parse and check one answer; raise InvalidOption naming the option, the problem and the fix."""
@@ -191,28 +193,46 @@ def check_runtime(value: str) -> None:
 
 
 def check_handler(value: str) -> None:
-    """A handler `module.function` (the module may be dotted) that Lambda can import and slsgen can write."""
+    """A handler `module.function` that Lambda can import and slsgen can write as `src/<module>.py`.
+
+    What depends on the blueprint's code (its other modules and names) is checked on the rendered project
+    (`handler_check`); here, what the name alone decides.
+    """
     module, _, function = value.rpartition(".")
-    parts = module.split(".") if module else []
-    if not parts or not all(IDENTIFIER.match(part) and not keyword.iskeyword(part) for part in [*parts, function]):
+    if not module or not all(IDENTIFIER.match(part) and not keyword.iskeyword(part) for part in (module, function)):
+        if "." in module:
+            raise InvalidOption(
+                f"handler {value!r} names a module inside a package; slsgen writes one module in src/: "
+                f"use module.function, e.g. {module.replace('.', '_')}.{function}"
+            )
         raise InvalidOption(
             f"handler {value!r} is not valid: write it as module.function, e.g. {settings.DEFAULT_HANDLER}"
         )
-    top = parts[0]
-    stdlib = getattr(sys, "stdlib_module_names", frozenset())
-    if top in sys.builtin_module_names or top in stdlib or top in {"boto3", "botocore", "tests", "lambda_runner"}:
+    stdlib: frozenset[str] = getattr(sys, "stdlib_module_names", frozenset())  # Python 3.10+
+    if module in sys.builtin_module_names or module in stdlib or module in {"boto3", "botocore", "tests"}:
         raise InvalidOption(
-            f"handler module {top!r} would shadow the module of that name; choose another, e.g. app.{function}"
+            f"handler module {module!r} would shadow the module of that name; choose another, e.g. app.{function}"
+        )
+    if function in vars(builtins):
+        raise InvalidOption(
+            f"handler function {function!r} would shadow Python's builtin {function}(); choose another name, "
+            f"e.g. {module}.handler"
         )
 
 
 def check_env(values: Mapping[str, str]) -> None:
-    """Environment variables: valid keys, none that Lambda reserves, at most 4 KB in all."""
+    """Environment variables as Lambda's API checks them: key pattern `[a-zA-Z]([a-zA-Z0-9_])+`, none of the
+    names Lambda reserves, at most 4 KB in all. Each message names the rule the key breaks."""
     for key in values:
-        if not ENV_KEY.match(key):
-            raise InvalidOption(f"environment variable name {key!r} is not valid: use letters, digits and _")
         if key in settings.RESERVED_ENV_VARS:
-            raise InvalidOption(f"environment variable {key} is reserved by Lambda; choose another name")
+            starts = ", and names start with a letter" if not key[:1].isalpha() else ""
+            raise InvalidOption(f"environment variable {key} is reserved by Lambda{starts}; choose another name")
+        if not key[:1].isascii() or not key[:1].isalpha():
+            raise InvalidOption(f"environment variable name {key!r} must start with a letter (A-Z, a-z)")
+        if not ENV_KEY.fullmatch(key):
+            raise InvalidOption(f"environment variable name {key!r} may hold only letters, digits and _")
+        if len(key) < 2:
+            raise InvalidOption(f"environment variable name {key!r} is too short: Lambda needs at least 2 characters")
     size = sum(len(key.encode()) + len(str(value).encode()) for key, value in values.items())
     if size > settings.ENVIRONMENT_BYTES:
         raise InvalidOption(f"environment variables take {size} bytes; Lambda allows {settings.ENVIRONMENT_BYTES}")
@@ -255,7 +275,13 @@ def runtime_questions() -> list[Question]:
             unit="seconds",
         ),
         Question(
-            "handler", "str", settings.DEFAULT_HANDLER, "Handler as module.function", prompt=False, check=check_handler
+            "handler",
+            "str",
+            settings.DEFAULT_HANDLER,
+            "Handler as module.function",
+            prompt=False,
+            check=check_handler,
+            pattern_help="module.function of Python identifiers, e.g. app.main; not a standard-library module name",
         ),
         Question(
             "ephemeral_storage",
@@ -349,7 +375,9 @@ def check_project_name(name: str, max_length: int = MAX_NAME_LENGTH) -> str:
 
     A blueprint may lower `max_length` when it derives longer names from the stack name (bucket names).
     """
-    if not name or "/" in name or "\\" in name or name in (".", "..") or ".." in name:
+    if not name.strip():
+        raise InvalidProjectName("the project name is empty: give a lowercase slug, e.g. my-api")
+    if "/" in name or "\\" in name or name in (".", "..") or ".." in name:
         raise InvalidProjectName(
             f"project name {name!r} must be a plain name, not a path; use --output-dir to choose where it goes"
         )

@@ -1,8 +1,9 @@
 """Generate a project: resolve every answer, render into a temporary folder, then move the result into place.
 
 Nothing is written before every answer has passed its check, and the target is only touched once the whole
-project has rendered: a failure leaves no partial folder. With `force`, files the blueprint produces replace
-those at the same paths; files it does not produce are never deleted.
+project has rendered; placing it is all or nothing (`placement`), so a failure leaves the folder as it was. With
+`force`, files the blueprint produces replace those at the same paths; of the files it does not produce, only an
+earlier generation's unchanged ones are removed. Every file-system error becomes a `WriteFailed`, one line.
 """
 
 from __future__ import annotations
@@ -11,12 +12,14 @@ import os
 import shutil
 import tempfile
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from .blueprints import Blueprint, load_blueprint
-from .errors import InvalidOption, TargetExists
+from .errors import InvalidOption, OutputDirInvalid, TargetExists, WriteFailed
 from .options import Question, check_env, check_project_name, parse_pairs
+from .placement import place
 from .render import evaluate, render
 
 Ask = Callable[[Question], Any]
@@ -59,8 +62,29 @@ def resolve_answers(
     return answers
 
 
+def check_output_dir(output_dir: Path) -> None:
+    """Refuse an output folder that is a file, or lies under one: it could never hold the project."""
+    for folder in [output_dir, *output_dir.parents]:
+        if os.path.lexists(folder):
+            if folder.is_symlink() and not folder.exists():
+                raise OutputDirInvalid(
+                    f"output folder {folder} is a symbolic link to {os.readlink(folder)}, which does not exist: "
+                    "create that folder or choose another --output-dir"
+                )
+            if not folder.is_dir():
+                raise OutputDirInvalid(
+                    f"output folder {folder} is a file, not a folder: choose a folder with --output-dir"
+                )
+            return
+
+
 def check_target(target: Path, force: bool) -> None:
-    """Refuse a target that holds anything, unless forced; refuse a target that is a file in any case."""
+    """Refuse a target that holds anything, unless forced; refuse a file or a dangling link in any case."""
+    if target.is_symlink() and not target.exists():
+        raise TargetExists(
+            f"{target} is a symbolic link to {os.readlink(target)}, which does not exist: remove the link or choose "
+            "another name"
+        )
     if target.exists() and not target.is_dir():
         raise TargetExists(f"{target} is a file: choose another project name or --output-dir")
     if target.is_dir() and any(target.iterdir()) and not force:
@@ -70,23 +94,69 @@ def check_target(target: Path, force: bool) -> None:
         )
 
 
-def place(rendered: Path, target: Path) -> None:
-    """Move the rendered project to its target: one rename when the target is new, else file by file."""
-    if not target.exists() or (target.is_dir() and not any(target.iterdir())):
-        if target.exists():
-            target.rmdir()
-        os.replace(rendered, target)
-        return
-    for source in sorted(rendered.rglob("*")):
-        destination = target / source.relative_to(rendered)
-        if source.is_dir():
-            if destination.exists() and not destination.is_dir():
-                raise TargetExists(f"{destination} is a file where the blueprint makes a folder; move it away")
-            destination.mkdir(exist_ok=True)
-        else:
-            if destination.is_dir():
-                raise TargetExists(f"{destination} is a folder where the blueprint makes a file; move it away")
-            os.replace(source, destination)
+@dataclass(frozen=True)
+class Generation:
+    """A generated project: its folder, and under --force the earlier generation's files it removed or kept.
+
+    `kept` lists files an earlier generation made that the new one does not, and that were changed since: they
+    are left for the user to delete or keep.
+    """
+
+    path: Path
+    removed: tuple[str, ...] = ()
+    kept: tuple[str, ...] = ()
+
+
+def generate_project(
+    blueprint: str | Blueprint,
+    name: str,
+    *,
+    output_dir: str | os.PathLike[str] = ".",
+    options: Mapping[str, Any] | None = None,
+    env: Mapping[str, str] | None = None,
+    force: bool = False,
+    ask: Ask | None = None,
+) -> Generation:
+    """Render `blueprint` into `output_dir/name`; return the project's folder and the stale files it handled.
+
+    `options` holds answers by question name (runtime settings such as `memory` and the blueprint's own
+    questions alike); `env` the function's environment variables. Raises an `SlsgenError` subclass, with nothing
+    written, on any bad input and on any failure of the file system.
+    """
+    loaded = blueprint if isinstance(blueprint, Blueprint) else load_blueprint(blueprint)
+    check_project_name(name, loaded.max_name_length)
+    answers = resolve_answers(loaded, options, env, ask)
+    requested = Path(output_dir).expanduser()
+    try:
+        check_output_dir(requested)
+        target = requested.resolve() / name
+        check_target(target, force)
+        home = target.resolve() if target.is_symlink() else target  # a link to a folder: write into that folder
+        created = [folder for folder in [home.parent, *home.parent.parents] if not folder.exists()]
+    except OSError as exc:  # a folder on the way that cannot be read
+        raise WriteFailed(f"cannot use {requested}: {describe(exc)}; choose another --output-dir") from None
+    try:
+        home.parent.mkdir(parents=True, exist_ok=True)
+        workdir = Path(tempfile.mkdtemp(prefix=f".{name}.slsgen-", dir=home.parent))
+    except OSError as exc:
+        remove_created(created)
+        raise WriteFailed(
+            f"cannot write into {home.parent}: {exc.strerror or exc}; choose another --output-dir (nothing was written)"
+        ) from None
+    step = "rendering the blueprint"
+    try:
+        rendered = render(loaded, name, answers, workdir)
+        step = "placing the project"
+        retired = place(rendered, home, workdir / "replaced")
+    except BaseException as exc:
+        if not holds_files(workdir / "replaced"):  # an undo that failed leaves the user's originals there
+            shutil.rmtree(workdir, ignore_errors=True)
+        remove_created(created)
+        if isinstance(exc, OSError):
+            raise WriteFailed(f"{step} failed: {describe(exc)}; nothing was written") from None
+        raise
+    shutil.rmtree(workdir, ignore_errors=True)
+    return Generation(target, retired.removed, retired.kept)
 
 
 def new_project(
@@ -99,32 +169,35 @@ def new_project(
     force: bool = False,
     ask: Ask | None = None,
 ) -> Path:
-    """Render `blueprint` into `output_dir/name` and return the project's path.
+    """Render `blueprint` into `output_dir/name` and return the project's path (see `generate_project`)."""
+    generation = generate_project(
+        blueprint, name, output_dir=output_dir, options=options, env=env, force=force, ask=ask
+    )
+    return generation.path
 
-    `options` holds answers by question name (runtime settings such as `memory` and the blueprint's own
-    questions alike); `env` the function's environment variables. Raises an `SlsgenError` subclass, with nothing
-    written, on any bad input.
-    """
-    loaded = blueprint if isinstance(blueprint, Blueprint) else load_blueprint(blueprint)
-    check_project_name(name, loaded.max_name_length)
-    answers = resolve_answers(loaded, options, env, ask)
-    parent = Path(output_dir).expanduser().resolve()
-    target = parent / name
-    check_target(target, force)
-    created = [folder for folder in [parent, *parent.parents] if not folder.exists()]
-    parent.mkdir(parents=True, exist_ok=True)
-    workdir = Path(tempfile.mkdtemp(prefix=f".{name}.slsgen-", dir=parent))
-    try:
-        rendered = render(loaded, name, answers, workdir)
-        place(rendered, target)
-    except BaseException:
-        shutil.rmtree(workdir, ignore_errors=True)
-        for folder in created:
+
+def describe(exc: OSError) -> str:
+    """An operating-system error as one short line: the path and the reason (shutil's errors come as lists)."""
+    problems = exc.args[0] if isinstance(exc, shutil.Error) and exc.args else None
+    if isinstance(problems, list) and problems and len(problems[0]) == 3:
+        source, _, why = problems[0]
+        return f"{source}: {why}"
+    reason = exc.strerror or str(exc).splitlines()[0][:200]
+    return f"{exc.filename}: {reason}" if exc.filename else reason
+
+
+def holds_files(folder: Path) -> bool:
+    return any(path.is_file() for path in folder.rglob("*"))
+
+
+def remove_created(created: list[Path]) -> None:
+    """Remove the output folders this generation created, when they are still empty."""
+    for folder in created:
+        try:
             if folder.exists() and not any(folder.iterdir()):
                 folder.rmdir()
-        raise
-    shutil.rmtree(workdir, ignore_errors=True)
-    return target
+        except OSError:
+            continue
 
 
 def parse_env(pairs: list[str]) -> dict[str, str]:

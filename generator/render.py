@@ -20,11 +20,14 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from . import __version__, paths, settings
 from .blueprints import Blueprint
-from .errors import RenderError
+from .errors import InvalidOption, RenderError
 from .expressions import evaluate, sandbox
-from .manifest import Event
+from .handler_check import check_rendered_handler
+from .manifest import SAFE_LOADER, Event
 from .options import DerivedContext
 
 __all__ = ["evaluate", "render"]
@@ -122,21 +125,17 @@ def render_repeats(blueprint: Blueprint, stage: Path, project: Path, context: di
     for rule in blueprint.repeat:
         if rule.when is not None and not evaluate(rule.when, context):
             continue
-        items = context.get(rule.for_each)
-        if not isinstance(items, list):
-            raise RenderError(f"blueprint {blueprint.name}: repeat for_each {rule.for_each!r} is not a list answer")
+        items = context[rule.for_each]  # a list question's answer (checked when the blueprint loaded)
+        layer = next(layer for layer in reversed(blueprint.layers) if (layer.path / rule.source).is_file())
         try:
-            layer = next(layer for layer in reversed(blueprint.layers) if (layer.path / rule.source).is_file())
             template = env.get_template(f"{layer.name}/{rule.source}")
             for item in items:
                 variables = {"cookiecutter": context, rule.alias: item}
                 target = project / env.from_string(rule.target).render(**variables)
                 target.parent.mkdir(parents=True, exist_ok=True)
                 target.write_text(template.render(**variables), encoding="utf-8")
-        except (TemplateError, StopIteration) as exc:
-            problem = exc or "no layer has this file"
-            where = f"blueprint {blueprint.name}: repeat {rule.source}"
-            raise RenderError(f"{where}: {problem}; nothing was written") from None
+        except TemplateError as exc:
+            raise RenderError(f"blueprint {blueprint.name}: repeat {rule.source}: {exc}; nothing was written") from None
 
 
 def write_events(blueprint: Blueprint, project: Path, context: dict[str, Any]) -> None:
@@ -172,9 +171,10 @@ def remove_empty_dirs(project: Path) -> None:
 def format_python(project: Path) -> None:
     """Format the generated Python with ruff and the project's own configuration (its target Python version).
 
-    The runner's copy is included: its source is written for Python 3.10, and a newer target formats some
-    syntax differently (Python 3.14's `except A, B:`). Templates must already pass `ruff check` unchanged: the
-    end-to-end tests check every blueprint, which keeps generation to one ruff process.
+    The runner's copy is included, under the per-file target (py310) the project's pyproject gives it: a newer
+    target would rewrite some syntax (Python 3.14's `except A, B:`) that older Pythons, on which the runner also
+    runs, cannot parse. Templates must already pass `ruff check` unchanged: the end-to-end tests check every
+    blueprint, which keeps generation to one ruff process.
     """
     from ruff.__main__ import find_ruff_bin
 
@@ -182,6 +182,33 @@ def format_python(project: Path) -> None:
     result = subprocess.run(command, cwd=project, capture_output=True, text=True, check=False)
     if result.returncode != 0:
         raise RenderError(f"ruff could not format the generated project: {result.stderr.strip()[-300:]}")
+
+
+def _mapping_value(node: Any, key: str) -> Any:
+    """The value node of `key` in a composed YAML mapping node, or None."""
+    if not isinstance(node, yaml.MappingNode):
+        return None
+    return next((value for name, value in node.value if getattr(name, "value", None) == key), None)
+
+
+def check_environment(blueprint: Blueprint, project: Path, env: dict[str, str]) -> None:
+    """Refuse an `--env` key the blueprint's template sets itself: YAML would hold the key twice (cfn-lint E0000).
+
+    The template is composed, not loaded: composing keeps both keys and needs no constructor for `!Ref` and co.
+    """
+    template = project / "template.yaml"
+    if not env or not template.is_file():
+        return
+    node = yaml.compose(template.read_text(encoding="utf-8"), Loader=SAFE_LOADER)
+    for key in ("Resources", blueprint.function_id, "Properties", "Environment", "Variables"):
+        node = _mapping_value(node, key)
+    keys = [getattr(name, "value", None) for name, _ in node.value] if isinstance(node, yaml.MappingNode) else []
+    for key in sorted(env):
+        if keys.count(key) > 1:
+            raise InvalidOption(
+                f"--env {key}: the {blueprint.name} blueprint sets {key} itself in template.yaml; choose another "
+                f"name, or change the blueprint's value through its options (`slsgen show {blueprint.name}`)"
+            )
 
 
 def run_checks(blueprint: Blueprint, project: Path) -> None:
@@ -242,12 +269,14 @@ def render(blueprint: Blueprint, project_name: str, answers: dict[str, Any], wor
     output = workdir / "out"
     output.mkdir()
     project = run_cookiecutter(stage, output)
+    check_environment(blueprint, project, answers.get("env") or {})
     render_repeats(blueprint, stage, project, context)
     apply_exclusions(blueprint, project, context)
     write_events(blueprint, project, context)
     copy_runner(project)
     remove_empty_dirs(project)
     format_python(project)
+    check_rendered_handler(project, context["handler_module"], context["handler_function"], answers["handler"])
     run_checks(blueprint, project)
     write_record(blueprint, project, answers)
     if sys.platform != "win32":

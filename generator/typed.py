@@ -16,7 +16,6 @@ import difflib
 import types
 import typing
 from collections.abc import Mapping
-from functools import cache
 from typing import Any, TypeVar, Union
 
 import yaml
@@ -28,9 +27,17 @@ TYPE_WORDS = {str: "text", int: "a whole number", bool: "true or false"}
 JSON_TYPES = {str: "string", int: "integer", bool: "boolean"}
 
 
-@cache
-def manifest_fields(cls: type) -> dict[str, tuple[dataclasses.Field[Any], Any]]:
-    """The manifest keys of a dataclass, each with its field and its resolved type."""
+_FIELDS: dict[type[Any], dict[str, tuple[dataclasses.Field[Any], Any]]] = {}
+
+
+def manifest_fields(cls: type[Any]) -> dict[str, tuple[dataclasses.Field[Any], Any]]:
+    """The manifest keys of a dataclass, each with its field and its resolved type (resolved once per class)."""
+    if cls not in _FIELDS:
+        _FIELDS[cls] = _resolve_fields(cls)
+    return _FIELDS[cls]
+
+
+def _resolve_fields(cls: type[Any]) -> dict[str, tuple[dataclasses.Field[Any], Any]]:
     hints = typing.get_type_hints(cls)
     return {
         field.metadata.get("key", field.name): (field, hints[field.name])
@@ -96,7 +103,7 @@ def convert(hint: Any, value: object, where: str) -> Any:
     if origin in (list, tuple):
         if not isinstance(value, list):
             raise BlueprintInvalid(f"{where} must be a list, not {describe(value)}")
-        items = [convert(args[0], item, _item_name(where, index, item)) for index, item in enumerate(value)]
+        items = [_convert_item(args[0], item, f"{where}[{index}]") for index, item in enumerate(value)]
         return tuple(items) if origin is tuple else items
     if origin is dict:
         if not isinstance(value, dict) or not all(isinstance(key, str) for key in value):
@@ -108,9 +115,14 @@ def convert(hint: Any, value: object, where: str) -> Any:
     raise BlueprintInvalid(f"{where} must be {TYPE_WORDS.get(hint, hint)}{quote}, not {describe(value)}")
 
 
-def _item_name(where: str, index: int, item: object) -> str:
-    """`where[index]`, followed by the entry's text when it is a mapping (an entry of a manifest section)."""
-    return f"{where}[{index}] {describe(item)}" if isinstance(item, Mapping) else f"{where}[{index}]"
+def _convert_item(hint: Any, item: object, where: str) -> Any:
+    """Convert a list item; a message about a mapping entry also shows the entry (rendered only on failure)."""
+    try:
+        return convert(hint, item, where)
+    except BlueprintInvalid as exc:
+        if not isinstance(item, Mapping):
+            raise
+        raise BlueprintInvalid(str(exc).replace(where, f"{where} {describe(item)}", 1)) from None
 
 
 def json_schema(root: type, title: str) -> dict[str, Any]:

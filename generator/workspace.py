@@ -1,6 +1,6 @@
 """Work the command line does around the library: gather answers from flags and prompts, find a project.
 
-`generate` turns the `new` command's flags into one `new_project` call, prompting in a terminal for what is
+`generate` turns the `new` command's flags into one `generate_project` call, prompting in a terminal for what is
 missing.
 """
 
@@ -15,6 +15,7 @@ from .options import parse_pairs
 
 if TYPE_CHECKING:
     from .blueprints import Blueprint
+    from .project import Generation
 
 
 def generate(
@@ -27,10 +28,10 @@ def generate(
     env_pairs: list[str],
     force: bool,
     interactive: bool,
-) -> tuple[Path, Blueprint]:
+) -> tuple[Generation, Blueprint]:
     """Collect the answers of `slsgen new` and generate the project; return it and the blueprint used."""
     from .blueprints import builtin_names, load_blueprint
-    from .project import new_project, parse_env
+    from .project import generate_project, parse_env
 
     options = {key: value for key, value in flags.items() if value is not None}
     for key, value in parse_pairs(set_pairs, "--set").items():
@@ -56,5 +57,5 @@ def generate(
             name = ask_name(f"my-{loaded.name}", loaded.max_name_length)
     if name is None:
         raise InvalidOption(f"name the project: slsgen new {blueprint} NAME (lowercase letters, digits, hyphens)")
-    project = new_project(loaded, name, output_dir=output_dir, options=options, env=env, force=force, ask=ask)
-    return project, loaded
+    generation = generate_project(loaded, name, output_dir=output_dir, options=options, env=env, force=force, ask=ask)
+    return generation, loaded

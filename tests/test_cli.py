@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 import os
+import time
 
 import pexpect
 import pytest
 
-from helpers import SLSGEN, run, slsgen
+from helpers import SLSGEN, generate, run, slsgen
 
 
 def test_version():
@@ -22,6 +23,38 @@ def test_every_command_has_help_with_examples(command, tmp_path):
     result = slsgen(*command, "--help", cwd=tmp_path)
     assert "Usage:" in result.stdout
     assert "Example" in result.stdout
+
+
+def test_slsgen_alone_prints_the_help_as_asked_for(tmp_path):
+    result = slsgen(cwd=tmp_path)
+    assert result.stdout == slsgen("--help", cwd=tmp_path).stdout
+    assert result.stdout.startswith("Usage: slsgen [OPTIONS] COMMAND [ARGS]...")
+    assert "\n  -h, --help            Show this message and exit." in result.stdout  # aligned as click lays it out
+    assert "error" not in result.stdout + result.stderr
+
+
+def test_new_help_names_what_each_option_takes(tmp_path):
+    out = slsgen("new", "--help", cwd=tmp_path).stdout
+    for option in ("--memory MB", "--timeout SECONDS", "--ephemeral-storage MB", "--reserved-concurrency INTEGER"):
+        assert option in out
+    assert "--handler MODULE.FUNCTION" in out
+    assert "<str>" not in out
+
+
+def test_show_keeps_values_whole_at_80_columns(tmp_path):
+    out = run([*SLSGEN, "show", "hello-world"], tmp_path, env={"COLUMNS": "80"}).stdout
+    assert "…" not in out
+    assert max(len(line.rstrip()) for line in out.splitlines()) <= 80
+    for value in (
+        "lambda_function.lambda_handler",
+        "function-url",
+        "security-group",
+        "(when trigger == 'function-url')",
+    ):
+        assert value in out
+    handler = out[out.index("handler") : out.index("ephemeral_storage")]
+    assert "module.function of Python identifiers" in handler
+    assert "any text" not in handler
 
 
 def test_list_shows_a_table_of_blueprints(tmp_path):
@@ -60,7 +93,13 @@ def test_show_lists_options_with_defaults_and_allowed_values(tmp_path):
         (["new", "hello-world"], "name the project: slsgen new hello-world NAME"),
         (["new"], "name a blueprint"),
         (["show", "nope"], "unknown blueprint 'nope'"),
-        (["new", "hello-world", "x", "--bogus"], "No such option: --bogus"),
+        (["new", "hello-world", "x", "--bogus"], "No such option: --bogus (see `slsgen new --help`)"),
+        (["new", "hello-world", ""], "the project name is empty"),
+        (["bogus"], "No such command 'bogus'; the commands are list, show, new, invoke, start-api, event."),
+        (["bogus"], "(see `slsgen --help`)"),
+        (["nw"], "No such command 'nw'. Did you mean 'new'? (see `slsgen --help`)"),
+        (["show", "./missing"], "blueprint folder ./missing not found: check the path"),
+        (["show", "~/missing"], "blueprint folder ~/missing not found"),
     ],
 )
 def test_bad_input_gets_one_line_exit_2_and_writes_nothing(tmp_path, args, message):
@@ -147,3 +186,163 @@ def test_prompts_in_a_terminal_use_defaults_and_retry_bad_answers(tmp_path):
     assert record["answers"]["memory"] == 512
     assert record["answers"]["greeting"] == "Hey"
     assert record["answers"]["runtime"] == "python3.13"
+
+
+def as_unprivileged(command: list[str]) -> list[str]:
+    """Run `command` so that folder permissions bind it: tests may run as root, who passes them unless the
+    capabilities that override them are dropped."""
+    if os.geteuid() != 0:
+        return command
+    return ["setpriv", "--bounding-set", "-dac_override,-dac_read_search", *command]
+
+
+def one_line_error(result, message: str) -> None:
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert message in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def tree(folder):
+    return {
+        path.relative_to(folder).as_posix(): os.readlink(path)
+        if path.is_symlink()
+        else path.is_dir() or path.read_bytes()
+        for path in sorted(folder.rglob("*"))
+    }
+
+
+@pytest.mark.parametrize(
+    ("prepare", "args", "message"),
+    [
+        (lambda d: (d / "afile").write_text("x"), ["x", "-o", "afile"], "output folder afile is a file, not a folder"),
+        (lambda d: None, ["x", "-o", "/proc"], "cannot write into /proc"),
+        (lambda d: (d / "api").symlink_to(d / "gone"), ["api"], "is a symbolic link to"),
+        (lambda d: (d / "api").mkdir() or (d / "api" / "src").write_text("x"), ["api", "--force"], "src is a file"),
+        (lambda d: (d / "api" / "Makefile").mkdir(parents=True), ["api", "--force"], "Makefile is a folder where"),
+    ],
+)
+def test_file_system_problems_get_one_line_and_change_nothing(tmp_path, prepare, args, message):
+    prepare(tmp_path)
+    before = tree(tmp_path)
+    result = run([*SLSGEN, "new", "hello-world", *args, "--no-input"], tmp_path, check=False)
+    one_line_error(result, message)
+    assert tree(tmp_path) == before
+
+
+@pytest.mark.parametrize(
+    ("mode", "output", "message"),
+    [
+        (0o555, "locked", "cannot write into {locked}: Permission denied"),
+        (0o000, "locked/deeper", "cannot use locked/deeper: {locked}/deeper/x: Permission denied"),
+    ],
+)
+def test_a_folder_without_permission_gets_one_line(tmp_path, mode, output, message):
+    locked = tmp_path / "locked"
+    locked.mkdir(mode=mode)
+    command = [*SLSGEN, "new", "hello-world", "x", "--no-input", "-o", output]
+    result = run(as_unprivileged(command), tmp_path, check=False)
+    one_line_error(result, message.format(locked=locked))
+    locked.chmod(0o755)
+    assert list(locked.iterdir()) == []
+
+
+def test_force_failing_midway_leaves_the_folder_as_it_was(tmp_path):
+    project = generate(tmp_path, "hello-world", "api")
+    (project / "Makefile").write_text("edited")
+    (project / "tests").chmod(0o555)  # the placement reaches tests/ after most files are replaced
+    before = tree(project)
+    result = run(
+        as_unprivileged([*SLSGEN, "new", "hello-world", "api", "--no-input", "--force", "--memory", "512"]),
+        tmp_path,
+        check=False,
+    )
+    one_line_error(result, "Permission denied")
+    assert tree(project) == before
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["api"]
+
+
+def test_force_lists_the_changed_files_of_the_earlier_generation_it_kept(tmp_path):
+    project = generate(tmp_path, "hello-world", "api")
+    (project / "tests" / "test_lambda_function.py").write_text("# mine\n")
+    out = slsgen("new", "hello-world", "api", "--no-input", "--force", "--handler", "app.main", cwd=tmp_path).stdout
+    assert "Removed 1 file of the earlier generation" in out
+    assert "src/lambda_function.py" in out
+    assert "Kept 1 file of the earlier generation" in out
+    assert "tests/test_lambda_function.py" in out
+    assert not (project / "src" / "lambda_function.py").exists()
+
+
+def spawn_new(tmp_path, *args: str) -> pexpect.spawn:
+    return pexpect.spawn(
+        SLSGEN[0],
+        [*SLSGEN[1:], "new", "hello-world", *args],
+        cwd=str(tmp_path),
+        encoding="utf-8",
+        timeout=30,
+        dimensions=(40, 200),
+        env={**os.environ, "NO_COLOR": "1", "TERM": "dumb"},
+    )
+
+
+def test_a_deprecated_runtime_at_the_prompt_says_why_and_asks_again(tmp_path):
+    child = spawn_new(tmp_path, "api")
+    child.expect("runtime")
+    child.sendline("python3.11")
+    child.expect("python3.11 was deprecated on 2026-06-30")
+    child.expect("runtime")
+    child.sendline("python3.12")
+    child.expect("architecture")
+    child.sendcontrol("d")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 130
+
+
+def test_ctrl_c_at_a_prompt_says_nothing_was_written(tmp_path):
+    child = spawn_new(tmp_path, "api")
+    child.expect(r"\(python3\.13\):")  # the whole prompt is out: slsgen waits in input()
+    time.sleep(0.5)  # a signal landing just before input()'s read() is only seen once a line comes
+    child.sendintr()
+    child.expect("aborted: nothing was written")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 130
+    assert "Traceback" not in child.before
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_an_interrupt_while_slsgen_starts_ends_without_a_traceback(tmp_path):
+    """Ctrl-C lands while modules import: simulated deterministically by an import that is interrupted."""
+    code = (
+        "import sys\n"
+        "class Interrupt:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name == 'typer':\n"
+        "            raise KeyboardInterrupt\n"
+        "sys.meta_path.insert(0, Interrupt())\n"
+        "sys.argv = ['slsgen', 'list']\n"
+        "from generator.entry import main\n"
+        "main()\n"
+    )
+    result = run([SLSGEN[0], "-c", code], tmp_path, check=False)
+    assert result.returncode == 130
+    assert result.stderr.strip() == "aborted: nothing was written"
+
+
+@pytest.mark.parametrize(
+    ("unreadable", "message"),
+    [("extra.txt", "rendering the blueprint failed: "), ("blueprint.yaml", "error: ")],
+)
+def test_an_unreadable_blueprint_file_gets_one_line(tmp_path, unreadable, message):
+    blueprint = tmp_path / "team"
+    blueprint.mkdir()
+    (blueprint / "blueprint.yaml").write_text(
+        "name: team\ntitle: t\ndescription: d\nversion: 1.0.0\nextends: hello-world\n"
+    )
+    (blueprint / "extra.txt").write_text("hi\n")
+    (blueprint / unreadable).chmod(0)
+    result = run(as_unprivileged([*SLSGEN, "new", "./team", "x", "--no-input", "-o", "out"]), tmp_path, check=False)
+    one_line_error(result, message + f"{blueprint / unreadable}")
+    assert "Permission denied" in result.stderr
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["team"]

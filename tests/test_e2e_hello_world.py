@@ -118,13 +118,44 @@ def test_makefile_in_a_fresh_venv_on_the_runtime_python(tmp_path, runtime):
 
 
 def test_python314_project_is_formatted_for_its_target(tmp_path):
-    """Ruff formats for the runtime's Python (3.14 writes `except A, B:`), so lint and validate on any Python.
-
-    Its test suite needs a Python 3.14 interpreter; the Makefile test runs the suites on 3.12 and 3.13.
-    """
+    """Ruff formats for the runtime's Python (3.14 writes `except A, B:`), so lint and validate on any Python."""
     project = generate(tmp_path, "hello-world", "py314", "--runtime", "python3.14")
     assert 'target-version = "py314"' in (project / "pyproject.toml").read_text()
     run([sys.executable, "-m", "ruff", "check", "--no-cache", "."], project)
     run([sys.executable, "-m", "ruff", "format", "--check", "--no-cache", "."], project)
     run([str(Path(sys.executable).parent / "cfn-lint"), "template.yaml"], project)
     assert "Runtime: python3.14" in (project / "template.yaml").read_text()
+
+
+@pytest.mark.parametrize("version", ["3.13", "3.10"])
+def test_python314_project_runs_on_an_older_python(tmp_path, version):
+    """Without Python 3.14, the Makefile uses another Python and says so; the vendored runner keeps 3.10's syntax
+    (ruff's per-file target), so that its tests and `make invoke` still run there."""
+    python = runtime_python(version)
+    if python is None:
+        pytest.fail(f"Python {version} is needed for this test (pyenv install {version})")
+    # trigger none: the http handler's `typing.NotRequired` needs 3.11, and 3.10 is the runner's oldest Python.
+    project = generate(tmp_path, "hello-world", "py314", "--runtime", "python3.14", "--set", "trigger=none")
+    run([python, "-m", "compileall", "-q", "lambda_runner"], project)
+    run([sys.executable, "-m", "ruff", "format", "--check", "--no-cache", "."], project)
+    install = run(["make", "install", f"PYTHON={python}"], project, timeout=600)
+    note = f"note: using {python} (Python {version}) for the python3.14 runtime: PYTHON was given"
+    assert note in install.stdout.splitlines()
+    for target in ("test", "invoke"):
+        run(["make", target], project, timeout=600)
+    assert run([str(project / ".venv/bin/python"), "--version"], project).stdout.startswith(f"Python {version}.")
+
+
+def test_the_makefile_says_which_python_it_falls_back_to(tmp_path):
+    """No python3.14 on PATH or in pyenv (as here): one line names the Python used and why."""
+    if runtime_python("3.14") is not None:
+        pytest.fail("this test needs a machine without Python 3.14; run it where the fallback happens")
+    project = generate(tmp_path, "hello-world", "fallback", "--runtime", "python3.14", "--set", "trigger=none")
+    install = run(["make", "install"], project, timeout=600)
+    notes = [line for line in install.stdout.splitlines() if "note:" in line]
+    assert len(notes) == 1, install.stdout
+    assert notes[0].startswith("note: using ")
+    assert notes[0].endswith(
+        "for the python3.14 runtime: python3.14 was not found: install it (pyenv install 3.14) or pass PYTHON=..."
+    )
+    run(["make", "test"], project, timeout=600)

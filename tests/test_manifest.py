@@ -190,6 +190,8 @@ def test_a_check_whose_script_is_excluded_fails_with_the_reason(tmp_path):
         ("checks: [{run: check.sh}]", "must name a Python file"),
         ("checks: [{run: x.py, hlep: y}]", "did you mean 'help'"),
         ("max_name_length: forty", "max_name_length must be a whole number"),
+        ("repeat: [{source: README.md, for_each: greeting, as: c, target: d}]", "for_each 'greeting' is not a list"),
+        ("repeat: [{source: missing.json, for_each: trigger, as: c, target: d}]", "is not a list question"),
         ("questions: [{name: log_retention_days, default: 1}]", "'log_retention_days' is reserved by slsgen"),
         ("questions: [{name: runner, default: x}]", "'runner' is reserved by slsgen"),
         ("questions: [{name: _private, default: x}]", "'_private' is reserved by slsgen"),
@@ -211,3 +213,31 @@ def test_a_malformed_exclude_entry_is_one_line_from_the_cli(tmp_path):
     assert result.stderr.count("\n") == 1
     assert "Traceback" not in result.stderr
     assert "unknown key 'paht'" in result.stderr
+
+
+def test_a_repeat_source_must_be_a_file_of_the_blueprint(tmp_path):
+    folder = blueprint(
+        tmp_path / "team",
+        """
+        questions:
+          - {name: locales, type: list, default: [en-US]}
+        repeat:
+          - {source: models/model.json, for_each: locales, as: locale, target: "models/{{ locale }}.json"}
+        """,
+    )
+    with pytest.raises(BlueprintInvalid, match=r"repeat source 'models/model\.json' is not a file of the blueprint"):
+        load_blueprint(str(folder))
+
+
+def test_reserved_names_are_the_keys_the_rendering_context_derives():
+    """One source: every variable build_context adds to the answers is a name no question may take."""
+    from generator.options import RESERVED_NAMES
+    from generator.project import resolve_answers
+    from generator.render import build_context
+
+    hello = load_blueprint("hello-world")
+    answers = resolve_answers(hello)
+    derived = set(build_context(hello, "svc", answers)) - set(answers)
+    assert derived
+    assert derived <= RESERVED_NAMES
+    assert set(answers) - {question.name for question in hello.questions} <= RESERVED_NAMES

@@ -9,7 +9,7 @@ import jsonschema
 import pytest
 import yaml
 
-from generator.blueprints import builtin_names
+from generator.blueprints import builtin_names, load_blueprint
 from generator.manifest import SCHEMA_FILE, schema, schema_text
 from generator.paths import builtin_blueprints_dir
 
@@ -42,3 +42,19 @@ def test_the_schema_refuses_what_the_loader_refuses(entry):
     manifest = {"name": "x", "title": "t", "description": "d", "version": "1.0.0", **entry}
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate(manifest, schema(), cls=jsonschema.Draft202012Validator)
+
+
+def test_the_readme_example_manifest_loads_and_meets_the_schema(tmp_path):
+    """The blueprint-format section's example is a real manifest: the loader and the schema both accept it."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    example = next(block for block in readme.split("```yaml\n")[1:] if block.startswith("name: team-api"))
+    text = example.split("```")[0]
+    jsonschema.validate(yaml.safe_load(text), schema(), cls=jsonschema.Draft202012Validator)
+    folder = tmp_path / "team-api"
+    (folder / "models").mkdir(parents=True)
+    (folder / "blueprint.yaml").write_text(text, encoding="utf-8")
+    (folder / "models" / "model.json").write_text("{}\n", encoding="utf-8")
+    blueprint = load_blueprint(str(folder))
+    assert [check.run for check in blueprint.checks] == ["scripts/check_model.py"]
+    wake_word = blueprint.question("invocation_name").rules[1]
+    assert wake_word.failure("hey alexa") == "must not contain the wake word 'alexa'"

@@ -40,7 +40,7 @@ def test_project_names_that_are_slugs_pass(name):
         ("../evil", "not a path"),
         ("a/b", "not a path"),
         ("..", "not a path"),
-        ("", "not a path"),
+        ("", "the project name is empty"),
     ],
 )
 def test_bad_project_names_are_refused_with_the_fix(name, message):
@@ -83,7 +83,7 @@ def test_unknown_runtime():
         runtime_question("runtime").convert("nodejs22.x")
 
 
-@pytest.mark.parametrize("handler", ["lambda_function.lambda_handler", "app.main", "handlers.api.get"])
+@pytest.mark.parametrize("handler", ["lambda_function.lambda_handler", "app.main", "handlers.get"])
 def test_valid_handlers(handler):
     check_handler(handler)
 
@@ -98,6 +98,10 @@ def test_valid_handlers(handler):
         ("json.handler", "shadow"),
         ("sys.handler", "shadow"),
         ("boto3.main", "shadow"),
+        ("app.main.x", "names a module inside a package; .* e.g. app_main.x"),
+        ("handlers.api.get", "names a module inside a package"),
+        ("app.print", "would shadow Python's builtin print"),
+        ("app.len", "builtin len"),
     ],
 )
 def test_invalid_handlers(handler, message):
@@ -109,8 +113,23 @@ def test_environment_rules():
     check_env({"TABLE_NAME": "orders", "LOG_SAMPLE": "0.1"})
     with pytest.raises(InvalidOption, match="reserved by Lambda"):
         check_env({"AWS_REGION": "eu-west-1"})
-    with pytest.raises(InvalidOption, match="not valid"):
+    with pytest.raises(InvalidOption, match="'1BAD' must start with a letter"):
         check_env({"1BAD": "x"})
+    with pytest.raises(InvalidOption, match="'ÉTÉ' must start with a letter"):
+        check_env({"ÉTÉ": "x"})
+    with pytest.raises(InvalidOption, match="'MY-KEY' may hold only letters, digits and _"):
+        check_env({"MY-KEY": "x"})
+    with pytest.raises(InvalidOption, match="'A' is too short: Lambda needs at least 2 characters"):
+        check_env({"A": "x"})
+    with pytest.raises(InvalidOption, match=r"'A\\n' may hold only"):
+        check_env({"A\n": "x"})
+    with pytest.raises(InvalidOption) as caught:
+        check_env({"_HANDLER": "x"})
+    assert str(caught.value) == (
+        "environment variable _HANDLER is reserved by Lambda, and names start with a letter; choose another name"
+    )
+    with pytest.raises(InvalidOption, match="'_PRIVATE' must start with a letter"):
+        check_env({"_PRIVATE": "x"})
     with pytest.raises(InvalidOption, match="Lambda allows 4096"):
         check_env({"BIG": "x" * 4100})
 
@@ -181,6 +200,11 @@ def test_question_rules_are_checked_in_order_with_the_blueprints_words(answer, m
     assert question.convert("skilled helper") == "skilled helper"  # reject searches whole words here
     with pytest.raises(InvalidOption, match=message):
         question.convert(answer)
+
+
+def test_show_describes_a_question_by_its_first_match_rule():
+    question = question_from_manifest(INVOCATION_NAME, "m.yaml")
+    assert question.describe_allowed() == "use lowercase letters, spaces, apostrophes and periods only"
 
 
 def test_rules_apply_to_each_item_of_a_list_answer():

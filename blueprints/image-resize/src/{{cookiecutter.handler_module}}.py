@@ -237,8 +237,8 @@ def open_image(data: bytes) -> tuple[Image.Image, str]:
             # Image.thumbnail would, whatever the EXIF rotation); exif_transpose below decodes the pixels.
             image.draft(None, (2 * largest_side, 2 * largest_side))
             image = ImageOps.exif_transpose(image)
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise Skip(f"more than MAX_IMAGE_PIXELS ({SETTINGS.max_pixels}) pixels: a possible decompression bomb") from None
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as bomb:  # `as`: the same on every Python
+        raise Skip(f"more than MAX_IMAGE_PIXELS ({SETTINGS.max_pixels}) pixels: a possible decompression bomb") from bomb
     except UnidentifiedImageError:
         raise Skip(f"not an image in an accepted format ({', '.join(SETTINGS.accepted_formats)})") from None
     except (OSError, SyntaxError, ValueError, EOFError) as exc:  # truncated or corrupt image data
