@@ -29,7 +29,8 @@ NO_RESOURCE_LEVEL = frozenset(
     }
 )
 BROAD_MANAGED = re.compile(r"(?:^|/)(AdministratorAccess|PowerUserAccess|[A-Za-z0-9]*FullAccess)$")
-ANY_RESOURCE_OF_SERVICE = re.compile(r"^arn:[^:]*:[^:]*:[^:]*:[^:]*:\*$")
+ANY_RESOURCE_OF_SERVICE = re.compile(r"^arn:[^:]*:[^:]*:[^:]*:[^:]*:[*/]+$")  # arn:aws:s3:::*, arn:aws:s3:::*/*
+PSEUDO = re.compile(r"\$\{AWS::(\w+)\}")
 IAM_TYPES = ("AWS::IAM::Role", "AWS::IAM::Policy", "AWS::IAM::ManagedPolicy")
 
 
@@ -42,7 +43,11 @@ def _strings(value: Any) -> list[str]:
             texts.append(item)
         elif isinstance(item, dict) and "Fn::Sub" in item:
             sub = item["Fn::Sub"]
-            texts.append(str(sub[0] if isinstance(sub, list) else sub))
+            text, variables = (str(sub[0]), sub[1] if len(sub) > 1 else {}) if isinstance(sub, list) else (str(sub), {})
+            for name, literal in (variables if isinstance(variables, dict) else {}).items():
+                if isinstance(literal, str):  # a policy template's parameter, given as a literal
+                    text = text.replace("${" + name + "}", literal)
+            texts.append(PSEUDO.sub(r"\1", text))  # ${AWS::Partition} holds colons that would split the ARN
     return texts
 
 

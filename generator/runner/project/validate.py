@@ -39,11 +39,6 @@ RANGES = {  # property path -> (low, high, unit)
 }
 DEFAULTS = {("MemorySize",): 128, ("Timeout",): 3, ("EphemeralStorage", "Size"): 512}
 ENVIRONMENT_BYTES = 4096
-RESERVED_PREFIXES = ("AWS_LAMBDA_",)
-RESERVED = frozenset(
-    {"_HANDLER", "_X_AMZN_TRACE_ID", "AWS_DEFAULT_REGION", "AWS_REGION", "AWS_EXECUTION_ENV", "AWS_ACCESS_KEY",
-     "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "LAMBDA_TASK_ROOT", "LAMBDA_RUNTIME_DIR"}
-)  # fmt: skip
 CI_FILES = (".github/workflows/*.yml", ".github/workflows/*.yaml", ".github/dependabot.yml", ".gitlab-ci.yml",
             ".pre-commit-config.yaml")  # fmt: skip
 
@@ -142,7 +137,10 @@ def sam_transform(template: dict[str, Any]) -> list[str]:
 
 
 def check_settings(checker: Checker, logical_id: str, props: dict[str, Any], today: datetime.date) -> None:
-    """Runtime, architecture, memory, timeout, /tmp and environment within Lambda's limits."""
+    """Runtime, architecture, memory, timeout, /tmp and environment size within Lambda's limits.
+
+    Reserved environment variable names are cfn-lint's (E3663), not repeated here.
+    """
     runtime = props.get("Runtime")
     if isinstance(runtime, str):
         deprecated = DEPRECATION.get(runtime)
@@ -171,12 +169,6 @@ def check_settings(checker: Checker, logical_id: str, props: dict[str, Any], tod
             )
     variables = ((props.get("Environment") or {}).get("Variables")) or {}
     if isinstance(variables, dict):
-        for key in variables:
-            if key in RESERVED or key.startswith(RESERVED_PREFIXES):
-                checker.add(
-                    f"environment variable {key} is reserved by Lambda: rename it",
-                    *checker.property_paths(logical_id, "Environment", "Variables", key),
-                )
         size = sum(
             len(str(key).encode()) + len(checker.resolver.value(value).encode()) for key, value in variables.items()
         )
