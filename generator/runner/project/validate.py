@@ -13,6 +13,8 @@ import json
 import logging
 import os
 import sys
+import tempfile
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -181,13 +183,20 @@ def check_handler(checker: Checker, logical_id: str, props: dict[str, Any]) -> N
     handler, code_uri = props.get("Handler"), props.get("CodeUri")
     if not isinstance(handler, str) or not isinstance(code_uri, str) or code_uri.startswith("s3://"):
         return  # an image function, inline code, or code already in S3: nothing local to resolve
-    code_dir = (checker.root / code_uri).resolve()
-    if not code_dir.is_dir():
-        checker.add(
-            f"CodeUri {code_uri} is not a folder of this project", *checker.property_paths(logical_id, "CodeUri")
-        )
+    code = (checker.root / code_uri).resolve()
+    if code.is_file() and zipfile.is_zipfile(code):  # a packaged function (dist/template.yaml): read its zip
+        with tempfile.TemporaryDirectory(prefix="validate-") as unpacked:
+            with zipfile.ZipFile(code) as archive:
+                archive.extractall(unpacked, [name for name in archive.namelist() if name.endswith(".py")])
+            found = handler_check.check_handler(handler, Path(unpacked))
+        if found is not None:
+            checker.add(f"{found[2]} (in {code_uri})", *checker.property_paths(logical_id, "Handler"))
         return
-    found = handler_check.check_handler(handler, code_dir)
+    if not code.is_dir():
+        message = f"CodeUri {code_uri} is neither a folder nor a zip of this project"
+        checker.add(message, *checker.property_paths(logical_id, "CodeUri"))
+        return
+    found = handler_check.check_handler(handler, code)
     if found is not None:
         file, line, message = found
         if file is None:
