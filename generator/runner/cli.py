@@ -165,7 +165,6 @@ def _invoke_sync(invoker: Any, events: list[bytes], log: TextIO) -> int:
     invocations = []
     for event in events:
         invocation = invoker.invoke(event)
-        invocation.returned = None  # kept for the summary: not the handler's objects, which would count as its memory
         invocations.append(invocation)
         log.write(_cost(function, invocation.billed_ms) + "\n")
         log.flush()
@@ -270,7 +269,14 @@ def _start_api(args: argparse.Namespace, log: TextIO) -> int:
             from .local.local_aws import local_aws
 
             overrides.update(stack.enter_context(local_aws(template_path, functions, args.seed or [], log)))
-        serve(function, host=args.host, port=args.port, env_overrides=overrides, template_path=template_path)
+        serve(
+            function,
+            host=args.host,
+            port=args.port,
+            env_overrides=overrides,
+            template_path=template_path,
+            max_concurrency=args.max_concurrency,
+        )
     return 0
 
 
@@ -334,7 +340,13 @@ def _invoke_options(invoke: argparse.ArgumentParser) -> None:
         help="Event: asynchronous, with Lambda's retries; DryRun: check the handler and event without running",
     )
     mode = invoke.add_mutually_exclusive_group()
-    mode.add_argument("--isolated", action="store_true", help="run in a child process; enforce Timeout and MemorySize")
+    mode.add_argument(
+        "--isolated",
+        action="store_true",
+        help="run in a child process killed at Timeout or over MemorySize, as Lambda does (the default runs the "
+        "handler in this process, where a debugger can stop in it: Timeout is enforced there too, but "
+        "MemorySize is not, nor a crash of C code)",
+    )
     mode.add_argument("--emulate", action="store_true", help="run under awslambdaric and a local Runtime API")
     invoke.add_argument("--quiet", "-q", action="store_true", help="print only the response")
     invoke.set_defaults(run=_invoke)
@@ -355,6 +367,13 @@ def _start_api_options(api: argparse.ArgumentParser) -> None:
     api.add_argument("function", nargs="?", metavar="FUNCTION", help="logical id (needed if there are several)")
     api.add_argument("--host", default="127.0.0.1")
     api.add_argument("--port", "-p", type=int, default=3000)
+    api.add_argument(
+        "--max-concurrency",
+        type=int,
+        metavar="N",
+        help="warm environments (child processes) serving requests at once (default: the function's "
+        "ReservedConcurrentExecutions, else 4); more requests wait for a free one",
+    )
     api.set_defaults(run=_start_api)
 
 

@@ -1,4 +1,4 @@
-"""`start-api`: real HTTP requests against a server in a thread, through the in-process invoker."""
+"""`start-api`: real HTTP requests against a server in a thread, served by warm environments in child processes."""
 
 from __future__ import annotations
 
@@ -16,7 +16,14 @@ import pytest
 
 from generator.runner.config.template import read_functions
 from generator.runner.errors import RunnerError
-from generator.runner.local.api import LocalApi, find_routes, select_route, serve
+from generator.runner.local.api import (
+    DEFAULT_MAX_CONCURRENCY,
+    LocalApi,
+    find_routes,
+    max_concurrency_of,
+    select_route,
+    serve,
+)
 
 PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\xff\xfe"
 
@@ -104,7 +111,7 @@ def _project(root: Path, template: str) -> Path:
 
 
 @contextmanager
-def running(template_path: Path) -> Iterator[tuple[LocalApi, io.StringIO]]:
+def running(template_path: Path, max_concurrency: int | None = None) -> Iterator[tuple[LocalApi, io.StringIO]]:
     """serve() in a thread on a free port; stopped and joined on exit."""
     function = next(iter(read_functions(template_path).values()))
     log = io.StringIO()
@@ -117,7 +124,7 @@ def running(template_path: Path) -> Iterator[tuple[LocalApi, io.StringIO]]:
 
     def target() -> None:
         try:
-            serve(function, port=0, template_path=template_path, log=log, ready=ready)
+            serve(function, port=0, template_path=template_path, log=log, ready=ready, max_concurrency=max_concurrency)
         except BaseException as exc:  # surface a startup failure instead of waiting
             holder["error"] = exc
             started.set()
@@ -296,7 +303,7 @@ def test_code_changes_are_picked_up_without_restart(http_api) -> None:
     app = root / "src" / "app.py"
     app.write_text(app.read_text().replace('VERSION = "one"', 'VERSION = "two!"'))
     assert request(api, "GET", "/items/1")[1]["X-Version"] == "two!"
-    assert "Code changed: the next invocation is a cold start." in log.getvalue()
+    assert "Code or template changed: the next invocations are cold starts." in log.getvalue()
     reports = [line for line in log.getvalue().splitlines() if line.startswith("REPORT")]
     assert ["Init Duration" in line for line in reports] == [True, True]
 
@@ -347,6 +354,31 @@ def test_route_selection_unit() -> None:
     assert select_route(routes, "GET", "/") == routes[3]
 
 
+def test_the_service_reads_the_json_of_the_result() -> None:
+    """What API Gateway reads is the response JSON: a Decimal is a number there, a tuple a list, a dict body text."""
+    from decimal import Decimal
+
+    from generator.runner.local.api import HTTP, REST, Route, map_response
+    from generator.runner.runtime.serialize import marshal_response
+    from generator.runner.service.invoke import Invocation
+
+    def mapped(route: Route, result: object) -> tuple[int, list[tuple[str, str]], bytes]:
+        invocation = Invocation("r", marshal_response(result), None, "success", 1.0, 1, None, 64)
+        response = map_response(route, invocation, io.StringIO())
+        return response.status, response.headers, response.body
+
+    rest = Route(REST, "GET", "/x", "1.0", "Prod")
+    v2 = Route(HTTP, "ANY", None, "2.0", "$default")
+    result = {"statusCode": "202", "headers": {"version": Decimal("1.10"), "n": 5}, "body": {"price": Decimal("9.90")}}
+    assert mapped(rest, result) == (202, [("version", "1.1"), ("n", "5")], b'{"price": 9.9}')
+    cookies = {"statusCode": 200, "cookies": ("a=1", "b=2"), "body": "x"}
+    assert mapped(v2, cookies) == (200, [("Set-Cookie", "a=1"), ("Set-Cookie", "b=2")], b"x")
+    multi = {"statusCode": 200, "headers": {"x": "h", "y": "1"}, "multiValueHeaders": {"X": ("1", "2")}}
+    assert mapped(rest, multi)[1] == [("y", "1"), ("X", "1"), ("X", "2")]
+    assert mapped(v2, {"hello": "world"}) == (200, [("Content-Type", "application/json")], b'{"hello": "world"}')
+    assert mapped(rest, {"hello": "world"})[0] == 502
+
+
 def test_function_without_http_events_is_a_user_error(tmp_path: Path) -> None:
     root = tmp_path / "plain"
     template = _project(root, URL_TEMPLATE.replace("      FunctionUrlConfig:\n        AuthType: NONE\n", ""))
@@ -370,3 +402,159 @@ def test_busy_port_is_a_user_error(http_api) -> None:
     with pytest.raises(RunnerError, match=rf"cannot listen on 127.0.0.1:{api.port} .*: pass another --port"):
         serve(function, port=api.port, log=io.StringIO())
     assert time.perf_counter() - started < 5
+
+
+ROBUSTNESS_HANDLER = """\
+import os
+import time
+
+
+def handler(event, context):
+    path = event["rawPath"]
+    if path == "/stuck":
+        with open(os.environ["PID_FILE"], "w") as pid_file:
+            pid_file.write(str(os.getpid()))
+        while True:
+            try:
+                time.sleep(0.01)
+            except BaseException:
+                pass
+    if path == "/exit":
+        os._exit(5)
+    if path == "/slow":
+        time.sleep(1)
+    return {"statusCode": 200, "headers": {"X-Greeting": os.environ["GREETING"], "X-Pid": str(os.getpid())}}
+"""
+
+ROBUSTNESS_TEMPLATE = """\
+Transform: AWS::Serverless-2016-10-31
+Resources:
+  WebFunction:
+    Type: AWS::Serverless::Function
+    Properties:
+      Handler: app.handler
+      Runtime: python3.12
+      CodeUri: src/
+      Timeout: 2
+      Environment:
+        Variables:
+          GREETING: one
+          PID_FILE: {pid_file}
+      Events:
+        All: {Type: HttpApi, Properties: {Path: "/{proxy+}", Method: ANY}}
+"""
+
+
+def _robust_project(root: Path) -> Path:
+    template = _project(root, ROBUSTNESS_TEMPLATE.replace("{pid_file}", str(root / "stuck.pid")))
+    (root / "src" / "app.py").write_text(ROBUSTNESS_HANDLER)
+    return template
+
+
+def test_a_stuck_or_crashed_function_is_replaced_and_the_server_keeps_serving(tmp_path: Path) -> None:
+    with running(_robust_project(tmp_path / "web"), max_concurrency=1) as (api, log):
+        started = time.monotonic()
+        assert request(api, "GET", "/stuck")[0] == 502  # Task timed out: API Gateway's 502
+        assert time.monotonic() - started < 7
+        status, headers, _ = request(api, "GET", "/hello")
+        assert (status, headers["X-Greeting"]) == (200, "one")
+        assert request(api, "GET", "/exit")[0] == 502
+        assert request(api, "GET", "/hello")[0] == 200
+    text = log.getvalue()
+    assert "Task timed out after 2.00 seconds" in text
+    assert "Error: Runtime exited with error: exit status 5" in text
+    reports = [line for line in text.splitlines() if line.startswith("REPORT")]
+    assert ["Init Duration" in line for line in reports] == [True, True, False, True]
+
+
+def _timed_gets(api: LocalApi, count: int) -> tuple[float, set[str]]:
+    """`count` GETs of /slow at once: how long they took together, and the pids of the environments."""
+    answers: list[tuple[int, http.client.HTTPMessage, bytes]] = []
+    threads = [threading.Thread(target=lambda: answers.append(request(api, "GET", "/slow"))) for _ in range(count)]
+    started = time.monotonic()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert [answer[0] for answer in answers] == [200] * count
+    return time.monotonic() - started, {answer[1]["X-Pid"] for answer in answers}
+
+
+def test_concurrent_requests_are_served_by_as_many_environments(tmp_path: Path) -> None:
+    with running(_robust_project(tmp_path / "web"), max_concurrency=3) as (api, log):
+        _timed_gets(api, 3)  # the cold starts
+        elapsed, pids = _timed_gets(api, 3)
+    assert len(pids) == 3  # three warm environments, each a process
+    assert elapsed < 2.0  # about the time of one request (1 s), not of three in turn
+    reports = [line for line in log.getvalue().splitlines() if line.startswith("REPORT")]
+    assert ["Init Duration" in line for line in reports].count(True) == 3
+
+
+def test_beyond_max_concurrency_requests_wait_for_a_free_environment(tmp_path: Path) -> None:
+    with running(_robust_project(tmp_path / "web"), max_concurrency=1) as (api, _):
+        elapsed, pids = _timed_gets(api, 2)
+    assert len(pids) == 1
+    assert elapsed >= 2.0
+
+
+def test_template_edits_are_picked_up_like_code_edits(tmp_path: Path) -> None:
+    template = _robust_project(tmp_path / "web")
+    with running(template, max_concurrency=2) as (api, log):
+        assert request(api, "GET", "/hello")[1]["X-Greeting"] == "one"
+        template.write_text(template.read_text().replace("GREETING: one", "GREETING: two"))
+        assert request(api, "GET", "/hello")[1]["X-Greeting"] == "two"
+        template.write_text(template.read_text().replace("Timeout: 2", "Timeout: [not, a, number"))
+        assert request(api, "GET", "/hello")[1]["X-Greeting"] == "two"  # the last good template still serves
+    text = log.getvalue()
+    assert "Code or template changed: the next invocations are cold starts." in text
+    assert "start-api: the edited template cannot be used" in text
+
+
+def test_max_concurrency_defaults_to_the_reserved_concurrency(tmp_path: Path) -> None:
+    template = _robust_project(tmp_path / "web")
+    function = read_functions(template)["WebFunction"]
+    assert max_concurrency_of(function, None) == DEFAULT_MAX_CONCURRENCY
+    assert max_concurrency_of(function, 7) == 7
+    function.properties["ReservedConcurrentExecutions"] = 2
+    assert max_concurrency_of(function, None) == 2
+    function.properties["ReservedConcurrentExecutions"] = 0
+    with pytest.raises(RunnerError, match="ReservedConcurrentExecutions 0: Lambda throttles every invocation"):
+        max_concurrency_of(function, None)
+    with pytest.raises(RunnerError, match="--max-concurrency must be at least 1"):
+        max_concurrency_of(function, 0)
+
+
+def test_http_details_head_chunked_bodies_and_header_injection(tmp_path: Path) -> None:
+    template = _project(tmp_path / "web", URL_TEMPLATE)
+    (template.parent / "src" / "app.py").write_text(
+        "def handler(event, context):\n"
+        "    return {'statusCode': 200, 'headers': {'X-Evil': 'a\\r\\nInjected: yes'}, 'body': 'hello'}\n"
+    )
+    with running(template) as (api, _):
+        status, headers, body = request(api, "HEAD", "/anything")
+        assert (status, headers["Content-Length"], body) == (200, "5", b"")
+        assert headers["X-Evil"] == "a  Injected: yes"
+        assert "Injected" not in headers
+        connection = http.client.HTTPConnection("127.0.0.1", api.port, timeout=10)
+        try:
+            connection.request("POST", "/anything", body=iter([b"a", b"b"]), encode_chunked=True)
+            assert connection.getresponse().status == 411
+        finally:
+            connection.close()
+
+
+def test_stopping_the_server_ends_an_environment_stuck_in_a_request(tmp_path: Path) -> None:
+    template = _robust_project(tmp_path / "web")
+    template.write_text(template.read_text().replace("Timeout: 2", "Timeout: 60"))
+    pid_file = tmp_path / "web" / "stuck.pid"
+    with running(template) as (api, _):
+        threading.Thread(target=lambda: request(api, "GET", "/stuck"), daemon=True).start()
+        deadline = time.monotonic() + 20
+        while not pid_file.exists() or not pid_file.read_text():
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        pid = int(pid_file.read_text())
+    deadline = time.monotonic() + 10
+    while Path(f"/proc/{pid}").exists() and "zombie" not in Path(f"/proc/{pid}/status").read_text():
+        assert time.monotonic() < deadline, "the stuck environment outlived the server"
+        time.sleep(0.05)

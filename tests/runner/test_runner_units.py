@@ -23,7 +23,7 @@ from generator.runner.runtime.context import LambdaContext
 from generator.runner.runtime.serialize import escapes_non_ascii, marshal_response
 from generator.runner.sandboxes import inprocess
 from generator.runner.sandboxes.choose import open_invoker
-from generator.runner.sandboxes.isolated import OutputPump
+from generator.runner.sandboxes.isolated import Output
 from generator.runner.sandboxes.process import exit_reason
 from generator.runner.sandboxes.worker import sync_marker
 from generator.runner.service.dryrun import check_handler
@@ -175,19 +175,22 @@ def test_context_objects_like_the_runtime(monkeypatch):
     assert expired.identity.cognito_identity_id is None
 
 
-def test_output_pump_finds_markers_split_across_reads():
+def test_output_copy_finds_markers_split_across_reads():
     read_fd, write_fd = os.pipe()
     log = io.StringIO()
-    pump = OutputPump(read_fd, log)
-    pump.start()
+    output = Output(read_fd, log)
     marker = sync_marker(1)
     os.write(write_fd, b"before \xc3")
+    output.copy()
     os.write(write_fd, b"\xa9 " + marker[:5])
+    output.copy()
+    assert output.seen == 0
     os.write(write_fd, marker[5:] + b"after\n")
-    pump.wait_for(1, 5)
-    assert pump.seen == 1
+    output.copy_until(lambda: output.seen >= 1, 5)
+    assert output.seen == 1
     os.close(write_fd)
-    pump.join(5)
+    output.copy_until(lambda: False, 5)
+    assert output.closed
     assert log.getvalue() == "before é after\n"
 
 

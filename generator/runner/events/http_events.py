@@ -122,26 +122,6 @@ def route_specificity(pattern: str) -> tuple[int, ...]:
     return (*ranks, 3)
 
 
-# How big an event can get, from the size of the request it is built from: an event repeats each part of the
-# request at most this many times (a REST API event has the path in resource, path, pathParameters, resourcePath
-# and requestContext.path; a header can be in headers, multiValueHeaders, userAgent and domainName), and JSON
-# writes any character in at most 6 bytes (`\u00e9`; base64 needs 4 bytes per 3).
-_MAX_COPIES = 8
-_MAX_ESCAPED = 6
-_OTHER_FIELDS = 16_384  # bytes: the field names, ids, times and the other values that are not from the request
-
-
-def event_size_bound(request_size: int, *others: str) -> int:
-    """At least the size of the JSON of any event built here from a request of `request_size` bytes.
-
-    `request_size` must be at least the length of every part of the request taken together (what it took on
-    the wire is); `others` are the other strings the event gets (domain name, route key, stage, resource, and
-    the values of headers added on the way). Cheap next to encoding the event, and far below Lambda's 6 MB
-    for an ordinary request, so the runner need not encode an event to know that it is within the limit.
-    """
-    return _OTHER_FIELDS + _MAX_COPIES * _MAX_ESCAPED * (request_size + sum(map(len, others)))
-
-
 def _query_pairs(query: str) -> list[tuple[str, str]]:
     """`parse_qsl(query, keep_blank_values=True)`, split here in a third of the time when nothing needs decoding."""
     if "%" in query or "+" in query:

@@ -5,12 +5,13 @@ payload 2.0 or 1.0, or a function URL's 2.0 shape, built by `events.py` so that 
 `event` and the generated `events/*.json`), is routed by the `Path`/`Method` of the template's `Api`/`HttpApi`
 events as API Gateway routes it, and the function's result is mapped back to HTTP the way the service maps it.
 
-Like one Lambda execution environment, the function handles one request at a time: `http_server.py` serves
-HTTP/1.1 (keep-alive, pipelining) from one event loop on the thread that called `serve`, and each complete
-request is invoked there, in turn, through a single warm in-process invoker. That thread is normally the main
-thread, which the in-process mode needs for its timeout signal. Before each invocation the code folder is
-checked (`watch.py`); an edited file closes the invoker, so the next request is a cold start with the new
-code, without restarting the server.
+The server is the standard library's `ThreadingHTTPServer` (HTTP/1.1 with keep-alive; its parsing is
+CPython's): each connection has a thread, and each request borrows a warm execution environment from a pool
+(`EnvironmentPool`), as Lambda scales out: environments run in child processes (the isolated mode, so a stuck
+or crashed function is killed and replaced and the server keeps serving), one request at a time each, at most
+`max_concurrency` of them; a request waits for a free one beyond that. Before each request the code folder and
+the template are checked (`watch.py`); an edit retires every environment, so the next requests are cold
+starts with the new code or configuration, without restarting the server.
 """
 
 from __future__ import annotations
@@ -20,29 +21,28 @@ import contextlib
 import json
 import os
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, TextIO
 
-from ..config.template import FunctionConfig, Resolver, load_template, merge_globals
+from ..config.template import FunctionConfig, Resolver, load_template, merge_globals, read_functions
 from ..errors import RunnerError
 from ..events.http_events import (
     HttpRequest,
-    event_size_bound,
     function_url_event,
     http_api_event,
     match_route,
     rest_api_event,
     route_specificity,
 )
-from ..runtime.serialize import EventPayload
 from ..sandboxes.choose import open_invoker
 from ..service.invoke import Invocation, Invoker, PayloadTooLarge
-from .http_server import HttpServer, Request, Response
 from .watch import CodeWatcher
 
 REST, HTTP, URL = "rest", "http", "url"
@@ -51,7 +51,17 @@ _NOT_FOUND = (404, {"message": "Not Found"})
 _MISSING_TOKEN = (403, {"message": "Missing Authentication Token"})  # a REST API's answer to an unknown route
 _REST_FAILURE = (502, {"message": "Internal server error"})
 _HTTP_FAILURE = (502, {"message": "Internal Server Error"})
-HttpResponse = Response  # what goes back to the HTTP client
+DEFAULT_MAX_CONCURRENCY = 4  # warm environments at once when the template reserves no concurrency
+_ANY_METHOD = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
+
+
+@dataclass
+class HttpResponse:
+    """What goes back to the HTTP client; Content-Length, Date and Server are added when it is sent."""
+
+    status: int
+    headers: list[tuple[str, str]] = field(default_factory=list)
+    body: bytes = b""
 
 
 @dataclass(frozen=True)
@@ -158,57 +168,15 @@ def _body_bytes(result: dict[str, Any]) -> bytes:
     return base64.b64decode(body) if result.get("isBase64Encoded") else body.encode("utf-8")
 
 
-def _is_str_map(value: Any) -> bool:
-    return type(value) is dict and all(type(key) is str and type(item) is str for key, item in value.items())
-
-
-def _is_str_list(value: Any) -> bool:
-    return type(value) is list and all(type(item) is str for item in value)
-
-
-def _is_plain_proxy_result(result: dict[str, Any]) -> bool:
-    """Whether API Gateway would read the same from `result` as from its JSON: the fields it reads are plain.
-
-    Strings, whole numbers, booleans and None come back from JSON unchanged; any other type (a header value
-    that is a number, a Decimal, a tuple) is read from the JSON, as the service reads it.
-    """
-    get = result.get
-    status, headers, body = get("statusCode"), get("headers"), get("body")
-    if status is not None and type(status) is not int:
-        return False
-    if headers is not None and not _is_str_map(headers):
-        return False
-    if body is not None and type(body) is not str:
-        return False
-    encoded = get("isBase64Encoded")
-    if encoded is not None and type(encoded) is not bool:
-        return False
-    cookies, multi = get("cookies"), get("multiValueHeaders")
-    if cookies is not None and not _is_str_list(cookies):
-        return False
-    return multi is None or (
-        type(multi) is dict and all(type(key) is str and _is_str_list(items) for key, items in multi.items())
-    )
-
-
 def map_response(route: Route, invocation: Invocation, log: TextIO) -> HttpResponse:
-    """Turn the function's result into the HTTP response API Gateway (or the function URL) would send.
-
-    The service reads the JSON of the result. When the handler ran in this process and returned a dict whose
-    fields the service reads are plain (the usual `{"statusCode": 200, "headers": {...}, "body": "..."}`),
-    that dict reads the same, and decoding the JSON again is skipped: it cost more than the rest of this.
-    """
+    """Turn the function's result into the HTTP response API Gateway (or the function URL) would send."""
     failure = _REST_FAILURE if route.api == REST else _HTTP_FAILURE
     if not invocation.ok or invocation.response is None:
         return _json_response(failure)
-    returned = invocation.returned
-    if returned is not None and _is_plain_proxy_result(returned):
-        result: Any = returned
-    else:
-        try:
-            result = json.loads(invocation.response)
-        except ValueError:
-            result = None
+    try:
+        result = json.loads(invocation.response)
+    except ValueError:
+        result = None
     structured = isinstance(result, dict) and "statusCode" in result
     if route.payload == "2.0" and not structured:
         # Payload 2.0 infers the format: any JSON result is the body of a 200 application/json response.
@@ -237,6 +205,166 @@ def _trace_header() -> str:
     return f"Root=1-{int(time.time()):08x}-{os.urandom(12).hex()}"
 
 
+def max_concurrency_of(function: FunctionConfig, requested: int | None) -> int:
+    """`--max-concurrency` if given, else the function's ReservedConcurrentExecutions, else a small default."""
+    if requested is not None:
+        if requested < 1:
+            raise RunnerError(f"--max-concurrency must be at least 1, not {requested}")
+        return requested
+    reserved = function.properties.get("ReservedConcurrentExecutions")
+    if reserved is None:
+        return DEFAULT_MAX_CONCURRENCY
+    try:
+        reserved = int(reserved)
+    except (TypeError, ValueError):
+        raise RunnerError(
+            f"{function.logical_id}: ReservedConcurrentExecutions must be a number, not {reserved!r}"
+        ) from None
+    if reserved < 1:
+        raise RunnerError(
+            f"{function.logical_id} has ReservedConcurrentExecutions {reserved}: Lambda throttles every invocation;"
+            " pass --max-concurrency N to serve it locally anyway"
+        )
+    return reserved
+
+
+@dataclass(eq=False)
+class _Environment:
+    invoker: Invoker
+    generation: int  # the pool's generation it was opened in: older ones are retired when returned
+
+
+class EnvironmentPool:
+    """Warm execution environments of one function, each in a child process, each lent to one request at a time.
+
+    As Lambda does, a request takes an idle warm environment if there is one, else a new one (a cold start) while
+    fewer than `limit` exist; beyond that it waits for one to come back (Lambda would throttle instead). An
+    environment whose function timed out or crashed is restarted by its invoker on its next request.
+    `renew()` retires them all (an edit of the code or the template): busy ones are closed when returned.
+    `close()` ends them all, busy ones too (their requests fail): no child process outlives the server.
+    """
+
+    def __init__(self, function: FunctionConfig, env_overrides: dict[str, str], log: TextIO, limit: int) -> None:
+        self.function = function
+        self.env_overrides = env_overrides
+        self.log = log
+        self.limit = limit
+        self._idle: list[_Environment] = []
+        self._busy: list[_Environment] = []
+        self._count = 0  # environments lent out or idle, or being opened
+        self._generation = 0
+        self._closed = False
+        self._condition = threading.Condition()
+
+    def acquire(self) -> _Environment:
+        with self._condition:
+            while not self._idle and self._count >= self.limit and not self._closed:
+                self._condition.wait()
+            if self._closed:
+                raise RunnerError("the server is stopping")
+            if self._idle:
+                environment = self._idle.pop()
+                self._busy.append(environment)
+                return environment
+            self._count += 1
+            function, generation = self.function, self._generation
+        try:
+            invoker = open_invoker(function, mode="isolated", env_overrides=self.env_overrides, log=self.log)
+        except BaseException:
+            self._forget()
+            raise
+        environment = _Environment(invoker, generation)
+        with self._condition:
+            self._busy.append(environment)
+        return environment
+
+    def release(self, environment: _Environment) -> None:
+        with self._condition:
+            if environment in self._busy:
+                self._busy.remove(environment)
+            if not self._closed and environment.generation == self._generation:
+                self._idle.append(environment)
+                self._condition.notify()
+                return
+        environment.invoker.close()
+        self._forget()
+
+    def _forget(self) -> None:
+        with self._condition:
+            self._count -= 1
+            self._condition.notify()
+
+    def renew(self, function: FunctionConfig) -> None:
+        """Serve `function` (the same one, edited) from new environments from now on."""
+        with self._condition:
+            self.function = function
+            self._generation += 1
+            retired, self._idle = self._idle, []
+        for environment in retired:
+            environment.invoker.close()
+            self._forget()
+
+    def close(self) -> None:
+        with self._condition:
+            self._closed = True
+            busy, self._busy = self._busy, []
+            self._condition.notify_all()
+        self.renew(self.function)
+        for environment in busy:  # its request thread then fails, and the process exits without it
+            with contextlib.suppress(Exception):
+                environment.invoker.close()
+
+
+class _Server(ThreadingHTTPServer):
+    """A thread per connection; no traceback when a client goes away mid-answer."""
+
+    daemon_threads = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
+
+
+def _one_line(text: str) -> str:
+    return text.replace("\r", " ").replace("\n", " ")
+
+
+def _request_handler(api: LocalApi) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        server_version = "slsgen-start-api"
+        sys_version = ""
+        protocol_version = "HTTP/1.1"  # keep-alive
+        disable_nagle_algorithm = True  # headers and body go out in two writes: no delayed-ACK stall
+
+        def _handle(self) -> None:
+            if self.headers.get("Transfer-Encoding", "").lower() not in ("", "identity"):
+                self.send_error(411, "Length Required", "send the body with a Content-Length")
+                return
+            try:
+                length = int(self.headers.get("Content-Length") or 0)
+            except ValueError:
+                self.send_error(400, "Bad Content-Length")
+                return
+            body = self.rfile.read(length) if length > 0 else b""
+            response = api.respond(self.command, self.path, list(self.headers.items()), body, self.client_address[0])
+            self.send_response(response.status)
+            for name, value in response.headers:
+                if name.lower() not in ("content-length", "transfer-encoding", "connection"):
+                    # A header of the function's cannot split the response (http.server writes it as given).
+                    self.send_header(_one_line(name), _one_line(value))
+            self.send_header("Content-Length", str(len(response.body)))
+            self.end_headers()
+            if self.command != "HEAD":
+                self.wfile.write(response.body)
+
+        def log_message(self, format: str, *args: Any) -> None:
+            """Each request is logged by `LocalApi.respond`, with its time."""
+
+    for method in _ANY_METHOD:
+        setattr(Handler, f"do_{method}", Handler._handle)
+    return Handler
+
+
 class LocalApi:
     """The running server: its URL, and `stop()`, which any thread may call."""
 
@@ -249,80 +377,90 @@ class LocalApi:
         port: int,
         env_overrides: dict[str, str] | None,
         log: TextIO,
+        template_path: Path | None = None,
+        max_concurrency: int | None = None,
     ) -> None:
         self.function = function
         self.routes = routes
-        self.env_overrides = env_overrides
+        self.template_path = template_path
         self.log = log
-        self._invoker: Invoker | None = None
-        self._watcher = CodeWatcher(function.code_dir)
-        self._all_rest = all(route.api == REST for route in routes)
-        self._route_cache: dict[tuple[str, str], Route | None] = {}  # (method, path) -> select_route's answer
+        limit = max_concurrency_of(function, max_concurrency)
+        self._pool = EnvironmentPool(function, env_overrides or {}, log, limit)
+        self._watch_lock = threading.Lock()
+        self._watcher = CodeWatcher(function.code_dir, also=(template_path,) if template_path else ())
         try:
-            self._server = HttpServer(host, port, self._respond)
+            self._server = _Server((host, port), _request_handler(self))
         except OSError as exc:
             raise RunnerError(f"cannot listen on {host}:{port} ({exc.strerror}): pass another --port") from None
-        self._port_text = str(self.port)
+
+    @property
+    def max_concurrency(self) -> int:
+        return self._pool.limit
 
     @property
     def port(self) -> int:
-        return int(self._server.address[1])
+        return int(self._server.server_address[1])
 
     @property
     def url(self) -> str:
-        return f"http://{self._server.address[0]}:{self.port}"
+        host = self._server.server_address[0]
+        return f"http://{host if isinstance(host, str) else host.decode()}:{self.port}"
 
     def stop(self) -> None:
-        self._server.stop()
+        self._server.shutdown()
 
     def run(self, ready: Callable[[LocalApi], None] | None) -> None:
-        """Serve until `stop()` or Ctrl-C; invocations run here, one at a time."""
+        """Serve until `stop()` or Ctrl-C."""
         print(f"{self.function.logical_id} is served at {self.url}", file=self.log)
         for route in self.routes:
             print(f"  {route.describe()}", file=self.log)
-        print("Edits to the code are picked up on the next request. Ctrl-C stops.", file=self.log)
+        print(
+            f"Up to {self.max_concurrency} requests at once, each in a warm environment of its own (a child process)."
+            " Edits to the code and the template are picked up on the next request. Ctrl-C stops.",
+            file=self.log,
+        )
         self.log.flush()
         if ready is not None:
             ready(self)
         try:
-            self._server.serve_forever()
+            self._server.serve_forever(poll_interval=0.1)
         except KeyboardInterrupt:
             pass
         finally:
-            self._server.close()
-            self._drop_invoker()
+            self._server.server_close()
+            self._pool.close()
 
-    def _respond(self, incoming: Request) -> Response:
+    def respond(self, method: str, target: str, headers: list[tuple[str, str]], body: bytes, peer: str) -> HttpResponse:
         """One HTTP request: the event of its route, the invocation, and the HTTP response of its result."""
         started = time.perf_counter()
-        raw_path, _, query = incoming.target.partition("?")
-        peer = incoming.peer
+        self._pick_up_edits()
+        raw_path, _, query = target.partition("?")
         trace = _trace_header()
         request = HttpRequest(
-            method=incoming.method,
+            method=method,
             path=raw_path or "/",
             query=query,
             headers=[
-                *incoming.headers,
+                *headers,
                 ("X-Amzn-Trace-Id", trace),
                 ("X-Forwarded-For", peer),
-                ("X-Forwarded-Port", self._port_text),
+                ("X-Forwarded-Port", str(self.port)),
                 ("X-Forwarded-Proto", "http"),
             ],
-            body=incoming.body,
+            body=body,
             source_ip=peer,
             request_id=str(uuid.uuid4()),
             time=datetime.now(timezone.utc),
         )
-        route = self._route(incoming.method, request.decoded_path)
+        routes = self.routes
+        route = select_route(routes, method, request.decoded_path)
         if route is None:
-            response = _json_response(_MISSING_TOKEN if self._all_rest else _NOT_FOUND)
+            all_rest = all(candidate.api == REST for candidate in routes)
+            response = _json_response(_MISSING_TOKEN if all_rest else _NOT_FOUND)
         else:
-            domain = incoming.header("host") or f"127.0.0.1:{self.port}"
-            bound = event_size_bound(
-                incoming.size, domain, route.route_key, route.stage, route.path or "", trace, peer, self._port_text
-            )
-            invocation = self._invoke(EventPayload(event_for(route, request, domain), bound))
+            domain = request.header("host") or f"127.0.0.1:{self.port}"
+            event = json.dumps(event_for(route, request, domain)).encode()
+            invocation = self._invoke(event)
             if isinstance(invocation, Invocation):
                 response = map_response(route, invocation, self.log)
             else:  # the invocation was refused (500) or the runner failed (502): API Gateway's answers
@@ -331,36 +469,44 @@ class LocalApi:
         request_id_header = "x-amzn-RequestId" if route is None or route.api == REST else "Apigw-Requestid"
         response.headers.append((request_id_header, request.request_id))
         elapsed = (time.perf_counter() - started) * 1000
-        self.log.write(f'"{incoming.method} {incoming.target}" {response.status} {elapsed:.1f} ms\n')
+        self.log.write(f'"{method} {target}" {response.status} {elapsed:.1f} ms\n')
+        self.log.flush()
         return response
 
-    def _route(self, method: str, path: str) -> Route | None:
-        """`select_route`, remembered: the routes never change while serving, and most paths come back."""
-        key = (method, path)
-        try:
-            return self._route_cache[key]
-        except KeyError:
-            pass
-        if len(self._route_cache) >= 4096:  # many distinct paths (ids): start again rather than grow
-            self._route_cache.clear()
-        route = self._route_cache[key] = select_route(self.routes, method, path)
-        return route
+    def _pick_up_edits(self) -> None:
+        """After an edit of the code or the template, serve from new environments (with the new configuration)."""
+        with self._watch_lock:
+            if not self._watcher.changed():
+                return
+            function = self.function
+            if self.template_path is not None:
+                try:
+                    function = read_functions(self.template_path)[self.function.logical_id]
+                    routes = find_routes(function, load_template(self.template_path))
+                except (RunnerError, KeyError) as exc:
+                    problem = f"{self.function.logical_id} is gone" if isinstance(exc, KeyError) else str(exc)
+                    self.log.write(f"start-api: the edited template cannot be used ({problem}): serving the last one\n")
+                    return
+                function.platform_log_json = self.function.platform_log_json
+                if function.code_dir != self.function.code_dir:
+                    self._watcher = CodeWatcher(function.code_dir, also=(self.template_path,))
+                self.function, self.routes = function, routes or self.routes
+            self.log.write("Code or template changed: the next invocations are cold starts.\n")
+            self._pool.renew(function)
 
-    def _invoke(self, event: EventPayload) -> Invocation | int:
-        """Invoke the function warm (cold after a code change); else the HTTP status of the failure, logged.
+    def _invoke(self, event: bytes) -> Invocation | int:
+        """Invoke the function in a free environment; else the HTTP status of the failure, logged.
 
         API Gateway answers 500 when Lambda refuses the invocation (a payload over 6 MB) and 502 when it fails.
         """
         status = 502
         try:
-            if self._watcher.changed() and self._invoker is not None:
-                self.log.write("Code changed: the next invocation is a cold start.\n")
-                self._drop_invoker()
-            if self._invoker is None:
-                self._invoker = open_invoker(
-                    self.function, mode="inprocess", env_overrides=self.env_overrides, log=self.log, serving=True
-                )
-            return self._invoker.invoke(event)
+            environment = self._pool.acquire()
+        except RunnerError as exc:
+            self.log.write(f"start-api: {exc}\n")
+            return status
+        try:
+            return environment.invoker.invoke(event)
         except PayloadTooLarge as exc:
             status, failure = 500, f"Lambda refused the invocation: {exc}"
         except RunnerError as exc:
@@ -370,14 +516,11 @@ class LocalApi:
 
             failure = "the runner failed:\n" + traceback.format_exc()
             with contextlib.suppress(Exception):  # the failure above is the one to report
-                self._drop_invoker()
+                environment.invoker.close()
+        finally:
+            self._pool.release(environment)
         self.log.write(f"start-api: {failure}\n")
         return status
-
-    def _drop_invoker(self) -> None:
-        invoker, self._invoker = self._invoker, None
-        if invoker is not None:
-            invoker.close()
 
 
 def serve(
@@ -389,15 +532,27 @@ def serve(
     template_path: Path | None = None,
     log: TextIO = sys.stderr,
     ready: Callable[[LocalApi], None] | None = None,
+    max_concurrency: int | None = None,
 ) -> None:
     """Serve `function` over HTTP until stopped; `ready(api)` is called once it listens (port 0 picks one).
 
-    The template, when given, supplies the stage names and BinaryMediaTypes of the APIs the events refer to.
-    Binds to 127.0.0.1 unless told otherwise: whoever can reach the server can run the developer's code.
+    The template, when given, supplies the stage names and BinaryMediaTypes of the APIs the events refer to, and
+    is watched for edits. Binds to 127.0.0.1 unless told otherwise: whoever can reach the server can run the
+    developer's code.
     """
     routes = find_routes(function, load_template(template_path) if template_path is not None else None)
     if not routes:
         raise RunnerError(
             f"{function.logical_id} has no Api or HttpApi event and no FunctionUrlConfig: nothing to serve over HTTP"
         )
-    LocalApi(function, routes, host=host, port=port, env_overrides=env_overrides, log=log).run(ready)
+    api = LocalApi(
+        function,
+        routes,
+        host=host,
+        port=port,
+        env_overrides=env_overrides,
+        log=log,
+        template_path=template_path,
+        max_concurrency=max_concurrency,
+    )
+    api.run(ready)

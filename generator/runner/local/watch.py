@@ -1,4 +1,4 @@
-"""Noticing edits to a function's code, cheaply enough to ask before every `start-api` request.
+"""Noticing edits to a function's code (and its template), cheaply enough to ask before every `start-api` request.
 
 `start-api` promises that an edit is picked up by the next request. Walking the code folder (`os.walk`, a
 `stat` per file) on every request cost about 50 us, a quarter of a warm request. So `changed()` looks only at
@@ -7,24 +7,33 @@ modification time changes when an entry is added, removed or renamed in it). Tha
 and folder, a few microseconds for a typical function, and it notices the same edits the walk does: a new
 module, a deleted one, a new sub-package, an edited file. A full walk still runs whenever that check sees a
 change, and on the first check `full_scan_s` seconds or more after the previous walk (so, under load, about
-twice a second at most), as a backstop for file systems with coarse timestamps.
+twice a second at most), as a backstop for file systems with coarse timestamps. Files named in `also` (the
+template) are watched the same way, wherever they are.
 """
 
 from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 SKIPPED_DIRS = frozenset({"__pycache__", "node_modules", ".aws-sam", "venv"})
 
 
 class CodeWatcher:
-    """Notices edits to the function's code: the modification times and sizes of its `.py` files."""
+    """Notices edits to the function's code: the modification times and sizes of its `.py` files (and of `also`)."""
 
-    def __init__(self, root: Path, *, full_scan_s: float = 0.5, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        root: Path,
+        *,
+        also: Iterable[Path] = (),
+        full_scan_s: float = 0.5,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.root = root
+        self.also = [str(path) for path in also]
         self.full_scan_s = full_scan_s
         self._clock = clock
         self.files, self.folders = self._scan()
@@ -49,6 +58,13 @@ class CodeWatcher:
                     except OSError:
                         continue
                     files[path] = (info.st_mtime_ns, info.st_size)
+        for path in self.also:
+            try:
+                info = os.stat(path)
+            except OSError:
+                files[path] = (-1, -1)  # missing: its return is a change too
+                continue
+            files[path] = (info.st_mtime_ns, info.st_size)
         return files, folders
 
     def _unchanged(self) -> bool:
@@ -59,6 +75,10 @@ class CodeWatcher:
                 if stat(path).st_mtime_ns != mtime_ns:
                     return False
             for path, (mtime_ns, size) in self.files.items():
+                if mtime_ns < 0:
+                    if os.path.exists(path):
+                        return False
+                    continue
                 info = stat(path)
                 if info.st_mtime_ns != mtime_ns or info.st_size != size:
                     return False

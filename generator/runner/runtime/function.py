@@ -18,13 +18,14 @@ from typing import Any, TextIO
 from . import logs
 from .context import LambdaContext
 from .handler import HandlerFault, error_from_exception, resolve_handler
-from .serialize import Payload, escapes_non_ascii, marshal_response, unmarshal_request
+from .serialize import escapes_non_ascii, marshal_response, unmarshal_request
 
 
 class Request:
     """What the platform hands the runtime with each event (the Runtime API's invocation headers).
 
-    A plain class, not a dataclass (see `invoke.Invocation`); `as_dict()` is what the isolated worker receives.
+    A plain class, not a dataclass: see `service.invoke.Invocation`. `as_dict()` is what the isolated worker
+    receives.
     """
 
     __slots__ = (
@@ -61,25 +62,14 @@ class Request:
 
 
 class Outcome:
-    """The runtime's answer: the encoded response, or the error JSON; and how long the work took.
+    """The runtime's answer: the encoded response, or the error JSON; and how long the work took."""
 
-    `returned` is the dict the handler returned, when it returned one (in this process only), for a caller in
-    the same process that would otherwise decode the response again (see `api.map_response`).
-    """
+    __slots__ = ("duration_ms", "error", "response")
 
-    __slots__ = ("duration_ms", "error", "response", "returned")
-
-    def __init__(
-        self,
-        response: bytes | None,
-        error: dict[str, Any] | None,
-        duration_ms: float,
-        returned: dict[str, Any] | None = None,
-    ) -> None:
+    def __init__(self, response: bytes | None, error: dict[str, Any] | None, duration_ms: float) -> None:
         self.response = response
         self.error = error
         self.duration_ms = duration_ms
-        self.returned = returned
 
 
 # The directory the runner package is imported from (the project folder, for `python -m lambda_runner`).
@@ -117,6 +107,23 @@ class Unbuffered:
         return getattr(self.stream, name)
 
 
+def uncaught_traceback(exc: BaseException) -> str:
+    """What Python prints for an uncaught `exc` that ends the runtime, from the function's frames on.
+
+    The runner's own frames are left out, so that the traceback reads as the real runtime's does, in any mode.
+    """
+    import traceback
+
+    runner = str(Path(__file__).resolve().parent.parent)  # the whole runner package
+    frames = [
+        frame
+        for frame in traceback.extract_tb(exc.__traceback__)
+        if not str(Path(frame.filename).resolve()).startswith(runner) and frame.filename != "<string>"
+    ]
+    lines = ["Traceback (most recent call last):\n", *traceback.format_list(frames)]
+    return "".join(lines + traceback.format_exception_only(type(exc), exc))
+
+
 def _elapsed_ms(start: float) -> float:
     return (time.perf_counter() - start) * 1000
 
@@ -146,7 +153,7 @@ class FunctionRuntime:
             logs.log_unhandled_error(error, during_init=True)
         return Outcome(None, error, _elapsed_ms(start))
 
-    def invoke(self, event: Payload, request: Request) -> Outcome:
+    def invoke(self, event: bytes, request: Request) -> Outcome:
         """Handle one event. SystemExit and other BaseExceptions propagate: they end the runtime, as in Lambda."""
         if self.handler is None:
             raise RuntimeError("invoke() before a successful init()")
@@ -157,7 +164,7 @@ class FunctionRuntime:
         else:
             os.environ["_X_AMZN_TRACE_ID"] = request.trace_id
         start = time.perf_counter()
-        response = error = returned = None
+        response = error = None
         try:
             context = LambdaContext(
                 request.request_id,
@@ -169,8 +176,6 @@ class FunctionRuntime:
             )
             result = self.handler(unmarshal_request(event), context)
             response = marshal_response(result, ascii_only=self._ascii_only)
-            if type(result) is dict:
-                returned = result
         except HandlerFault as fault:
             error = fault.to_error(request.request_id)
         except Exception as exc:
@@ -178,7 +183,7 @@ class FunctionRuntime:
         duration = _elapsed_ms(start)
         if error is not None:
             logs.log_unhandled_error(error, during_init=False)
-        return Outcome(response, error, duration, returned)
+        return Outcome(response, error, duration)
 
     def shutdown(self) -> None:
         """Take the runtime's logging back out (the in-process mode leaves the runner's process as it found it)."""

@@ -67,60 +67,8 @@ def marshal_response(value: Any, *, ascii_only: bool = True) -> bytes:
         raise HandlerFault(MARSHAL_ERROR, f"Unable to marshal response: {exc}") from None
 
 
-# json.dumps' output, without the check for reference cycles: an event built from a request has none.
-_EVENT_ENCODER = json.JSONEncoder(check_circular=False)
-
-
-class EventPayload:
-    """An event built in this process and not encoded yet, with an upper bound on the size of its encoding.
-
-    `start-api` builds each event from JSON's own types (str, int, bool, None, list, dict) and keeps no reference
-    to it. The platform needs the encoded size only to refuse payloads over 6 MB, and a bound computed from the
-    HTTP request proves an ordinary request far below that, so the event is encoded only when the bound is not
-    enough or when bytes are needed (the isolated worker, the emulator). The in-process runtime takes the original
-    object rather than decoding an equal, equally private copy: on a small request, encoding and decoding cost
-    more than the rest of the runner's work. A payload serves one invocation: once the function holds the
-    object, it may change it, so bytes cannot be made from it any more.
-    """
-
-    __slots__ = ("_encoded", "_event", "size_bound")
-
-    def __init__(self, event: Any, size_bound: int) -> None:
-        self._event = [event]
-        self._encoded: bytes | None = None
-        self.size_bound = size_bound  # the encoding is at most this many bytes
-
-    def encode(self) -> bytes:
-        """The payload's bytes, as `json.dumps(event).encode()` gives them (made once, before the event is taken)."""
-        if self._encoded is None:
-            if not self._event:  # the function has the object now, and may have changed it
-                raise RuntimeError("the event was handed to the function before it was encoded")
-            self._encoded = _EVENT_ENCODER.encode(self._event[0]).encode()
-        return self._encoded
-
-    def take(self) -> Any:
-        """The event itself, the first time; then a fresh decoding of its bytes (if they were made before)."""
-        held: list[Any] = self._event
-        return held.pop() if held else json.loads(self.encode())
-
-
-Payload = bytes | EventPayload  # what an invoker accepts as the event
-
-
-def payload_bytes(payload: Payload) -> bytes:
-    """The bytes of a payload, for whatever crosses a process boundary or is measured exactly."""
-    return payload.encode() if isinstance(payload, EventPayload) else payload
-
-
-def payload_size_bound(payload: Payload) -> int:
-    """At least the size of the payload's bytes: exact for bytes, an upper bound for an `EventPayload`."""
-    return payload.size_bound if isinstance(payload, EventPayload) else len(payload)
-
-
-def unmarshal_request(payload: Payload) -> Any:
+def unmarshal_request(payload: bytes) -> Any:
     """The event object of a request payload, or `Runtime.UnmarshalError`."""
-    if type(payload) is EventPayload:
-        return payload.take()
     try:
         return json.loads(payload)
     except Exception as exc:

@@ -22,15 +22,14 @@ def open_invoker(
     mode: str = "inprocess",
     env_overrides: dict[str, str] | None = None,
     log: TextIO | None = None,
-    serving: bool = False,
 ) -> Invoker:
     """An invoker for `function` whose handler runs in this process, in a warm child process, or under emulation.
 
-    `inprocess` is fastest and lets a debugger stop in the handler; `isolated` enforces Timeout and MemorySize
-    by killing the child, as Lambda does; `emulate` runs the real runtime client (awslambdaric) against a local
-    Runtime API. Platform lines and the function's output go to `log` (default: stderr). `serving` is for a
-    long-lived host that prints nothing itself between invocations (start-api): the in-process mode then keeps
-    its process-wide set-up for as long as the environment is warm instead of redoing it around every call.
+    `inprocess` is fastest and lets a debugger stop in the handler (it enforces Timeout, but not MemorySize; a
+    function that will not stop at its timeout is left behind and later environments start as `isolated` ones);
+    `isolated` enforces both by killing the child, as Lambda does; `emulate` runs the real runtime client
+    (awslambdaric) against a local Runtime API. Platform lines and the function's output go to `log` (default:
+    stderr).
     """
     log = sys.stderr if log is None else log
     if mode == "isolated" and os.name == "nt":
@@ -42,14 +41,20 @@ def open_invoker(
 
         return EmulatedInvoker(function, env_overrides=env_overrides, log=log)
     sandbox: Sandbox
+    overrides = env_overrides or {}
     if mode == "isolated":
         from .isolated import IsolatedSandbox
 
-        sandbox = IsolatedSandbox(function, env_overrides or {}, log)
+        sandbox = IsolatedSandbox(function, overrides, log)
     elif mode == "inprocess":
         from .inprocess import InProcessSandbox
 
-        sandbox = InProcessSandbox(function, env_overrides or {}, log, serving=serving)
+        def isolated() -> Sandbox:
+            from .isolated import IsolatedSandbox
+
+            return IsolatedSandbox(function, overrides, log)
+
+        sandbox = InProcessSandbox(function, overrides, log, fallback=isolated)
     else:
         raise RunnerError(f"unknown mode {mode!r}: choose one of {', '.join(MODES)}")
     return PlatformInvoker(function, sandbox, log)

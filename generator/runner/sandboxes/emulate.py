@@ -35,7 +35,6 @@ from ..config.environment import lambda_environment
 from ..config.template import FunctionConfig
 from ..errors import RunnerError
 from ..runtime.function import Request
-from ..runtime.serialize import Payload, payload_bytes
 from ..service.invoke import PlatformInvoker
 from ..service.sandbox import EXITED, Step
 from .process import exit_reason, kill, peak_rss_mb, supervise
@@ -290,12 +289,12 @@ class EmulatedSandbox:
         assert channel.first_next_at is not None
         return Step(None, (channel.first_next_at - start) * 1000, memory_mb=self.peak_mb)
 
-    def run(self, event: Payload, request: Request, timeout_s: float) -> Step:
+    def run(self, event: bytes, request: Request, timeout_s: float) -> Step:
         """Hand `event` to the waiting `/next` and wait for the response or error, within the timeout."""
         process, channel = self.process, self.channel
         if process is None or channel is None:
             raise RuntimeError("run() before init()")
-        invoke = _Invoke(request.request_id, payload_bytes(event), _invocation_headers(request))
+        invoke = _Invoke(request.request_id, event, _invocation_headers(request))
         start = time.perf_counter()
         with channel.condition:
             channel.pending = invoke

@@ -7,52 +7,51 @@ level too, so output of C code and subprocesses follows). `reset()` undoes all o
 imported meanwhile, so that the next init is a real cold start; only one in-process environment is warm at a
 time, since two functions could both have a module named `app`.
 
-Limitations, by construction: Timeout is enforced with SIGALRM, which only works on the main thread and only
-interrupts Python code: a handler blocked inside C code (a socket read without timeout, a C extension loop)
-overruns until it returns, `finally` blocks run when it is interrupted, and elsewhere the timeout is only
-detected after the handler returns. MemorySize cannot be enforced, and `os._exit()` ends the runner. Use
-`--isolated` to get Lambda's kill semantics.
+Each init and each invocation runs on a thread of its own while the runner's main thread waits for it, so
+that the runner keeps control whatever the function does (a debugger stops in that thread as in any other):
+
+- at Timeout the runner reports the timeout, as Lambda does, and raises `_TimeLimit` in the thread to unwind
+  it. A function that does not stop within `UNWIND_S` (it catches BaseException in a loop, or waits inside C
+  code: a long `time.sleep`, a socket read without timeout) is left behind: it cannot be killed inside this
+  process, so the environment is never used again and the next invocations of the session run in a child
+  process instead, as with `--isolated`;
+- `os._exit()` (and `sys.exit()`) in the function end the environment, not the runner: while an environment
+  is warm, `os._exit` of this process is one that reports `Runtime exited with error: exit status N`;
+- a KeyboardInterrupt the function raises ends the environment as it ends Python (`signal: interrupt`).
+
+What it cannot do, by construction: enforce MemorySize, stop a process-wide crash (a segfault in C code,
+`os.abort()`), or give the function the main thread (`signal.signal` fails in a handler here, not in Lambda).
+Use `--isolated` for those.
 """
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
-import signal
 import sys
 import threading
 import time
 from collections.abc import Callable
 from importlib.machinery import EXTENSION_SUFFIXES
-from typing import Any, ClassVar, TextIO
+from typing import ClassVar, NoReturn, TextIO
 
 from ..config.environment import lambda_environment
 from ..config.template import FunctionConfig
-from ..runtime.function import FunctionRuntime, Outcome, Request, lambda_sys_path
-from ..runtime.serialize import Payload
-from ..service.sandbox import EXITED, TIMEOUT, Step
-from .process import peak_rss_mb
+from ..runtime.function import FunctionRuntime, Outcome, Request, lambda_sys_path, uncaught_traceback
+from ..service.sandbox import EXITED, TIMEOUT, Sandbox, Step
+from .process import peak_rss_mb, uncaught_exit_reason
 
 _RUNNER_PACKAGE = (__package__ or "").rpartition(".")[0]  # the runner package, all its layers
-_HAS_ITIMER = hasattr(signal, "setitimer")
-try:  # the C function: signal.getsignal wraps its answer in an enum, which costs an exception for a function
-    from _signal import getsignal as _current_handler
-except ImportError:  # pragma: no cover - not CPython
-    _current_handler = signal.getsignal
-_UNSET = object()
-_MAIN_THREAD = threading.main_thread().ident  # SIGALRM handlers can only be set, and only run, there
+_real_exit = os._exit
+UNWIND_S = 0.5  # how long a timed-out function may take to unwind before it is left behind
 
 
 class _TimeLimit(BaseException):
-    """Raised into the handler by SIGALRM; a BaseException so that `except Exception` in user code lets it pass."""
+    """Raised into the function's thread at its timeout; a BaseException so that `except Exception` lets it pass."""
 
 
-def _expire(signum: int, frame: object) -> None:
-    """The SIGALRM handler while an in-process environment is warm; it acts only while a call is timed."""
-    if InProcessSandbox.alarm_armed:
-        InProcessSandbox.alarm_armed = False
-        raise _TimeLimit
+class _RuntimeExit(BaseException):
+    """Raised in the thread that called `os._exit()`, so that it stops there as if the process had ended."""
 
 
 def _fileno(stream: TextIO) -> int | None:
@@ -95,10 +94,60 @@ def _is_extension(module: object) -> bool:
     return origin == "built-in" or origin.endswith(tuple(EXTENSION_SUFFIXES))
 
 
-class _SavedState:
-    """What `_enter` changed in the process, to put back on `reset()`."""
+def _raise_in_thread(ident: int, exc_type: type[BaseException]) -> None:
+    """Raise `exc_type` in another thread at its next bytecode (it does not interrupt a wait inside C code)."""
+    import ctypes  # only when a function overruns its timeout
 
-    __slots__ = ("converter", "cwd", "environ", "modules", "path", "root_level")
+    ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(ident), ctypes.py_object(exc_type))
+
+
+def _exit_in_function(status: int) -> NoReturn:
+    """`os._exit` while an in-process environment is warm: the environment ends, the runner does not.
+
+    The runner's own thread (the one driving the sandbox), and a forked child of the function, exit for real.
+    """
+    sandbox = InProcessSandbox.warm
+    if sandbox is None or os.getpid() != sandbox.pid or threading.get_ident() == sandbox.driver:
+        _real_exit(status)
+    sandbox.exited(status)
+    raise _RuntimeExit(status)
+
+
+class _Call(threading.Thread):
+    """The function's init or one invocation, on a thread the runner can wait for and, if need be, leave behind."""
+
+    def __init__(self, work: Callable[[], Outcome]) -> None:
+        super().__init__(name="lambda-function", daemon=True)
+        self.work = work
+        self.outcome: Outcome | None = None
+        self.raised: BaseException | None = None
+        self.finished = threading.Event()  # the work ended, or the environment exited (os._exit)
+        self._lock = threading.Lock()
+        self._running = True
+        self._interrupted = False
+
+    def run(self) -> None:
+        try:
+            try:
+                self.outcome = self.work()
+            except BaseException as exc:  # SystemExit, KeyboardInterrupt, _TimeLimit: reported
+                self.raised = exc
+            with self._lock:
+                self._running = False
+        except _TimeLimit:  # raised after the work ended, before `_running` was cleared: nothing left to stop
+            pass
+        self.finished.set()
+
+    def interrupt(self) -> None:
+        """Raise `_TimeLimit` in the work, once, unless it has ended."""
+        with self._lock:
+            if self._running and not self._interrupted and self.ident is not None:
+                self._interrupted = True
+                _raise_in_thread(self.ident, _TimeLimit)
+
+
+class _SavedState:
+    """What `_enter` changed in the process, to put back on `reset()` (a plain class: see `invoke.Invocation`)."""
 
     def __init__(self) -> None:
         self.environ = dict(os.environ)
@@ -110,34 +159,38 @@ class _SavedState:
 
 
 class InProcessSandbox:
-    """Runs the function in this process; see the module docstring for what it changes and restores.
-
-    Per call it only swaps `sys.stdout`/`sys.stderr` and sets the timer: the SIGALRM handler is installed once
-    per warm environment (and put back, with the timer stopped, by `reset()`). With `serving=True` (a long-lived
-    host such as `start-api`, which writes nothing to file descriptors 1 and 2 itself), the descriptors also
-    point at the log for the environment's life instead of being duplicated and restored around every call.
-    """
+    """Runs the function in this process; see the module docstring for what it changes and restores."""
 
     warm: ClassVar[InProcessSandbox | None] = None  # the one environment currently set up in this process
-    alarm_armed: ClassVar[bool] = False  # a call is being timed: SIGALRM means its time is up
 
     def __init__(
-        self, function: FunctionConfig, env_overrides: dict[str, str], log: TextIO, *, serving: bool = False
+        self,
+        function: FunctionConfig,
+        env_overrides: dict[str, str],
+        log: TextIO,
+        *,
+        fallback: Callable[[], Sandbox],
     ) -> None:
         self.function = function
         self.env_overrides = env_overrides
         self.log = log
-        self.serving = serving
+        self._make_fallback = fallback  # a sandbox in a child process, for when a function cannot be stopped here
+        self.pid = os.getpid()
+        self.driver = threading.get_ident()  # the runner's thread, which calls init() and run()
         self.runtime: FunctionRuntime | None = None
         self._saved: _SavedState | None = None
-        self._steady_fds: dict[int, int] | None = None  # serving: the descriptors' copies while warm
-        self._previous_alarm: Any = _UNSET  # the SIGALRM handler before ours, while ours is installed
+        self._exit_status: int | None = None  # os._exit was called in the function
+        self._call_running: _Call | None = None
+        # Set once a function was left running: from then on this sandbox starts its environments in a child.
+        self.fallback: Sandbox | None = None
 
     def _enter(self) -> None:
         if InProcessSandbox.warm is not None and InProcessSandbox.warm is not self:
             InProcessSandbox.warm.reset()
         InProcessSandbox.warm = self
+        self.driver = threading.get_ident()
         self._saved = _SavedState()
+        self._exit_status = None
         environment = lambda_environment(self.function, self.env_overrides)
         os.environ.clear()
         os.environ.update(environment)
@@ -145,89 +198,96 @@ class InProcessSandbox:
             time.tzset()
         sys.path[:] = lambda_sys_path(self.function.code_dir, sys.path)
         os.chdir(self.function.code_dir)
-        if self.serving:
-            for stream in (sys.stdout, sys.stderr):
-                stream.flush()
-            self._steady_fds = _point_fds_at(self.log)
+        os._exit = _exit_in_function
+
+    def exited(self, status: int) -> None:
+        """The function called `os._exit(status)`: the environment has ended."""
+        self._exit_status = status
+        call = self._call_running
+        if call is not None:
+            call.finished.set()
 
     def init(self, limit_s: float) -> Step:
+        if self.fallback is not None:
+            return self.fallback.init(limit_s)
         self._enter()
-        self.runtime = FunctionRuntime(self.function.handler)
-        return self._call(self.runtime.init, limit_s)
+        runtime = self.runtime = FunctionRuntime(self.function.handler)
+        return self._call(runtime.init, limit_s)
 
-    def run(self, event: Payload, request: Request, timeout_s: float) -> Step:
+    def run(self, event: bytes, request: Request, timeout_s: float) -> Step:
+        if self.fallback is not None:
+            return self.fallback.run(event, request, timeout_s)
         runtime = self.runtime
         if runtime is None:
             raise RuntimeError("run() before init()")
         return self._call(lambda: runtime.invoke(event, request), timeout_s)
 
-    def _arm(self, seconds: float) -> bool:
-        """Start the timer when SIGALRM can be used (POSIX, main thread); whether it was started."""
-        if not _HAS_ITIMER or threading.get_ident() != _MAIN_THREAD:
-            return False
-        if _current_handler(signal.SIGALRM) is not _expire:  # first call, or the function replaced it
-            previous = signal.signal(signal.SIGALRM, _expire)
-            if self._previous_alarm is _UNSET:
-                self._previous_alarm = previous
-        signal.setitimer(signal.ITIMER_REAL, max(seconds, 0.001))  # replaces a timer left from the last call
-        InProcessSandbox.alarm_armed = True
-        return True
-
     def _call(self, work: Callable[[], Outcome], limit_s: float) -> Step:
-        """Run `work` as the function: its output to the log, interrupted after `limit_s` where possible."""
-        start = time.perf_counter()
-        outcome = None
-        ended, reason = None, ""
+        """Run `work` as the function, on its thread: its output to the log, given up on after `limit_s`."""
         log = self.log
-        if self._steady_fds is None:  # a serving host writes nothing to them itself (`_enter` flushed them once)
-            for stream in (sys.stdout, sys.stderr):
-                stream.flush()
+        for stream in (sys.stdout, sys.stderr):
+            stream.flush()
         saved_streams = sys.stdout, sys.stderr
-        saved_fds = _point_fds_at(log) if self._steady_fds is None else None
+        saved_fds = _point_fds_at(log)
         sys.stdout = sys.stderr = log
+        call = self._call_running = _Call(work)
+        start = time.perf_counter()
         try:
-            try:
-                self._arm(limit_s)
-                try:
-                    outcome = work()
-                finally:
-                    # The timer itself is left to run out (a syscall less per call): unarmed, it does nothing,
-                    # the next call sets a new one, and `reset()` stops it.
-                    InProcessSandbox.alarm_armed = False
-            except _TimeLimit:
-                ended = TIMEOUT
-            except SystemExit as exc:
-                ended, reason = EXITED, f"exit status {_exit_status(exc, log)}"
+            if self._exit_status is None:  # not after an os._exit from a thread the function left running
+                call.start()
+                in_time = call.finished.wait(limit_s)
+            else:
+                in_time = True
+            elapsed = (time.perf_counter() - start) * 1000
+            ended, reason = self._ending(call, in_time, log)
+            if ended is not None and call.is_alive():
+                call.interrupt()
+                call.join(UNWIND_S)
+                if call.is_alive():
+                    self._leave_behind()
         finally:
+            self._call_running = None
             log.flush()
             sys.stdout, sys.stderr = saved_streams
-            if saved_fds:
-                _restore_fds(saved_fds)
-        elapsed = (time.perf_counter() - start) * 1000
-        if ended is None and elapsed > limit_s * 1000:
-            ended = TIMEOUT  # the alarm was unavailable, or swallowed by a bare `except:`
+            _restore_fds(saved_fds)
         memory = peak_rss_mb() or 0
+        outcome = call.outcome
         if outcome is None or ended is not None:
             return Step(None, elapsed, ended=ended, exit_reason=reason, memory_mb=memory)
-        return Step(outcome.error, outcome.duration_ms, outcome.response, memory_mb=memory, returned=outcome.returned)
+        return Step(outcome.error, outcome.duration_ms, outcome.response, memory_mb=memory)
+
+    def _leave_behind(self) -> None:
+        """The function would not stop: it keeps running here, and later environments start in a child process."""
+        self.fallback = self._make_fallback()
+        self.log.write(
+            "note: the function did not stop at its timeout and cannot be killed inside the runner's process; "
+            "the next environments of this session start in a child process, as with --isolated\n"
+        )
+
+    def _ending(self, call: _Call, in_time: bool, log: TextIO) -> tuple[str | None, str]:
+        """How the environment ended during this call (TIMEOUT or EXITED, and the exit reason), if it did."""
+        if self._exit_status is not None:
+            return EXITED, f"exit status {self._exit_status}"
+        if not in_time or isinstance(call.raised, _TimeLimit):
+            return TIMEOUT, ""
+        raised = call.raised
+        if isinstance(raised, SystemExit):
+            return EXITED, f"exit status {_exit_status(raised, log)}"
+        if raised is not None:  # a KeyboardInterrupt or another BaseException the runtime does not catch
+            log.write(uncaught_traceback(raised))
+            return EXITED, uncaught_exit_reason(raised)
+        return None, ""
 
     def reset(self) -> None:
+        if self.fallback is not None:
+            self.fallback.reset()
         if self.runtime is not None:
             self.runtime.shutdown()
             self.runtime = None
-        previous, self._previous_alarm = self._previous_alarm, _UNSET
-        if previous is not _UNSET:
-            signal.setitimer(signal.ITIMER_REAL, 0)
-            # From another thread this fails: ours stays, inert while no call is timed.
-            with contextlib.suppress(ValueError):
-                signal.signal(signal.SIGALRM, previous)
-        steady, self._steady_fds = self._steady_fds, None
-        if steady:
-            self.log.flush()
-            _restore_fds(steady)
         saved, self._saved = self._saved, None
         if saved is None:
             return
+        os._exit = _real_exit
         for name in set(sys.modules) - saved.modules:
             module = sys.modules.get(name)
             if not _is_extension(module) and not name.startswith(_RUNNER_PACKAGE + "."):
@@ -238,7 +298,7 @@ class InProcessSandbox:
             time.tzset()
         sys.path[:] = saved.path
         os.chdir(saved.cwd)
-        logging.Formatter.converter = saved.converter  # type: ignore[assignment]
+        logging.Formatter.converter = saved.converter
         logging.getLogger().setLevel(saved.root_level)
         if InProcessSandbox.warm is self:
             InProcessSandbox.warm = None

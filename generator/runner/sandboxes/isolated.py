@@ -3,8 +3,8 @@
 The child (`worker.py`) is started on the first invocation (the cold start: its Init Duration includes the
 interpreter's start-up, as Lambda's includes the runtime's) and serves later invocations warm. The runner
 enforces Timeout by killing it at the deadline and MemorySize by watching its resident memory, so an infinite
-loop in C code or a memory leak ends the way it ends in Lambda. The child's output is drained by a thread,
-so a function printing hundreds of thousands of lines never blocks on a full pipe.
+loop in C code or a memory leak ends the way it ends in Lambda. The child's output is copied to the log while
+the runner waits for its reply (`Output`).
 """
 
 from __future__ import annotations
@@ -15,14 +15,13 @@ import os
 import select
 import subprocess
 import sys
-import threading
 import time
+from collections.abc import Callable
 from typing import TextIO
 
 from ..config.environment import lambda_environment
 from ..config.template import FunctionConfig
 from ..runtime.function import RUNNER_IMPORT_ROOT, Request
-from ..runtime.serialize import Payload, payload_bytes
 from ..service.sandbox import EXITED, Step
 from .process import exit_reason, kill, peak_rss_mb, supervise
 from .worker import SYNC_PREFIX, SYNC_SUFFIX, receive, send
@@ -42,16 +41,23 @@ def _partial_prefix_start(data: bytes) -> int:
     return len(data)
 
 
-class OutputPump(threading.Thread):
-    """Copies the child's output to the log stream, and notes the sync markers that pass by."""
+class Output:
+    """The child's output pipe: copied to the log as it arrives, noting the sync markers that pass by.
+
+    The runner copies it while it waits for the child's reply (one `select` on both pipes), so a function
+    printing hundreds of thousands of lines never blocks on a full pipe. Between invocations nobody reads it:
+    like a Lambda environment, the child is idle then (a background thread of the function that prints more
+    than the pipe holds waits for the next invocation).
+    """
 
     def __init__(self, fd: int, log: TextIO) -> None:
-        super().__init__(name="lambda-output", daemon=True)
+        os.set_blocking(fd, False)
         self.fd = fd
         self.log = log
         self.decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
-        self.seen = 0
-        self.condition = threading.Condition()
+        self.pending = b""
+        self.seen = 0  # the last sync marker copied past
+        self.closed = False
 
     def _write(self, data: bytes, *, final: bool = False) -> None:
         text = self.decoder.decode(data, final=final)
@@ -59,30 +65,41 @@ class OutputPump(threading.Thread):
             self.log.write(text)
             self.log.flush()
 
-    def run(self) -> None:
-        pending = b""
-        while chunk := os.read(self.fd, 1 << 16):
-            pending += chunk
+    def copy(self) -> None:
+        """Copy whatever the child has written so far, without blocking."""
+        while not self.closed:
+            try:
+                chunk = os.read(self.fd, 1 << 16)
+            except BlockingIOError:
+                return
+            if not chunk:
+                self._write(self.pending, final=True)
+                self.pending, self.closed = b"", True
+                os.close(self.fd)
+                return
+            pending = self.pending + chunk
             while (start := pending.find(SYNC_PREFIX)) >= 0:
                 end = pending.find(SYNC_SUFFIX, start + len(SYNC_PREFIX))
                 if end < 0:
                     break
                 self._write(pending[:start])
-                sequence = int(pending[start + len(SYNC_PREFIX) : end])
+                self.seen = max(self.seen, int(pending[start + len(SYNC_PREFIX) : end]))
                 pending = pending[end + len(SYNC_SUFFIX) :]
-                with self.condition:
-                    self.seen = max(self.seen, sequence)
-                    self.condition.notify_all()
             keep = _partial_prefix_start(pending)
             self._write(pending[:keep])
-            pending = pending[keep:]
-        self._write(pending, final=True)
-        os.close(self.fd)
+            self.pending = pending[keep:]
 
-    def wait_for(self, sequence: int, timeout_s: float) -> None:
-        """Block until the output written before marker `sequence` has been copied (or the wait times out)."""
-        with self.condition:
-            self.condition.wait_for(lambda: self.seen >= sequence or not self.is_alive(), timeout_s)
+    def copy_until(self, done: Callable[[], bool], limit_s: float) -> None:
+        """Copy until `done()` (or the end of the output, or `limit_s` seconds)."""
+        deadline = time.monotonic() + limit_s
+        while not done() and not self.closed and (left := deadline - time.monotonic()) > 0:
+            select.select([self.fd], [], [], left)
+            self.copy()
+
+    def close(self) -> None:
+        if not self.closed:
+            self.closed = True
+            os.close(self.fd)
 
 
 class IsolatedSandbox:
@@ -93,7 +110,7 @@ class IsolatedSandbox:
         self.env_overrides = env_overrides
         self.log = log
         self.process: subprocess.Popen[bytes] | None = None
-        self.pump: OutputPump | None = None
+        self.output: Output | None = None
         self.command_fd = self.reply_fd = -1
         self.sequence = 0
         self.peak_mb = 0
@@ -114,13 +131,13 @@ class IsolatedSandbox:
                 pass_fds=(command_read, reply_write),
                 cwd=self.function.code_dir,
                 env=lambda_environment(self.function, self.env_overrides),
+                start_new_session=True,  # Ctrl-C reaches the runner, which then ends the environment itself
             )
         finally:
             for fd in (command_read, reply_write, output_write):
                 os.close(fd)
         self.process, self.command_fd, self.reply_fd = process, command_write, reply_read
-        self.pump = OutputPump(output_read, self.log)
-        self.pump.start()
+        self.output = Output(output_read, self.log)
 
     def init(self, limit_s: float) -> Step:
         start = time.perf_counter()
@@ -129,20 +146,30 @@ class IsolatedSandbox:
         step.duration_ms = (time.perf_counter() - start) * 1000  # process start-up is part of INIT
         return step
 
-    def run(self, event: Payload, request: Request, timeout_s: float) -> Step:
-        payload = payload_bytes(event)
-        return self._exchange({"op": "invoke", "request": request.as_dict()}, payload, timeout_s, time.perf_counter())
+    def run(self, event: bytes, request: Request, timeout_s: float) -> Step:
+        return self._exchange({"op": "invoke", "request": request.as_dict()}, event, timeout_s, time.perf_counter())
 
     def _reply_ready(self, wait_s: float) -> bool:
-        if select.select([self.reply_fd], [], [], wait_s)[0]:
-            return True
+        """Wait up to `wait_s` for the reply, copying output meanwhile; whether the reply is there."""
+        output = self.output
+        assert output is not None
+        deadline = time.monotonic() + wait_s
+        while True:
+            watched = [self.reply_fd] if output.closed else [self.reply_fd, output.fd]
+            ready = select.select(watched, [], [], max(0.0, deadline - time.monotonic()))[0]
+            if output.fd in ready:
+                output.copy()
+            if self.reply_fd in ready:
+                return True
+            if not ready or time.monotonic() >= deadline:
+                break
         if self.process is not None:  # remember the peak, for the REPORT of a call that ends in a kill
             self.peak_mb = max(self.peak_mb, peak_rss_mb(self.process.pid) or 0)
         return False
 
     def _exchange(self, header: dict[str, object], body: bytes, limit_s: float, start: float) -> Step:
-        process, pump = self.process, self.pump
-        if process is None or pump is None:
+        process, output = self.process, self.output
+        if process is None or output is None:
             raise RuntimeError("run() before init()")
         self.sequence += 1
         with contextlib.suppress(BrokenPipeError):  # a dead child shows as the end of its reply pipe below
@@ -152,10 +179,11 @@ class IsolatedSandbox:
         elapsed = (time.perf_counter() - start) * 1000
         if reply is None:
             process.wait()
-            pump.join(_SYNC_WAIT_S)
+            output.copy_until(lambda: False, _SYNC_WAIT_S)  # its last words, up to the end of the pipe
             reason = exit_reason(process.returncode)
             return Step(None, elapsed, ended=ended or EXITED, exit_reason=reason, memory_mb=self.peak_mb)
-        pump.wait_for(self.sequence, _SYNC_WAIT_S)
+        sequence = self.sequence
+        output.copy_until(lambda: output.seen >= sequence, _SYNC_WAIT_S)  # everything it printed before replying
         head, payload = reply
         self.peak_mb = max(self.peak_mb, head["memory_mb"] or 0)
         return Step(
@@ -176,6 +204,7 @@ class IsolatedSandbox:
             process.wait(timeout=1)  # the worker exits when its command pipe closes
         except subprocess.TimeoutExpired:
             kill(process)
-        if self.pump is not None:
-            self.pump.join(_SYNC_WAIT_S)
-            self.pump = None
+        if self.output is not None:
+            self.output.copy_until(lambda: False, _SYNC_WAIT_S)
+            self.output.close()
+            self.output = None

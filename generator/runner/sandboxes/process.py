@@ -33,12 +33,10 @@ _SIGNAL_NAMES = {
     "SIGHUP": "hangup",
     "SIGPIPE": "broken pipe",
 }
-try:  # measured after every in-process invocation
-    from resource import RUSAGE_SELF as _RUSAGE_SELF
-    from resource import getrusage as _getrusage
+try:
+    import resource
 except ImportError:  # Windows
-    _getrusage = None  # type: ignore[assignment]
-    _RUSAGE_SELF = 0
+    resource = None  # type: ignore[assignment]
 _MAXRSS_UNIT = 1024 if sys.platform == "darwin" else 1  # ru_maxrss is in bytes on macOS, kilobytes on Linux
 
 
@@ -65,9 +63,9 @@ def peak_rss_mb(pid: int | None = None) -> int | None:
     if pid is not None:
         kilobytes = _status_kb(pid, "VmHWM:")
         return None if kilobytes is None else _to_mb(kilobytes)
-    if _getrusage is None:  # Windows
+    if resource is None:  # Windows
         return None
-    peak = _getrusage(_RUSAGE_SELF).ru_maxrss
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     # Linux reports kilobytes, macOS bytes.
     return _to_mb(peak // _MAXRSS_UNIT)
 
@@ -87,6 +85,11 @@ def exit_reason(returncode: int) -> str:
     except ValueError:
         return f"signal: {-returncode}"
     return "signal: " + _SIGNAL_NAMES.get(name, name.lower())
+
+
+def uncaught_exit_reason(exc: BaseException) -> str:
+    """How Python ends when `exc` is not caught: by SIGINT for a KeyboardInterrupt, else with status 1."""
+    return "signal: interrupt" if isinstance(exc, KeyboardInterrupt) else "exit status 1"
 
 
 def kill(process: subprocess.Popen[bytes]) -> None:

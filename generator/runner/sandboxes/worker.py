@@ -18,7 +18,7 @@ import os
 import struct
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 _FRAME = struct.Struct(">II")
 SYNC_PREFIX = b"\x00\x1eslsgen-sync:"
@@ -45,9 +45,7 @@ def _read_exact(fd: int, size: int) -> bytes | None:
 def send(fd: int, header: dict[str, Any], body: bytes = b"") -> None:
     """Write one message: the frame sizes, the JSON header and the body."""
     encoded = json.dumps(header).encode("utf-8")
-    write_all(fd, _FRAME.pack(len(encoded), len(body)) + encoded)
-    if body:
-        write_all(fd, body)
+    write_all(fd, _FRAME.pack(len(encoded), len(body)) + encoded + body)  # one write: one wake-up of the reader
 
 
 def receive(fd: int) -> tuple[dict[str, Any], bytes] | None:
@@ -77,13 +75,41 @@ def _mark_output(sequence: int) -> None:
         write_all(1, sync_marker(sequence))
 
 
+def _die_of(exc: BaseException) -> NoReturn:
+    """End the process as an uncaught `exc` ends Python: its traceback, then SIGINT or exit status 1."""
+    import signal
+
+    from ..runtime.function import uncaught_traceback
+
+    with contextlib.suppress(OSError, ValueError):
+        sys.stderr.write(uncaught_traceback(exc))
+        sys.stderr.flush()
+    if isinstance(exc, KeyboardInterrupt) and hasattr(signal, "SIGINT"):
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+        os.kill(os.getpid(), signal.SIGINT)
+    os._exit(1)
+
+
 def main(command_fd: int, reply_fd: int) -> None:
-    """Serve `init` and `invoke` commands until the command pipe closes. SystemExit from the handler ends it."""
+    """Serve `init` and `invoke` commands until the command pipe closes.
+
+    SystemExit from the function ends the process with its status, as in Lambda; any other BaseException
+    (a KeyboardInterrupt the handler raises) ends it as an uncaught exception ends Python.
+    """
+    try:
+        _serve(command_fd, reply_fd)
+    except SystemExit:
+        raise
+    except BaseException as exc:  # the function's own: the runtime dies of it
+        _die_of(exc)
+
+
+def _serve(command_fd: int, reply_fd: int) -> None:
     from ..runtime.function import FunctionRuntime, Request, Unbuffered, lambda_sys_path
     from .process import peak_rss_mb
 
-    sys.stdout = Unbuffered(sys.stdout)  # type: ignore[assignment]
-    sys.stderr = Unbuffered(sys.stderr)  # type: ignore[assignment]
+    sys.stdout = Unbuffered(sys.stdout)
+    sys.stderr = Unbuffered(sys.stderr)
     sys.path[:] = lambda_sys_path(Path(os.environ["LAMBDA_TASK_ROOT"]), sys.path)
     runtime = FunctionRuntime(os.environ["_HANDLER"])
     while (message := receive(command_fd)) is not None:

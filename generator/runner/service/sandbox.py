@@ -10,7 +10,6 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from ..runtime.function import Request
-    from ..runtime.serialize import Payload
 
 # How an environment ended, as a sandbox reports it in `Step.ended`.
 TIMEOUT = "timeout"
@@ -19,9 +18,9 @@ EXITED = "exited"
 
 
 class Step:
-    """What a sandbox reports for its INIT phase or for one invocation."""
+    """What a sandbox reports for its INIT phase or for one invocation (a plain class: see `invoke.Invocation`)."""
 
-    __slots__ = ("duration_ms", "ended", "error", "exit_reason", "memory_mb", "response", "returned")
+    __slots__ = ("duration_ms", "ended", "error", "exit_reason", "memory_mb", "response")
 
     def __init__(
         self,
@@ -32,9 +31,7 @@ class Step:
         ended: str | None = None,  # the environment ended: TIMEOUT, MEMORY or EXITED
         exit_reason: str = "",  # for EXITED: "exit status 3", "signal: killed"
         memory_mb: int = 0,  # peak memory of the environment so far
-        returned: dict[str, Any] | None = None,  # the dict the handler returned (in-process sandboxes only)
     ) -> None:
-        self.returned = returned
         self.error = error
         self.duration_ms = duration_ms
         self.response = response
@@ -48,6 +45,6 @@ class Sandbox(Protocol):
 
     def init(self, limit_s: float) -> Step: ...
 
-    def run(self, event: Payload, request: Request, timeout_s: float) -> Step: ...
+    def run(self, event: bytes, request: Request, timeout_s: float) -> Step: ...
 
     def reset(self) -> None: ...
