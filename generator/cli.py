@@ -356,6 +356,28 @@ def start_api(ctx: typer.Context) -> None:
 
 
 @app.command(context_settings=PASSTHROUGH)
+def package(ctx: typer.Context) -> None:
+    """Build the project's deployable zip, dist/<project>.zip, for Lambda's platform, without Docker: [DIR].
+
+    Example:  slsgen package  |  slsgen package path/to/project
+    """
+    from .passthrough import run_in_project
+
+    raise typer.Exit(run_in_project("package", ctx.args))
+
+
+@app.command(context_settings=PASSTHROUGH)
+def validate(ctx: typer.Context) -> None:
+    """Check the project offline (template, SAM transform, handler, limits, IAM, events, CI files): [DIR].
+
+    Example:  slsgen validate  |  slsgen validate path/to/project
+    """
+    from .passthrough import run_in_project
+
+    raise typer.Exit(run_in_project("validate", ctx.args))
+
+
+@app.command(context_settings=PASSTHROUGH)
 def event(ctx: typer.Context) -> None:
     """Print a realistic sample event: SOURCE KIND [--field value ...].
 

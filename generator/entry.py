@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import sys
 
-PROJECT_COMMANDS = frozenset({"invoke", "start-api"})
+PROJECT_COMMANDS = frozenset({"invoke", "start-api", "package", "validate"})
 
 
 def main() -> None:

@@ -42,9 +42,16 @@ def project_python(project: Path) -> str:
     )
 
 
+# Commands about the whole project take the project's folder first: `slsgen validate path/to/project`.
+TAKES_FOLDER = frozenset({"package", "validate"})
+
+
 def run_in_project(command: str, args: list[str]) -> int:
     """Run `python -m lambda_runner COMMAND ARGS` in the project, with the project's interpreter."""
-    project = find_project(Path.cwd())
+    start = Path.cwd()
+    if command in TAKES_FOLDER and args and not args[0].startswith("-") and Path(args[0]).is_dir():
+        start, args = Path(args[0]).resolve(), args[1:]
+    project = find_project(start)
     argv = [project_python(project), "-m", settings.RUNNER_PACKAGE, command, *args]
     if os.name == "posix":
         os.chdir(project)

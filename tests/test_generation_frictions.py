@@ -59,4 +59,4 @@ def test_make_package_keeps_the_rest_of_build(tmp_path):
     run(["make", "package"], project, timeout=600)
     run(["make", "package"], project, timeout=600)  # twice: the second replaces the first's output
     assert (project / "build" / "thumbnails" / "a.jpg").read_bytes() == b"thumb"
-    assert (project / "build" / "function.zip").is_file()
+    assert (project / "dist" / "pkg.zip").is_file()  # the zip goes to dist/, build/ is left alone

@@ -1,4 +1,4 @@
-"""The runner's command line: `invoke`, `functions`, `event` and `start-api`.
+"""The runner's command line: `invoke`, `functions`, `event`, `start-api`, `package` and `validate`.
 
 It starts fast (argparse, json and the template reader; every mode loads its own modules when chosen),
 prints the function's response on stdout and everything else (the function's output, START/END/REPORT, cost)
@@ -493,6 +493,27 @@ def _start_api_options(api: argparse.ArgumentParser) -> None:
     api.set_defaults(run=_start_api)
 
 
+def _package(args: argparse.Namespace, log: TextIO) -> int:
+    from .project.package import package
+
+    package(_template_path(args), args.function, Path(args.output_dir).resolve(), log)
+    return 0
+
+
+def _validate(args: argparse.Namespace, log: TextIO) -> int:
+    from .project.validate import validate
+
+    return validate(_template_path(args))
+
+
+def _project_task_options(task: argparse.ArgumentParser) -> None:
+    task.add_argument("--template", "-t", metavar="FILE", help="the SAM template (default: ./template.yaml)")
+    if task.prog.endswith("package"):
+        task.add_argument("function", nargs="?", metavar="FUNCTION", help="logical id (needed if there are several)")
+        task.add_argument("--output-dir", "-o", default="dist", metavar="DIR", help="where the zip goes (dist)")
+    task.set_defaults(run=_package if task.prog.endswith("package") else _validate)
+
+
 # name, help, takes the project options, adds its own options
 _COMMANDS: tuple[tuple[str, str, bool, Callable[[argparse.ArgumentParser], None]], ...] = (
     ("invoke", "invoke a function with an event", True, _invoke_options),
@@ -504,6 +525,13 @@ _COMMANDS: tuple[tuple[str, str, bool, Callable[[argparse.ArgumentParser], None]
         _event_options,
     ),
     ("start-api", "serve a function over HTTP, like API Gateway", True, _start_api_options),
+    ("package", "build dist/<project>.zip for Lambda's platform, without Docker", False, _project_task_options),
+    (
+        "validate",
+        "check the project offline: template, handler, limits, IAM, events, CI files",
+        False,
+        _project_task_options,
+    ),
 )
 
 
@@ -528,6 +556,10 @@ EXAMPLES = {
   start-api --port 8080 --env-vars env.json""",
     "functions": """examples:
   functions                                   the functions of ./template.yaml""",
+    "package": """examples:
+  package                                     dist/<project>.zip and dist/template.yaml, for sam deploy""",
+    "validate": """examples:
+  validate                                    one line per problem (file:line: ...), exit 1 if any""",
 }
 
 

@@ -1,0 +1,120 @@
+"""End to end, for every built-in blueprint: `make package`, `slsgen package DIR`, `make validate`, `slsgen validate`.
+
+The zip is built for arm64 and for x86_64 from PyPI's wheels (pip's shared cache keeps it quick), each native
+library inside is checked to be a Linux ELF file for the function's architecture and each wheel's tags to be
+manylinux ones for it, and a second build must give the same bytes. The project's Makefile runs with the
+project's own `.venv` (a venv over this interpreter's packages, as `make install` would give), so the runner's
+copy inside the project does the work, not slsgen. A generated project broken in four ways gets one line each.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+import generator
+
+from helpers import generate, run, slsgen
+
+pytestmark = pytest.mark.e2e
+BLUEPRINTS = [blueprint.name for blueprint in generator.list_blueprints()]
+ELF_MACHINE = {"arm64": 183, "x86_64": 62}  # e_machine: EM_AARCH64, EM_X86_64
+WHEEL_ARCH = {"arm64": "aarch64", "x86_64": "x86_64"}
+
+
+def with_venv(project: Path) -> Path:
+    """The project's .venv, marked installed so that make goes straight to the target."""
+    run([sys.executable, "-m", "venv", "--system-site-packages", str(project / ".venv")], project)
+    (project / ".venv" / ".installed").touch()
+    return project
+
+
+def check_zip(path: Path, architecture: str, handler_file: str) -> None:
+    """Code at the root, nothing of the build machine's, native code for Lambda's Linux on `architecture`."""
+    with zipfile.ZipFile(path) as archive:
+        names = archive.namelist()
+        assert handler_file in names
+        assert not [name for name in names if "__pycache__" in name or name.endswith((".pyc", ".pyo"))]
+        assert not [name for name in names if name.startswith(("tests/", "bin/")) or name == "requirements.txt"]
+        for name in names:
+            if re.search(r"\.so(\.\d+)*$", name):
+                header = archive.read(name)[:20]
+                assert header[:4] == b"\x7fELF", name
+                assert int.from_bytes(header[18:20], "little") == ELF_MACHINE[architecture], name
+            if name.endswith(".dist-info/WHEEL"):
+                tags = re.findall(r"^Tag: (\S+)$", archive.read(name).decode(), re.MULTILINE)
+                platforms = {tag.split("-")[2] for tag in tags}
+                if platforms != {"any"}:
+                    assert all(p.startswith("manylinux") and p.endswith(WHEEL_ARCH[architecture]) for p in platforms)
+                    for tag in tags:  # built for the runtime's CPython 3.13, or for the stable ABI
+                        python, abi, _ = tag.split("-")
+                        assert python == "cp313" or abi == "abi3", tag
+
+
+def native_files(path: Path) -> list[str]:
+    with zipfile.ZipFile(path) as archive:
+        return [name for name in archive.namelist() if ".so" in name]
+
+
+@pytest.mark.parametrize("blueprint", BLUEPRINTS)
+def test_package_for_both_architectures_reproducibly_and_validate(tmp_path, blueprint):
+    project = with_venv(generate(tmp_path, blueprint, "svc-arm"))
+    made = run(["make", "package", "validate"], project, timeout=900)
+    assert "validate: OK (template.yaml: 1 function(s)" in made.stdout
+    assert re.search(r"dist/svc-arm\.zip: \d+ files, [\d.]+ MB zipped \(limit 50\)", made.stderr)
+    zip_path = project / "dist" / "svc-arm.zip"
+    check_zip(zip_path, "arm64", "lambda_function.py")
+    first = zip_path.read_bytes()
+    assert "CodeUri: svc-arm.zip" in (project / "dist" / "template.yaml").read_text()
+    deploy = [sys.executable, "-m", "lambda_runner", "validate", "--template", "dist/template.yaml"]
+    assert run(deploy, project, timeout=600).stdout.startswith("validate: OK")  # cfn-lint and the SAM transform
+
+    again = slsgen("package", str(project), cwd=tmp_path)  # from another folder: DIR names the project
+    assert again.returncode == 0
+    assert zip_path.read_bytes() == first  # byte-identical: same inputs, same zip
+    assert slsgen("validate", str(project), cwd=tmp_path).stdout.startswith("validate: OK")
+
+    intel = generate(tmp_path, blueprint, "svc-x86", "--arch", "x86_64")
+    run([sys.executable, "-m", "lambda_runner", "package"], intel, timeout=900)
+    check_zip(intel / "dist" / "svc-x86.zip", "x86_64", "lambda_function.py")
+    if blueprint == "image-resize":  # Pillow's native code, for each architecture
+        assert any(name.startswith("PIL/_imaging.") for name in native_files(zip_path))
+        assert any(name.startswith("PIL/_imaging.") for name in native_files(intel / "dist" / "svc-x86.zip"))
+
+
+def test_a_broken_generated_project_gets_one_line_per_problem(tmp_path):
+    project = with_venv(generate(tmp_path, "hello-world", "broken", "--memory", "512"))
+    template = project / "template.yaml"
+    text = template.read_text()
+    text = text.replace("Handler: lambda_function.lambda_handler", "Handler: lambda_function.handle")
+    text = text.replace("MemorySize: 512", "MemorySize: 20480")
+    text = text.replace(
+        "      RecursiveLoop: Terminate\n",
+        "      RecursiveLoop: Terminate\n      Policies:\n        - Statement:\n"
+        "            - Effect: Allow\n              Action: dynamodb:*\n              Resource: '*'\n",
+    )
+    template.write_text(text)
+    (project / "events" / "hello.json").write_text('{"rawPath": "/hello",\n')
+    lines = text.splitlines()
+    memory_line = next(n for n, line in enumerate(lines, 1) if "MemorySize: 20480" in line)
+    policy_line = next(n for n, line in enumerate(lines, 1) if "- Effect: Allow" in line)
+
+    result = slsgen("validate", str(project), cwd=tmp_path, check=False)
+    assert result.returncode == 1, result.stdout + result.stderr
+    problems = result.stdout.splitlines()
+    assert problems == [
+        "events/hello.json:2: not valid JSON: Expecting property name enclosed in double quotes (column 1)",
+        "src/lambda_function.py: no function handle at the top level of lambda_function "
+        "(Handler 'lambda_function.handle')",
+        f"template.yaml:{memory_line}: MemorySize 20480 MB is outside Lambda's 128-10240 MB",
+        f"template.yaml:{policy_line}: Action 'dynamodb:*' allows every action: name the ones the code calls",
+        f"template.yaml:{policy_line}: Resource '*' allows every resource: name the ARNs the code uses",
+    ]
+    assert "validate: 5 problem(s)" in result.stderr
+    make = run(["make", "validate"], project, check=False, timeout=600)
+    assert make.returncode != 0
+    assert make.stdout.count("template.yaml:") == 3
