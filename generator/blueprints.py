@@ -9,15 +9,14 @@ only some of its blocks.
 
 from __future__ import annotations
 
-import difflib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import paths, settings
-from .errors import BlueprintInvalid, BlueprintNotFound, InvalidOption
+from . import paths, settings, sources
+from .errors import BlueprintInvalid, InvalidOption
 from .expressions import check_syntax
-from .manifest import NAME, Check, Event, Exclude, Manifest, Repeat, read_manifest
+from .manifest import Check, Event, Exclude, Manifest, Repeat, read_manifest
 from .options import (
     MAX_NAME_LENGTH,
     RESERVED_NAMES,
@@ -62,6 +61,10 @@ class Blueprint:
     constraints: list[Constraint] = field(default_factory=list)
     checks: list[Check] = field(default_factory=list)
     layers: list[Layer] = field(default_factory=list)
+    commit: str | None = None  # a git blueprint's: the commit fetched; with ref and directory, finds it again
+    ref: str | None = None
+    directory: str | None = None
+    chain: list[str] = field(default_factory=list)  # the sources of the blueprints it extends, then its own
 
     def question(self, name: str) -> Question:
         return next(question for question in self.all_questions() if question.name == name)
@@ -81,8 +84,7 @@ class Blueprint:
 
 
 def builtin_names() -> list[str]:
-    root = paths.builtin_blueprints_dir()
-    return sorted(child.name for child in root.iterdir() if (child / settings.MANIFEST_NAME).is_file())
+    return sources.builtin_names()
 
 
 def list_blueprints() -> list[Blueprint]:
@@ -90,23 +92,38 @@ def list_blueprints() -> list[Blueprint]:
     return [load_blueprint(name) for name in builtin_names()]
 
 
+@dataclass(frozen=True)
+class Listed:
+    """One row of `slsgen list`: a built-in or a configured (search-path) blueprint, and where it comes from."""
+
+    name: str
+    trigger: str
+    description: str
+    source: str
+
+
+def catalog() -> list[Listed]:
+    """The built-in blueprints, then the search path's (config file and SLSGEN_BLUEPRINTS), with their source."""
+    rows = [Listed(b.name, b.trigger, b.description, "built-in") for b in list_blueprints()]
+    problems: list[tuple[str, str]] = []
+    for name, entry in sources.configured(problems):
+        resolved = sources.resolve(entry)
+        if resolved.kind == "cookiecutter":
+            rows.append(Listed(name, "-", "cookiecutter template", entry))
+            continue
+        try:
+            loaded = load_blueprint(resolved)
+        except BlueprintInvalid as exc:
+            rows.append(Listed(name, "-", f"invalid: {exc}", entry))
+            continue
+        rows.append(Listed(name, loaded.trigger, loaded.description, entry))
+    return rows + [Listed("-", "-", f"unavailable: {why}", entry) for entry, why in problems]
+
+
 def locate(reference: str) -> tuple[Path, str]:
-    """Find a blueprint folder: a built-in name, or a path to a folder holding a blueprint.yaml."""
-    builtin = paths.builtin_blueprints_dir() / reference
-    if NAME.match(reference) and (builtin / settings.MANIFEST_NAME).is_file():
-        return builtin, f"builtin:{reference}"
-    folder = Path(reference).expanduser()
-    if (folder / settings.MANIFEST_NAME).is_file():
-        return folder.resolve(), str(folder.resolve())
-    if folder.is_dir():
-        raise BlueprintNotFound(f"{reference} has no {settings.MANIFEST_NAME}: a blueprint folder needs a manifest")
-    if "/" in reference or "\\" in reference or reference.startswith((".", "~")):
-        raise BlueprintNotFound(
-            f"blueprint folder {reference} not found: check the path (`slsgen list` shows the built-in ones)"
-        )
-    close = difflib.get_close_matches(reference, builtin_names(), n=1)
-    hint = f"did you mean {close[0]!r}?" if close else f"choose one of: {', '.join(builtin_names())}"
-    raise BlueprintNotFound(f"unknown blueprint {reference!r}: {hint} (`slsgen list` shows them all)")
+    """Find a blueprint folder: a built-in name, a folder, a git repository or a search-path name."""
+    resolved = sources.resolve(reference)
+    return resolved.path, resolved.source
 
 
 def _merge_questions(inherited: list[Question], own: list[Question]) -> list[Question]:
@@ -167,16 +184,33 @@ def _check_manifest(manifest: Manifest, origin: str) -> None:
             raise BlueprintInvalid(f"{origin}: {what}: {exc}".splitlines()[0]) from None
 
 
-def load_blueprint(reference: str, _seen: tuple[str, ...] = ()) -> Blueprint:
-    """Load a blueprint by name or folder, with its `extends` chain merged."""
-    folder, source = locate(reference)
-    if source in _seen:
+def load_blueprint(
+    reference: str | sources.ResolvedSource,
+    ref: str | None = None,
+    directory: str | None = None,
+    _seen: tuple[str, ...] = (),
+    _base: Path | None = None,
+) -> Blueprint:
+    """Load a blueprint (a name, folder, git URL, or an already resolved source) with its `extends` chain merged.
+
+    A relative `extends:` is found beside the extending blueprint first, so a repository of blueprints can
+    extend each other whatever the user's current folder.
+    """
+    resolved = reference if isinstance(reference, sources.ResolvedSource) else None
+    resolved = resolved or sources.resolve(str(reference), ref, directory, base=_base)
+    folder, source = resolved.path, resolved.source
+    if resolved.kind != "slsgen":
+        raise BlueprintInvalid(
+            f"{reference} is a cookiecutter template, not an slsgen blueprint: `slsgen new` renders it as it is"
+        )
+    key = f"{source}#{resolved.directory or ''}"
+    if key in _seen:
         raise BlueprintInvalid(f"blueprint {reference!r} extends itself through {' -> '.join(_seen)}")
     manifest = read_manifest(folder)
     origin = str(folder / settings.MANIFEST_NAME)
     _check_manifest(manifest, origin)
 
-    parent = load_blueprint(manifest.extends, (*_seen, source)) if manifest.extends else skeleton()
+    parent = load_blueprint(manifest.extends, _seen=(*_seen, key), _base=folder) if manifest.extends else skeleton()
     own_files = {event.file for event in manifest.events}
     blueprint = Blueprint(
         name=manifest.name,
@@ -185,6 +219,10 @@ def load_blueprint(reference: str, _seen: tuple[str, ...] = ()) -> Blueprint:
         version=manifest.version,
         trigger=manifest.trigger or parent.trigger,
         source=source,
+        commit=resolved.commit,
+        ref=resolved.ref,
+        directory=resolved.directory,
+        chain=[*parent.chain, source],
         function_id=manifest.function_id or parent.function_id,
         questions=_merge_questions(parent.questions, manifest.questions),
         runtime_defaults={**parent.runtime_defaults, **manifest.runtime},

@@ -58,14 +58,14 @@ def main_options(
 
 @app.command("list")
 def list_command() -> None:
-    """List the built-in blueprints.
+    """List the built-in blueprints and those of the search path (config file, SLSGEN_BLUEPRINTS), with their source.
 
     Example:  slsgen list
     """
     from . import console
-    from .blueprints import list_blueprints
+    from .blueprints import catalog
 
-    console.print_blueprints(list_blueprints())
+    console.print_blueprints(catalog())
 
 
 @app.command()
@@ -138,6 +138,18 @@ def new(
             "generation's files it no longer makes (unless changed since); other files are kept.",
         ),
     ] = False,
+    ref: Annotated[
+        str | None, typer.Option(metavar="TAG|BRANCH|COMMIT", help="A git blueprint's version (default branch).")
+    ] = None,
+    directory: Annotated[
+        str | None, typer.Option(metavar="PATH", help="The blueprint's folder inside a git repository or folder.")
+    ] = None,
+    preset: Annotated[
+        str | None, typer.Option(metavar="NAME", help="A preset of answers from the config file ([presets.NAME]).")
+    ] = None,
+    trust: Annotated[
+        bool, typer.Option("--trust", help="Let a blueprint from outside slsgen run its code (checks, hooks).")
+    ] = False,
 ) -> None:
     """Generate a project from a blueprint.
 
@@ -145,6 +157,7 @@ def new(
       slsgen new hello-world my-api
       slsgen new hello-world my-api --no-input --runtime python3.12 --arch x86_64 --memory 256 --set greeting=Hi
       slsgen new image-resize thumbs -o ~/src --set sizes=128x128,512x512
+      slsgen new https://github.com/acme/blueprints.git api --ref v2 --directory team-api --preset prod
     """
     from . import console, workspace
 
@@ -163,7 +176,7 @@ def new(
     }
     interactive = not no_input and sys.stdin.isatty()
     try:
-        generation, blueprint_used = workspace.generate(
+        generation, next_steps = workspace.generate(
             blueprint,
             name,
             output_dir=output_dir,
@@ -172,12 +185,141 @@ def new(
             env_pairs=env or [],
             force=force,
             interactive=interactive,
+            ref=ref,
+            directory=directory,
+            preset=preset,
+            trust=trust,
         )
     except KeyboardInterrupt:  # Typer would turn it into a silent exit 130; the user must know nothing changed
         print(file=sys.stderr)  # end the prompt's line, as Typer does for Ctrl-D
         raise typer.Abort from None
-    console.print_generated(generation.path, blueprint_used.next_steps)
+    console.print_generated(generation.path, next_steps)
     console.print_retired(generation.removed, generation.kept)
+
+
+blueprint_app = typer.Typer(
+    help="Write and check team blueprints.", invoke_without_command=True, context_settings=app.info.context_settings
+)
+app.add_typer(blueprint_app, name="blueprint")
+
+
+@blueprint_app.callback()
+def blueprint_group(ctx: typer.Context) -> None:
+    """Write and check team blueprints: `init` starts one, `lint` proves one.
+
+    Examples:  slsgen blueprint init team-api  |  slsgen blueprint lint ./team-api
+    """
+    if ctx.invoked_subcommand is None:  # plain `slsgen blueprint`: the help, as for plain `slsgen`
+        print(ctx.get_help())
+        raise typer.Exit
+
+
+@blueprint_app.command("init")
+def blueprint_init(
+    name: Annotated[
+        str, typer.Argument(metavar="NAME", help="The new blueprint's name: a lowercase slug, also its folder.")
+    ],
+    base: Annotated[
+        str, typer.Option("--from", metavar="BUILTIN", help="The built-in blueprint it extends.")
+    ] = "hello-world",
+    output_dir: Annotated[
+        Path, typer.Option("--output-dir", "-o", metavar="DIR", help="Where the blueprint folder goes.")
+    ] = Path("."),
+) -> None:
+    """Start a team blueprint: a commented manifest extending a built-in, one overridden file, a guide.
+
+    Examples:  slsgen blueprint init team-api  |  slsgen blueprint init thumbs --from image-resize
+    """
+    from .authoring import init_blueprint
+
+    folder = init_blueprint(name, base, output_dir)
+    print(f"created {folder}: edit blueprint.yaml, read BLUEPRINT.md, check it with `slsgen blueprint lint {folder}`")
+
+
+@blueprint_app.command("lint")
+def blueprint_lint(
+    path: Annotated[str, typer.Argument(metavar="PATH", help="The blueprint folder (or a built-in name).")],
+    full: Annotated[
+        bool, typer.Option("--full", help="Also run each rendered project's `make install test validate`.")
+    ] = False,
+) -> None:
+    """Check a blueprint: schema, questions, every choice rendered, ruff and cfn-lint; exit 1 on any problem.
+
+    Examples:  slsgen blueprint lint ./team-api  |  slsgen blueprint lint ./team-api --full
+    """
+    from . import authoring
+
+    result = authoring.lint_blueprint(path, full=full, progress=lambda step: print(step, file=sys.stderr))
+    for problem in result.problems:
+        print(problem)
+    print(authoring.summary(result))
+    raise typer.Exit(1 if result.problems else 0)
+
+
+@app.command()
+def update(
+    directory: Annotated[Path, typer.Argument(metavar="[DIR]", help="The project folder (default: here).")] = Path("."),
+    ref: Annotated[
+        str | None, typer.Option(metavar="REF", help="Tag, branch or commit of a git blueprint (default: latest).")
+    ] = None,
+    set_: Annotated[
+        list[str] | None, typer.Option("--set", metavar="KEY=VALUE", help="Change an answer, KEY=VALUE (repeatable).")
+    ] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Show the update as a diff; change nothing.")] = False,
+    check: Annotated[bool, typer.Option("--check", help="Exit 1 when an update is available (for CI).")] = False,
+    force: Annotated[bool, typer.Option("--force", help="Update a git work tree with uncommitted changes.")] = False,
+    continue_: Annotated[
+        bool, typer.Option("--continue", help="Finish an update once its conflicts are resolved.")
+    ] = False,
+    no_input: Annotated[bool, typer.Option("--no-input", help="New questions take their defaults.")] = False,
+) -> None:
+    """Bring a project up to its blueprint's current version, keeping your edits (three-way merge).
+
+    Examples:  slsgen update  |  slsgen update --dry-run  |  slsgen update --check  |  slsgen update --continue
+    """
+    from . import update as updating
+    from .options import parse_pairs
+
+    if continue_:
+        plan = updating.continue_update(directory)
+        print(f"{plan.project.name}: update to {plan.blueprint} {plan.new_version} complete")
+        return
+    ask = None
+    if not no_input and not (dry_run or check) and sys.stdin.isatty():
+        from .console import ask_question
+
+        ask = ask_question
+    changes = parse_pairs(set_ or [], "--set")
+    plan = updating.update_project(
+        directory, ref=ref, changes=changes, ask=ask, dry_run=dry_run, check=check, force=force
+    )
+    if dry_run:
+        print(updating.diff(plan), end="")
+    print("\n".join(updating.report(plan, dry_run=dry_run, check=check)))
+    raise typer.Exit(1 if (check and plan.changes) or (plan.conflicts and not check) else 0)
+
+
+config_app = typer.Typer(help="The user's config file: default answers, presets, blueprints, trusted sources.")
+app.add_typer(config_app, name="config")
+
+
+@config_app.command("show")
+def config_show(
+    blueprint: Annotated[
+        str, typer.Argument(help="The blueprint whose answers to show.", autocompletion=complete_blueprint)
+    ] = "hello-world",
+    preset: Annotated[str | None, typer.Option(metavar="NAME", help="Apply this preset.")] = None,
+    set_: Annotated[
+        list[str] | None, typer.Option("--set", metavar="KEY=VALUE", help="An answer, as `new` takes it.")
+    ] = None,
+) -> None:
+    """Print each effective answer for a blueprint and where it comes from (flag, --set, preset, config, default).
+
+    Examples:  slsgen config show  |  slsgen config show image-resize --preset prod
+    """
+    from . import console, workspace
+
+    console.print_config(*workspace.config_rows(blueprint, preset, {}, set_ or []))
 
 
 @app.command(context_settings=PASSTHROUGH)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import textwrap
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.markup import escape
@@ -20,23 +20,43 @@ from rich.text import Text
 from rich.tree import Tree
 
 from . import settings
-from .blueprints import Blueprint
+from .blueprints import Blueprint, Listed
 from .errors import InvalidOption
 from .options import Question, check_project_name
+
+if TYPE_CHECKING:
+    from .defaults import Effective
+    from .userconfig import UserConfig
 
 out = Console()
 err = Console(stderr=True)
 
 
-def print_blueprints(blueprints: list[Blueprint]) -> None:
+def print_blueprints(blueprints: list[Listed]) -> None:
     table = Table(title="slsgen blueprints", title_justify="left")
     table.add_column("blueprint", style="bold cyan", no_wrap=True)
     table.add_column("trigger", no_wrap=True)
     table.add_column("description")
+    table.add_column("source", overflow="fold")
     for blueprint in blueprints:
-        table.add_row(blueprint.name, blueprint.trigger, blueprint.description)
+        table.add_row(blueprint.name, blueprint.trigger, escape(blueprint.description), escape(blueprint.source))
     out.print(table)
     out.print("Options of one: slsgen show BLUEPRINT    Generate: slsgen new BLUEPRINT NAME")
+
+
+def print_config(config: UserConfig, rows: list[Effective]) -> None:
+    """`slsgen config show`: the file, the search path and trusted sources, then each value and its origin."""
+    state = "" if config.exists else " (not created yet)"
+    out.print(f"config file: {config.path}{state}", highlight=False, markup=False, soft_wrap=True)
+    for label, entries in (("blueprints", config.blueprints), ("trusted", config.trusted)):
+        out.print(f"{label}: {', '.join(entries) if entries else '-'}", highlight=False, markup=False, soft_wrap=True)
+    table = Table(box=None, pad_edge=False)
+    table.add_column("option", style="bold cyan", no_wrap=True)
+    table.add_column("value", no_wrap=True)
+    table.add_column("from", overflow="fold")
+    for row in rows:
+        table.add_row(row.name, escape(format_default(row.value)), escape(row.origin))
+    out.print(table)
 
 
 def format_default(value: Any) -> str:
@@ -78,6 +98,9 @@ def print_blueprint(blueprint: Blueprint) -> None:
 
 def print_generated(project: Path, next_steps: list[str]) -> None:
     record = json.loads((project / settings.RECORD_NAME).read_text(encoding="utf-8"))
+    if record["blueprint"].get("kind") == "cookiecutter":
+        out.print(f"[green]Created[/green] {project} from the cookiecutter template {record['blueprint']['name']}.")
+        return
     tree = Tree(f"[bold]{project}[/bold]")
     nodes: dict[Path, Tree] = {Path("."): tree}
     for name in sorted(record["files"]):

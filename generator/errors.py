@@ -22,6 +22,22 @@ class BlueprintInvalid(SlsgenError):
     """A blueprint's manifest or files are malformed."""
 
 
+class SourceUnavailable(BlueprintNotFound):
+    """A git blueprint could not be fetched (bad URL, unknown ref, no network) or its folder is missing."""
+
+
+class ConfigInvalid(SlsgenError):
+    """The user's config file is malformed: its message names the file, the line and the key."""
+
+
+class Untrusted(SlsgenError):
+    """A blueprint from an untrusted source would run code at generation; nothing was written."""
+
+
+class UnsafePath(SlsgenError):
+    """A blueprint would write outside the project folder, or a file name invalid on common file systems."""
+
+
 class InvalidOption(SlsgenError):
     """An option value is malformed or outside Lambda's limits."""
 

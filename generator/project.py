@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from . import trust as trusted
 from .blueprints import Blueprint, load_blueprint
 from .errors import InvalidOption, OutputDirInvalid, TargetExists, WriteFailed
 from .options import Question, check_env, check_project_name, parse_pairs
@@ -116,14 +117,17 @@ def generate_project(
     env: Mapping[str, str] | None = None,
     force: bool = False,
     ask: Ask | None = None,
+    trust: bool = False,
 ) -> Generation:
     """Render `blueprint` into `output_dir/name`; return the project's folder and the stale files it handled.
 
     `options` holds answers by question name (runtime settings such as `memory` and the blueprint's own
-    questions alike); `env` the function's environment variables. Raises an `SlsgenError` subclass, with nothing
-    written, on any bad input and on any failure of the file system.
+    questions alike); `env` the function's environment variables. A blueprint from an untrusted source that
+    would run code (its `checks`) is refused unless `trust` (see `trust.require`). Raises an `SlsgenError`
+    subclass, with nothing written, on any bad input and on any failure of the file system.
     """
     loaded = blueprint if isinstance(blueprint, Blueprint) else load_blueprint(blueprint)
+    trusted.require(loaded.name, loaded.chain, trusted.blueprint_code(loaded), trust)
     check_project_name(name, loaded.max_name_length)
     answers = resolve_answers(loaded, options, env, ask)
     requested = Path(output_dir).expanduser()
@@ -168,10 +172,11 @@ def new_project(
     env: Mapping[str, str] | None = None,
     force: bool = False,
     ask: Ask | None = None,
+    trust: bool = False,
 ) -> Path:
     """Render `blueprint` into `output_dir/name` and return the project's path (see `generate_project`)."""
     generation = generate_project(
-        blueprint, name, output_dir=output_dir, options=options, env=env, force=force, ask=ask
+        blueprint, name, output_dir=output_dir, options=options, env=env, force=force, ask=ask, trust=trust
     )
     return generation.path
 

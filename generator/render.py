@@ -22,7 +22,7 @@ from typing import Any
 
 import yaml
 
-from . import __version__, paths, settings
+from . import __version__, paths, settings, snapshot, trust
 from .blueprints import Blueprint
 from .errors import InvalidOption, RenderError
 from .expressions import evaluate, sandbox
@@ -74,13 +74,13 @@ def assemble(blueprint: Blueprint, stage: Path, context: dict[str, Any]) -> None
             layer.path,
             stage / "templates" / layer.name,
             dirs_exist_ok=True,
-            ignore=shutil.ignore_patterns(settings.MANIFEST_NAME, "__pycache__", "*.pyc"),
+            ignore=shutil.ignore_patterns(settings.MANIFEST_NAME, settings.AUTHOR_NOTES, "__pycache__", "*.pyc"),
         )
         shutil.copytree(
             layer.path,
             project,
             dirs_exist_ok=True,
-            ignore=shutil.ignore_patterns(settings.MANIFEST_NAME, "__pycache__", "*.pyc"),
+            ignore=shutil.ignore_patterns(settings.MANIFEST_NAME, settings.AUTHOR_NOTES, "__pycache__", "*.pyc"),
         )
     for rule in blueprint.repeat:  # rendered once per item by render_repeats, not once by cookiecutter
         (project / rule.source).unlink(missing_ok=True)
@@ -96,7 +96,10 @@ def run_cookiecutter(stage: Path, output_dir: Path) -> Path:
 
     try:
         context = generate_context(context_file=str(stage / "cookiecutter.json"))
-        project = generate_files(repo_dir=str(stage), context=context, output_dir=str(output_dir), accept_hooks=False)
+        with trust.sandboxed_cookiecutter():
+            project = generate_files(
+                repo_dir=str(stage), context=context, output_dir=str(output_dir), accept_hooks=False
+            )
     except (CookiecutterException, TemplateError) as exc:
         cause = getattr(exc, "error", None) or exc
         raise RenderError(f"rendering the blueprint failed: {cause}; nothing was written") from None
@@ -117,10 +120,9 @@ def render_repeats(blueprint: Blueprint, stage: Path, project: Path, context: di
     """Render each `repeat` template once per item of a list answer (one interaction model per locale, say)."""
     if not blueprint.repeat:
         return
-    from cookiecutter.environment import StrictEnvironment
     from jinja2 import FileSystemLoader, TemplateError
 
-    env = StrictEnvironment(context={"cookiecutter": context}, keep_trailing_newline=True)
+    env = trust.sandboxed_environment({"cookiecutter": context}, keep_trailing_newline=True)
     env.loader = FileSystemLoader(str(stage / "templates"))
     for rule in blueprint.repeat:
         if rule.when is not None and not evaluate(rule.when, context):
@@ -131,7 +133,9 @@ def render_repeats(blueprint: Blueprint, stage: Path, project: Path, context: di
             template = env.get_template(f"{layer.name}/{rule.source}")
             for item in items:
                 variables = {"cookiecutter": context, rule.alias: item}
-                target = project / env.from_string(rule.target).render(**variables)
+                relative = env.from_string(rule.target).render(**variables)
+                trust.check_path(relative, blueprint.name)
+                target = project / relative
                 target.parent.mkdir(parents=True, exist_ok=True)
                 target.write_text(template.render(**variables), encoding="utf-8")
         except TemplateError as exc:
@@ -252,7 +256,13 @@ def write_record(blueprint: Blueprint, project: Path, answers: dict[str, Any]) -
     """`.slsgen.json`: what generated this project, so that later blueprint changes can be merged into it."""
     record = {
         "slsgen_version": __version__,
-        "blueprint": {"name": blueprint.name, "version": blueprint.version, "source": blueprint.source},
+        "blueprint": {
+            "name": blueprint.name,
+            "version": blueprint.version,
+            "source": blueprint.source,
+            # a git blueprint's: sources.resolve(source, ref=commit, directory=directory) finds these files again
+            **{key: value for key in ("ref", "directory", "commit") if (value := getattr(blueprint, key))},
+        },
         "project_name": project.name,
         "answers": answers,
         "files": file_digests(project),
@@ -265,7 +275,10 @@ def render(blueprint: Blueprint, project_name: str, answers: dict[str, Any], wor
     context = build_context(blueprint, project_name, answers)
     stage = workdir / "stage"
     stage.mkdir()
+    for layer in blueprint.layers:
+        trust.check_links(layer.path, blueprint.name)
     assemble(blueprint, stage, context)
+    trust.check_template_paths(stage / PROJECT_DIR, context, blueprint.name)
     output = workdir / "out"
     output.mkdir()
     project = run_cookiecutter(stage, output)
@@ -277,9 +290,11 @@ def render(blueprint: Blueprint, project_name: str, answers: dict[str, Any], wor
     remove_empty_dirs(project)
     format_python(project)
     check_rendered_handler(project, context["handler_module"], context["handler_function"], answers["handler"])
+    trust.check_tree(project, blueprint.name)
     run_checks(blueprint, project)
     write_record(blueprint, project, answers)
     if sys.platform != "win32":
         for script in project.glob("scripts/*"):
             script.chmod(0o755)
+    snapshot.write(project)  # the merge base of a later `slsgen update`
     return project

@@ -66,6 +66,8 @@ RESERVED_ENV_VARS = frozenset(
 
 # The manifest file every blueprint folder holds.
 MANIFEST_NAME = "blueprint.yaml"
+# A blueprint folder's notes for its authors: never rendered into projects.
+AUTHOR_NOTES = "BLUEPRINT.md"
 # The record of how a project was generated, written into its root.
 RECORD_NAME = ".slsgen.json"
 # The folder name of the local runner inside a generated project.

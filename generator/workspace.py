@@ -14,8 +14,10 @@ from .errors import InvalidOption
 from .options import parse_pairs
 
 if TYPE_CHECKING:
-    from .blueprints import Blueprint
+    from .defaults import Effective
     from .project import Generation
+    from .sources import ResolvedSource
+    from .userconfig import UserConfig
 
 
 def generate(
@@ -28,16 +30,23 @@ def generate(
     env_pairs: list[str],
     force: bool,
     interactive: bool,
-) -> tuple[Generation, Blueprint]:
-    """Collect the answers of `slsgen new` and generate the project; return it and the blueprint used."""
+    ref: str | None = None,
+    directory: str | None = None,
+    preset: str | None = None,
+    trust: bool = False,
+) -> tuple[Generation, list[str]]:
+    """Collect the answers of `slsgen new` and generate the project; return it and the next steps to print.
+
+    Answers come in layers (`defaults`): flags > --set > preset > config defaults > the blueprint's defaults.
+    """
+    from . import defaults, userconfig
     from .blueprints import builtin_names, load_blueprint
     from .project import generate_project, parse_env
+    from .sources import resolve
+    from .trust import blueprint_code, require
 
-    options = {key: value for key, value in flags.items() if value is not None}
-    for key, value in parse_pairs(set_pairs, "--set").items():
-        if key in options:
-            raise InvalidOption(f"{key} is given twice (as a flag and with --set); keep one")
-        options[key] = value
+    config = userconfig.load()
+    given, _ = defaults.answers(flags, set_pairs)
     env = parse_env(env_pairs)
     if blueprint is None:
         if not interactive:
@@ -47,7 +56,14 @@ def generate(
         from .console import choose_blueprint
 
         blueprint = choose_blueprint()
-    loaded = load_blueprint(blueprint)
+    resolved = resolve(blueprint, ref, directory)
+    if resolved.kind == "cookiecutter":
+        return generate_cookiecutter(
+            resolved, name, output_dir, flags, set_pairs, config, preset, force, interactive, trust
+        )
+    loaded = load_blueprint(resolved)
+    loaded = defaults.apply(loaded, defaults.configured(config, loaded.name, preset))
+    require(loaded.name, loaded.chain, blueprint_code(loaded), trust)  # before any prompt, not after them
     ask = None
     if interactive:
         from .console import ask_name, ask_question
@@ -57,5 +73,54 @@ def generate(
             name = ask_name(f"my-{loaded.name}", loaded.max_name_length)
     if name is None:
         raise InvalidOption(f"name the project: slsgen new {blueprint} NAME (lowercase letters, digits, hyphens)")
-    generation = generate_project(loaded, name, output_dir=output_dir, options=options, env=env, force=force, ask=ask)
-    return generation, loaded
+    generation = generate_project(
+        loaded, name, output_dir=output_dir, options=given, env=env, force=force, ask=ask, trust=trust
+    )
+    return generation, loaded.next_steps
+
+
+def generate_cookiecutter(
+    resolved: ResolvedSource,
+    name: str | None,
+    output_dir: Path,
+    flags: Mapping[str, Any],
+    set_pairs: list[str],
+    config: UserConfig,
+    preset: str | None,
+    force: bool,
+    interactive: bool,
+    trust: bool,
+) -> tuple[Generation, list[str]]:
+    """A plain cookiecutter template: its own questions, answered by --set, the config and its prompts."""
+    from . import defaults
+    from .cookietemplate import generate_template
+
+    used = sorted(key for key, value in flags.items() if value is not None)
+    if used:
+        raise InvalidOption(
+            f"--{used[0].replace('_', '-')} applies to slsgen blueprints; {resolved.path.name} is a cookiecutter "
+            "template with its own questions: answer them with --set KEY=VALUE"
+        )
+    values = defaults.configured(config, resolved.path.name, preset)
+    generation = generate_template(
+        resolved,
+        name,
+        output_dir=output_dir,
+        given=parse_pairs(set_pairs, "--set"),
+        configured={key: item.value for key, item in values.items()},
+        no_input=not interactive,
+        force=force,
+        trusted=trust,
+    )
+    return generation, []
+
+
+def config_rows(
+    blueprint: str, preset: str | None, flags: Mapping[str, Any], set_pairs: list[str]
+) -> tuple[UserConfig, list[Effective]]:
+    """`slsgen config show`: the config file, and each effective answer for `blueprint` with its origin."""
+    from . import defaults, userconfig
+    from .blueprints import load_blueprint
+
+    config = userconfig.load()
+    return config, defaults.effective(load_blueprint(blueprint), config, preset, flags, set_pairs)

@@ -95,7 +95,10 @@ def test_show_lists_options_with_defaults_and_allowed_values(tmp_path):
         (["show", "nope"], "unknown blueprint 'nope'"),
         (["new", "hello-world", "x", "--bogus"], "No such option: --bogus (see `slsgen new --help`)"),
         (["new", "hello-world", ""], "the project name is empty"),
-        (["bogus"], "No such command 'bogus'; the commands are list, show, new, invoke, start-api, event."),
+        (
+            ["bogus"],
+            "No such command 'bogus'; the commands are list, show, new, update, invoke, start-api, event, blueprint, config.",
+        ),
         (["bogus"], "(see `slsgen --help`)"),
         (["nw"], "No such command 'nw'. Did you mean 'new'? (see `slsgen --help`)"),
         (["show", "./missing"], "blueprint folder ./missing not found: check the path"),

@@ -135,10 +135,10 @@ def checked_blueprint(folder: Path) -> Path:
 def test_a_check_runs_in_the_rendered_project_and_its_failure_writes_nothing(tmp_path):
     folder = checked_blueprint(tmp_path / "team")
     out = tmp_path / "out"
-    project = new_project(str(folder), "good", output_dir=out)
+    project = new_project(str(folder), "good", output_dir=out, trust=True)
     assert (project / "scripts" / "check_model.py").is_file()
     assert not list(project.rglob("__pycache__"))
-    args = ("new", str(folder), "bad", "--no-input", "-o", str(out), "--set", "intents=0")
+    args = ("new", str(folder), "bad", "--no-input", "-o", str(out), "--set", "intents=0", "--trust")
     result = slsgen(*args, cwd=tmp_path, check=False)
     assert result.returncode == 2
     assert result.stderr == (
@@ -159,9 +159,9 @@ def test_checks_add_up_through_extends(tmp_path):
     (child / "blueprint.yaml").write_text(manifest.replace("extends: hello-world", f"extends: {parent}"))
     assert [check.run for check in load_blueprint(str(child)).checks] == ["scripts/check_model.py", "scripts/fail.py"]
     with pytest.raises(RenderError, match=r"check scripts/fail\.py failed: the last line; nothing was written"):
-        new_project(str(child), "svc", output_dir=tmp_path / "out")
+        new_project(str(child), "svc", output_dir=tmp_path / "out", trust=True)
     with pytest.raises(RenderError, match=r"check scripts/check_model\.py failed: model\.json has no intents"):
-        new_project(str(child), "svc", output_dir=tmp_path / "out", options={"intents": 0})
+        new_project(str(child), "svc", output_dir=tmp_path / "out", options={"intents": 0}, trust=True)
     assert not (tmp_path / "out").exists()  # the folder it created is gone too
 
 
@@ -170,7 +170,7 @@ def test_a_check_whose_script_is_excluded_fails_with_the_reason(tmp_path):
     text = (folder / "blueprint.yaml").read_text() + "exclude:\n  - {path: scripts/check_model.py}\n"
     (folder / "blueprint.yaml").write_text(text)
     with pytest.raises(RenderError, match=r"scripts/check_model\.py is not a file of the rendered project"):
-        new_project(str(folder), "svc", output_dir=tmp_path / "out")
+        new_project(str(folder), "svc", output_dir=tmp_path / "out", trust=True)
 
 
 @pytest.mark.parametrize(

@@ -235,7 +235,8 @@ def _invoke_from_queue(invoker: Any, template_path: Path, endpoint: str, bodies:
     """`--send`: fill the function's local SQS queue, then poll it into batches as Lambda's event source mapping."""
     import boto3
 
-    from .config.template import Resolver, default_stack_name, load_template, region
+    from .account import region
+    from .config.template import Resolver, default_stack_name, load_template
     from .local.event_sources import SqsPoller, sqs_source, stream_source
     from .local.local_aws import DUMMY_CREDENTIALS
 
@@ -421,7 +422,8 @@ def _terminal_columns() -> int:
         columns = 0
     if columns <= 0:
         try:
-            columns = os.get_terminal_size(sys.__stdout__.fileno()).columns  # type: ignore[union-attr]
+            stdout = sys.__stdout__  # None under pythonw and when the interpreter was started without one
+            columns = os.get_terminal_size(stdout.fileno()).columns if stdout is not None else 0
         except (AttributeError, ValueError, OSError):
             columns = 0
     return columns if columns > 0 else 80

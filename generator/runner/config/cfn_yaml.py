@@ -7,9 +7,18 @@ imported on first use, not with this module.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
-_loaders: dict[bool, type] = {}  # by "is built on libyaml"
+if TYPE_CHECKING:  # PyYAML is imported on first use only
+    from typing import TypeAlias
+
+    from yaml import CSafeLoader, MappingNode, Node, SafeLoader
+    from yaml.constructor import SafeConstructor
+
+    # Both loader bases share PyYAML's SafeConstructor and Resolver, which is all that is used of them here.
+    _Loader: TypeAlias = "type[SafeLoader] | type[CSafeLoader]"
+
+_loaders: dict[bool, _Loader] = {}  # by "is built on libyaml"
 
 
 class InvalidYaml(ValueError):
@@ -21,7 +30,7 @@ class InvalidYaml(ValueError):
         self.line = line
 
 
-def _construct_tag(loader: Any, tag_suffix: str, node: Any) -> dict[str, Any]:
+def _construct_tag(loader: SafeConstructor, tag_suffix: str, node: Node) -> dict[str, Any]:
     """`!Ref X` -> `{"Ref": "X"}`, `!GetAtt A.B` -> `{"Fn::GetAtt": ["A", "B"]}`, `!Sub s` -> `{"Fn::Sub": s}`..."""
     import yaml
 
@@ -29,8 +38,8 @@ def _construct_tag(loader: Any, tag_suffix: str, node: Any) -> dict[str, Any]:
         value: Any = loader.construct_scalar(node)
     elif isinstance(node, yaml.SequenceNode):
         value = loader.construct_sequence(node, deep=True)
-    else:
-        value = loader.construct_mapping(node, deep=True)
+    else:  # the only other kind of node
+        value = loader.construct_mapping(cast("MappingNode", node), deep=True)
     if tag_suffix == "Ref":
         return {"Ref": value}
     if tag_suffix == "GetAtt" and isinstance(value, str):
@@ -38,7 +47,7 @@ def _construct_tag(loader: Any, tag_suffix: str, node: Any) -> dict[str, Any]:
     return {f"Fn::{tag_suffix}": value}
 
 
-def cfn_loader(*, use_libyaml: bool = True) -> type:
+def cfn_loader(*, use_libyaml: bool = True) -> _Loader:
     """The loader class: CloudFormation's short-form tags, and `2010-09-09` read as a string, not a date.
 
     Built on first use so that importing this module does not import PyYAML.
@@ -49,7 +58,9 @@ def cfn_loader(*, use_libyaml: bool = True) -> type:
     if with_c in _loaders:
         return _loaders[with_c]
     base = yaml.CSafeLoader if with_c else yaml.SafeLoader
-    loader = type("CfnLoader", (base,), {"__doc__": "A safe YAML loader for CloudFormation templates."})
+    # `type()` is typed as returning a bare `type`; the class it builds is a subclass of `base`.
+    built = type("CfnLoader", (base,), {"__doc__": "A safe YAML loader for CloudFormation templates."})
+    loader = cast("_Loader", built)
     loader.add_multi_constructor("!", _construct_tag)
     loader.yaml_implicit_resolvers = {
         key: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]

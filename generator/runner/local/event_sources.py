@@ -16,7 +16,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from ..config.template import ACCOUNT_ID, FunctionConfig, Resolver, region
+from ..account import ACCOUNT_ID, region
+from ..config.template import FunctionConfig, Resolver
 from ..errors import RunnerError
 from ..events.record_events import dynamodb_event, kinesis_event, to_dynamodb_json
 

@@ -14,7 +14,7 @@ import traceback
 from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, cast
 
 _RUNNER_DIR = str(Path(__file__).resolve().parents[1])  # the runner package, all its layers
 
@@ -52,12 +52,16 @@ def make_error(message: str, error_type: str, stack: list[str] | None, request_i
 
 def user_stack(tb: TracebackType | None) -> list[str]:
     """`traceback.format_list` of the frames after the runner's own, as Lambda drops its bootstrap frames."""
-    frames = [(frame.filename, frame.lineno, frame.name, frame.line) for frame in traceback.extract_tb(tb)]
+    # (filename, line number, function name, source line), the shape `traceback.format_list` takes.
+    frames: list[tuple[str, int | None, str, str | None]] = [
+        (frame.filename, frame.lineno, frame.name, frame.line) for frame in traceback.extract_tb(tb)
+    ]
     start = 0
     while start < len(frames) and frames[start][0].startswith(_RUNNER_DIR):
         start += 1
     # Plain tuples, as the runtime passes them: without column positions there are no `^^^^` marker lines.
-    return traceback.format_list(frames[start:])
+    # The stubs want an int line number; `format_list` builds `FrameSummary`s, which take None (printed as-is).
+    return traceback.format_list(cast("list[tuple[str, int, str, str | None]]", frames[start:]))
 
 
 def error_from_exception(exc: BaseException, request_id: str | None = None) -> dict[str, Any]:
@@ -98,6 +102,7 @@ def resolve_handler(handler: str) -> Callable[..., Any]:
     except SyntaxError as exc:
         raise syntax_fault(module_name, exc) from None
     try:
-        return getattr(module, function_name)
+        function: Callable[..., Any] = getattr(module, function_name)
     except AttributeError:
         raise HandlerFault(HANDLER_NOT_FOUND, f"Handler '{function_name}' missing on module '{module_name}'") from None
+    return function

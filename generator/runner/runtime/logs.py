@@ -15,6 +15,7 @@ import os
 import sys
 import time
 import traceback
+from collections.abc import Iterable
 from itertools import islice
 from typing import Any
 
@@ -113,9 +114,9 @@ class JsonFormatter(logging.Formatter):
             fields["tenantId"] = attributes["tenant_id"]
         # Then the `extra` fields, in the order they were given, leaving out None values as for every field. A
         # LogRecord sets its own attributes first, so what `extra`, a filter or a record factory adds comes after.
-        tail = attributes.items()
+        tail: Iterable[tuple[str, Any]] = attributes.items()
         if type(record) is logging.LogRecord:
-            tail = islice(tail, len(_RECORD_ATTRIBUTES), None)  # type: ignore[assignment]
+            tail = islice(tail, len(_RECORD_ATTRIBUTES), None)
         for key, value in tail:
             if value is not None and key not in fields and key not in _NOT_EXTRA:
                 fields[key] = value

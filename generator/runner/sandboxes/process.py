@@ -36,7 +36,7 @@ _SIGNAL_NAMES = {
 try:
     import resource
 except ImportError:  # Windows
-    resource = None  # type: ignore[assignment]
+    resource = None  # type: ignore[assignment]  # mypy types the name as the module; None marks its absence
 _MAXRSS_UNIT = 1024 if sys.platform == "darwin" else 1  # ru_maxrss is in bytes on macOS, kilobytes on Linux
 
 

@@ -1,0 +1,206 @@
+"""The trust boundary: what a blueprint may do to the machine that renders it.
+
+Only the built-in blueprints are trusted by default. A blueprint from anywhere else (a folder, a git repository)
+is data: it may not run code at generation (its manifest's `checks:`, a cookiecutter template's hooks and Jinja
+`_extensions`) unless the user passes `--trust` or lists its source under `trusted` in the config file; without
+that, generation stops before anything is rendered, naming what would have run. Whatever its trust, no blueprint
+may write outside the project folder (a templated path with `..`, an absolute path, a link pointing out) or
+write a file name that Windows, macOS or Linux cannot hold, and all Jinja is rendered in a sandbox
+(`SandboxedStrictEnvironment`), also when cookiecutter renders, since cookiecutter's own environment is not one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import json
+import os
+import re
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from . import userconfig
+from .errors import UnsafePath, Untrusted
+
+if TYPE_CHECKING:
+    from jinja2.sandbox import SandboxedEnvironment
+
+    from .blueprints import Blueprint
+
+WINDOWS_RESERVED = {"CON", "PRN", "AUX", "NUL", *(f"COM{n}" for n in range(1, 10)), *(f"LPT{n}" for n in range(1, 10))}
+INVALID_CHARACTERS = re.compile(r'[:*?"<>|\\\x00-\x1f\x7f]')
+HOOK_NAMES = ("pre_prompt", "pre_gen_project", "post_gen_project")
+
+
+def canonical(source: str) -> str:
+    """A source as compared with the config's `trusted` entries: git URLs without `git+`, `.git` or a trailing `/`."""
+    from .sources import is_git, split_reference
+
+    url = split_reference(source)[0]
+    if is_git(url):
+        return url.removeprefix("git+").rstrip("/").removesuffix(".git")
+    return str(Path(url).expanduser().resolve())
+
+
+def is_trusted(source: str, trusted: Sequence[str]) -> bool:
+    """Built-ins are; another source is when a `trusted` entry is the same URL or folder, or a folder above it."""
+    if source.startswith("builtin:"):
+        return True
+    mine = canonical(source)
+    for entry in trusted:
+        theirs = canonical(entry)
+        if mine == theirs or mine.startswith(theirs.rstrip("/") + "/"):
+            return True
+    return False
+
+
+def require(name: str, sources: Sequence[str], code: Sequence[str], trust: bool) -> None:
+    """Refuse, before anything is written, to run `code` from an untrusted source unless `trust` is given."""
+    if trust or not code:
+        return
+    config = userconfig.load()
+    untrusted = [source for source in sources if not is_trusted(source, config.trusted)]
+    if not untrusted:
+        return
+    raise Untrusted(
+        f"blueprint {name} from {untrusted[-1]} is not trusted and would run code at generation: {'; '.join(code)}. "
+        f"Nothing was written; read that code, then pass --trust, or add the source under `trusted` in "
+        f"{config.path}"
+    )
+
+
+def blueprint_code(blueprint: Blueprint) -> list[str]:
+    """What an slsgen blueprint would run at generation: its manifest's checks (Python scripts)."""
+    return [f"check script {check.run}" for check in blueprint.checks]
+
+
+def cookiecutter_code(template: Path) -> list[str]:
+    """What a cookiecutter template would run: its hooks and the Jinja extensions its cookiecutter.json loads."""
+    hooks = template / "hooks"
+    code = [
+        f"hook hooks/{path.name}"
+        for path in sorted(hooks.iterdir() if hooks.is_dir() else [])
+        if path.is_file() and path.stem in HOOK_NAMES and not path.name.endswith("~")
+    ]
+    try:
+        extensions = json.loads((template / "cookiecutter.json").read_text(encoding="utf-8")).get("_extensions", [])
+    except (OSError, ValueError, AttributeError):
+        extensions = []
+    return code + [f"Jinja extension {extension}" for extension in extensions]
+
+
+def name_problem(relative: str) -> str | None:
+    """Why a rendered path (relative, `/`-separated) cannot be written safely on every common file system."""
+    if relative.startswith(("/", "\\")) or "//" in relative or re.match(r"^[A-Za-z]:", relative):
+        return "is (or holds) an absolute path"
+    for part in relative.split("/"):
+        if part in ("", ".", ".."):
+            return "leaves the project folder" if part == ".." else "has an empty folder name"
+        if part.split(".")[0].upper().rstrip(" ") in WINDOWS_RESERVED:
+            return f"uses {part!r}, a name Windows reserves"
+        bad = INVALID_CHARACTERS.search(part)
+        if bad:
+            return f"has the character {bad.group(0)!r}, invalid on Windows (or a control character)"
+        if part.endswith((".", " ")):
+            return "ends a name with a dot or a space, which Windows drops"
+    return None
+
+
+def check_path(relative: str, blueprint: str) -> None:
+    problem = name_problem(relative)
+    if problem is not None:
+        raise UnsafePath(f"blueprint {blueprint}: the path {relative!r} {problem}; refused, nothing was written")
+
+
+def check_links(folder: Path, blueprint: str) -> None:
+    """Refuse a symbolic link in a blueprint's folder that points outside it (its content would be copied in)."""
+    root = folder.resolve()
+    for current, dirs, files in os.walk(folder):
+        for entry in [*dirs, *files]:
+            path = Path(current) / entry
+            if path.is_symlink() and not path.resolve().is_relative_to(root):
+                relative = path.relative_to(folder).as_posix()
+                raise UnsafePath(
+                    f"blueprint {blueprint}: {relative} is a link to {os.readlink(path)}, outside the blueprint; "
+                    "refused, nothing was written"
+                )
+
+
+def check_tree(project: Path, blueprint: str) -> None:
+    """Check every rendered path before it is placed: valid names, and links that stay inside the project."""
+    root = project.resolve()
+    for current, dirs, files in os.walk(project):
+        for entry in [*dirs, *files]:
+            path = Path(current) / entry
+            relative = path.relative_to(project).as_posix()
+            check_path(relative, blueprint)
+            if path.is_symlink() and not path.resolve().is_relative_to(root):
+                raise UnsafePath(
+                    f"blueprint {blueprint}: {relative} is a link to {os.readlink(path)}, outside the project; "
+                    "refused, nothing was written"
+                )
+
+
+def check_template_paths(template: Path, context: Mapping[str, Any], blueprint: str) -> None:
+    """Render every templated path of a cookiecutter template (its `{{cookiecutter.x}}` folder) before
+    cookiecutter writes anything: a path that renders to `..` or an absolute path would be written outside."""
+    env = sandboxed_environment({"cookiecutter": dict(context)})
+    for current, dirs, files in os.walk(template):
+        for entry in [*dirs, *files]:
+            relative = (Path(current) / entry).relative_to(template.parent).as_posix()
+            if "{" not in relative:
+                continue
+            try:
+                rendered = env.from_string(relative).render(cookiecutter=dict(context))
+            except Exception:  # noqa: S112 - cookiecutter reports template errors itself, with its context
+                continue
+            check_path(rendered.replace("\\", "/"), blueprint)
+
+
+def sandboxed_environment(context: dict[str, Any] | None = None, **options: Any) -> SandboxedEnvironment:
+    """A sandboxed Jinja environment with cookiecutter's strict undefined and extensions (its `_extensions` too)."""
+    environment: SandboxedEnvironment = _sandboxed_class()(context=context or {}, **options)
+    return environment
+
+
+@functools.cache
+def _sandboxed_class() -> type[SandboxedEnvironment]:
+    from cookiecutter.environment import ExtensionLoaderMixin
+    from jinja2 import StrictUndefined
+    from jinja2.sandbox import SandboxedEnvironment
+
+    class SandboxedStrictEnvironment(ExtensionLoaderMixin, SandboxedEnvironment):  # type: ignore[misc]
+        """cookiecutter's StrictEnvironment, sandboxed: templates cannot reach Python objects' internals."""
+
+        def __init__(self, **kwargs: Any) -> None:
+            super().__init__(undefined=StrictUndefined, **kwargs)
+
+    return SandboxedStrictEnvironment
+
+
+@contextlib.contextmanager
+def sandboxed_cookiecutter() -> Iterator[None]:
+    """Make cookiecutter render in `sandboxed_environment` while the block runs (its generate, prompt and hook
+    modules each build their environment through `create_env_with_context`, or `StrictEnvironment` before 2.7)."""
+    import importlib
+
+    def create(context: dict[str, Any]) -> SandboxedEnvironment:
+        envvars = context.get("cookiecutter", {}).get("_jinja2_env_vars", {})
+        return sandboxed_environment(context, keep_trailing_newline=True, **envvars)
+
+    def strict(**kwargs: Any) -> SandboxedEnvironment:
+        return sandboxed_environment(kwargs.pop("context", None), **kwargs)
+
+    saved: list[tuple[Any, str, Any]] = []
+    for name in ("cookiecutter.generate", "cookiecutter.prompt", "cookiecutter.hooks", "cookiecutter.utils"):
+        module = importlib.import_module(name)
+        for attribute, replacement in (("create_env_with_context", create), ("StrictEnvironment", strict)):
+            if hasattr(module, attribute):
+                saved.append((module, attribute, getattr(module, attribute)))
+                setattr(module, attribute, replacement)
+    try:
+        yield
+    finally:
+        for module, attribute, original in reversed(saved):
+            setattr(module, attribute, original)

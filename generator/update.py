@@ -1,0 +1,463 @@
+"""`slsgen update`: bring a generated project up to its blueprint's current version, keeping the user's edits.
+
+The base of the merge is the project as slsgen generated it, read from the snapshot every generation keeps in
+`.slsgen/base.json.gz` (see `snapshot`), so it exists even when the recorded blueprint version no longer ships.
+The new version is rendered with the recorded answers (plus `--set` changes, and new questions' defaults or
+prompts), and each file is merged with `merge` (three-way, `git merge-file` semantics):
+
+- changed by the blueprint only: the new version; by the user only: theirs kept; by both: merged, or a conflict
+  left between markers (listed, exit code 1);
+- deleted by the user: stays deleted; removed by the blueprint: removed when unchanged, else kept and listed.
+
+The result is placed with `placement.place`, all or nothing, as `slsgen new --force` places a project. After a
+clean merge the project's `.slsgen.json` and snapshot describe the new version. After a conflict they stay as
+they were and the new ones wait in `.slsgen/pending/`: `slsgen update --continue` installs them once the markers
+are gone (and removes the files the blueprint dropped), so resolving never means merging the same hunks twice.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import importlib
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from . import settings, snapshot
+from .blueprints import Blueprint, load_blueprint
+from .errors import BlueprintNotFound, InvalidOption, NotAProject, SlsgenError, WriteFailed
+from .merge import has_markers, merge
+from .options import Question
+from .placement import place
+from .project import describe, resolve_answers
+from .render import evaluate, render
+
+Ask = Callable[[Question], Any]
+PENDING = f"{snapshot.FOLDER}/pending"
+MISSING = object()
+
+
+class UpdateRefused(SlsgenError):
+    """The project cannot be updated as it stands (uncommitted changes, an update in progress, no merge base)."""
+
+
+@dataclass
+class Plan:
+    """What an update would do: the files to write, the ones it leaves to the user, and the new records."""
+
+    project: Path
+    blueprint: str
+    old_version: str
+    new_version: str
+    writes: dict[str, snapshot.File] = field(default_factory=dict)  # merged content, by path
+    conflicts: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)  # dropped by the blueprint, unchanged by the user
+    kept_changed: list[str] = field(default_factory=list)  # dropped by the blueprint, changed by the user
+    kept_deleted: list[str] = field(default_factory=list)  # deleted by the user, changed by the blueprint
+    new_questions: dict[str, Any] = field(default_factory=dict)
+    dropped_answers: list[str] = field(default_factory=list)
+    available: bool = False  # the new version's files differ from the base
+    record: bytes = b""
+    base: bytes = b""
+
+    @property
+    def changes(self) -> bool:
+        return bool(self.writes or self.removed or self.available)
+
+
+def read_record(project: Path) -> dict[str, Any]:
+    path = project / settings.RECORD_NAME
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise NotAProject(
+            f"{project} has no {settings.RECORD_NAME}: run slsgen update in a project slsgen generated"
+        ) from None
+    except (OSError, ValueError) as exc:
+        raise NotAProject(f"{path} is not readable JSON ({exc}); restore it from version control") from None
+    if not isinstance(record, dict) or not isinstance(record.get("blueprint"), dict):
+        raise NotAProject(f"{path} does not record a blueprint; restore it from version control")
+    return record
+
+
+def blueprint_source(recorded: Mapping[str, Any], ref: str | None) -> Blueprint:
+    """The blueprint a project records, at its current version or at `ref`: the one place sources are looked up.
+
+    Built-in (`builtin:NAME`) and folder blueprints are loaded as they are now; any other source is a git
+    repository, resolved at `ref` (else the recorded ref) by `generator.sources` when this slsgen has it.
+    """
+    source = str(recorded.get("source", ""))
+    from_git = "://" in source or source.startswith("git@")
+    if not from_git:
+        if ref is not None:
+            raise InvalidOption(f"--ref applies to blueprints from git; {source} is not one")
+        if not source.startswith("builtin:") and not Path(source).is_dir():
+            raise BlueprintNotFound(
+                f"the project's blueprint folder {source} no longer exists: restore it, or fix blueprint.source in "
+                f"{settings.RECORD_NAME}"
+            )
+        return load_blueprint(source.removeprefix("builtin:"))
+    try:
+        sources = importlib.import_module("generator.sources")
+    except ImportError:
+        raise BlueprintNotFound(
+            f"the project's blueprint comes from git ({source}), which this slsgen cannot fetch: upgrade slsgen"
+        ) from None
+    resolved = sources.resolve(source, ref=ref or recorded.get("ref"), directory=recorded.get("directory"))
+    return resolved if isinstance(resolved, Blueprint) else load_blueprint(str(resolved))
+
+
+def carried_answers(
+    blueprint: Blueprint, recorded: Mapping[str, Any], changes: Mapping[str, str]
+) -> tuple[dict[str, Any], list[str]]:
+    """The recorded answers (with `changes` over them) that still apply: by question, in order, `when` checked.
+
+    Answers to questions the blueprint no longer asks are dropped and returned; a question that does not apply
+    any more gets no answer, so that resolving falls back to its default as a fresh generation would.
+    """
+    questions = blueprint.all_questions()
+    names = {question.name for question in questions}
+    dropped = sorted(key for key in recorded if key not in names)
+    given: dict[str, Any] = {key: value for key, value in changes.items() if key not in names}  # refused later
+    context: dict[str, Any] = {}
+    for question in questions:
+        value = changes.get(question.name, recorded.get(question.name, MISSING))
+        applies = question.when is None or evaluate(question.when, context)
+        if applies and value is not MISSING:
+            given[question.name] = value
+            try:
+                context[question.name] = question.convert(value)
+            except InvalidOption as exc:  # the new version narrowed what it accepts
+                raise InvalidOption(f"{exc}; give a new answer with --set {question.name}=...") from None
+        else:
+            context[question.name] = question.default
+    return given, dropped
+
+
+def check_clean(project: Path) -> None:
+    """Refuse a git work tree with uncommitted changes: the update must be reviewable and revertible on its own."""
+    git = shutil.which("git")
+    if git is None:
+        return
+    inside = subprocess.run(
+        [git, "rev-parse", "--is-inside-work-tree"], cwd=project, capture_output=True, text=True, check=False
+    )
+    if inside.returncode != 0 or inside.stdout.strip() != "true":
+        return
+    status = subprocess.run(
+        [git, "status", "--porcelain", "--untracked-files=all", "--", "."],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if status.stdout.strip():
+        first = status.stdout.splitlines()[0][3:]
+        raise UpdateRefused(
+            f"{project} has uncommitted changes ({first} ...): commit or stash them first, or pass --force"
+        )
+
+
+def base_files(
+    project: Path, record: Mapping[str, Any], blueprint: Blueprint, workdir: Path
+) -> dict[str, snapshot.File]:
+    """The merge base: the project's snapshot, else (older projects) a re-render proven identical by the digests."""
+    try:
+        stored = snapshot.read(project)
+    except ValueError as exc:
+        raise UpdateRefused(f"{project / snapshot.SNAPSHOT} is {exc}; restore it from version control") from None
+    if stored is not None:
+        return stored
+    recorded = dict(record.get("answers", {}))
+    env = recorded.pop("env", {})
+    digests = record.get("files", {})
+    rendered: dict[str, snapshot.File] = {}
+    if blueprint.version == record["blueprint"].get("version"):
+        try:
+            given, _ = carried_answers(blueprint, recorded, {})
+            answers = resolve_answers(blueprint, given, env)
+            (workdir / "base").mkdir()
+            folder = render(blueprint, str(record.get("project_name", project.name)), answers, workdir / "base")
+            rendered = snapshot.files_of(folder)
+        except SlsgenError:
+            rendered = {}
+    same = {path: snapshot_digest(file) for path, file in rendered.items()} == digests
+    if not rendered or not same:
+        raise UpdateRefused(
+            f"{project} has no merge base: it has no {snapshot.SNAPSHOT}, and blueprint {blueprint.name} "
+            f"{record['blueprint'].get('version')} with this slsgen does not reproduce it; generate the project "
+            "anew with `slsgen new --force` and review the differences with git"
+        )
+    return rendered
+
+
+def snapshot_digest(file: snapshot.File) -> str:
+    return hashlib.sha256(file.data).hexdigest()
+
+
+def current_file(project: Path, relative: str) -> snapshot.File | None:
+    path = project / relative
+    if path.is_symlink() or not path.is_file():
+        return None
+    return snapshot.File(path.read_bytes(), os.access(path, os.X_OK))
+
+
+def plan_update(
+    project: Path,
+    workdir: Path,
+    *,
+    ref: str | None = None,
+    changes: Mapping[str, str] | None = None,
+    ask: Ask | None = None,
+) -> Plan:
+    """Render the new version into `workdir` and merge it with the project's files, writing nothing in the project."""
+    record = read_record(project)
+    recorded_blueprint = record["blueprint"]
+    blueprint = blueprint_source(recorded_blueprint, ref)
+    base = base_files(project, record, blueprint, workdir)
+    recorded = dict(record.get("answers", {}))
+    env = recorded.pop("env", {})
+    given, dropped = carried_answers(blueprint, recorded, dict(changes or {}))
+    answers = resolve_answers(blueprint, given, env, ask)
+    name = str(record.get("project_name", project.name))
+    (workdir / "new").mkdir()
+    rendered = render(blueprint, name, answers, workdir / "new")
+    theirs = snapshot.files_of(rendered)
+    plan = Plan(
+        project=project,
+        blueprint=blueprint.name,
+        old_version=str(recorded_blueprint.get("version")),
+        new_version=blueprint.version,
+        new_questions={key: value for key, value in answers.items() if key != "env" and key not in recorded},
+        dropped_answers=dropped,
+        available=theirs != base or answers != {**recorded, "env": env},
+        record=(rendered / settings.RECORD_NAME).read_bytes(),
+        base=(rendered / snapshot.SNAPSHOT).read_bytes(),
+    )
+    labels = (
+        "yours",
+        f"{blueprint.name} {plan.old_version}",
+        f"{blueprint.name} {plan.new_version}",
+    )
+    for relative in sorted(base.keys() | theirs.keys()):
+        merge_one(plan, relative, base.get(relative), current_file(project, relative), theirs.get(relative), labels)
+    return plan
+
+
+def merge_one(
+    plan: Plan,
+    relative: str,
+    base: snapshot.File | None,
+    ours: snapshot.File | None,
+    theirs: snapshot.File | None,
+    labels: tuple[str, str, str],
+) -> None:
+    """Decide one file (see the module's docstring), recording the decision in `plan`."""
+    if theirs is None:  # the blueprint dropped it
+        if ours is None:
+            return
+        if base is not None and ours.data == base.data:
+            plan.removed.append(relative)
+        else:
+            plan.kept_changed.append(relative)
+        return
+    if ours is None:
+        if base is None:
+            plan.writes[relative] = theirs  # new in the blueprint
+        elif theirs.data != base.data:
+            plan.kept_deleted.append(relative)
+        return
+    if ours.data == theirs.data:
+        if ours.executable != theirs.executable and (base is None or ours.executable == base.executable):
+            plan.writes[relative] = theirs
+        return
+    old = base.data if base is not None else b""
+    if is_binary(old) or is_binary(ours.data) or is_binary(theirs.data):
+        if ours.data == old:
+            plan.writes[relative] = theirs
+        elif theirs.data != old:
+            plan.conflicts.append(relative)  # kept as the user has it: a binary file has no markers
+        return
+    merged = merge(old, ours.data, theirs.data, labels)
+    if merged.conflicts:
+        plan.conflicts.append(relative)
+    if merged.text != ours.data:
+        plan.writes[relative] = snapshot.File(merged.text, theirs.executable)
+
+
+def is_binary(data: bytes) -> bool:
+    if b"\0" in data[:8192]:
+        return True
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return True
+    return False
+
+
+def diff(plan: Plan) -> str:
+    """The update as a unified diff of the project's files (what `--dry-run` shows)."""
+    chunks: list[str] = []
+    for relative in sorted(set(plan.writes) | set(plan.removed)):
+        before = current_file(plan.project, relative)
+        after = plan.writes.get(relative)
+        old_data = before.data if before else b""
+        new_data = after.data if after else b""
+        if is_binary(old_data) or is_binary(new_data):
+            chunks.append(f"Binary file {relative} differs\n")
+            continue
+        lines = difflib.unified_diff(
+            old_data.decode().splitlines(keepends=True),
+            new_data.decode().splitlines(keepends=True),
+            fromfile=f"a/{relative}" if before else "/dev/null",
+            tofile=f"b/{relative}" if after else "/dev/null",
+        )
+        chunks.append(
+            "".join(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n" for line in lines)
+        )
+    return "".join(chunks)
+
+
+def stage(folder: Path, files: Mapping[str, snapshot.File | bytes]) -> None:
+    for relative, content in files.items():
+        path = folder / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        file = content if isinstance(content, snapshot.File) else snapshot.File(content)
+        path.write_bytes(file.data)
+        path.chmod(0o755 if file.executable else 0o644)
+
+
+def apply(plan: Plan, workdir: Path) -> None:
+    """Place the merged files; install the new records now (clean merge) or leave them pending (conflicts)."""
+    staging = workdir / "staging"
+    staging.mkdir()
+    records: dict[str, snapshot.File | bytes]
+    if plan.conflicts:
+        pending = {"conflicts": plan.conflicts, "removed": plan.removed}
+        records = {
+            settings.RECORD_NAME: (plan.project / settings.RECORD_NAME).read_bytes(),  # unchanged: nothing retired
+            f"{PENDING}/record.json": plan.record,
+            f"{PENDING}/base.json.gz": plan.base,
+            f"{PENDING}/state.json": json.dumps(pending, indent=2).encode() + b"\n",
+        }
+    else:
+        records = {settings.RECORD_NAME: plan.record, snapshot.SNAPSHOT: plan.base}
+    stage(staging, {**plan.writes, **records})
+    place(staging, plan.project, workdir / "replaced")
+
+
+def in_workdir(project: Path, action: Callable[[Path], Any]) -> Any:
+    """Run `action` with a temporary folder beside the project (same file system: placing is renames)."""
+    try:
+        workdir = Path(tempfile.mkdtemp(prefix=f".{project.name}.slsgen-update-", dir=project.parent))
+    except OSError as exc:
+        raise WriteFailed(f"cannot write beside {project}: {describe(exc)}; nothing was changed") from None
+    try:
+        return action(workdir)
+    except OSError as exc:
+        raise WriteFailed(f"updating {project} failed: {describe(exc)}; nothing was changed") from None
+    finally:
+        if not any(path.is_file() for path in (workdir / "replaced").rglob("*")):
+            shutil.rmtree(workdir, ignore_errors=True)
+
+
+def update_project(
+    directory: str | os.PathLike[str] = ".",
+    *,
+    ref: str | None = None,
+    changes: Mapping[str, str] | None = None,
+    ask: Ask | None = None,
+    dry_run: bool = False,
+    check: bool = False,
+    force: bool = False,
+) -> Plan:
+    """Update the project in `directory` (see the module's docstring); return what was (or would be) done.
+
+    `dry_run` and `check` write nothing. Raises an `SlsgenError` on bad input or a project that cannot be
+    updated (uncommitted changes without `force`, an update waiting for `--continue`, no merge base).
+    """
+    project = Path(directory).expanduser().resolve()
+    read_record(project)
+    if (project / PENDING).exists():
+        raise UpdateRefused(
+            f"an update of {project} is waiting for its conflicts to be resolved: fix them and run "
+            "`slsgen update --continue`"
+        )
+    if not (dry_run or check or force):
+        check_clean(project)
+
+    def run(workdir: Path) -> Plan:
+        plan = plan_update(project, workdir, ref=ref, changes=changes, ask=ask)
+        if not (dry_run or check) and plan.changes:
+            apply(plan, workdir)
+        return plan
+
+    result: Plan = in_workdir(project, run)
+    return result
+
+
+def continue_update(directory: str | os.PathLike[str] = ".") -> Plan:
+    """Finish an update whose conflicts are resolved: install its records and remove the files it dropped."""
+    project = Path(directory).expanduser().resolve()
+    record = read_record(project)
+    pending = project / PENDING
+    try:
+        state = json.loads((pending / "state.json").read_text(encoding="utf-8"))
+        new_record, new_base = (pending / "record.json").read_bytes(), (pending / "base.json.gz").read_bytes()
+    except (OSError, ValueError):
+        raise UpdateRefused(f"{project} has no update waiting to be continued: run `slsgen update`") from None
+    unresolved = [
+        path for path in state["conflicts"] if (project / path).is_file() and has_markers((project / path).read_bytes())
+    ]
+    if unresolved:
+        raise UpdateRefused(f"conflict markers remain in {', '.join(unresolved)}: resolve them, then continue")
+    new = json.loads(new_record)
+    plan = Plan(project, new["blueprint"]["name"], record["blueprint"].get("version", ""), new["blueprint"]["version"])
+    plan.removed = list(state.get("removed", []))
+
+    def run(workdir: Path) -> Plan:
+        staging = workdir / "staging"
+        staging.mkdir()
+        stage(staging, {settings.RECORD_NAME: new_record, snapshot.SNAPSHOT: new_base})
+        place(staging, project, workdir / "replaced")
+        shutil.rmtree(pending)
+        return plan
+
+    result: Plan = in_workdir(project, run)
+    return result
+
+
+def report(plan: Plan, *, dry_run: bool = False, check: bool = False) -> list[str]:
+    """What the command line prints: one line per fact, conflicts and files left to the user named one by one."""
+    versions = f"{plan.blueprint} {plan.old_version} -> {plan.new_version}"
+    if not plan.changes:
+        return [f"{plan.project.name} is up to date with {plan.blueprint} {plan.new_version}"]
+    if check:
+        return [
+            f"update available: {versions} ({len(plan.writes) + len(plan.removed)} files change); run slsgen update"
+        ]
+    would = "would " if dry_run else ""
+    lines = [f"{'dry run: ' if dry_run else ''}{plan.project.name}: {versions}"]
+    lines += [
+        f"new question {name} = {value!r} (change it with --set {name}=...)"
+        for name, value in plan.new_questions.items()
+    ]
+    lines += [f"answer {name} dropped: the blueprint no longer asks it" for name in plan.dropped_answers]
+    lines += [f"{would}update {path}" for path in sorted(set(plan.writes) - set(plan.conflicts))]
+    lines += [f"{would}remove {path} (the blueprint dropped it)" for path in plan.removed]
+    lines += [f"kept {path}: the blueprint dropped it, but you changed it" for path in plan.kept_changed]
+    lines += [f"kept deleted {path}: you deleted it; the blueprint changed it" for path in plan.kept_deleted]
+    lines += [f"conflict {path}" for path in plan.conflicts]
+    if plan.conflicts and not dry_run:
+        lines.append(
+            f"{len(plan.conflicts)} file(s) have conflicts between <<<<<<< and >>>>>>> markers: resolve them, then "
+            "run `slsgen update --continue`"
+        )
+    return lines
