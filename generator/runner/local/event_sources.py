@@ -270,9 +270,8 @@ class StreamPoller:
 
     def _record(self, shard: str, record: dict[str, Any]) -> dict[str, Any]:
         if self.source.kind == "Kinesis":
-            (event,) = kinesis_event(self.source.name, [record["Data"]], partition_key=record["PartitionKey"])[
-                "Records"
-            ]
+            records = kinesis_event(self.source.name, [record["Data"]], partition_key=record["PartitionKey"])["Records"]
+            event: dict[str, Any] = records[0]
             event["kinesis"]["sequenceNumber"] = record["SequenceNumber"]
             event["kinesis"]["approximateArrivalTimestamp"] = round(
                 record["ApproximateArrivalTimestamp"].timestamp(), 3
@@ -281,7 +280,7 @@ class StreamPoller:
             event["eventSourceARN"] = self.arn
             return event
         change = record["eventName"].lower()
-        (event,) = dynamodb_event(self.source.name, change, {}, None, None)["Records"]
+        event = dynamodb_event(self.source.name, change, {}, None, None)["Records"][0]
         change_record = dict(record["dynamodb"])
         created = change_record.get("ApproximateCreationDateTime")
         if isinstance(created, datetime):
