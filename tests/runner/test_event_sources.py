@@ -24,6 +24,7 @@ from generator.runner.local.event_sources import (
     StreamSource,
     read_bodies,
     sqs_source,
+    stream_source,
 )
 from generator.runner.local.local_aws import collect_written, report_written
 
@@ -315,3 +316,31 @@ def test_dynamodb_items_become_stream_records(aws_server: Any) -> None:
     assert outcome == f"1 processed, retrying from sequence number {failed}"
     with pytest.raises(RunnerError, match="line 1 is not a JSON object"):
         poller.send(["[1]"])
+
+
+def test_stream_source_from_the_template(tmp_path: Path) -> None:
+    events = """\
+Events:
+  Readings:
+    Type: Kinesis
+    Properties:
+      Stream: !GetAtt Readings.Arn
+      StartingPosition: TRIM_HORIZON
+      BatchSize: 7
+      MaximumRetryAttempts: -1
+      DestinationConfig:
+        OnFailure:
+          Destination: !GetAtt Failed.Arn
+"""
+    resources = "Readings:\n  Type: AWS::Kinesis::Stream\nFailed:\n  Type: AWS::SQS::Queue\n"
+    project = write_project(tmp_path, HANDLER, properties=events, resources=resources, handler="app.handler")
+    template = project / "template.yaml"
+    function = read_functions(template)["Fn"]
+    source = stream_source(function, Resolver(load_template(template), project.name))
+    assert source is not None
+    assert (source.kind, source.name, source.batch_size, source.partial) == (
+        "Kinesis", f"{project.name}-Readings", 7, False
+    )  # fmt: skip
+    assert (source.retries, source.on_failure) == (10, f"{project.name}-Failed")  # -1 is capped locally
+    function.events = {}
+    assert stream_source(function, Resolver(load_template(template), project.name)) is None
