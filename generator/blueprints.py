@@ -151,7 +151,7 @@ def skeleton() -> Blueprint:
         dependencies=[],
         dev_dependencies=[],
         events=[],
-        exclude=[],
+        exclude=[Exclude(path=path, when=when) for path, when in settings.SKELETON_EXCLUDE],
         next_steps=[],
         layers=[Layer(SKELETON_LAYER, paths.skeleton_dir())],
     )

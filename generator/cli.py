@@ -130,6 +130,13 @@ def new(
     reserved_concurrency: Annotated[
         str | None, typer.Option(metavar="INTEGER", help="Reserved concurrent executions (-1: unreserved).")
     ] = None,
+    ci: Annotated[
+        str | None, typer.Option(metavar="CI", help="github (default: GitHub Actions), gitlab (GitLab CI/CD) or none.")
+    ] = None,
+    git: Annotated[
+        bool | None,
+        typer.Option("--git/--no-git", help="git init on main and a first commit (default: when git is installed)."),
+    ] = None,
     force: Annotated[
         bool,
         typer.Option(
@@ -173,6 +180,7 @@ def new(
         "log_level": log_level,
         "ephemeral_storage": ephemeral_storage,
         "reserved_concurrency": reserved_concurrency,
+        "ci": ci,
     }
     interactive = not no_input and sys.stdin.isatty()
     try:
@@ -189,12 +197,15 @@ def new(
             directory=directory,
             preset=preset,
             trust=trust,
+            git=git,
         )
     except KeyboardInterrupt:  # Typer would turn it into a silent exit 130; the user must know nothing changed
         print(file=sys.stderr)  # end the prompt's line, as Typer does for Ctrl-D
         raise typer.Abort from None
     console.print_generated(generation.path, next_steps)
     console.print_retired(generation.removed, generation.kept)
+    if generation.git is not None:
+        console.print_note(generation.git.note)
 
 
 blueprint_app = typer.Typer(

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.markup import escape
+from rich.padding import Padding
 from rich.prompt import Prompt
 from rich.table import Table
 from rich.text import Text
@@ -33,14 +34,13 @@ err = Console(stderr=True)
 
 
 def print_blueprints(blueprints: list[Listed]) -> None:
-    table = Table(title="slsgen blueprints", title_justify="left")
-    table.add_column("blueprint", style="bold cyan", no_wrap=True)
-    table.add_column("trigger", no_wrap=True)
-    table.add_column("description")
-    table.add_column("source", overflow="fold")
+    """One block per blueprint, wrapped between words: a table squeezes its columns to nothing at 80 columns."""
+    out.print("[bold]slsgen blueprints[/bold]")
     for blueprint in blueprints:
-        table.add_row(blueprint.name, blueprint.trigger, escape(blueprint.description), escape(blueprint.source))
-    out.print(table)
+        out.print()
+        out.print(f"[bold cyan]{blueprint.name}[/bold cyan]  ({escape(blueprint.source)})")
+        out.print(Padding(f"trigger: {escape(blueprint.trigger)}\n{escape(blueprint.description)}", (0, 0, 0, 2)))
+    out.print()
     out.print("Options of one: slsgen show BLUEPRINT    Generate: slsgen new BLUEPRINT NAME")
 
 
@@ -134,6 +134,11 @@ def print_generated(project: Path, next_steps: list[str]) -> None:
 
 def files(count: int) -> str:
     return f"{count} file" if count == 1 else f"{count} files"
+
+
+def print_note(note: str) -> None:
+    """One line about what happened beside the files (the git repository, say)."""
+    out.print(f"\n{note}", highlight=False, soft_wrap=True)
 
 
 def print_retired(removed: tuple[str, ...], kept: tuple[str, ...]) -> None:

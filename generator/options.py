@@ -321,6 +321,14 @@ def runtime_questions() -> list[Question]:
             maximum=1000,
             prompt=False,
         ),
+        Question(
+            "ci",
+            "choice",
+            settings.DEFAULT_CI,
+            "Continuous integration: GitHub Actions, GitLab CI/CD, or none",
+            settings.CI_SYSTEMS,
+            prompt=False,
+        ),
     ]
 
 

@@ -6,6 +6,11 @@ and the folder is exactly as it was. Files the generation replaces, and stale fi
 into `backup` (inside the temporary work folder, on the same file system) rather than deleted, which makes the
 undo a rename back.
 
+The journal is also written to disk, each step before it is taken (`JOURNAL_NAME` in the work folder, which
+the generating process holds locked). A generation killed midway (SIGKILL, a power cut of the terminal) leaves
+that folder behind; the next run for the same target finds it unlocked and `recover`s: it undoes the steps of an
+unfinished placement, or just removes the folder when the placement had finished or never began.
+
 Stale files are those an earlier generation produced (its `.slsgen.json` records a SHA-256 per file) that the
 new one does not. A stale file still holding what the earlier generation wrote is removed; one the user has
 changed since is kept and reported, never deleted.
@@ -16,11 +21,18 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
+from typing import TextIO
 
 from . import settings
 from .errors import TargetConflict, WriteFailed
+
+JOURNAL_NAME = "journal"
+DONE = "done"  # the placement finished: nothing to undo
+UNDONE = "undone"  # it failed and was undone in its own process; originals left in the backup stay there
 
 # One journal entry: (what was done, the path relative to the target). Undone in reverse order.
 Step = tuple[str, str]
@@ -36,18 +48,26 @@ class Retired:
 
 @dataclass
 class Journal:
-    """What the placement changed so far, in order, so that it can be undone."""
+    """What the placement changed so far, in order, so that it can be undone (in this process or the next run)."""
 
     target: Path
     backup: Path
     steps: list[Step] = field(default_factory=list)
+    log: TextIO | None = None  # the journal on disk: each step is written before it is taken
+
+    def record(self, action: str, relative: str) -> None:
+        """Note a step about to be taken; undoing a step that was never taken is harmless."""
+        self.steps.append((action, relative))
+        if self.log is not None:
+            self.log.write(json.dumps([action, relative]) + "\n")
+            self.log.flush()  # the page cache survives a killed process; no fsync needed for that
 
     def move_aside(self, relative: str) -> None:
         """Move the target's file at `relative` into the backup, where an undo finds it."""
         kept = self.backup / relative
         kept.parent.mkdir(parents=True, exist_ok=True)
+        self.record("aside", relative)
         os.replace(self.target / relative, kept)
-        self.steps.append(("aside", relative))
 
     def undo(self) -> list[str]:
         """Revert every step, newest first; return the paths that could not be restored."""
@@ -56,18 +76,115 @@ class Journal:
             path = self.target / relative
             try:
                 if action == "placed":
-                    path.unlink()
+                    path.unlink(missing_ok=True)
                 elif action == "aside":
-                    path.parent.mkdir(parents=True, exist_ok=True)
-                    os.replace(self.backup / relative, path)
+                    if os.path.lexists(self.backup / relative):
+                        path.parent.mkdir(parents=True, exist_ok=True)
+                        os.replace(self.backup / relative, path)
                 elif action == "mkdir":
-                    path.rmdir()
+                    if path.is_dir() and not path.is_symlink():
+                        path.rmdir()
                 elif action == "rmdir":
                     path.mkdir(exist_ok=True)
             except OSError:
                 failed.append(relative)
         self.steps.clear()
         return failed
+
+
+def open_journal(workdir: Path, target: Path) -> TextIO:
+    """Start the on-disk journal of a placement into `target`: its first line names the target."""
+    log = (workdir / JOURNAL_NAME).open("w", encoding="utf-8")
+    log.write(json.dumps({"target": str(target)}) + "\n")
+    log.flush()
+    return log
+
+
+def lock(workdir: Path) -> int | None:
+    """Hold `workdir` locked while this process uses it (released by the OS however the process ends).
+
+    Returns the descriptor to close when done; None where advisory locks do not exist (Windows), where stale
+    work folders are then left for the user to delete.
+    """
+    if sys.platform == "win32":
+        return None
+    import fcntl
+
+    descriptor = os.open(workdir, os.O_RDONLY)
+    fcntl.flock(descriptor, fcntl.LOCK_EX)
+    return descriptor
+
+
+def recover(parent: Path, name: str, target: Path) -> None:
+    """Clean up the work folders that killed runs for `target` left beside it, undoing an unfinished placement.
+
+    Only folders nobody holds locked are touched: a generation still running keeps its own. A placement that
+    did not finish is undone from its journal, so the target is as it was before that run; if that fails, the
+    folder (with the originals in its backup) is kept and the error names it.
+    """
+    if sys.platform == "win32":
+        return
+    import fcntl
+
+    for workdir in sorted(parent.glob(f".{name}.slsgen-*")):
+        if workdir.is_symlink() or not workdir.is_dir() or workdir.name.startswith(f".{name}.slsgen-update-"):
+            continue  # `slsgen update`'s folders are its own (it does not lock them yet)
+        try:
+            descriptor = os.open(workdir, os.O_RDONLY)
+        except OSError:
+            continue
+        try:
+            try:
+                fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                continue  # in use by a running generation
+            failed = undo_from_disk(workdir, target)
+            if failed is None:
+                continue  # an undo that failed in its run (which named this folder), or another target's
+            if failed:
+                raise WriteFailed(
+                    f"an earlier run of slsgen was stopped while placing files into {target}, and putting back "
+                    f"{', '.join(failed[:5])} failed: the originals are in {workdir / 'replaced'}; restore them "
+                    f"by hand, then remove {workdir}"
+                )
+            shutil.rmtree(workdir, ignore_errors=True)
+        finally:
+            os.close(descriptor)
+
+
+def undo_from_disk(workdir: Path, target: Path) -> list[str] | None:
+    """Undo the journaled steps of an unfinished placement into `target`; return the paths not restored.
+
+    None: the folder must stay: the placement's own process undid it and could not restore everything, or the
+    journal is another target's.
+    """
+    try:
+        lines = (workdir / JOURNAL_NAME).read_text(encoding="utf-8").splitlines()
+    except FileNotFoundError:  # killed before placing anything, unless a journal-less placement kept originals
+        return None if any(path.is_file() for path in (workdir / "replaced").rglob("*")) else []
+    try:
+        header = json.loads(lines[0]) if lines else None
+        steps = [json.loads(line) for line in lines[1:] if line.endswith("]")]
+    except ValueError:
+        return ["the journal (unreadable)"]
+    if not isinstance(header, dict) or header.get("target") != str(target):
+        return None  # another target's (a link to a folder named otherwise): that target's next run recovers it
+    if lines and lines[-1] == json.dumps(DONE):
+        return []
+    if lines and lines[-1] == json.dumps(UNDONE):
+        holds = any(path.is_file() for path in (workdir / "replaced").rglob("*"))
+        return None if holds else []
+    journal = Journal(target, workdir / "replaced")
+    for step in steps:
+        if (
+            isinstance(step, list)
+            and len(step) == 2
+            and step[0] in ("placed", "aside", "mkdir", "rmdir")
+            and isinstance(step[1], str)
+            and is_inside(step[1])
+        ):
+            journal.steps.append((step[0], step[1]))
+    return journal.undo()
 
 
 def read_record(folder: Path) -> dict[str, str]:
@@ -143,7 +260,7 @@ def find_conflicts(rendered: Path, target: Path, removable: set[str]) -> list[st
     return conflicts
 
 
-def place(rendered: Path, target: Path, backup: Path) -> Retired:
+def place(rendered: Path, target: Path, backup: Path, log: TextIO | None = None) -> Retired:
     """Move the rendered project into `target`, all or nothing; return the stale files removed and kept.
 
     A new target (or an empty real folder) takes the project in one rename. Otherwise files are moved one by one,
@@ -166,7 +283,7 @@ def place(rendered: Path, target: Path, backup: Path) -> Retired:
         raise TargetConflict(
             f"{target} is in the way: {'; '.join(conflicts)}; move them away and run again (nothing was written)"
         )
-    journal = Journal(target, backup)
+    journal = Journal(target, backup, log=log)
     try:
         remove_retired(journal, retired.removed, rendered)
         for source in sorted(rendered.rglob("*")):
@@ -174,15 +291,21 @@ def place(rendered: Path, target: Path, backup: Path) -> Retired:
             destination = target / relative
             if source.is_dir():
                 if not destination.is_dir():
+                    journal.record("mkdir", relative)
                     destination.mkdir()
-                    journal.steps.append(("mkdir", relative))
                 continue
             if os.path.lexists(destination):
                 journal.move_aside(relative)
+            journal.record("placed", relative)
             os.replace(source, destination)
-            journal.steps.append(("placed", relative))
+        if log is not None:
+            log.write(json.dumps(DONE) + "\n")
+            log.flush()
     except BaseException as exc:
         failed = journal.undo()
+        if log is not None:
+            log.write(json.dumps(UNDONE) + "\n")
+            log.flush()
         if failed:
             raise WriteFailed(
                 f"placing the project failed ({exc}), and putting back {', '.join(failed[:5])} failed too: the "
@@ -204,5 +327,5 @@ def remove_retired(journal: Journal, removed: tuple[str, ...], rendered: Path) -
         if relative == "." or (rendered / relative).is_dir() or path.is_symlink() or not path.is_dir():
             continue
         if not any(path.iterdir()):
+            journal.record("rmdir", relative)
             path.rmdir()
-            journal.steps.append(("rmdir", relative))

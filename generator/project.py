@@ -20,8 +20,9 @@ from . import trust as trusted
 from .blueprints import Blueprint, load_blueprint
 from .errors import InvalidOption, OutputDirInvalid, TargetExists, WriteFailed
 from .options import Question, check_env, check_project_name, parse_pairs
-from .placement import place
+from .placement import lock, open_journal, place, recover
 from .render import evaluate, render
+from .vcs import GitResult, init_repository
 
 Ask = Callable[[Question], Any]
 
@@ -106,6 +107,7 @@ class Generation:
     path: Path
     removed: tuple[str, ...] = ()
     kept: tuple[str, ...] = ()
+    git: GitResult | None = None
 
 
 def generate_project(
@@ -117,14 +119,17 @@ def generate_project(
     env: Mapping[str, str] | None = None,
     force: bool = False,
     ask: Ask | None = None,
+    git: bool = False,
     trust: bool = False,
 ) -> Generation:
     """Render `blueprint` into `output_dir/name`; return the project's folder and the stale files it handled.
 
     `options` holds answers by question name (runtime settings such as `memory` and the blueprint's own
     questions alike); `env` the function's environment variables. A blueprint from an untrusted source that
-    would run code (its `checks`) is refused unless `trust` (see `trust.require`). Raises an `SlsgenError`
-    subclass, with nothing written, on any bad input and on any failure of the file system.
+    would run code (its `checks`) is refused unless `trust` (see `trust.require`). With `git`, the project becomes
+    a repository with one first commit once it is in place (`vcs`: a problem there is a note in `Generation.git`,
+    never an error, since the files are written by then). Raises an `SlsgenError` subclass, with nothing written,
+    on any bad input and on any failure of the file system.
     """
     loaded = blueprint if isinstance(blueprint, Blueprint) else load_blueprint(blueprint)
     trusted.require(loaded.name, loaded.chain, trusted.blueprint_code(loaded), trust)
@@ -134,14 +139,17 @@ def generate_project(
     try:
         check_output_dir(requested)
         target = requested.resolve() / name
-        check_target(target, force)
         home = target.resolve() if target.is_symlink() else target  # a link to a folder: write into that folder
+        if home.parent.is_dir():
+            recover(home.parent, name, home)  # what killed runs left: their work folders, a half-placed project
+        check_target(target, force)
         created = [folder for folder in [home.parent, *home.parent.parents] if not folder.exists()]
     except OSError as exc:  # a folder on the way that cannot be read
         raise WriteFailed(f"cannot use {requested}: {describe(exc)}; choose another --output-dir") from None
     try:
         home.parent.mkdir(parents=True, exist_ok=True)
         workdir = Path(tempfile.mkdtemp(prefix=f".{name}.slsgen-", dir=home.parent))
+        held = lock(workdir)  # tells a run that starts meanwhile that this folder is in use
     except OSError as exc:
         remove_created(created)
         raise WriteFailed(
@@ -151,7 +159,8 @@ def generate_project(
     try:
         rendered = render(loaded, name, answers, workdir)
         step = "placing the project"
-        retired = place(rendered, home, workdir / "replaced")
+        with open_journal(workdir, home) as log:
+            retired = place(rendered, home, workdir / "replaced", log)
     except BaseException as exc:
         if not holds_files(workdir / "replaced"):  # an undo that failed leaves the user's originals there
             shutil.rmtree(workdir, ignore_errors=True)
@@ -159,8 +168,12 @@ def generate_project(
         if isinstance(exc, OSError):
             raise WriteFailed(f"{step} failed: {describe(exc)}; nothing was written") from None
         raise
+    finally:
+        if held is not None:
+            os.close(held)
     shutil.rmtree(workdir, ignore_errors=True)
-    return Generation(target, retired.removed, retired.kept)
+    repository = init_repository(home) if git else None
+    return Generation(target, retired.removed, retired.kept, repository)
 
 
 def new_project(

@@ -40,6 +40,16 @@ LOG_RETENTION_DAYS = 30
 
 DEFAULT_HANDLER = "lambda_function.lambda_handler"
 
+# Continuous integration: the system whose files a project gets (`--ci`).
+CI_SYSTEMS = ("github", "gitlab", "none")
+DEFAULT_CI = "github"
+# The skeleton's files that depend on an answer, as exclude rules (glob, when): the same data a manifest's
+# `exclude:` holds. The CI files live once in templates/, whatever the blueprint.
+SKELETON_EXCLUDE = (
+    (".github/*", "ci != 'github'"),
+    (".gitlab-ci.yml", "ci != 'gitlab'"),
+)
+
 # Environment variables Lambda reserves: a function may not set them.
 RESERVED_ENV_VARS = frozenset(
     {

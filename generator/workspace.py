@@ -34,16 +34,19 @@ def generate(
     directory: str | None = None,
     preset: str | None = None,
     trust: bool = False,
+    git: bool | None = None,
 ) -> tuple[Generation, list[str]]:
     """Collect the answers of `slsgen new` and generate the project; return it and the next steps to print.
 
     Answers come in layers (`defaults`): flags > --set > preset > config defaults > the blueprint's defaults.
+    `git` None means: a repository wherever git is installed.
     """
     from . import defaults, userconfig
     from .blueprints import builtin_names, load_blueprint
     from .project import generate_project, parse_env
     from .sources import resolve
     from .trust import blueprint_code, require
+    from .vcs import available
 
     config = userconfig.load()
     given, _ = defaults.answers(flags, set_pairs)
@@ -74,7 +77,15 @@ def generate(
     if name is None:
         raise InvalidOption(f"name the project: slsgen new {blueprint} NAME (lowercase letters, digits, hyphens)")
     generation = generate_project(
-        loaded, name, output_dir=output_dir, options=given, env=env, force=force, ask=ask, trust=trust
+        loaded,
+        name,
+        output_dir=output_dir,
+        options=given,
+        env=env,
+        force=force,
+        ask=ask,
+        trust=trust,
+        git=available() if git is None else git,
     )
     return generation, loaded.next_steps
 

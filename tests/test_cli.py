@@ -57,10 +57,12 @@ def test_show_keeps_values_whole_at_80_columns(tmp_path):
     assert "any text" not in handler
 
 
-def test_list_shows_a_table_of_blueprints(tmp_path):
-    out = slsgen("list", cwd=tmp_path).stdout
-    assert "hello-world" in out
-    assert "HTTP API" in out
+def test_list_shows_every_blueprint_whole_at_80_columns(tmp_path):
+    out = run([*SLSGEN, "list"], tmp_path, env={"COLUMNS": "80"}).stdout
+    assert "hello-world  (built-in)" in out
+    assert "data-processing  (built-in)" in out  # a table cut it to `data-process…`
+    assert "trigger: SQS / SQS FIFO / Kinesis / DynamoDB Streams / S3 / schedule" in out
+    assert "…" not in out
 
 
 def test_show_lists_options_with_defaults_and_allowed_values(tmp_path):
@@ -97,7 +99,8 @@ def test_show_lists_options_with_defaults_and_allowed_values(tmp_path):
         (["new", "hello-world", ""], "the project name is empty"),
         (
             ["bogus"],
-            "No such command 'bogus'; the commands are list, show, new, update, invoke, start-api, event, blueprint, config.",
+            "No such command 'bogus'; the commands are list, show, new, update, invoke, start-api, event, blueprint, "
+            "config.",
         ),
         (["bogus"], "(see `slsgen --help`)"),
         (["nw"], "No such command 'nw'. Did you mean 'new'? (see `slsgen --help`)"),

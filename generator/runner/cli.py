@@ -224,6 +224,8 @@ def _invoke_sync(invoker: Any, events: list[bytes], log: TextIO) -> int:
         result = invocation.response if invocation.ok else invocation.error
         if result is not None:
             _write_payload(result, pretty=len(events) == 1)
+        # The summary needs only the figures: a run of 100,000 must not hold every response (tests/runner/test_soak.py).
+        invocation.response = invocation.error = None
     if len(invocations) > 1:  # printed with --quiet too: it is what `--repeat 100 -q` is for
         from .service.summary import summary_lines
 

@@ -75,7 +75,7 @@ def parse_yaml(text: str) -> Any:
     import yaml
 
     try:
-        return yaml.load(text, Loader=cfn_loader())  # noqa: S506 - a SafeLoader/CSafeLoader subclass
+        return yaml.load(text, Loader=cfn_loader())  # noqa: S506  # nosec B506  # a SafeLoader subclass: plain data
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         raise InvalidYaml(str(getattr(exc, "problem", None) or exc), mark.line + 1 if mark else None) from None

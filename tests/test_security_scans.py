@@ -1,0 +1,374 @@
+"""Security scans of every generated project: what a security reviewer runs before signing off a scaffolding tool.
+
+Every built-in blueprint is generated once with its defaults and once per other value of each `choice` question
+(a trigger, an auth type...), plus one project with the runtime options that change the function's resource (VPC,
+reserved concurrency, tracing). Then, over all of them at once (checkov takes seconds to start):
+
+- `bandit` reports no medium or high issue in any generated Python file, the vendored `lambda_runner/` included
+  (an accepted exception is a `# nosec BXXX` on its line, with the reason);
+- `checkov` passes on every `template.yaml`, except checks skipped on the resource with a reason (SECURITY.md);
+- slsgen's own checks of each template: least-privilege IAM, private/encrypted/TLS-only buckets, encrypted queues,
+  tables and streams, no secret in an environment variable;
+- `zizmor --offline` audits the GitHub workflows.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import pytest
+from cfnlint.decode.cfn_yaml import loads
+
+import generator
+
+from helpers import BIN, generate, run
+
+# The managed policies a function may carry: logs, X-Ray traces and VPC network interfaces, nothing else.
+ALLOWED_MANAGED_POLICIES = frozenset(
+    {"AWSLambdaBasicExecutionRole", "AWSLambdaVPCAccessExecutionRole", "AWSXrayWriteOnlyAccess"}
+)
+# X-Ray's trace-writing actions support no resource-level permission: AWS documents them with Resource "*".
+XRAY_ACTIONS = frozenset(
+    {"xray:PutTraceSegments", "xray:PutTelemetryRecords", "xray:GetSamplingRules", "xray:GetSamplingTargets"}
+)
+SECRET_NAME = re.compile(r"SECRET|PASSWORD|PASSWD|TOKEN|API_?KEY|PRIVATE_?KEY|CREDENTIAL", re.IGNORECASE)
+REFERENCE_SUFFIX = re.compile(r"_(ARN|NAME|PARAMETER|PARAM|ID)$")
+ACCESS_KEY = re.compile(r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b")
+
+
+# --- the projects ---------------------------------------------------------------------------------------------------
+
+
+def _condition_sets(when: str) -> list[str]:
+    """The `--set` answers that make a question's `when` true: conjunctions of `name == 'value'` only."""
+    answers = []
+    for part in when.split(" and "):
+        match = re.fullmatch(r"\s*(\w+)\s*==\s*'([^']*)'\s*", part)
+        if match is None:
+            raise AssertionError(f"extend _condition_sets for the `when` expression {when!r}")
+        answers.append(f"{match.group(1)}={match.group(2)}")
+    return answers
+
+
+def variants() -> list[tuple[str, tuple[str, ...]]]:
+    """(blueprint, extra `slsgen new` arguments) for every project the scans cover."""
+    found: list[tuple[str, tuple[str, ...]]] = []
+    for blueprint in generator.list_blueprints():
+        found.append((blueprint.name, ()))
+        for question in blueprint.questions:
+            if question.type != "choice":
+                continue
+            conditions = _condition_sets(question.when) if question.when else []
+            for choice in question.choices:
+                if choice == question.default:
+                    continue
+                found.append((blueprint.name, tuple(f"--set={a}" for a in [*conditions, f"{question.name}={choice}"])))
+    found.append(("hello-world", ("--vpc", "--reserved-concurrency", "10", "--tracing")))
+    return found
+
+
+@pytest.fixture(scope="module")
+def projects(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
+    root = tmp_path_factory.mktemp("security")
+
+    def make(numbered: tuple[int, tuple[str, tuple[str, ...]]]) -> Path:
+        number, (blueprint, args) = numbered
+        return generate(root, blueprint, f"p{number:02d}-{blueprint}", *args)
+
+    with ThreadPoolExecutor(max_workers=2) as pool:  # each generation is its own `slsgen new` process
+        return list(pool.map(make, enumerate(variants())))
+
+
+def tool(name: str) -> str:
+    return str(BIN / name)
+
+
+def template(project: Path) -> dict[str, Any]:
+    return loads((project / "template.yaml").read_text(encoding="utf-8"))
+
+
+# --- bandit ---------------------------------------------------------------------------------------------------------
+
+
+def test_the_vendored_runner_is_the_same_in_every_project(projects):
+    """bandit scans the runner once; that is enough only while every project holds the same copy."""
+
+    def digest(project: Path) -> str:
+        files = sorted((project / "lambda_runner").rglob("*.py"))
+        return hashlib.sha256(
+            b"".join(f.relative_to(project).as_posix().encode() + f.read_bytes() for f in files)
+        ).hexdigest()
+
+    assert len({digest(project) for project in projects}) == 1
+
+
+def test_bandit_finds_no_medium_or_high_issue(projects):
+    root = projects[0].parent
+    others = ",".join(str(project / "lambda_runner") for project in projects[1:])
+    result = run(
+        [tool("bandit"), "-r", str(root), "-x", others, "--severity-level", "medium", "-f", "json", "-q"],
+        root,
+        check=False,
+    )
+    report = json.loads(result.stdout)
+    issues = [
+        f"{issue['filename']}:{issue['line_number']} {issue['test_id']} {issue['issue_severity']}:"
+        f" {issue['issue_text']}"
+        for issue in report["results"]
+    ]
+    assert report["metrics"]["_totals"]["loc"] > 5000, "bandit scanned (almost) nothing"
+    assert not report["errors"], report["errors"]
+    assert issues == [], "\n".join(issues)
+
+
+def test_every_bandit_exception_says_why(projects):
+    """A `# nosec` names the check it silences and gives a reason after it (not only a ruff `noqa`)."""
+    bare = []
+    for path in projects[0].rglob("*.py"):
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            if "nosec" in line and not re.search(r"# nosec B\d{3}(, ?B\d{3})*\s+#\s*\S", line):
+                bare.append(f"{path.relative_to(projects[0])}:{number}: {line.strip()}")
+    assert bare == [], "\n".join(bare)
+
+
+# --- checkov --------------------------------------------------------------------------------------------------------
+
+
+def checkov_reports(output: str) -> list[dict[str, Any]]:
+    """checkov prints one JSON document per framework it ran; a single one is an object, several are a list."""
+    data = json.loads(output)
+    return data if isinstance(data, list) else [data]
+
+
+def test_checkov_passes_every_template_but_the_reasoned_skips(projects):
+    root = projects[0].parent
+    result = run(
+        [
+            tool("checkov"),
+            "--config-file",  # one run over every project: their `.checkov.yaml` files are the same (test below)
+            str(projects[0] / ".checkov.yaml"),
+            "--directory",
+            str(root),
+            "--framework",
+            "cloudformation",
+            "--skip-download",
+            "--output",
+            "json",
+            "--compact",
+        ],
+        root,
+        check=False,
+        env={"BC_SKIP_MAPPING": "TRUE", "CHECKOV_RUN_SCA_PACKAGE_SCAN_V2": "false"},
+    )
+    assert result.returncode in {0, 1}, result.stderr
+    reports = checkov_reports(result.stdout)
+    failed = [
+        f"{check['file_path']} {check['resource']} {check['check_id']}: {check['check_name']}"
+        for report in reports
+        for check in report["results"]["failed_checks"]
+    ]
+    skipped = [check for report in reports for check in report["results"]["skipped_checks"]]
+    scanned = {
+        Path(check["file_abs_path"]).parent.name
+        for report in reports
+        for kind in ("passed_checks", "failed_checks", "skipped_checks")
+        for check in report["results"][kind]
+    }
+    assert failed == [], "\n".join(failed)
+    assert scanned == {project.name for project in projects}, "checkov did not scan every template"
+    unexplained = [
+        check["check_id"] for check in skipped if len(check["check_result"].get("suppress_comment", "")) < 20
+    ]
+    assert unexplained == [], f"skips without a reason: {unexplained}"
+
+
+def test_every_project_wide_checkov_skip_says_why(projects):
+    """`.checkov.yaml` is slsgen's (the same in every project); each check it skips has its reason on the line above."""
+    texts = {(project / ".checkov.yaml").read_text(encoding="utf-8") for project in projects}
+    assert len(texts) == 1
+    lines = texts.pop().splitlines()
+    skips = [number for number, line in enumerate(lines) if re.fullmatch(r"\s*- CKV\w+\s*", line)]
+    assert skips, "no project-wide skip: then drop the skip-check list"
+    unexplained = [lines[number] for number in skips if not re.fullmatch(r"\s*# .{20,}", lines[number - 1])]
+    assert unexplained == []
+
+
+# --- slsgen's own checks of the template ----------------------------------------------------------------------------
+
+
+def _listed(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def iam_problems(resources: dict[str, Any]) -> list[str]:
+    """Allow statements with a `*` action or (but for CloudWatch Logs, X-Ray) a `*` resource; broad managed policies."""
+    problems = []
+    for name, resource in resources.items():
+        props = resource.get("Properties") or {}
+        documents = []
+        if resource["Type"] == "AWS::Serverless::Function":
+            for policy in _listed(props.get("Policies") or []):
+                if isinstance(policy, str) and policy not in ALLOWED_MANAGED_POLICIES:
+                    problems.append(f"{name}: managed policy {policy} is broader than the function needs")
+                elif isinstance(policy, dict) and "Statement" in policy:
+                    documents.append(policy)
+        elif resource["Type"] in {"AWS::IAM::Role", "AWS::IAM::Policy", "AWS::IAM::ManagedPolicy"}:
+            documents += [props.get("PolicyDocument") or {}]
+            documents += [policy.get("PolicyDocument") or {} for policy in props.get("Policies") or []]
+            for arn in props.get("ManagedPolicyArns") or []:
+                if isinstance(arn, str) and arn.rsplit("/", 1)[-1] not in ALLOWED_MANAGED_POLICIES:
+                    problems.append(f"{name}: managed policy {arn} is broader than the function needs")
+        for document in documents:
+            for statement in _listed(document.get("Statement") or []):
+                if statement.get("Effect") != "Allow":
+                    continue
+                actions = [str(action) for action in _listed(statement.get("Action") or [])]
+                if "NotAction" in statement or "NotResource" in statement:
+                    problems.append(f"{name}: NotAction/NotResource grants everything else")
+                if any("*" in action for action in actions):
+                    problems.append(f"{name}: wildcard action in {actions}")
+                unscoped = all(action.startswith("logs:") or action in XRAY_ACTIONS for action in actions)
+                if "*" in [str(resource) for resource in _listed(statement.get("Resource"))] and not unscoped:
+                    problems.append(f"{name}: Resource * for {actions}")
+    return problems
+
+
+def _denies_insecure_transport(resources: dict[str, Any], bucket: str) -> bool:
+    for resource in resources.values():
+        props = resource.get("Properties") or {}
+        if resource["Type"] != "AWS::S3::BucketPolicy" or props.get("Bucket") != {"Ref": bucket}:
+            continue
+        for statement in _listed(props["PolicyDocument"].get("Statement") or []):
+            condition = (statement.get("Condition") or {}).get("Bool") or {}
+            if statement.get("Effect") == "Deny" and str(condition.get("aws:SecureTransport")).lower() == "false":
+                return True
+    return False
+
+
+def storage_problems(resources: dict[str, Any]) -> list[str]:
+    """Buckets private, encrypted and TLS-only; queues, tables, streams and topics encrypted at rest."""
+    problems = []
+    for name, resource in resources.items():
+        kind, props = resource["Type"], resource.get("Properties") or {}
+        if kind == "AWS::S3::Bucket":
+            block = props.get("PublicAccessBlockConfiguration") or {}
+            flags = ("BlockPublicAcls", "BlockPublicPolicy", "IgnorePublicAcls", "RestrictPublicBuckets")
+            if not all(block.get(flag) is True for flag in flags):
+                problems.append(f"{name}: public access is not blocked")
+            if not (props.get("BucketEncryption") or {}).get("ServerSideEncryptionConfiguration"):
+                problems.append(f"{name}: no default encryption")
+            if not _denies_insecure_transport(resources, name):
+                problems.append(f"{name}: no bucket policy denying requests without TLS")
+        elif kind == "AWS::SQS::Queue":
+            if props.get("SqsManagedSseEnabled") is not True and not props.get("KmsMasterKeyId"):
+                problems.append(f"{name}: queue not encrypted (SqsManagedSseEnabled or KmsMasterKeyId)")
+        elif kind in {"AWS::DynamoDB::Table", "AWS::Serverless::SimpleTable"}:
+            if (props.get("SSESpecification") or {}).get("SSEEnabled") is not True:
+                problems.append(f"{name}: table without SSESpecification.SSEEnabled (KMS encryption)")
+        elif kind == "AWS::Kinesis::Stream":
+            if (props.get("StreamEncryption") or {}).get("EncryptionType") != "KMS":
+                problems.append(f"{name}: stream not encrypted with KMS")
+        elif kind == "AWS::SNS::Topic" and not props.get("KmsMasterKeyId"):
+            problems.append(f"{name}: topic not encrypted")
+    return problems
+
+
+def secret_problems(resources: dict[str, Any]) -> list[str]:
+    """Secrets are read at run time from Secrets Manager / SSM: an environment variable holds at most their name."""
+    problems = []
+    for name, resource in resources.items():
+        variables = ((resource.get("Properties") or {}).get("Environment") or {}).get("Variables") or {}
+        for key, value in variables.items():
+            text = json.dumps(value)
+            if "{{resolve:secretsmanager" in text or "{{resolve:ssm-secure" in text:
+                problems.append(f"{name}: {key} resolves a secret into a plain environment variable")
+            if SECRET_NAME.search(key) and not REFERENCE_SUFFIX.search(key):
+                problems.append(f"{name}: {key} looks like a secret; pass its Secrets Manager ARN or SSM name")
+    return problems
+
+
+def test_templates_are_least_privilege_private_and_encrypted(projects):
+    problems = []
+    for project in projects:
+        resources = template(project)["Resources"]
+        found = iam_problems(resources) + storage_problems(resources) + secret_problems(resources)
+        problems += [f"{project.name}: {problem}" for problem in found]
+    assert problems == [], "\n".join(problems)
+
+
+def test_no_access_key_in_any_generated_file(projects):
+    leaks = [
+        str(path)
+        for project in projects
+        for path in project.rglob("*")
+        if path.is_file()
+        for key in ACCESS_KEY.findall(path.read_text(encoding="utf-8", errors="replace"))
+        if not key.endswith("EXAMPLE")  # AWS's documented placeholder, in the runner's sample events
+    ]
+    assert leaks == []
+
+
+def test_the_template_checks_catch_what_they_look_for():
+    """The checks above fail on the mistakes they exist for (else a passing run proves nothing)."""
+    bad = loads(
+        """
+Resources:
+  Fn:
+    Type: AWS::Serverless::Function
+    Properties:
+      Policies:
+        - AmazonS3FullAccess
+        - Statement:
+            - {Effect: Allow, Action: "s3:*", Resource: "arn:aws:s3:::b/*"}
+            - {Effect: Allow, Action: dynamodb:GetItem, Resource: "*"}
+            - {Effect: Allow, Action: logs:PutLogEvents, Resource: "*"}
+      Environment:
+        Variables:
+          DB_PASSWORD: hunter2
+          API_KEY_PARAMETER: /app/api-key
+          TOKEN: "{{resolve:secretsmanager:app:SecretString:token}}"
+  Bucket:
+    Type: AWS::S3::Bucket
+    Properties:
+      PublicAccessBlockConfiguration: {BlockPublicAcls: true}
+  Queue:
+    Type: AWS::SQS::Queue
+    Properties: {SqsManagedSseEnabled: false}
+  Table:
+    Type: AWS::DynamoDB::Table
+    Properties: {}
+"""
+    )["Resources"]
+    assert len(iam_problems(bad)) == 3
+    assert {problem.split(":")[0] for problem in storage_problems(bad)} == {"Bucket", "Queue", "Table"}
+    assert len(storage_problems(bad)) == 5
+    assert [problem.split(":")[1].split()[0] for problem in secret_problems(bad)] == ["DB_PASSWORD", "TOKEN", "TOKEN"]
+
+
+# --- the GitHub workflows -------------------------------------------------------------------------------------------
+
+
+def test_github_workflows_pass_zizmor_offline(projects):
+    folders = [str(project / ".github" / "workflows") for project in projects if (project / ".github").is_dir()]
+    assert folders, "no project has GitHub workflows"
+    result = run([tool("zizmor"), "--offline", "--no-progress", "--format", "json", *folders], projects[0], check=False)
+    findings = json.loads(result.stdout)
+    unexpected = [
+        f"{finding['ident']}: {finding['desc']} at {finding['locations'][0]['concrete']['feature']}"
+        f" in {json.dumps(finding['locations'][0]['symbolic']['key'])}"
+        for finding in findings
+        if not finding["ignored"]
+    ]
+    assert unexpected == [], "\n".join(unexpected)
+    assert result.returncode == 0, result.stderr
+
+
+def test_variants_cover_every_blueprint_and_choice():
+    covered = variants()
+    assert {name for name, _ in covered} == {blueprint.name for blueprint in generator.list_blueprints()}
+    assert ("hello-world", ("--set=trigger=function-url", "--set=url_auth=NONE")) in covered
