@@ -239,11 +239,14 @@ def _invoke_from_queue(invoker: Any, template_path: Path, endpoint: str, bodies:
 
     from .account import region
     from .config.template import Resolver, default_stack_name, load_template
-    from .local.event_sources import SqsPoller, sqs_source
+    from .local.event_sources import SqsPoller, sqs_source, stream_source
     from .local.local_aws import DUMMY_CREDENTIALS
 
     function: FunctionConfig = invoker.function
     resolver = Resolver(load_template(template_path), default_stack_name(template_path.resolve().parent))
+    stream = stream_source(function, resolver)
+    if stream is not None:
+        return _invoke_from_stream(invoker, stream, endpoint, bodies, log)
     source = sqs_source(function, resolver)
     credentials = {key.lower(): value for key, value in DUMMY_CREDENTIALS.items()}
     sqs = boto3.client("sqs", endpoint_url=endpoint, region_name=region(), **credentials)
@@ -265,6 +268,32 @@ def _invoke_from_queue(invoker: Any, template_path: Path, endpoint: str, bodies:
             _write_payload(result, pretty=True)
         ok = ok and invocation.ok
     return 0 if ok else 1
+
+
+def _invoke_from_stream(invoker: Any, source: Any, endpoint: str, lines: list[str], log: TextIO) -> int:
+    """`--send` to a Kinesis or DynamoDB event: fill the stream, then read it in batches as Lambda's mapping does."""
+    from .local.event_sources import StreamPoller
+    from .local.local_aws import _Clients
+
+    function: FunctionConfig = invoker.function
+    poller = StreamPoller(_Clients(endpoint), source)
+    poller.send(lines)
+    what = (
+        f"put {len(lines)} record(s) on {source.name}"
+        if source.kind == "Kinesis"
+        else (f"wrote {len(lines)} item(s) to {source.name}")
+    )
+    log.write(f"[local-aws] {what}; reading its stream in batches of {source.batch_size}\n")
+    while (event := poller.next_batch()) is not None:
+        invocation = invoker.invoke(json.dumps(event).encode())
+        log.write(_cost(function, invocation.billed_ms) + "\n")
+        outcome = poller.settle(invocation.ok, invocation.response)
+        log.write(f"[local-aws] batch of {len(event['Records'])}: {outcome}\n")
+        log.flush()
+        result = invocation.response if invocation.ok else invocation.error
+        if result is not None:
+            _write_payload(result, pretty=True)
+    return 1 if poller.dropped and not source.on_failure else 0
 
 
 def _invoke_async(invoker: Any, events: list[bytes], log: TextIO) -> int:
@@ -445,7 +474,8 @@ def _invoke_options(invoke: argparse.ArgumentParser) -> None:
         "--send",
         type=Path,
         metavar="FILE",
-        help="local AWS: send each line of FILE to the function's SQS queue, then poll it as Lambda does",
+        help="local AWS: send each line of FILE to the function's SQS queue or Kinesis stream (DynamoDB: one JSON "
+        "item a line, written to the table whose stream it reads), then poll it as Lambda does",
     )
     invoke.add_argument(
         "--invocation-type",

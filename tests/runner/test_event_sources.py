@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import io
 import json
 from decimal import Decimal
@@ -16,7 +17,15 @@ from moto import mock_aws
 
 from generator.runner.config.template import Resolver, load_template, read_functions
 from generator.runner.errors import RunnerError
-from generator.runner.local.event_sources import SqsPoller, SqsSource, read_bodies, sqs_source
+from generator.runner.local.event_sources import (
+    SqsPoller,
+    SqsSource,
+    StreamPoller,
+    StreamSource,
+    read_bodies,
+    sqs_source,
+    stream_source,
+)
 from generator.runner.local.local_aws import collect_written, report_written
 
 SERVICES = ("s3", "sqs", "dynamodb", "kinesis")
@@ -211,3 +220,127 @@ def test_report_shows_the_first_items_of_each_table(sqs: Any) -> None:
     assert len(lines) == 1 + 10 + 1
     assert '  {"count": 3, "id": "a", "note": null, "tags": ["x", "y"], "total": 2.5}' in lines
     assert lines[-1] == "  ... and 2 more"
+
+
+@pytest.fixture
+def aws(monkeypatch: pytest.MonkeyPatch) -> Any:
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    with mock_aws():
+        yield SimpleNamespace(
+            **{
+                name: boto3.client(name, region_name="us-east-1")
+                for name in ("kinesis", "dynamodb", "dynamodbstreams", "sqs")
+            }
+        )
+
+
+def test_kinesis_checkpoints_at_the_first_failure_then_gives_up(aws: Any) -> None:
+    """Batches of BatchSize from TRIM_HORIZON; a reported failure checkpoints before it; retries end on the queue."""
+    aws.kinesis.create_stream(StreamName="readings", ShardCount=1)
+    aws.sqs.create_queue(QueueName="failed")
+    poller = StreamPoller(aws, StreamSource("Kinesis", "readings", 2, True, 1, "failed"))
+    poller.send(["a", "b", "c"])
+    first = poller.next_batch()
+    assert first is not None
+    records = first["Records"]
+    assert [base64.b64decode(record["kinesis"]["data"]) for record in records] == [b"a", b"b"]
+    assert {record["eventSource"] for record in records} == {"aws:kinesis"}
+    assert records[0]["eventSourceARN"] == "arn:aws:kinesis:us-east-1:123456789012:stream/readings"
+    assert records[0]["eventID"].endswith(":" + records[0]["kinesis"]["sequenceNumber"])
+    failed_b = records[1]["kinesis"]["sequenceNumber"]
+    outcome = poller.settle(True, json.dumps({"batchItemFailures": [{"itemIdentifier": failed_b}]}).encode())
+    assert outcome == f"1 processed, retrying from sequence number {failed_b}"
+    second = poller.next_batch()
+    assert second is not None
+    assert [base64.b64decode(record["kinesis"]["data"]) for record in second["Records"]] == [b"b", b"c"]
+    assert poller.settle(False, None).startswith("failed after 1 retries: 2 record(s) skipped, sent to failed")
+    assert poller.next_batch() is None
+    url = aws.sqs.get_queue_url(QueueName="failed")["QueueUrl"]
+    (message,) = aws.sqs.receive_message(QueueUrl=url)["Messages"]
+    info = json.loads(message["Body"])["KinesisBatchInfo"]
+    assert (info["startSequenceNumber"], info["batchSize"]) == (failed_b, 2)
+
+
+def test_kinesis_success_moves_past_the_batch(aws: Any) -> None:
+    aws.kinesis.create_stream(StreamName="readings", ShardCount=1)
+    poller = StreamPoller(aws, StreamSource("Kinesis", "readings", 10, False, 0, None))
+    poller.send(["a", "b"])
+    batch = poller.next_batch()
+    assert batch is not None
+    assert len(batch["Records"]) == 2
+    assert (
+        poller.settle(True, b'{"batchItemFailures": [{"itemIdentifier": "x"}]}') == "2 processed, checkpoint after it"
+    )
+    assert poller.next_batch() is None
+    assert poller.dropped == []
+
+
+@pytest.fixture
+def aws_server(monkeypatch: pytest.MonkeyPatch) -> Any:
+    """A moto server, as `--local-aws` runs: in-process mocks route DynamoDB Streams' DescribeStream to DynamoDB."""
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0)
+    server.start()
+    host, port = server.get_host_and_port()
+    credentials = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing", "region_name": "us-east-1"}
+    endpoint = f"http://{host}:{port}"
+    yield SimpleNamespace(
+        **{name: boto3.client(name, endpoint_url=endpoint, **credentials) for name in ("dynamodb", "dynamodbstreams")}
+    )
+    server.stop()
+
+
+def test_dynamodb_items_become_stream_records(aws_server: Any) -> None:
+    aws = aws_server
+    aws.dynamodb.create_table(
+        TableName="customers",
+        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+        StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
+    )
+    poller = StreamPoller(aws, StreamSource("DynamoDB", "customers", 10, True, 3, None))
+    poller.send(['{"id": "c-1", "seats": 5}', '{"id": "c-1", "seats": 50}'])
+    batch = poller.next_batch()
+    assert batch is not None
+    insert, modify = batch["Records"]
+    assert (insert["eventName"], modify["eventName"]) == ("INSERT", "MODIFY")
+    assert insert["eventSource"] == "aws:dynamodb"
+    assert insert["eventSourceARN"].startswith("arn:aws:dynamodb:us-east-1:123456789012:table/customers/stream/")
+    assert modify["dynamodb"]["NewImage"] == {"id": {"S": "c-1"}, "seats": {"N": "50"}}
+    assert modify["dynamodb"]["OldImage"] == {"id": {"S": "c-1"}, "seats": {"N": "5"}}
+    assert isinstance(insert["dynamodb"]["ApproximateCreationDateTime"], int)
+    failed = modify["dynamodb"]["SequenceNumber"]
+    outcome = poller.settle(True, json.dumps({"batchItemFailures": [{"itemIdentifier": failed}]}).encode())
+    assert outcome == f"1 processed, retrying from sequence number {failed}"
+    with pytest.raises(RunnerError, match="line 1 is not a JSON object"):
+        poller.send(["[1]"])
+
+
+def test_stream_source_from_the_template(tmp_path: Path) -> None:
+    events = """\
+Events:
+  Readings:
+    Type: Kinesis
+    Properties:
+      Stream: !GetAtt Readings.Arn
+      StartingPosition: TRIM_HORIZON
+      BatchSize: 7
+      MaximumRetryAttempts: -1
+      DestinationConfig:
+        OnFailure:
+          Destination: !GetAtt Failed.Arn
+"""
+    resources = "Readings:\n  Type: AWS::Kinesis::Stream\nFailed:\n  Type: AWS::SQS::Queue\n"
+    project = write_project(tmp_path, HANDLER, properties=events, resources=resources, handler="app.handler")
+    template = project / "template.yaml"
+    function = read_functions(template)["Fn"]
+    source = stream_source(function, Resolver(load_template(template), project.name))
+    assert source is not None
+    assert (source.kind, source.name, source.batch_size, source.partial) == (
+        "Kinesis", f"{project.name}-Readings", 7, False
+    )  # fmt: skip
+    assert (source.retries, source.on_failure) == (10, f"{project.name}-Failed")  # -1 is capped locally
+    function.events = {}
+    assert stream_source(function, Resolver(load_template(template), project.name)) is None

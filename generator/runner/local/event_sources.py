@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from ..account import ACCOUNT_ID, region
 from ..config.template import FunctionConfig, Resolver
 from ..errors import RunnerError
+from ..events.record_events import dynamodb_event, kinesis_event, to_dynamodb_json
 
 _RECEIVE_MAX = 10  # messages per ReceiveMessage call, SQS's limit
 
@@ -149,3 +151,187 @@ def _reported_failures(response: bytes | None, in_batch: set[str]) -> set[str]:
     if not ids <= in_batch:  # an empty, null or unknown identifier: Lambda treats the whole batch as failed
         return in_batch
     return {identifier for identifier in ids if identifier is not None}
+
+
+# --- Kinesis and DynamoDB Streams -------------------------------------------------------------------------------
+# `--send FILE` on a function whose event is of Type Kinesis puts each line on the stream as one record (partition
+# key `local`: one shard keeps the file's order); of Type DynamoDB it writes each line, a JSON object, as an item of
+# the table whose stream the event reads. The runner then reads the stream from TRIM_HORIZON and plays Lambda's
+# stream event source mapping, simplified: batches of up to BatchSize records of one shard; a successful invocation
+# checkpoints past the batch, or, with ReportBatchItemFailures, just before the first (lowest) sequence number the
+# response reports; a failed invocation checkpoints nothing. A batch that fails again without the checkpoint moving
+# is retried up to MaximumRetryAttempts times (-1, "forever" on AWS, is capped at _FOREVER here), then its records
+# are skipped and a Lambda-style invocation record naming them goes to the OnFailure SQS queue, if any.
+# BisectBatchOnFunctionError, batching windows, record age and parallelization are not played. The exit status is
+# 0 once the stream is read to its end (Lambda moves on too), 1 if records were skipped with no OnFailure queue.
+
+_FOREVER = 10  # local retries for MaximumRetryAttempts: -1
+
+
+class StreamSource:
+    """The stream a function's Kinesis or DynamoDB event reads, and how Lambda batches and retries it."""
+
+    __slots__ = ("batch_size", "kind", "name", "on_failure", "partial", "retries")
+
+    def __init__(
+        self, kind: str, name: str, batch_size: int, partial: bool, retries: int, on_failure: str | None
+    ) -> None:
+        self.kind = kind  # "Kinesis" or "DynamoDB"
+        self.name = name  # the stream's name, or the table's whose stream it is
+        self.batch_size = batch_size
+        self.partial = partial
+        self.retries = retries if retries >= 0 else _FOREVER
+        self.on_failure = on_failure  # queue name
+
+
+def stream_source(function: FunctionConfig, resolver: Resolver) -> StreamSource | None:
+    """The function's (first) Kinesis or DynamoDB event source from template.yaml, or None if it has none."""
+    for event in function.events.values():
+        if isinstance(event, dict) and event.get("Type") in ("Kinesis", "DynamoDB"):
+            props = event.get("Properties") or {}
+            arn = resolver.value(props.get("Stream"))
+            name = arn.split(":stream/", 1)[-1] if event["Type"] == "Kinesis" else arn.split(":table/", 1)[-1]
+            destination = ((props.get("DestinationConfig") or {}).get("OnFailure") or {}).get("Destination")
+            queue = resolver.value(destination).rsplit(":", 1)[-1] if destination else None
+            return StreamSource(
+                event["Type"],
+                name.split("/", 1)[0],
+                int(props.get("BatchSize", 100)),
+                "ReportBatchItemFailures" in (props.get("FunctionResponseTypes") or []),
+                int(props.get("MaximumRetryAttempts", -1)),
+                queue,
+            )
+    return None
+
+
+def _read_shards(client: Any, shards: list[dict[str, Any]], **stream: str) -> list[tuple[str, dict[str, Any]]]:
+    """Every record of every shard from TRIM_HORIZON, shard after shard, in sequence order."""
+    records = []
+    for shard in shards:
+        iterator = client.get_shard_iterator(ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON", **stream)
+        iterator = iterator["ShardIterator"]
+        while iterator:
+            page = client.get_records(ShardIterator=iterator)
+            records += [(shard["ShardId"], record) for record in page["Records"]]
+            iterator = page.get("NextShardIterator") if page["Records"] else None
+    return records
+
+
+class StreamPoller:
+    """Fills the local stream, then hands out batches in Lambda's event shape and checkpoints them."""
+
+    def __init__(self, clients: Any, source: StreamSource) -> None:
+        self.clients = clients  # an object with .kinesis, .dynamodb, .dynamodbstreams and .sqs boto3 clients
+        self.source = source
+        self.arn = ""
+        self.records: list[tuple[str, dict[str, Any]]] = []  # (shard id, record) in reading order
+        self.position = 0  # the checkpoint: index of the next record to send
+        self.batch: list[tuple[str, dict[str, Any]]] = []
+        self.failures = 0  # failed attempts of the batch at the checkpoint
+        self.dropped: list[str] = []  # sequence numbers sent to the on-failure destination
+
+    def send(self, lines: list[str]) -> None:
+        if self.source.kind == "Kinesis":
+            kinesis = self.clients.kinesis
+            for line in lines:
+                kinesis.put_record(StreamName=self.source.name, Data=line.encode(), PartitionKey="local")
+            self.arn = kinesis.describe_stream_summary(StreamName=self.source.name)["StreamDescriptionSummary"][
+                "StreamARN"
+            ]
+            shards = kinesis.list_shards(StreamName=self.source.name)["Shards"]
+            self.records = _read_shards(kinesis, shards, StreamName=self.source.name)
+            return
+        for number, line in enumerate(lines, 1):
+            try:
+                item = json.loads(line)
+            except ValueError:
+                item = None
+            if not isinstance(item, dict):
+                raise RunnerError(f"--send: line {number} is not a JSON object (one table item per line)")
+            self.clients.dynamodb.put_item(
+                TableName=self.source.name, Item={key: to_dynamodb_json(value) for key, value in item.items()}
+            )
+        streams = self.clients.dynamodbstreams.list_streams(TableName=self.source.name)["Streams"]
+        if not streams:
+            raise RunnerError(f"--send: table {self.source.name} has no stream (StreamSpecification in template.yaml)")
+        self.arn = streams[0]["StreamArn"]
+        described = self.clients.dynamodbstreams.describe_stream(StreamArn=self.arn)["StreamDescription"]
+        self.records = _read_shards(self.clients.dynamodbstreams, described["Shards"], StreamArn=self.arn)
+
+    def next_batch(self) -> dict[str, Any] | None:
+        """Up to BatchSize records of one shard from the checkpoint, as Lambda's event; None at the end."""
+        if self.position >= len(self.records):
+            return None
+        shard = self.records[self.position][0]
+        self.batch = [
+            entry for entry in self.records[self.position : self.position + self.source.batch_size] if entry[0] == shard
+        ]
+        return {"Records": [self._record(shard, record) for shard, record in self.batch]}
+
+    def _record(self, shard: str, record: dict[str, Any]) -> dict[str, Any]:
+        if self.source.kind == "Kinesis":
+            records = kinesis_event(self.source.name, [record["Data"]], partition_key=record["PartitionKey"])["Records"]
+            event: dict[str, Any] = records[0]
+            event["kinesis"]["sequenceNumber"] = record["SequenceNumber"]
+            event["kinesis"]["approximateArrivalTimestamp"] = round(
+                record["ApproximateArrivalTimestamp"].timestamp(), 3
+            )
+            event["eventID"] = f"{shard}:{record['SequenceNumber']}"
+            event["eventSourceARN"] = self.arn
+            return event
+        change = record["eventName"].lower()
+        event = dynamodb_event(self.source.name, change, {}, None, None)["Records"][0]
+        change_record = dict(record["dynamodb"])
+        created = change_record.get("ApproximateCreationDateTime")
+        if isinstance(created, datetime):
+            change_record["ApproximateCreationDateTime"] = int(created.timestamp())
+        event.update(eventID=record["eventID"], dynamodb=change_record, eventSourceARN=self.arn)
+        return event
+
+    def _sequence(self, entry: tuple[str, dict[str, Any]]) -> str:
+        record = entry[1]
+        return str(record["SequenceNumber"] if self.source.kind == "Kinesis" else record["dynamodb"]["SequenceNumber"])
+
+    def settle(self, ok: bool, response: bytes | None) -> str:
+        """Move the checkpoint as Lambda does; say what happened, for the log."""
+        sequences = [self._sequence(entry) for entry in self.batch]
+        failed = set(sequences) if not ok else set()
+        if ok and self.source.partial:
+            failed = _reported_failures(response, set(sequences))
+        if not failed:
+            self.position += len(self.batch)
+            self.failures = 0
+            return f"{len(sequences)} processed, checkpoint after it"
+        first = min(index for index, sequence in enumerate(sequences) if sequence in failed)
+        if first:
+            self.position += first
+            self.failures = 1
+            return f"{first} processed, retrying from sequence number {sequences[first]}"
+        self.failures += 1
+        if self.failures <= self.source.retries:
+            return f"failed (attempt {self.failures}), retrying from sequence number {sequences[0]}"
+        where = self._send_to_destination(sequences)
+        self.position += len(self.batch)
+        self.failures = 0
+        self.dropped += sequences
+        return f"failed after {self.source.retries} retries: {len(sequences)} record(s) skipped{where}"
+
+    def _send_to_destination(self, sequences: list[str]) -> str:
+        """An invocation record naming the skipped records, as Lambda sends to a stream's OnFailure queue."""
+        if not self.source.on_failure:
+            return ""
+        info = "KinesisBatchInfo" if self.source.kind == "Kinesis" else "DDBStreamBatchInfo"
+        record = {
+            "requestContext": {"condition": "RetryAttemptsExhausted", "approximateInvokeCount": self.failures},
+            info: {
+                "shardId": self.batch[0][0],
+                "startSequenceNumber": sequences[0],
+                "endSequenceNumber": sequences[-1],
+                "batchSize": len(sequences),
+                "streamArn": self.arn,
+            },
+        }
+        sqs = self.clients.sqs
+        url = sqs.get_queue_url(QueueName=self.source.on_failure)["QueueUrl"]
+        sqs.send_message(QueueUrl=url, MessageBody=json.dumps(record))
+        return f", sent to {self.source.on_failure}"
