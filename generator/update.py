@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import difflib
 import hashlib
-import importlib
 import json
 import os
 import shutil
@@ -91,7 +90,7 @@ def blueprint_source(recorded: Mapping[str, Any], ref: str | None) -> Blueprint:
     """The blueprint a project records, at its current version or at `ref`: the one place sources are looked up.
 
     Built-in (`builtin:NAME`) and folder blueprints are loaded as they are now; any other source is a git
-    repository, resolved at `ref` (else the recorded ref) by `generator.sources` when this slsgen has it.
+    repository, fetched again at `ref` (else the recorded ref: a branch moves on, a tag or commit stays).
     """
     source = str(recorded.get("source", ""))
     from_git = "://" in source or source.startswith("git@")
@@ -104,14 +103,7 @@ def blueprint_source(recorded: Mapping[str, Any], ref: str | None) -> Blueprint:
                 f"{settings.RECORD_NAME}"
             )
         return load_blueprint(source.removeprefix("builtin:"))
-    try:
-        sources = importlib.import_module("generator.sources")
-    except ImportError:
-        raise BlueprintNotFound(
-            f"the project's blueprint comes from git ({source}), which this slsgen cannot fetch: upgrade slsgen"
-        ) from None
-    resolved = sources.resolve(source, ref=ref or recorded.get("ref"), directory=recorded.get("directory"))
-    return resolved if isinstance(resolved, Blueprint) else load_blueprint(str(resolved))
+    return load_blueprint(source, ref=ref or recorded.get("ref"), directory=recorded.get("directory"))
 
 
 def carried_answers(

@@ -291,3 +291,23 @@ def test_a_cookiecutter_template_refuses_slsgen_flags_and_unknown_keys(team_repo
     assert not out.exists()
     with pytest.raises(BlueprintInvalid, match="is a cookiecutter template, not an slsgen blueprint"):
         load_blueprint(str(template))
+
+
+def test_update_follows_a_git_branch_and_keeps_the_user_s_edits(team_repo, tmp_path):
+    """`slsgen update` fetches the recorded branch again: the new commit's files merge into the project."""
+    from generator.update import update_project
+
+    project = new_project(load_blueprint(team_repo["url"], ref="next"), "svc", output_dir=tmp_path / "out")
+    readme = project / "README.md"
+    readme.write_text(readme.read_text() + "\nOur own notes.\n")
+    git("checkout", "-q", "next", cwd=team_repo["repo"])
+    write_team_blueprint(team_repo["repo"], "3.0.0")
+    newer = commit_all(team_repo["repo"], "3.0.0 final")
+    git("checkout", "-q", "main", cwd=team_repo["repo"])
+
+    plan = update_project(project, force=True)  # not a git work tree: nothing to refuse
+    assert not plan.conflicts
+    assert "team blueprint 3.0.0\n" in (project / "TEAM.md").read_text()
+    assert readme.read_text().endswith("Our own notes.\n")
+    assert record(project)["blueprint"]["commit"] == newer
+    assert record(project)["blueprint"]["version"] == "3.0.0"
