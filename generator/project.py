@@ -127,8 +127,8 @@ def generate_project(
     `options` holds answers by question name (runtime settings such as `memory` and the blueprint's own
     questions alike); `env` the function's environment variables. A blueprint from an untrusted source that
     would run code (its `checks`) is refused unless `trust` (see `trust.require`). With `git`, the project becomes
-    a repository with one first commit once it is in place (`vcs`: a problem there is a note in `Generation.git`,
-    never an error, since the files are written by then). Raises an `SlsgenError` subclass, with nothing written,
+    a repository with one first commit before it is moved into place (`vcs`: a problem there is a note in
+    `Generation.git`, never an error). Raises an `SlsgenError` subclass, with nothing written,
     on any bad input and on any failure of the file system.
     """
     loaded = blueprint if isinstance(blueprint, Blueprint) else load_blueprint(blueprint)
@@ -158,6 +158,7 @@ def generate_project(
     step = "rendering the blueprint"
     try:
         rendered = render(loaded, name, answers, workdir)
+        repository = init_repository(rendered, home) if git else None
         step = "placing the project"
         with open_journal(workdir, home) as log:
             retired = place(rendered, home, workdir / "replaced", log)
@@ -172,7 +173,6 @@ def generate_project(
         if held is not None:
             os.close(held)
     shutil.rmtree(workdir, ignore_errors=True)
-    repository = init_repository(home) if git else None
     return Generation(target, retired.removed, retired.kept, repository)
 
 

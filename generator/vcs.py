@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -41,9 +43,19 @@ def _environment() -> dict[str, str]:
     return {key: value for key, value in os.environ.items() if key not in REPOSITORY_VARIABLES}
 
 
+def _die_with_slsgen() -> None:
+    """In git's process: end when slsgen does, so a killed generation leaves no git writing into its work folder
+    after the next run has cleaned it up (Linux's PR_SET_PDEATHSIG; elsewhere git finishes on its own)."""
+    if sys.platform == "linux":
+        import ctypes
+
+        ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # 1: PR_SET_PDEATHSIG
+
+
 def _git(folder: Path, *arguments: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         ["git", *arguments],
+        preexec_fn=_die_with_slsgen,  # safe: no threads run while slsgen generates
         cwd=folder,
         capture_output=True,
         text=True,
@@ -70,8 +82,12 @@ def _last_line(result: subprocess.CompletedProcess[str]) -> str:
     return lines[-1] if lines else f"exit code {result.returncode}"
 
 
-def init_repository(folder: Path) -> GitResult:
+def init_repository(folder: Path, target: Path | None = None) -> GitResult:
     """Initialise `folder` as a repository on `main` and commit every file that .gitignore does not exclude.
+
+    `folder` is the rendered project before it is moved to `target`, so that the repository is placed with the
+    files, all or nothing (a generation killed while git runs leaves no half-made project); when `target` is inside
+    a work tree already, nothing is initialised.
 
     The author is git's configured identity; when there is none, `slsgen <slsgen@localhost>` for this commit only
     (with a note), never a failure. Hooks are not run (`--no-verify`): the user's global hooks know nothing of a
@@ -80,9 +96,10 @@ def init_repository(folder: Path) -> GitResult:
     if not available():
         return GitResult("git is not installed: no repository was created")
     try:
-        existing = enclosing_work_tree(folder)
+        place = target if target is not None else folder
+        existing = enclosing_work_tree(place if place.is_dir() else place.parent)
         if existing is not None:
-            return GitResult(f"{folder} is inside the git work tree {existing}: it was not initialised or committed to")
+            return GitResult(f"{place} is inside the git work tree {existing}: it was not initialised or committed to")
         init = _git(folder, "init", "--quiet", "--initial-branch", BRANCH)
         if init.returncode != 0:
             return GitResult(f"git init failed ({_last_line(init)}): no repository was created")

@@ -27,9 +27,10 @@ WHEEL_ARCH = {"arm64": "aarch64", "x86_64": "x86_64"}
 
 
 def with_venv(project: Path) -> Path:
-    """The project's .venv, marked installed so that make goes straight to the target."""
+    """The project's .venv (slsgen's packages), marked created and installed: make goes straight to the target."""
     run([sys.executable, "-m", "venv", "--system-site-packages", str(project / ".venv")], project)
-    (project / ".venv" / ".installed").touch()
+    for stamp in (".created", ".installed", ".installed-validate"):
+        (project / ".venv" / stamp).touch()
     return project
 
 

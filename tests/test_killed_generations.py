@@ -41,10 +41,19 @@ def note(**figures: object) -> None:
 
 
 def snapshot(folder: Path) -> dict[str, bytes]:
-    """Every file under `folder` (links by target), by relative path: the state compared byte for byte."""
+    """Every file under `folder` (links by target), by relative path: the state compared byte for byte.
+
+    A repository's `.git/` counts as one entry, its first commit: its other files hold times and ids that differ
+    from run to run.
+    """
     files: dict[str, bytes] = {}
+    if (folder / ".git").is_dir():
+        head = subprocess.run(["git", "log", "-1", "--format=%s"], cwd=folder, capture_output=True, check=False)
+        files[".git/"] = head.stdout
     for path in sorted(folder.rglob("*")):
         relative = path.relative_to(folder).as_posix()
+        if relative == ".git" or relative.startswith(".git/"):
+            continue
         if path.is_symlink():
             files[relative] = b"->" + os.readlink(path).encode()
         elif path.is_file():
@@ -66,7 +75,13 @@ def states(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, byte
     earlier = generate_project("hello-world", NAME, output_dir=root / "earlier", options=EARLIER).path
     (earlier / "NOTES.md").write_text("the user's own file\n")
     (earlier / "template.yaml").write_text((earlier / "template.yaml").read_text() + "# edited by the user\n")
-    return {"reference": snapshot(reference), "earlier": snapshot(earlier), "earlier_path": {str(earlier): b""}}
+    repository = generate_project("hello-world", NAME, output_dir=root / "repository", git=True).path
+    return {
+        "reference": snapshot(reference),
+        "earlier": snapshot(earlier),
+        "earlier_path": {str(earlier): b""},
+        "git_subject": {"": snapshot(repository)[".git/"]},
+    }
 
 
 def earlier_folder(states: dict[str, dict[str, bytes]]) -> Path:
@@ -85,6 +100,8 @@ def check_after_recovery(parent: Path, states: dict[str, dict[str, bytes]], forc
     if forced and now == states["earlier"]:
         return "before"
     expected = dict(states["reference"])
+    if ".git/" in now:  # the command line makes a repository (before placing it), the library by default not
+        expected[".git/"] = states["git_subject"][""]
     if forced:  # a completed --force run keeps the user's file and the changed template (the new one replaces it)
         expected["NOTES.md"] = states["earlier"]["NOTES.md"]
     assert now == expected, f"half-written target: {sorted(set(now) ^ set(expected))[:10]}"

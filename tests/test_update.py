@@ -290,11 +290,12 @@ def test_the_fallback_merge_matches_git_merge_file(base, ours, theirs):
 def test_a_team_blueprint_folder_updates_its_projects_through_the_command_line(tmp_path):
     from generator.authoring import init_blueprint
 
-    from helpers import generate, slsgen
+    from helpers import generate, run, slsgen
 
     team = init_blueprint("team-api", "hello-world", tmp_path)
-    project = generate(tmp_path, str(team), "svc", "--set", "team=payments")
+    project = generate(tmp_path, str(team), "svc", "--set", "team=payments")  # a git repository, by default
     (project / "README.md").write_text((project / "README.md").read_text() + "\nOn call: #payments-oncall\n")
+    run(["git", "-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-qam", "on call"], project)
     edit(team / "blueprint.yaml", "version: 0.1.0", "version: 0.2.0")
     edit(team / "README.md", "Owned by the", "Owned and run by the")
 
@@ -304,6 +305,7 @@ def test_a_team_blueprint_folder_updates_its_projects_through_the_command_line(t
     readme = (project / "README.md").read_text()
     assert "Owned and run by the payments team" in readme
     assert readme.endswith("On call: #payments-oncall\n")
+    run(["git", "-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-qam", "update"], project)
     shutil.rmtree(team)
     result = slsgen("update", str(project), cwd=tmp_path, check=False)
     assert result.returncode == 2

@@ -48,11 +48,11 @@ from .watch import CodeWatcher
 REST, HTTP, URL = "rest", "http", "url"
 # What API Gateway answers itself, without calling the function.
 _NOT_FOUND = (404, {"message": "Not Found"})
-_MAX_REQUEST_BODY = 10 * 1024 * 1024  # API Gateway's payload limit (HTTP and REST APIs): 10 MB
 _MISSING_TOKEN = (403, {"message": "Missing Authentication Token"})  # a REST API's answer to an unknown route
 _REST_FAILURE = (502, {"message": "Internal server error"})
 _HTTP_FAILURE = (502, {"message": "Internal Server Error"})
 API_BODY_LIMIT = 10_485_760  # bytes: the request payload quota of REST and HTTP APIs (10 MB), not adjustable
+_DRAIN_LIMIT = 8 * API_BODY_LIMIT  # a body over API Gateway's limit is still read (and dropped) up to this size
 # API Gateway's own answer to a body over that quota, as it sends it (plain text, not its usual JSON).
 _BODY_TOO_LARGE = (413, "text; charset=utf-8", f"HTTP content length exceeded {API_BODY_LIMIT} bytes.")
 DEFAULT_MAX_CONCURRENCY = 4  # warm environments at once when the template reserves no concurrency
@@ -353,15 +353,22 @@ def _request_handler(api: LocalApi) -> type[BaseHTTPRequestHandler]:
             if length < 0:
                 self.send_error(400, "Bad Content-Length")
                 return
-            if length > _MAX_REQUEST_BODY:  # API Gateway's limit; reading it would only exhaust memory
-                self.send_error(
-                    413, "Request Entity Too Large", f"API Gateway accepts at most {_MAX_REQUEST_BODY} bytes"
-                )
-                self.close_connection = True
+            if length > API_BODY_LIMIT:
+                # API Gateway's answer. The body is read and dropped first (a client still sending it would get a
+                # broken pipe instead of the answer), unless it is too large even for that.
+                remaining = length if length <= _DRAIN_LIMIT else 0
+                while remaining > 0 and (chunk := self.rfile.read(min(remaining, 1 << 20))):
+                    remaining -= len(chunk)
+                status, content_type, text = _BODY_TOO_LARGE
+                self._send(HttpResponse(status, [("Content-Type", content_type)], text.encode()), close=True)
                 return
             body = self.rfile.read(length) if length > 0 else b""
-            response = api.respond(self.command, self.path, list(self.headers.items()), body, self.client_address[0])
+            self._send(api.respond(self.command, self.path, list(self.headers.items()), body, self.client_address[0]))
+
+        def _send(self, response: HttpResponse, *, close: bool = False) -> None:
             self.send_response(response.status)
+            if close:
+                self.send_header("Connection", "close")  # and http.server closes it after this response
             for name, value in response.headers:
                 if name.lower() not in ("content-length", "transfer-encoding", "connection"):
                     # A header of the function's cannot split the response (http.server writes it as given).
