@@ -75,7 +75,7 @@ def _mark_output(sequence: int) -> None:
         write_all(1, sync_marker(sequence))
 
 
-def _die_of(exc: BaseException) -> NoReturn:
+def die_of(exc: BaseException) -> NoReturn:
     """End the process as an uncaught `exc` ends Python: its traceback, then SIGINT or exit status 1."""
     import signal
 
@@ -101,7 +101,7 @@ def main(command_fd: int, reply_fd: int) -> None:
     except SystemExit:
         raise
     except BaseException as exc:  # the function's own: the runtime dies of it
-        _die_of(exc)
+        die_of(exc)
 
 
 def _serve(command_fd: int, reply_fd: int) -> None:

@@ -99,6 +99,84 @@ def new_trace_id(*, sampled: bool) -> str:
     return f"Root=1-{int(time.time()):08x}-{random[:24]};Parent={random[24:]};Sampled={1 if sampled else 0}"
 
 
+def conclude(
+    function: FunctionConfig,
+    platform: PlatformLog,
+    request_id: str,
+    trace_id: str | None,
+    step: Step,
+    init_ms: float | None,
+    limit_s: float,
+    *,
+    warm: bool,
+) -> tuple[Invocation, list[str]]:
+    """The invocation a sandbox's `step` amounts to, and the platform lines that end it (END, REPORT...).
+
+    `warm` says the environment was initialized (an invocation that times out is then billed for the whole
+    timeout). Besides `PlatformInvoker`, start-api's supervisor uses it for an environment it had to kill.
+    """
+    response, error, status = step.response, step.error, "success"
+    duration, memory = step.duration_ms, step.memory_mb
+    after: list[str] = []
+    if step.ended == TIMEOUT:
+        status, message = "timeout", timeout_message(request_id, limit_s)
+        error = {"errorMessage": message, "errorType": "Sandbox.Timedout"}
+        if warm:  # an invocation that times out is billed for the full timeout
+            duration = limit_s * 1000.0
+        after = [message]
+    elif step.ended in (MEMORY, EXITED):
+        reason = "signal: killed" if step.ended == MEMORY else step.exit_reason
+        status = "oom" if step.ended == MEMORY else "error"
+        error = {"errorMessage": exit_message(request_id, reason), "errorType": "Runtime.ExitError"}
+        memory = function.memory_size if step.ended == MEMORY else memory
+        after = [error["errorMessage"], "Runtime.ExitError"]
+    elif error is not None:
+        status, error = "error", {**error, "requestId": request_id}
+    elif response is not None and len(response) > RESPONSE_LIMIT:
+        status, response = "error", None
+        limit = f"({RESPONSE_LIMIT} bytes)"
+        error = {
+            "errorMessage": f"Response payload size exceeded maximum allowed payload size {limit}.",
+            "errorType": "Function.ResponseSizeTooLarge",
+        }
+    invocation = Invocation(
+        request_id,
+        response if status == "success" else None,
+        error,
+        status,
+        duration,
+        billed_ms(duration, init_ms),
+        init_ms,
+        memory,
+    )
+    platform_status = "error" if status == "oom" else status  # the Telemetry API's statuses
+    error_type = "Runtime.OutOfMemory" if status == "oom" else None if error is None else error.get("errorType")
+    lines = [
+        *after,  # Lambda writes the timeout or exit error before END
+        platform.end(
+            request_id,
+            platform_status,
+            duration_ms=step.duration_ms,
+            produced_bytes=len(invocation.response or b""),
+            error_type=error_type,
+        ),
+        platform.report(
+            request_id,
+            duration_ms=duration,
+            billed=invocation.billed_ms,
+            memory_size=function.memory_size,
+            max_memory_mb=memory,
+            init_ms=init_ms,
+            status=platform_status,
+            error_type=error_type,
+            ended=step.ended is not None,
+        ),
+    ]
+    if function.tracing and trace_id:
+        lines.append(platform.xray(trace_id))
+    return invocation, lines
+
+
 class PlatformInvoker:
     """The Lambda platform around one sandbox: see the module docstring."""
 
@@ -150,68 +228,13 @@ class PlatformInvoker:
         return self._finish(request_id, trace_id, step, init_ms, limit_s)
 
     def _finish(self, request_id: str, trace_id: str, step: Step, init_ms: float | None, limit_s: float) -> Invocation:
-        response, error, status = step.response, step.error, "success"
-        duration, memory = step.duration_ms, step.memory_mb
-        after: list[str] = []
-        if step.ended == TIMEOUT:
-            status, message = "timeout", timeout_message(request_id, limit_s)
-            error = {"errorMessage": message, "errorType": "Sandbox.Timedout"}
-            if self.warm:  # an invocation that times out is billed for the full timeout
-                duration = limit_s * 1000.0
-            after = [message]
-        elif step.ended in (MEMORY, EXITED):
-            reason = "signal: killed" if step.ended == MEMORY else step.exit_reason
-            status = "oom" if step.ended == MEMORY else "error"
-            error = {"errorMessage": exit_message(request_id, reason), "errorType": "Runtime.ExitError"}
-            memory = self.function.memory_size if step.ended == MEMORY else memory
-            after = [error["errorMessage"], "Runtime.ExitError"]
-        elif error is not None:
-            status, error = "error", {**error, "requestId": request_id}
-        elif response is not None and len(response) > RESPONSE_LIMIT:
-            status, response = "error", None
-            limit = f"({RESPONSE_LIMIT} bytes)"
-            error = {
-                "errorMessage": f"Response payload size exceeded maximum allowed payload size {limit}.",
-                "errorType": "Function.ResponseSizeTooLarge",
-            }
+        invocation, lines = conclude(
+            self.function, self.platform, request_id, trace_id, step, init_ms, limit_s, warm=self.warm
+        )
         if step.ended is not None or not self.warm:
             self.sandbox.reset()
             self.warm = False
-        invocation = Invocation(
-            request_id,
-            response if status == "success" else None,
-            error,
-            status,
-            duration,
-            billed_ms(duration, init_ms),
-            init_ms,
-            memory,
-        )
-        platform_status = "error" if status == "oom" else status  # the Telemetry API's statuses
-        error_type = "Runtime.OutOfMemory" if status == "oom" else None if error is None else error.get("errorType")
-        lines = [
-            self.platform.end(
-                request_id,
-                platform_status,
-                duration_ms=step.duration_ms,
-                produced_bytes=len(invocation.response or b""),
-                error_type=error_type,
-            ),
-            self.platform.report(
-                request_id,
-                duration_ms=duration,
-                billed=invocation.billed_ms,
-                memory_size=self.function.memory_size,
-                max_memory_mb=memory,
-                init_ms=init_ms,
-                status=platform_status,
-                error_type=error_type,
-                ended=step.ended is not None,
-            ),
-        ]
-        if self.function.tracing:
-            lines.append(self.platform.xray(trace_id))
-        self._emit(*after, *lines)  # Lambda writes the timeout or exit error before END
+        self._emit(*lines)
         return invocation
 
     def close(self) -> None:
