@@ -233,9 +233,12 @@ class Environment:
                 response = json_response((invocation, failure_answer(route.api)[1]))
         request_id_header = "x-amzn-RequestId" if route is None or route.api == REST else "Apigw-Requestid"
         response.headers.append((request_id_header, request.request_id))
-        elapsed = (time.perf_counter() - started) * 1000
-        self.log.write(f'"{method} {target}" {response.status} {elapsed:.1f} ms\n')
+        self.log_access(method, target, response.status, started)
         return response
+
+    def log_access(self, method: str, target: str, status: int, started: float) -> None:
+        """The request's last line in the log: after it, nothing more is written about the request."""
+        self.log.write(f'"{method} {target}" {status} {(time.perf_counter() - started) * 1000:.1f} ms\n')
 
     def _invoke(self, event: bytes) -> Invocation | int:
         """Invoke the function; else the HTTP status of the failure, logged.
@@ -279,6 +282,7 @@ def _handler_class(environment: Environment) -> type[BaseHTTPRequestHandler]:
                 self.send_error(400, "Bad Content-Length")
                 return
             if length > API_BODY_LIMIT:
+                started = time.perf_counter()
                 # API Gateway's answer. The body is read and dropped first (a client still sending it would get a
                 # broken pipe instead of the answer), unless it is too large even for that.
                 remaining = length if length <= DRAIN_LIMIT else 0
@@ -286,6 +290,7 @@ def _handler_class(environment: Environment) -> type[BaseHTTPRequestHandler]:
                     remaining -= len(chunk)
                 status, content_type, text = BODY_TOO_LARGE
                 self._send(HttpResponse(status, [("Content-Type", content_type)], text.encode()), close=True)
+                environment.log_access(self.command, self.path, status, started)
                 return
             body = self.rfile.read(length) if length > 0 else b""
             peer = self.client_address[0]
