@@ -15,7 +15,9 @@ Three parts, each measured side by side in one run (see bench/README.md for what
 3. start-api throughput: `python -m lambda_runner start-api` against a bare single-threaded standard-library
    `http.server` that calls the same handler directly (an event of the fields it reads, no process boundary),
    both on 127.0.0.1, driven by wrk (or, without wrk, a small Python keep-alive client) for `--duration`
-   seconds with `--connections` connections (default 1: the bare server serves one connection at a time).
+   seconds with `--connections` concurrent keep-alive clients (default 4: start-api serves them from as many
+   environments, as Lambda scales out; the single-threaded bare server serves one connection at a time, so it
+   gives them its one-client rate). `--connections 1` measures one client's requests in turn.
    Target: start-api at least 0.8 x the bare server's requests/s; p50 and p99 latency for both.
 
 The tools come from the bench virtualenv (default `.bench/venv`, git-ignored) that bench/setup.sh makes or
@@ -698,7 +700,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--warmup", type=int, default=2, help="untimed cold runs per command first (default 2)")
     parser.add_argument("--repeat", type=int, default=2000, help="warm invocations in part 2 (default 2000)")
     parser.add_argument("--duration", type=float, default=5.0, help="seconds of load per server in part 3 (5)")
-    parser.add_argument("--connections", type=int, default=1, help="keep-alive connections in part 3 (1)")
+    parser.add_argument("--connections", type=int, default=4, help="concurrent keep-alive clients in part 3 (4)")
     parser.add_argument("--api-rounds", type=int, default=5, help="load runs per server, alternating (5)")
     parser.add_argument(
         "--load",

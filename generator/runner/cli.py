@@ -517,8 +517,8 @@ def _start_api_options(api: argparse.ArgumentParser) -> None:
         "--max-concurrency",
         type=int,
         metavar="N",
-        help="warm environments (child processes) serving requests at once (default: the function's "
-        "ReservedConcurrentExecutions, else 4); more requests wait for a free one",
+        help="warm environments (child processes, each killed at Timeout and over MemorySize) serving requests at "
+        "once (default: the function's ReservedConcurrentExecutions, else 4); more requests wait for a free one",
     )
     api.set_defaults(run=_start_api)
 
