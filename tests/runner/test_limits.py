@@ -123,7 +123,9 @@ def test_sys_exit_in_handler_is_a_runtime_exit_error(tmp_path, mode, call, reaso
     assert second["init"] is not None  # the runtime exited: a new environment
 
 
-def test_flood_of_prints_finishes_quickly_and_in_order(tmp_path, mode):
+def test_flood_of_prints_is_never_blocked_and_stays_in_order(tmp_path, mode):
+    """200,000 lines fill any pipe many times over: a runner that stopped draining it would block the function
+    until its Timeout (then the answer is not "done"). How fast it goes is bench/'s business, not a test's."""
     project = write_project(
         tmp_path,
         """\
@@ -132,13 +134,11 @@ def test_flood_of_prints_finishes_quickly_and_in_order(tmp_path, mode):
                 print(f"line {number}")
             return "done"
         """,
-        properties="Timeout: 30\n",  # the limit below is the test; a busy machine must not time it out first
+        properties="Timeout: 60\n",  # far beyond what the lines take even on a busy machine
     )
 
-    started = time.monotonic()
     result = runner(project, "invoke", *mode_flags(mode))
 
-    assert time.monotonic() - started < 15
     assert result.returncode == 0
     assert response(result) == "done"
     lines = result.stderr.splitlines()
