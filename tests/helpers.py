@@ -95,3 +95,12 @@ def refused(tmp_path: Path, blueprint: str, *args: str) -> str:
     assert line.startswith("error: ")
     assert sorted(tmp_path.iterdir()) == before
     return line
+
+
+def with_venv(project: Path) -> Path:
+    """The project's .venv over this interpreter's packages (what `make install` would give, in a second), its
+    stamps touched so that make goes straight to the target and the project's commands use this .venv."""
+    run([sys.executable, "-m", "venv", "--system-site-packages", str(project / ".venv")], project)
+    for stamp in (".created", ".installed", ".installed-validate"):
+        (project / ".venv" / stamp).touch()
+    return project
