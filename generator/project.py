@@ -8,13 +8,14 @@ earlier generation's unchanged ones are removed. Every file-system error becomes
 
 from __future__ import annotations
 
+import inspect
 import os
 import shutil
 import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ParamSpec
 
 from . import trust as trusted
 from .blueprints import Blueprint, load_blueprint
@@ -25,6 +26,7 @@ from .render import evaluate, render
 from .vcs import GitResult, init_repository
 
 Ask = Callable[[Question], Any]
+P = ParamSpec("P")
 
 
 def resolve_answers(
@@ -176,22 +178,20 @@ def generate_project(
     return Generation(target, retired.removed, retired.kept, repository)
 
 
-def new_project(
-    blueprint: str | Blueprint,
-    name: str,
-    *,
-    output_dir: str | os.PathLike[str] = ".",
-    options: Mapping[str, Any] | None = None,
-    env: Mapping[str, str] | None = None,
-    force: bool = False,
-    ask: Ask | None = None,
-    trust: bool = False,
-) -> Path:
-    """Render `blueprint` into `output_dir/name` and return the project's path (see `generate_project`)."""
-    generation = generate_project(
-        blueprint, name, output_dir=output_dir, options=options, env=env, force=force, ask=ask, trust=trust
-    )
-    return generation.path
+def _path_only(generate: Callable[P, Generation]) -> Callable[P, Path]:
+    """`generate` returning only the project's folder: its parameters are `generate`'s, declared once there, so
+    the two public functions can never drift apart (type checkers see them through P, `help()` through
+    `__signature__`)."""
+
+    def new_project(*args: P.args, **kwargs: P.kwargs) -> Path:
+        """Render `blueprint` into `output_dir/name` and return the project's path (see `generate_project`)."""
+        return generate(*args, **kwargs).path
+
+    new_project.__signature__ = inspect.signature(generate).replace(return_annotation="Path")  # type: ignore[attr-defined]
+    return new_project
+
+
+new_project = _path_only(generate_project)
 
 
 def describe(exc: OSError) -> str:

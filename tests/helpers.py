@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 BIN = Path(sys.executable).parent
 SLSGEN = [sys.executable, "-m", "generator"]
@@ -61,3 +64,43 @@ def invoke(project: Path, event: str, *extra: str, check: bool = True) -> subpro
 
 def response(result: subprocess.CompletedProcess[str]) -> object:
     return json.loads(result.stdout)
+
+
+def runtime_python(version: str) -> str | None:
+    """The CPython of a function's runtime (`3.13`), from pyenv or PATH, as the generated Makefile looks for it."""
+    root = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv")) / "versions"
+    found = sorted(root.glob(f"{version}*/bin/python{version}"), reverse=True)
+    return str(found[0]) if found else shutil.which(f"python{version}")
+
+
+def require_python(version: str) -> str:
+    """`runtime_python`, or the test fails (never skips): a missing Python must not pass as a green run."""
+    python = runtime_python(version)
+    if python is None:
+        pytest.fail(f"Python {version} is needed for this test (pyenv install {version})")
+    return python
+
+
+def refused(tmp_path: Path, blueprint: str, *args: str) -> str:
+    """`slsgen new BLUEPRINT` expected to refuse: exit 2, one `error:` line, no traceback, nothing written.
+
+    Returns the line. The project would go to tmp_path/out: tmp_path must hold afterwards just what it held before.
+    """
+    before = sorted(tmp_path.iterdir())
+    output = tmp_path / "out"
+    result = run([*SLSGEN, "new", blueprint, "x", "--no-input", "-o", str(output), *args], tmp_path, check=False)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "Traceback" not in result.stderr
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith("error: ")
+    assert sorted(tmp_path.iterdir()) == before
+    return line
+
+
+def with_venv(project: Path) -> Path:
+    """The project's .venv over this interpreter's packages (what `make install` would give, in a second), its
+    stamps touched so that make goes straight to the target and the project's commands use this .venv."""
+    run([sys.executable, "-m", "venv", "--system-site-packages", str(project / ".venv")], project)
+    for stamp in (".created", ".installed", ".installed-validate"):
+        (project / ".venv" / stamp).touch()
+    return project

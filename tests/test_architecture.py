@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 LINT_IMPORTS = Path(sys.executable).with_name("lint-imports")
 
@@ -24,30 +26,42 @@ def lint_imports(root: Path) -> subprocess.CompletedProcess[str]:
     )
 
 
+def with_import(tmp_path: Path, module: str, statement: str) -> Path:
+    """A copy of the package and its contracts in tmp_path, with `statement` added to `module`: a break to catch."""
+    shutil.copy(ROOT / "pyproject.toml", tmp_path / "pyproject.toml")
+    shutil.copytree(ROOT / "generator", tmp_path / "generator", ignore=shutil.ignore_patterns("__pycache__"))
+    path = tmp_path / module
+    path.write_text(path.read_text() + f"\n{statement}  # noqa\n")
+    return tmp_path
+
+
 def test_every_import_contract_is_kept() -> None:
     result = lint_imports(ROOT)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "0 broken" in result.stdout
 
 
-def test_an_upward_import_in_the_runner_breaks_a_contract(tmp_path: Path) -> None:
-    """The template reader importing the event builders (as it once supplied their constants) is refused."""
-    shutil.copy(ROOT / "pyproject.toml", tmp_path / "pyproject.toml")
-    shutil.copytree(ROOT / "generator", tmp_path / "generator", ignore=shutil.ignore_patterns("__pycache__"))
-    template = tmp_path / "generator" / "runner" / "config" / "template.py"
-    template.write_text(template.read_text() + "\nfrom ..events import samples  # noqa\n")
-    result = lint_imports(tmp_path)
+@pytest.mark.parametrize(
+    ("module", "statement", "contract", "edge"),
+    [
+        # The template reader importing the event builders (as it once supplied their constants).
+        (
+            "generator/runner/config/template.py",
+            "from ..events import samples",
+            "the runner's layers",
+            "generator.runner.config.template -> generator.runner.events.samples",
+        ),
+        # The runner importing the rest of slsgen, which is not copied into projects.
+        (
+            "generator/runner/sandboxes/worker.py",
+            "from ... import settings",
+            "the runner is copied into projects alone: it never imports the rest of slsgen",
+            "generator.runner.sandboxes.worker -> generator.settings",
+        ),
+    ],
+)
+def test_a_forbidden_import_breaks_its_contract(tmp_path: Path, module: str, statement: str, contract: str, edge: str):
+    result = lint_imports(with_import(tmp_path, module, statement))
     assert result.returncode == 1, result.stdout + result.stderr
-    assert "the runner's layers BROKEN" in result.stdout
-    assert "generator.runner.config.template -> generator.runner.events.samples" in result.stdout
-
-
-def test_the_runner_importing_slsgen_breaks_a_contract(tmp_path: Path) -> None:
-    shutil.copy(ROOT / "pyproject.toml", tmp_path / "pyproject.toml")
-    shutil.copytree(ROOT / "generator", tmp_path / "generator", ignore=shutil.ignore_patterns("__pycache__"))
-    worker = tmp_path / "generator" / "runner" / "sandboxes" / "worker.py"
-    worker.write_text(worker.read_text() + "\nfrom ... import settings  # noqa\n")
-    result = lint_imports(tmp_path)
-    assert result.returncode == 1, result.stdout + result.stderr
-    assert "never imports the rest of slsgen BROKEN" in result.stdout
-    assert "generator.runner.sandboxes.worker -> generator.settings" in result.stdout
+    assert f"{contract} BROKEN" in result.stdout
+    assert edge in result.stdout

@@ -17,11 +17,10 @@ from pathlib import Path
 from xml.sax.saxutils import escape
 
 import pytest
-from test_e2e_hello_world import runtime_python
 
 from generator.runner.config.template import load_template
 
-from helpers import SLSGEN, check_project, generate, invoke, response, run
+from helpers import check_project, generate, invoke, refused, require_python, response, run
 
 pytestmark = pytest.mark.e2e
 EVENTS = {
@@ -144,17 +143,6 @@ def test_several_locales_another_handler_and_python312(tmp_path):
     assert check.stdout.strip() == "model check passed: 7 locales"
 
 
-def refused(tmp_path: Path, *args: str, blueprint: str = "alexa-skill") -> str:
-    """Run `slsgen new` expecting a refusal: exit 2, one line on stderr, nothing written. Returns the line."""
-    output = tmp_path / "out"
-    result = run([*SLSGEN, "new", blueprint, "my-skill", "--no-input", "-o", str(output), *args], tmp_path, check=False)
-    assert result.returncode == 2, result.stdout + result.stderr
-    assert "Traceback" not in result.stderr
-    (line,) = result.stderr.strip().splitlines()
-    assert not output.exists() or not any(output.iterdir())
-    return line
-
-
 @pytest.mark.parametrize(
     ("name", "message"),
     [
@@ -178,7 +166,7 @@ def refused(tmp_path: Path, *args: str, blueprint: str = "alexa-skill") -> str:
     ],
 )
 def test_invocation_names_breaking_alexas_rules_are_refused(tmp_path, name, message):
-    line = refused(tmp_path, "--set", f"invocation_name={name}")
+    line = refused(tmp_path, "alexa-skill", "--set", f"invocation_name={name}")
     assert line.startswith(f"error: invocation_name {name!r} is not valid: ")
     assert message in line
 
@@ -214,7 +202,7 @@ def test_the_longest_names_still_pass_lint(tmp_path):
     ],
 )
 def test_bad_locales_skill_ids_and_names_are_refused(tmp_path, option, message):
-    assert message in refused(tmp_path, "--set", option)
+    assert message in refused(tmp_path, "alexa-skill", "--set", option)
 
 
 def test_a_model_the_check_refuses_is_never_written(tmp_path):
@@ -244,7 +232,7 @@ def test_a_model_the_check_refuses_is_never_written(tmp_path):
         encoding="utf-8",
     )
     # a folder's blueprint is untrusted: the checks it inherits run in a project whose files it changes (--trust)
-    line = refused(tmp_path, "--trust", blueprint=str(team))
+    line = refused(tmp_path, str(team), "--trust")
     assert line == (
         "error: blueprint team-skill: check scripts/check_model.py failed: model check failed: en-US: intent "
         "OrderPizzaIntent has no handler in src/ (is_intent_name('OrderPizzaIntent')); nothing was written"
@@ -259,8 +247,7 @@ def test_makefile_in_a_fresh_venv_on_the_runtime_python(tmp_path, runtime):
     escape sequences must not fail the project's warnings-as-errors test run.
     """
     version = runtime.removeprefix("python")
-    if runtime_python(version) is None:
-        pytest.fail(f"Python {version} is needed for this test (pyenv install {version})")
+    require_python(version)
     project = generate(tmp_path, "alexa-skill", "fresh-skill", "--runtime", runtime, "--set", "locales=en-US,fr-FR")
     outputs = {}
     for target in ("install", "lint", "test", "validate", "invoke", "check-model"):

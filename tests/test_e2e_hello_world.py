@@ -8,15 +8,13 @@ also goes through the project's Makefile in a fresh virtual environment on the r
 from __future__ import annotations
 
 import json
-import os
 import re
-import shutil
 import sys
 from pathlib import Path
 
 import pytest
 
-from helpers import check_project, generate, invoke, response, run
+from helpers import check_project, generate, invoke, require_python, response, run, runtime_python
 
 pytestmark = pytest.mark.e2e
 REPORT = re.compile(
@@ -95,20 +93,11 @@ def test_other_triggers(tmp_path, trigger, expected):
             assert payload == {"message": "Hello, World!"}
 
 
-def runtime_python(version: str) -> str | None:
-    """The CPython the function's runtime uses, from pyenv or PATH."""
-    root = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv")) / "versions"
-    for candidate in sorted(root.glob(f"{version}*/bin/python{version}"), reverse=True):
-        return str(candidate)
-    return shutil.which(f"python{version}")
-
-
 @pytest.mark.parametrize("runtime", ["python3.13", "python3.12"])
 def test_makefile_in_a_fresh_venv_on_the_runtime_python(tmp_path, runtime):
     """`make install lint test validate invoke` as a new user runs them: the Makefile finds the runtime's Python."""
     version = runtime.removeprefix("python")
-    if runtime_python(version) is None:
-        pytest.fail(f"Python {version} is needed for this test (pyenv install {version})")
+    require_python(version)
     project = generate(tmp_path, "hello-world", "fresh", "--runtime", runtime)
     for target in ("install", "lint", "test", "validate", "invoke"):
         result = run(["make", target], project, timeout=600)
@@ -131,9 +120,7 @@ def test_python314_project_is_formatted_for_its_target(tmp_path):
 def test_python314_project_runs_on_an_older_python(tmp_path, version):
     """Without Python 3.14, the Makefile uses another Python and says so; the vendored runner keeps 3.10's syntax
     (ruff's per-file target), so that its tests and `make invoke` still run there."""
-    python = runtime_python(version)
-    if python is None:
-        pytest.fail(f"Python {version} is needed for this test (pyenv install {version})")
+    python = require_python(version)
     # trigger none: the http handler's `typing.NotRequired` needs 3.11, and 3.10 is the runner's oldest Python.
     project = generate(tmp_path, "hello-world", "py314", "--runtime", "python3.14", "--set", "trigger=none")
     run([python, "-m", "compileall", "-q", "lambda_runner"], project)

@@ -18,7 +18,7 @@ from PIL import Image
 
 from generator.runner.config.template import load_template
 
-from helpers import BIN, SLSGEN, check_project, generate, run
+from helpers import BIN, SLSGEN, check_project, generate, require_python, run
 
 pytestmark = pytest.mark.e2e
 MAKE = ["make", f"BIN={BIN}", "-o", ".venv/.installed"]
@@ -155,10 +155,6 @@ def test_quality_does_not_apply_to_png_output(tmp_path):
 @pytest.mark.parametrize("version", ["3.10", "3.13"])
 def test_a_python314_project_parses_on_older_pythons(tmp_path, version):
     """Formatted for 3.14, the blueprint's code and the runner still parse where the Makefile may fall back."""
-    from test_e2e_hello_world import runtime_python
-
-    python = runtime_python(version)
-    if python is None:
-        pytest.fail(f"Python {version} is needed for this test (pyenv install {version})")
+    python = require_python(version)
     project = generate(tmp_path, "image-resize", "thumbs", "--runtime", "python3.14")
     run([python, "-m", "compileall", "-q", "src", "tests", "scripts", "lambda_runner"], project)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import inspect
 import json
 import os
 from pathlib import Path
@@ -36,6 +37,14 @@ def snapshot(folder: Path) -> dict[str, object]:
 def function_properties(project: Path) -> dict:
     template = load_template(project / "template.yaml")
     return template["Resources"]["HelloWorldFunction"]["Properties"]
+
+
+def test_new_project_takes_every_parameter_of_generate_project(tmp_path):
+    """new_project is generate_project returning the path: the same parameters, git included, for `help()` too."""
+    assert inspect.signature(new_project).parameters == inspect.signature(generate_project).parameters
+    project = new_project("hello-world", "repo", output_dir=tmp_path, git=True)
+    assert project == tmp_path / "repo"
+    assert (project / ".git").is_dir()
 
 
 def test_default_project_layout(tmp_path):

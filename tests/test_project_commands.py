@@ -5,14 +5,13 @@ from __future__ import annotations
 import json
 import socket
 import subprocess
-import sys
 import time
 import urllib.request
 from pathlib import Path
 
 import pytest
 
-from helpers import SLSGEN, generate, run, slsgen
+from helpers import SLSGEN, generate, run, slsgen, with_venv
 
 pytestmark = pytest.mark.e2e
 
@@ -20,9 +19,7 @@ pytestmark = pytest.mark.e2e
 @pytest.fixture(scope="module")
 def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A hello-world project with its own .venv (this interpreter's packages, as `make install` would give)."""
-    project = generate(tmp_path_factory.mktemp("cmds"), "hello-world", "cmd-api")
-    run([sys.executable, "-m", "venv", "--system-site-packages", str(project / ".venv")], project)
-    return project
+    return with_venv(generate(tmp_path_factory.mktemp("cmds"), "hello-world", "cmd-api"))
 
 
 def test_invoke_runs_the_project_runner_with_the_project_venv(project):

@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,9 @@ from cfnlint.decode.cfn_yaml import loads
 import generator
 
 from helpers import BIN, generate, run
+
+# checkov's version, pinned: a release brings new checks, to adopt on purpose (templates fixed or skips reasoned).
+CHECKOV = "checkov==3.3.30"
 
 # The managed policies a function may carry: logs, X-Ray traces and VPC network interfaces, nothing else.
 ALLOWED_MANAGED_POLICIES = frozenset(
@@ -139,17 +143,32 @@ def test_every_bandit_exception_says_why(projects):
 # --- checkov --------------------------------------------------------------------------------------------------------
 
 
+@pytest.fixture(scope="session")
+def checkov() -> list[str]:
+    """The checkov command, in an environment of its own that uv keeps in its shared cache.
+
+    checkov pins its dependencies (boto3==1.35.49, packaging<24 in 3.3.30): installed beside slsgen's test tools it
+    would downgrade them. `uv tool run` builds its environment once and reuses it; offline when the cache has it,
+    else from PyPI.
+    """
+    for mode in (["--offline"], []):
+        command = [str(BIN / "uv"), "tool", "run", *mode, "--python", sys.executable, "--from", CHECKOV]
+        if run([*command, "python", "-c", ""], Path.cwd(), check=not mode, timeout=600).returncode == 0:
+            return [*command, "checkov"]
+    raise AssertionError("unreachable: the online attempt raises on failure")
+
+
 def checkov_reports(output: str) -> list[dict[str, Any]]:
     """checkov prints one JSON document per framework it ran; a single one is an object, several are a list."""
     data = json.loads(output)
     return data if isinstance(data, list) else [data]
 
 
-def test_checkov_passes_every_template_but_the_reasoned_skips(projects):
+def test_checkov_passes_every_template_but_the_reasoned_skips(projects, checkov):
     root = projects[0].parent
     result = run(
         [
-            tool("checkov"),
+            *checkov,
             "--config-file",  # one run over every project: their `.checkov.yaml` files are the same (test below)
             str(projects[0] / ".checkov.yaml"),
             "--directory",

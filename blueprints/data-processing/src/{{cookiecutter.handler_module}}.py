@@ -188,64 +188,57 @@ def to_item(data: Any) -> dict[str, Any]:
 
 
 # --- the batch --------------------------------------------------------------------------------------------------
-{%- if trigger == 'sqs' %}
+{%- set source = {
+    'sqs': {
+        'processor': 'BatchProcessor(event_type=EventType.SQS)',
+        'note': '',
+        'record': 'SQSRecord',
+        'doc': "Write one message's item; runs once per message id (a redelivery returns this result, stored).",
+        'data': 'parse_json(record.body)',
+        'id': 'message_id',
+        'id_fallback': '',
+    },
+    'sqs-fifo': {
+        'processor': 'SqsFifoPartialProcessor(skip_group_on_error=True)',
+        'note': '# A failed message stops the rest of its message group in this batch (reported, unprocessed); other groups go on.\n',
+        'record': 'SQSRecord',
+        'doc': "Write one message's item; runs once per message id (a redelivery returns this result, stored).",
+        'data': 'parse_json(record.body)',
+        'id': 'message_id',
+        'id_fallback': '',
+    },
+    'kinesis': {
+        'processor': 'BatchProcessor(event_type=EventType.KinesisDataStreams)',
+        'note': '',
+        'record': 'KinesisStreamRecord',
+        'doc': "Write one record's item; runs once per shard and sequence number (a replay returns this result, stored).",
+        'data': 'parse_json(payload)',
+        'id': 'event_id',
+        'id_fallback': '',
+    },
+    'dynamodb': {
+        'processor': 'BatchProcessor(event_type=EventType.DynamoDBStreams)',
+        'note': '',
+        'record': 'DynamoDBRecord',
+        'doc': "Mirror one change: INSERT and MODIFY write the new image's item, REMOVE deletes it; once per event id.",
+        'data': 'image',
+        'id': 'event_id',
+        'id_fallback': ' or ""',
+    },
+}[trigger] %}
 
-processor = BatchProcessor(event_type=EventType.SQS)
+{{ source.note }}processor = {{ source.processor }}
 
 
 @idempotent_function(data_keyword_argument="record", config=idempotency, persistence_store=persistence)
-def apply_record(record: SQSRecord) -> dict[str, str]:
-    """Write one message's item; runs once per message id (a redelivery returns this result, stored)."""
-    item = to_item(parse_json(record.body))
-    OUTPUT_TABLE.put_item(Item={**item, "source": record.message_id})
-    return {"id": item["id"]}
-
-
-def record_id(record: SQSRecord) -> str:
-    return record.message_id
-{%- elif trigger == 'sqs-fifo' %}
-
-# A failed message stops the rest of its message group in this batch (reported, unprocessed); other groups go on.
-processor = SqsFifoPartialProcessor(skip_group_on_error=True)
-
-
-@idempotent_function(data_keyword_argument="record", config=idempotency, persistence_store=persistence)
-def apply_record(record: SQSRecord) -> dict[str, str]:
-    """Write one message's item; runs once per message id (a redelivery returns this result, stored)."""
-    item = to_item(parse_json(record.body))
-    OUTPUT_TABLE.put_item(Item={**item, "source": record.message_id})
-    return {"id": item["id"]}
-
-
-def record_id(record: SQSRecord) -> str:
-    return record.message_id
-{%- elif trigger == 'kinesis' %}
-
-processor = BatchProcessor(event_type=EventType.KinesisDataStreams)
-
-
-@idempotent_function(data_keyword_argument="record", config=idempotency, persistence_store=persistence)
-def apply_record(record: KinesisStreamRecord) -> dict[str, str]:
-    """Write one record's item; runs once per shard and sequence number (a replay returns this result, stored)."""
+def apply_record(record: {{ source.record }}) -> dict[str, str]:
+    """{{ source.doc }}"""
+{%- if trigger == 'kinesis' %}
     try:
         payload = base64.b64decode(record.kinesis.data, validate=True)
     except (binascii.Error, ValueError):
         raise InvalidRecord("data is not valid base64") from None
-    item = to_item(parse_json(payload))
-    OUTPUT_TABLE.put_item(Item={**item, "source": record.event_id})
-    return {"id": item["id"]}
-
-
-def record_id(record: KinesisStreamRecord) -> str:
-    return record.event_id
 {%- elif trigger == 'dynamodb' %}
-
-processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
-
-
-@idempotent_function(data_keyword_argument="record", config=idempotency, persistence_store=persistence)
-def apply_record(record: DynamoDBRecord) -> dict[str, str]:
-    """Mirror one change: INSERT and MODIFY write the new image's item, REMOVE deletes it; once per event id."""
     change = record.dynamodb
     if change is None:
         raise InvalidRecord("the record has no 'dynamodb' change")
@@ -259,14 +252,14 @@ def apply_record(record: DynamoDBRecord) -> dict[str, str]:
         raise InvalidRecord(f"not valid DynamoDB JSON: {exc!r}") from None
     if not image:
         raise InvalidRecord("no NewImage: the stream's view type must be NEW_IMAGE or NEW_AND_OLD_IMAGES")
-    item = to_item(image)
-    OUTPUT_TABLE.put_item(Item={**item, "source": record.event_id})
+{%- endif %}
+    item = to_item({{ source.data }})
+    OUTPUT_TABLE.put_item(Item={**item, "source": record.{{ source.id }}})
     return {"id": item["id"]}
 
 
-def record_id(record: DynamoDBRecord) -> str:
-    return record.event_id or ""
-{%- endif %}
+def record_id(record: {{ source.record }}) -> str:
+    return record.{{ source.id }}{{ source.id_fallback }}
 {%- if stream %}
 
 

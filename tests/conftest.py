@@ -1,0 +1,96 @@
+"""Scheduling of the suite on CI's two cores (`pytest -n 2`): slowest first, module fixtures built once.
+
+With `--dist loadgroup --no-loadscope-reorder` (pyproject's addopts), xdist hands out tests in collection order,
+one unit at a time to whichever worker is free. So the order set here decides the wall time: the end-to-end tests
+that build virtual environments and run whole projects start first and the many quick tests fill the gaps, instead
+of a long test starting last and running alone. Tests that share a module- or session-scoped fixture (generated
+projects, a checkov environment) form one unit on one worker, so that the fixture is built once, not once per
+worker.
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+# Seconds per test function (each parametrized case), measured with `--durations` on the 2-core machine while
+# other suites ran (so inflated, but in proportion). Only the order matters: a test missing here counts as
+# E2E_SECONDS when marked e2e, else as 0, and keeps its place among its equals.
+SECONDS = {
+    "test_ci_files.py::test_every_workflow_command_passes_in_the_project": 420,
+    "test_e2e_alexa_skill.py::test_makefile_in_a_fresh_venv_on_the_runtime_python": 220,
+    "test_e2e_data_processing.py::test_makefile_in_a_fresh_venv_on_the_runtime_python": 200,
+    "test_e2e_hello_world.py::test_makefile_in_a_fresh_venv_on_the_runtime_python": 160,
+    "test_e2e_package_validate.py::test_package_for_both_architectures_reproducibly_and_validate": 160,
+    "test_e2e_data_processing.py::test_batch_triggers": 150,
+    "test_e2e_data_processing.py::test_s3_project": 150,
+    "test_e2e_data_processing.py::test_schedule_project": 120,
+    "test_e2e_hello_world.py::test_python314_project_runs_on_an_older_python": 120,
+    "test_generation_frictions.py::test_make_package_keeps_the_rest_of_build": 120,
+    "test_e2e_hello_world.py::test_the_makefile_says_which_python_it_falls_back_to": 100,
+    "test_blueprint_authoring.py::test_a_large_matrix_is_sampled_so_every_value_renders_once": 100,
+    "test_blueprint_authoring.py::test_every_builtin_blueprint_passes_lint": 100,
+    "test_e2e_alexa_skill.py::test_several_locales_another_handler_and_python312": 70,
+    "test_architecture.py::test_a_forbidden_import_breaks_its_contract": 70,
+    "test_architecture.py::test_every_import_contract_is_kept": 70,
+    "test_e2e_hello_world.py::test_default_project_passes_its_own_checks_and_runs": 60,
+    "test_e2e_hello_world.py::test_non_default_options": 60,
+    "test_e2e_hello_world.py::test_other_triggers": 60,
+    "test_e2e_alexa_skill.py::test_default_project": 55,
+    "test_security_scans.py::test_checkov_passes_every_template_but_the_reasoned_skips": 120,
+    "test_security_scans.py::test_bandit_finds_no_medium_or_high_issue": 60,
+}
+E2E_SECONDS = 30
+# A unit of tests sharing a fixture counts its members' seconds, plus this for the fixture itself.
+SHARED_FIXTURE_SECONDS = 120
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """One uv cache for every project venv the tests build (`make install`, checkov's tool environment), linked
+    into each venv rather than copied: uv's default on Linux, set here so that a user's UV_LINK_MODE=copy or
+    UV_NO_CACHE does not make every end-to-end test copy or download its wheels again. Never a Python download:
+    the tests use pyenv's or PATH's interpreters."""
+    os.environ["UV_LINK_MODE"] = "hardlink"
+    os.environ.pop("UV_NO_CACHE", None)
+    os.environ["UV_PYTHON_DOWNLOADS"] = "never"
+
+
+def seconds(item: pytest.Item) -> float:
+    """What `item` is expected to take, from SECONDS by its file and function name."""
+    key = f"{item.path.name}::{item.originalname}" if isinstance(item, pytest.Function) else item.nodeid
+    if key in SECONDS:
+        return SECONDS[key]
+    return E2E_SECONDS if item.get_closest_marker("e2e") else 0
+
+
+def shared_fixture_scope(item: pytest.Item) -> str | None:
+    """The test module whose tests share a module- or session-scoped fixture with `item`, if it uses one."""
+    info = getattr(item, "_fixtureinfo", None)  # pytest's own record of the fixtures an item uses
+    if info is None:
+        return None
+    for name, definitions in info.name2fixturedefs.items():
+        if definitions and definitions[-1].scope in ("module", "package", "session") and name != "tmp_path_factory":
+            if not definitions[-1].baseid:  # a plugin's (pytest's, xdist's): cheap or built anyway
+                continue
+            return item.path.stem
+    return None
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Order the tests slowest first, each group of fixture-sharing tests as one unit (and one xdist group)."""
+    groups: dict[str, list[pytest.Item]] = {}
+    for item in items:
+        scope = shared_fixture_scope(item)
+        if scope is not None:
+            item.add_marker(pytest.mark.xdist_group(scope))
+            groups.setdefault(scope, []).append(item)
+    unit_seconds = {
+        scope: SHARED_FIXTURE_SECONDS + sum(seconds(item) for item in members) for scope, members in groups.items()
+    }
+
+    def cost(item: pytest.Item) -> float:
+        scope = shared_fixture_scope(item)
+        return unit_seconds[scope] if scope is not None else seconds(item)
+
+    items.sort(key=cost, reverse=True)  # stable: equals keep their collection order
