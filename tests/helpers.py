@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 BIN = Path(sys.executable).parent
@@ -61,3 +63,33 @@ def invoke(project: Path, event: str, *extra: str, check: bool = True) -> subpro
 
 def response(result: subprocess.CompletedProcess[str]) -> object:
     return json.loads(result.stdout)
+
+
+ELF_MACHINE = {"arm64": 183, "x86_64": 62}  # e_machine: EM_AARCH64, EM_X86_64
+WHEEL_ARCH = {"arm64": "aarch64", "x86_64": "x86_64"}
+
+
+def check_zip(path: Path, architecture: str, handler_file: str, python_tag: str = "cp313") -> None:
+    """A Lambda zip: code at the root, nothing of the build machine's, native code for Linux on `architecture`.
+
+    Each shared library must be an ELF file for that machine, and each wheel with platform tags manylinux ones
+    for it, built for the runtime's CPython (`python_tag`) or the stable ABI.
+    """
+    with zipfile.ZipFile(path) as archive:
+        names = archive.namelist()
+        assert handler_file in names
+        assert not [name for name in names if "__pycache__" in name or name.endswith((".pyc", ".pyo"))]
+        assert not [name for name in names if name.startswith(("tests/", "bin/")) or name == "requirements.txt"]
+        for name in names:
+            if re.search(r"\.so(\.\d+)*$", name):
+                header = archive.read(name)[:20]
+                assert header[:4] == b"\x7fELF", name
+                assert int.from_bytes(header[18:20], "little") == ELF_MACHINE[architecture], name
+            if name.endswith(".dist-info/WHEEL"):
+                tags = re.findall(r"^Tag: (\S+)$", archive.read(name).decode(), re.MULTILINE)
+                platforms = {tag.split("-")[2] for tag in tags}
+                if platforms != {"any"}:
+                    assert all(p.startswith("manylinux") and p.endswith(WHEEL_ARCH[architecture]) for p in platforms)
+                    for tag in tags:
+                        python, abi, _ = tag.split("-")
+                        assert python == python_tag or abi == "abi3", tag
