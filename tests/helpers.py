@@ -93,3 +93,12 @@ def check_zip(path: Path, architecture: str, handler_file: str, python_tag: str 
                     for tag in tags:
                         python, abi, _ = tag.split("-")
                         assert python == python_tag or abi == "abi3", tag
+
+
+def data_processing_triggers() -> list[str]:
+    """Every data-processing trigger but the default, which the blueprint's own test case (no --set) covers."""
+    import generator
+
+    question = next(q for q in generator.load_blueprint("data-processing").all_questions() if q.name == "trigger")
+    assert question.default in question.choices
+    return [choice for choice in question.choices if choice != question.default]

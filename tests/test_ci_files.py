@@ -23,7 +23,7 @@ import yaml
 
 import generator
 
-from helpers import BIN, check_zip, generate, run
+from helpers import BIN, check_zip, data_processing_triggers, generate, run
 
 try:
     import tomllib
@@ -232,13 +232,6 @@ def make_targets(command: str) -> list[str] | None:
     """The targets of a `make ...` command line; None for any other shell line."""
     words = command.split()
     return words[1:] if words and words[0] == "make" and all(re.fullmatch(r"[a-z-]+", w) for w in words[1:]) else None
-
-
-def data_processing_triggers() -> list[str]:
-    """Every trigger but the default (which `generator.list_blueprints()`'s data-processing case runs)."""
-    question = next(q for q in generator.load_blueprint("data-processing").all_questions() if q.name == "trigger")
-    assert question.default in question.choices
-    return [choice for choice in question.choices if choice != question.default]
 
 
 CASES = [pytest.param(blueprint.name, None, id=blueprint.name) for blueprint in generator.list_blueprints()] + [

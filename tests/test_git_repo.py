@@ -10,10 +10,13 @@ import json
 import sys
 from pathlib import Path
 
+import pytest
+
+import generator
 from generator import vcs
 from generator.project import generate_project
 
-from helpers import SLSGEN, run
+from helpers import SLSGEN, data_processing_triggers, run
 
 
 def git_env(
@@ -53,6 +56,27 @@ def test_new_project_is_a_repository_with_one_clean_first_commit(tmp_path):
     head = git(project, env, "rev-parse", "HEAD").strip()
     assert f"git repository on main, first commit {head[:12]}" in result.stdout
     assert not {"git", "commit"} & set(record["answers"])  # the record holds nothing git-specific
+
+
+GENERATIONS = [pytest.param(blueprint.name, {}, id=blueprint.name) for blueprint in generator.list_blueprints()] + [
+    pytest.param("data-processing", {"trigger": trigger}, id=f"data-processing-{trigger}")
+    for trigger in data_processing_triggers()
+]
+
+
+@pytest.mark.parametrize(("blueprint", "answers"), GENERATIONS)
+def test_git_status_is_clean_right_after_generation(tmp_path, monkeypatch, blueprint, answers):
+    """Every blueprint and data-processing trigger, with GitLab's file (with GitHub's: test_ci_files's e2e test).
+
+    In-process (the library's `git=True`, what `--git` calls): the CLI's path is the first test's."""
+    env = git_env(tmp_path)
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    made = generate_project(blueprint, "svc", output_dir=tmp_path, options={"ci": "gitlab", **answers}, git=True)
+    assert made.git is not None
+    assert made.git.commit is not None, made.git.note
+    assert git(made.path, env, "status", "--porcelain", "--ignored") == ""  # all committed, none ignored
+    assert (made.path / ".gitlab-ci.yml").is_file()
 
 
 def test_gitignore_covers_what_the_tools_make_and_nothing_generated(tmp_path):
