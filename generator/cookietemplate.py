@@ -23,6 +23,7 @@ from .placement import place
 from .project import Generation, check_output_dir, check_target, describe, holds_files, remove_created
 from .render import file_digests
 from .sources import ResolvedSource
+from .vcs import init_repository
 
 
 def questions(template: Path) -> dict[str, Any]:
@@ -66,8 +67,13 @@ def generate_template(
     no_input: bool,
     force: bool,
     trusted: bool,
+    git: bool = False,
 ) -> Generation:
-    """Render a cookiecutter template into `output_dir/<its project folder>`; nothing is written on failure."""
+    """Render a cookiecutter template into `output_dir/<its project folder>`; nothing is written on failure.
+
+    With `git`, the rendered project becomes a repository with one first commit in the work folder, before it is
+    placed, exactly as a blueprint's (`vcs.init_repository`: a problem there is a note, never an error).
+    """
     from cookiecutter.exceptions import CookiecutterException
     from cookiecutter.find import find_template
     from cookiecutter.generate import generate_context, generate_files
@@ -106,6 +112,7 @@ def generate_template(
         write_record(resolved, rendered, answers)
         target = requested.resolve() / rendered.name
         check_target(target, force)
+        repository = init_repository(rendered, target) if git else None
         retired = place(rendered, target, workdir / "replaced")
     except (CookiecutterException, TemplateError) as exc:
         shutil.rmtree(workdir, ignore_errors=True)
@@ -120,7 +127,7 @@ def generate_template(
             raise WriteFailed(f"rendering {label} failed: {describe(exc)}; nothing was written") from None
         raise
     shutil.rmtree(workdir, ignore_errors=True)
-    return Generation(target, retired.removed, retired.kept)
+    return Generation(target, retired.removed, retired.kept, repository)
 
 
 @contextlib.contextmanager

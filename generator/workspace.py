@@ -62,7 +62,17 @@ def generate(
     resolved = resolve(blueprint, ref, directory)
     if resolved.kind == "cookiecutter":
         return generate_cookiecutter(
-            resolved, name, output_dir, flags, set_pairs, config, preset, force, interactive, trust
+            resolved,
+            name,
+            output_dir,
+            flags,
+            set_pairs,
+            config,
+            preset,
+            force,
+            interactive,
+            trust,
+            available() if git is None else git,
         )
     loaded = load_blueprint(resolved)
     loaded = defaults.apply(loaded, defaults.configured(config, loaded.name, preset))
@@ -101,12 +111,22 @@ def generate_cookiecutter(
     force: bool,
     interactive: bool,
     trust: bool,
+    git: bool,
 ) -> tuple[Generation, list[str]]:
-    """A plain cookiecutter template: its own questions, answered by --set, the config and its prompts."""
+    """A plain cookiecutter template: its own questions, answered by --set, the config and its prompts.
+
+    The template brings its own files, CI included: `--ci github|gitlab` is refused (slsgen would add nothing),
+    `--ci none` says what happens anyway. `--git` applies as to a blueprint.
+    """
     from . import defaults
     from .cookietemplate import generate_template
 
-    used = sorted(key for key, value in flags.items() if value is not None)
+    if flags.get("ci") not in (None, "none"):
+        raise InvalidOption(
+            f"--ci {flags['ci']} adds slsgen's CI files to its blueprints; {resolved.path.name} is a cookiecutter "
+            "template that brings its own files: drop --ci (or pass --ci none)"
+        )
+    used = sorted(key for key, value in flags.items() if value is not None and key != "ci")
     if used:
         raise InvalidOption(
             f"--{used[0].replace('_', '-')} applies to slsgen blueprints; {resolved.path.name} is a cookiecutter "
@@ -122,6 +142,7 @@ def generate_cookiecutter(
         no_input=not interactive,
         force=force,
         trusted=trust,
+        git=git,
     )
     return generation, []
 

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -104,3 +106,42 @@ def with_venv(project: Path) -> Path:
     for stamp in (".created", ".installed", ".installed-validate"):
         (project / ".venv" / stamp).touch()
     return project
+
+
+ELF_MACHINE = {"arm64": 183, "x86_64": 62}  # e_machine: EM_AARCH64, EM_X86_64
+WHEEL_ARCH = {"arm64": "aarch64", "x86_64": "x86_64"}
+
+
+def check_zip(path: Path, architecture: str, handler_file: str, python_tag: str = "cp313") -> None:
+    """A Lambda zip: code at the root, nothing of the build machine's, native code for Linux on `architecture`.
+
+    Each shared library must be an ELF file for that machine, and each wheel with platform tags manylinux ones
+    for it, built for the runtime's CPython (`python_tag`) or the stable ABI.
+    """
+    with zipfile.ZipFile(path) as archive:
+        names = archive.namelist()
+        assert handler_file in names
+        assert not [name for name in names if "__pycache__" in name or name.endswith((".pyc", ".pyo"))]
+        assert not [name for name in names if name.startswith(("tests/", "bin/")) or name == "requirements.txt"]
+        for name in names:
+            if re.search(r"\.so(\.\d+)*$", name):
+                header = archive.read(name)[:20]
+                assert header[:4] == b"\x7fELF", name
+                assert int.from_bytes(header[18:20], "little") == ELF_MACHINE[architecture], name
+            if name.endswith(".dist-info/WHEEL"):
+                tags = re.findall(r"^Tag: (\S+)$", archive.read(name).decode(), re.MULTILINE)
+                platforms = {tag.split("-")[2] for tag in tags}
+                if platforms != {"any"}:
+                    assert all(p.startswith("manylinux") and p.endswith(WHEEL_ARCH[architecture]) for p in platforms)
+                    for tag in tags:
+                        python, abi, _ = tag.split("-")
+                        assert python == python_tag or abi == "abi3", tag
+
+
+def data_processing_triggers() -> list[str]:
+    """Every data-processing trigger but the default, which the blueprint's own test case (no --set) covers."""
+    import generator
+
+    question = next(q for q in generator.load_blueprint("data-processing").all_questions() if q.name == "trigger")
+    assert question.default in question.choices
+    return [choice for choice in question.choices if choice != question.default]

@@ -8,11 +8,14 @@ the generated project, in order, with the same Makefile targets, and the artifac
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import re
 import stat
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -20,7 +23,12 @@ import yaml
 
 import generator
 
-from helpers import BIN, generate, run
+from helpers import BIN, check_zip, data_processing_triggers, generate, run
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10
+    import tomli as tomllib
 
 SHA_PIN = re.compile(r"^[\w.-]+/[\w.-]+(?:/[\w./-]+)?@[0-9a-f]{40} # v\d+\.\d+\.\d+$")
 
@@ -220,10 +228,50 @@ def shell(command: str, project: Path, env: dict[str, str]) -> subprocess.Comple
     return run(["bash", "-eo", "pipefail", "-c", command], project, env=env, timeout=900)
 
 
+def make_targets(command: str) -> list[str] | None:
+    """The targets of a `make ...` command line; None for any other shell line."""
+    words = command.split()
+    return words[1:] if words and words[0] == "make" and all(re.fullmatch(r"[a-z-]+", w) for w in words[1:]) else None
+
+
+CASES = [pytest.param(blueprint.name, None, id=blueprint.name) for blueprint in generator.list_blueprints()] + [
+    pytest.param("data-processing", trigger, id=f"data-processing-{trigger}") for trigger in data_processing_triggers()
+]
+
+
+@pytest.fixture(scope="session")
+def shared_venvs(tmp_path_factory) -> Callable[[Path], Path]:
+    """One virtual environment per dependency set, for the data-processing triggers: theirs are the same.
+
+    A trigger's project runs its Makefile with `VENV=` this folder (the Makefile's own variable), so `make install`
+    builds it once per test process and only audits it afterwards; uv's one shared cache (hard links, not copies)
+    feeds it. The key is what `make install` reads: the requirements, the dependency groups and the Python.
+    """
+    made: dict[str, Path] = {}
+
+    def venv_for(project: Path) -> Path:
+        pyproject = tomllib.loads((project / "pyproject.toml").read_text(encoding="utf-8"))
+        inputs = [
+            (project / "src" / "requirements.txt").read_text(encoding="utf-8"),
+            pyproject["dependency-groups"],
+            pyproject["project"]["requires-python"],
+        ]
+        key = hashlib.sha256(json.dumps(inputs, sort_keys=True).encode()).hexdigest()[:12]
+        if key not in made:
+            made[key] = tmp_path_factory.mktemp(f"venv-{key}") / ".venv"
+        return made[key]
+
+    return venv_for
+
+
 @pytest.mark.e2e
-@pytest.mark.parametrize("blueprint", [blueprint.name for blueprint in generator.list_blueprints()])
-def test_every_workflow_command_passes_in_the_project(tmp_path, blueprint):
-    project = generate(tmp_path, blueprint, "ci-project", "--git")
+@pytest.mark.parametrize(("blueprint", "trigger"), CASES)
+def test_every_workflow_command_passes_in_the_project(tmp_path, blueprint, trigger, shared_venvs):
+    """GitHub's commands run in order; GitLab's are proved to be the same Makefile targets on the same files, and
+    its one job with other shell lines (deploy) runs. The zip is built twice (CI's and deploy.yml's `make package`)
+    and must not change by a byte; for a data-processing trigger, also for x86_64."""
+    answers = ("--set", f"trigger={trigger}") if trigger else ()
+    project = generate(tmp_path, blueprint, "ci-project", "--git", "--ci", "github", *answers)
     assert run(["git", "status", "--porcelain", "--ignored"], project).stdout == ""  # all committed, none ignored
     sam = fake_sam(tmp_path / "fake-bin")
     summary = tmp_path / "step-summary.md"
@@ -232,12 +280,26 @@ def test_every_workflow_command_passes_in_the_project(tmp_path, blueprint):
         "GITHUB_STEP_SUMMARY": str(summary),
         "AWS_ROLE_ARN": "arn:aws:iam::123456789012:role/deploy",
         "AWS_REGION": "eu-west-1",
+        "UV_LINK_MODE": "hardlink",  # the shared uv cache and the venvs are on one file system
     }
+    if trigger:
+        env["VENV"] = str(shared_venvs(project))
     commands = github_commands(project)
     assert ("ci.yml", "make install lint test validate package") in commands
+    zip_path = project / "dist" / "ci-project.zip"
+    builds: list[bytes] = []
     for _, command in commands:
         assert "${{" not in command  # no expression is ever expanded into a shell (template injection)
-        shell(command, project, env)
+        result = shell(command, project, env)
+        targets = make_targets(command) or []
+        if "validate" in targets:
+            assert "validate: OK (template.yaml: 1 function(s)" in result.stdout
+        if "package" in targets:
+            assert "dist/ci-project.zip: " in result.stderr  # built now, not left from before
+            builds.append(zip_path.read_bytes())
+    assert len(builds) == 2
+    assert builds[0] == builds[1], "two builds of the same project gave different zips"
+    check_zip(zip_path, "arm64", "lambda_function.py")
     assert (sam / "sam-args").read_text().split() == [
         "deploy",
         "--config-env",
@@ -254,23 +316,43 @@ def test_every_workflow_command_passes_in_the_project(tmp_path, blueprint):
     assert list((project / upload).glob("*.zip")), f"nothing to upload in {upload}"
     status = run(["git", "status", "--porcelain"], project).stdout
     assert status == "", f"the workflow's commands left the work tree dirty:\n{status}"
+    ran = {target for _, command in commands for target in make_targets(command) or []}
 
-    # The same project on GitLab: its file replaces the GitHub ones, then every job's script runs in stage order.
-    generate(tmp_path, blueprint, "ci-project", "--ci", "gitlab", "--force")
-    assert not (project / ".github").exists()
+    # The same project on GitLab: its file replaces the GitHub ones, and nothing a Makefile target reads changes.
+    generate(tmp_path, blueprint, "ci-project", "--ci", "gitlab", "--force", *answers)
+    status = run(["git", "status", "--porcelain", "--untracked-files=all"], project).stdout.splitlines()
+    changed = {line[3:]: line[:2].strip() for line in status}
+    github_files = run(["git", "ls-files", ".github"], project).stdout.split()
+    assert {path for path, code in changed.items() if code == "D"} == set(github_files)
+    assert {path for path, code in changed.items() if code == "??"} == {".gitlab-ci.yml"}
+    modified = {path for path, code in changed.items() if code == "M"}  # the README's CI section, slsgen's record
+    assert {path for path in modified if not path.startswith(".slsgen")} == {"README.md"}
     pipeline = yaml.safe_load((project / ".gitlab-ci.yml").read_text())
     jobs = [(name, job) for name, job in pipeline.items() if isinstance(job, dict) and "script" in job]
     assert [job["stage"] for _, job in jobs] == pipeline["stages"]
-    (sam / "sam-args").unlink()
+    # Every `make` line of every job runs targets GitHub's commands ran on these same files: they passed once.
+    # The jobs with any other shell line run here, in stage order, with the pipeline's variables; its cache
+    # folders (inside the project, git-ignored) are replaced by the one shared cache.
+    variables = {key: value.replace("$CI_PROJECT_DIR", str(project)) for key, value in pipeline["variables"].items()}
+    for key in ("UV_CACHE_DIR", "PIP_CACHE_DIR"):
+        cache = Path(variables.pop(key)).relative_to(project).as_posix()
+        run(["git", "check-ignore", "--quiet", cache], project)
+    others = []
     for name, job in jobs:
-        variables = {
-            key: value.replace("$CI_PROJECT_DIR", str(project)) for key, value in pipeline["variables"].items()
-        }
-        script = "\n".join(job["script"])
+        lines = [make_targets(line) for line in job["script"]]
+        assert set().union(*(targets for targets in lines if targets)) <= ran, name
+        if None in lines:
+            others.append((name, "\n".join(job["script"])))
+    assert [name for name, _ in others] == ["deploy"]
+    (sam / "sam-args").unlink()
+    for _, script in others:
         unset = shell(script, project, {**env, **variables, "AWS_ROLE_ARN": "", "AWS_ID_TOKEN": "token"})
-        if name == "deploy":
-            assert "deploy skipped" in unset.stdout
-            assert not (sam / "sam-args").exists()
+        assert "deploy skipped" in unset.stdout
+        assert not (sam / "sam-args").exists()
         shell(script, project, {**env, **variables, "AWS_ID_TOKEN": "token"})
     assert (sam / "sam-args").read_text().split()[:3] == ["deploy", "--config-env", "zip"]
-    assert list((project / "dist").glob("*.zip"))
+
+    if trigger:  # the blueprints' defaults get x86_64 in test_e2e_package_validate
+        intel = generate(tmp_path, blueprint, "ci-x86", "--no-git", "--arch", "x86_64", *answers)
+        run([str(Path(env["VENV"]) / "bin" / "python"), "-m", "lambda_runner", "package"], intel, timeout=900)
+        check_zip(intel / "dist" / "ci-x86.zip", "x86_64", "lambda_function.py")

@@ -18,12 +18,10 @@ import pytest
 
 import generator
 
-from helpers import generate, run, slsgen
+from helpers import check_zip, generate, run, slsgen
 
 pytestmark = pytest.mark.e2e
 BLUEPRINTS = [blueprint.name for blueprint in generator.list_blueprints()]
-ELF_MACHINE = {"arm64": 183, "x86_64": 62}  # e_machine: EM_AARCH64, EM_X86_64
-WHEEL_ARCH = {"arm64": "aarch64", "x86_64": "x86_64"}
 
 
 def with_venv(project: Path) -> Path:
@@ -32,28 +30,6 @@ def with_venv(project: Path) -> Path:
     for stamp in (".created", ".installed", ".installed-validate"):
         (project / ".venv" / stamp).touch()
     return project
-
-
-def check_zip(path: Path, architecture: str, handler_file: str) -> None:
-    """Code at the root, nothing of the build machine's, native code for Lambda's Linux on `architecture`."""
-    with zipfile.ZipFile(path) as archive:
-        names = archive.namelist()
-        assert handler_file in names
-        assert not [name for name in names if "__pycache__" in name or name.endswith((".pyc", ".pyo"))]
-        assert not [name for name in names if name.startswith(("tests/", "bin/")) or name == "requirements.txt"]
-        for name in names:
-            if re.search(r"\.so(\.\d+)*$", name):
-                header = archive.read(name)[:20]
-                assert header[:4] == b"\x7fELF", name
-                assert int.from_bytes(header[18:20], "little") == ELF_MACHINE[architecture], name
-            if name.endswith(".dist-info/WHEEL"):
-                tags = re.findall(r"^Tag: (\S+)$", archive.read(name).decode(), re.MULTILINE)
-                platforms = {tag.split("-")[2] for tag in tags}
-                if platforms != {"any"}:
-                    assert all(p.startswith("manylinux") and p.endswith(WHEEL_ARCH[architecture]) for p in platforms)
-                    for tag in tags:  # built for the runtime's CPython 3.13, or for the stable ABI
-                        python, abi, _ = tag.split("-")
-                        assert python == "cp313" or abi == "abi3", tag
 
 
 def native_files(path: Path) -> list[str]:
