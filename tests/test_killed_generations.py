@@ -10,6 +10,7 @@ or identical to a reference generation, and no `.NAME.slsgen-*` folder behind.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import shutil
@@ -17,18 +18,22 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from generator import generate_project, render
 from generator.errors import RenderError
 from generator.placement import lock, open_journal, place, recover
+from generator.update import continue_update, update_project
 
 NAME = "app"
 EARLIER = {"memory": "256", "greeting": "Howdy", "trigger": "function-url"}  # differs in files and contents
 KILL_RUNS = int(os.environ.get("SLSGEN_KILL_RUNS", "50"))
+UPDATE_KILL_RUNS = max(30, KILL_RUNS * 3 // 5)
 PARALLEL = 4
 
 
@@ -321,13 +326,229 @@ def test_a_journal_of_another_target_is_not_replayed(tmp_path: Path) -> None:
     assert leftovers(tmp_path) == [other.name]  # that target's next run recovers it
 
 
-def test_folders_of_update_and_unjournaled_originals_are_left_alone(tmp_path: Path) -> None:
-    """`slsgen update` keeps its own work folders, and originals without a journal are never deleted."""
-    update = tmp_path / f".{NAME}.slsgen-update-abc"
-    (update / "replaced").mkdir(parents=True)
-    (update / "replaced" / "Makefile").write_text("original")
+def test_unjournaled_originals_are_left_alone(tmp_path: Path) -> None:
+    """Originals without a journal (no step recorded, so no way to tell what they were) are never deleted."""
     unjournaled = tmp_path / f".{NAME}.slsgen-xyz"
     (unjournaled / "replaced").mkdir(parents=True)
     (unjournaled / "replaced" / "Makefile").write_text("original")
     recover(tmp_path, NAME, tmp_path / NAME)
-    assert leftovers(tmp_path) == sorted([update.name, unjournaled.name])
+    assert leftovers(tmp_path) == [unjournaled.name]
+
+
+# `slsgen update`: the same guarantees. The project is generated with the defaults and edited by its user (a
+# note in the handler, a file of theirs); the update changes two answers, so the merge rewrites the handler
+# (keeping the note), the template, README, tests and events, removes an event file the blueprint drops, and
+# installs new records. A killed update must leave the project as before or exactly as an update run to its end.
+UPDATE_CHANGES = {"greeting": "Hey", "trigger": "function-url"}
+UPDATE_ARGS = [arg for key, value in UPDATE_CHANGES.items() for arg in ("--set", f"{key}={value}")]
+HANDLER = "src/lambda_function.py"
+
+
+def updatable(folder: Path) -> Path:
+    """A project generated with the defaults, then edited by its user, in `folder`."""
+    project = generate_project("hello-world", NAME, output_dir=folder).path
+    (project / HANDLER).write_text("# the team's note\n" + (project / HANDLER).read_text())
+    (project / "NOTES.md").write_text("the user's own file\n")
+    return project
+
+
+@pytest.fixture(scope="module")
+def update_states(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """The project before the update, and after an update that ran to its end."""
+    root = tmp_path_factory.mktemp("update-states")
+    before = updatable(root / "before")
+    after = root / "after" / NAME
+    shutil.copytree(before, after, symlinks=True)
+    plan = update_project(after, changes=UPDATE_CHANGES)
+    assert plan.removed
+    assert plan.writes
+    assert not plan.conflicts
+    assert "# the team's note" in (after / HANDLER).read_text()
+    return {"before": snapshot(before), "after": snapshot(after), "path": before}
+
+
+def check_update_after_recovery(parent: Path, states: dict[str, Any]) -> str:
+    """Run what the next run runs first; return "before" or "complete" (anything else fails)."""
+    target = parent / NAME
+    recover(parent, NAME, target)
+    assert leftovers(parent) == []
+    now = snapshot(target)
+    if now == states["before"]:
+        return "before"
+    assert now == states["after"], f"half-updated project: {sorted(set(now) ^ set(states['after']))[:10]}"
+    return "complete"
+
+
+def run_killed_update(parent: Path, after: float | None) -> float:
+    """Run `slsgen update` on `parent/NAME`, SIGKILLed `after` seconds (None: let it finish); return its time."""
+    command = [sys.executable, "-m", "generator", "update", str(parent / NAME), "--no-input", *UPDATE_ARGS]
+    started = time.perf_counter()
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    if after is None:
+        _, err = process.communicate(timeout=120)
+        assert process.returncode == 0, err
+    else:
+        try:
+            process.wait(timeout=after)
+        except subprocess.TimeoutExpired:
+            process.send_signal(signal.SIGKILL)
+            process.wait(timeout=30)
+        assert process.stderr is not None
+        process.stderr.close()
+    return time.perf_counter() - started
+
+
+def test_sigkill_spread_across_a_whole_update(tmp_path: Path, update_states: dict[str, Any]) -> None:
+    """`slsgen update` (a real process) killed at moments spread from 2 % to 110 % of a measured update."""
+
+    def copy(i: int) -> Path:
+        parent = tmp_path / f"run{i}"
+        shutil.copytree(update_states["path"], parent / NAME, symlinks=True)
+        return parent
+
+    with ThreadPoolExecutor(PARALLEL) as pool:  # the duration under the same load as the killed runs
+        durations = list(pool.map(lambda i: run_killed_update(copy(-1 - i), None), range(PARALLEL)))
+    for i in range(PARALLEL):
+        assert check_update_after_recovery(tmp_path / f"run{-1 - i}", update_states) == "complete"
+    duration = sorted(durations)[len(durations) // 2]
+    moments = [duration * (0.02 + 1.08 * i / (UPDATE_KILL_RUNS - 1)) for i in range(UPDATE_KILL_RUNS)]
+
+    def one(i: int) -> str:
+        parent = copy(i)
+        run_killed_update(parent, moments[i])
+        return check_update_after_recovery(parent, update_states)
+
+    with ThreadPoolExecutor(PARALLEL) as pool:
+        outcomes = list(pool.map(one, range(UPDATE_KILL_RUNS)))
+    note(
+        test="sigkill_update",
+        kills=UPDATE_KILL_RUNS,
+        duration_s=round(duration, 2),
+        before=outcomes.count("before"),
+        complete=outcomes.count("complete"),
+    )
+    assert "before" in outcomes
+    assert "complete" in outcomes
+    # The next real update after a kill that left the project as before completes it, and leaves no work folder.
+    parent = tmp_path / f"run{outcomes.index('before')}"
+    run_killed_update(parent, None)
+    assert check_update_after_recovery(parent, update_states) == "complete"
+
+
+def die_at_rename_in(k: int, action: Callable[[], object]) -> None:
+    """In a forked child: run `action`, SIGKILLing this process right before its k-th rename (or after the end)."""
+    try:
+        calls = 0
+        real = os.replace
+
+        def dying(*args: object, **kwargs: object) -> None:
+            nonlocal calls
+            if calls == k:
+                os.kill(os.getpid(), signal.SIGKILL)
+            calls += 1
+            real(*args, **kwargs)  # type: ignore[arg-type]
+
+        os.replace = dying  # type: ignore[assignment]
+        action()
+        os.kill(os.getpid(), signal.SIGKILL)
+    finally:
+        os._exit(1)
+
+
+def renames_of(action: Callable[[], object], monkeypatch: pytest.MonkeyPatch) -> int:
+    count = 0
+    real = os.replace
+
+    def counting(*args: object, **kwargs: object) -> None:
+        nonlocal count
+        count += 1
+        real(*args, **kwargs)  # type: ignore[arg-type]
+
+    with monkeypatch.context() as patch:
+        patch.setattr(os, "replace", counting)
+        action()
+    return count
+
+
+def killed_at_each_rename(
+    root: Path, prepare: Callable[[Path], Path], action: Callable[[Path], object], monkeypatch: pytest.MonkeyPatch
+) -> tuple[int, list[dict[str, bytes]]]:
+    """Kill `action(project)` before each of its renames (on a fresh `prepare`d project each time).
+
+    Returns the number of renames, and for each kill the project's files after the next run's recovery.
+    """
+    steps = renames_of(lambda: action(prepare(root / "count")), monkeypatch)
+    states = []
+    moments = list(range(steps + 1))  # every rename, and after the last (killed before cleaning up)
+    for k in moments:
+        project = prepare(root / f"k{k}")
+        pid = os.fork()
+        if pid == 0:
+            die_at_rename_in(k, functools.partial(action, project))
+        _, status = os.waitpid(pid, 0)
+        assert os.WIFSIGNALED(status)
+        assert os.WTERMSIG(status) == signal.SIGKILL
+        recover(project.parent, project.name, project)
+        assert leftovers(project.parent) == []
+        states.append(snapshot(project))
+    return steps, states
+
+
+def test_sigkill_at_every_rename_of_an_update(
+    tmp_path: Path, update_states: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An update killed right before each of its renames: as before, up to the last one; then complete."""
+
+    def prepare(folder: Path) -> Path:
+        shutil.copytree(update_states["path"], folder / NAME, symlinks=True)
+        return folder / NAME
+
+    steps, states = killed_at_each_rename(
+        tmp_path, prepare, lambda project: update_project(project, changes=UPDATE_CHANGES), monkeypatch
+    )
+    assert steps > 10
+    outcomes = ["before" if state == update_states["before"] else "complete" for state in states]
+    for state, outcome in zip(states, outcomes, strict=True):
+        assert outcome == "before" or state == update_states["after"]
+    note(test="sigkill_update_renames", kills=len(states), renames=steps, before=outcomes.count("before"))
+    assert outcomes == ["before"] * steps + ["complete"]
+
+
+def resolve_keeping_ours(text: str) -> str:
+    """Resolve every conflict as a user keeping their side: the lines between `<<<<<<<` and the next marker."""
+    kept, side = [], "both"
+    for line in text.splitlines(keepends=True):
+        if line.startswith("<<<<<<<"):
+            side = "ours"
+        elif line.startswith(("|||||||", "=======")) and side != "both":
+            side = "theirs"
+        elif line.startswith(">>>>>>>") and side != "both":
+            side = "both"
+        elif side != "theirs":
+            kept.append(line)
+    return "".join(kept)
+
+
+def test_sigkill_at_every_rename_of_update_continue(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`update --continue` installs the records and drops the pending ones in one transaction, killed anywhere."""
+    root = tmp_path / "conflicted"
+    project = generate_project("hello-world", NAME, output_dir=root).path
+    template = project / "template.yaml"
+    template.write_text(template.read_text().replace('GREETING: "Hello"', 'GREETING: "Hello there"'))
+    plan = update_project(project, changes={"greeting": "Hey"})
+    assert plan.conflicts == ["template.yaml"]
+    template.write_text(resolve_keeping_ours(template.read_text()))
+    before = snapshot(project)
+    done = tmp_path / "done"
+    shutil.copytree(root, done, symlinks=True)
+    continue_update(done / NAME)
+    after = snapshot(done / NAME)
+    assert ".slsgen/pending/" in before
+    assert ".slsgen/pending/" not in after
+
+    def prepare(folder: Path) -> Path:
+        shutil.copytree(project, folder / NAME, symlinks=True)
+        return folder / NAME
+
+    steps, states = killed_at_each_rename(tmp_path, prepare, continue_update, monkeypatch)
+    assert states == [before] * steps + [after]
