@@ -11,8 +11,10 @@ or identical to a reference generation, and no `.NAME.slsgen-*` folder behind.
 from __future__ import annotations
 
 import functools
+import io
 import json
 import os
+import random
 import shutil
 import signal
 import subprocess
@@ -28,6 +30,9 @@ import pytest
 from generator import generate_project, render
 from generator.errors import RenderError
 from generator.placement import lock, open_journal, place, recover
+from generator.runner.errors import RunnerError
+from generator.runner.project import package as package_module
+from generator.runner.project.package import collect_files, remove_stale, replacing, write_zip
 from generator.update import continue_update, update_project
 
 NAME = "app"
@@ -552,3 +557,137 @@ def test_sigkill_at_every_rename_of_update_continue(tmp_path: Path, monkeypatch:
 
     steps, states = killed_at_each_rename(tmp_path, prepare, continue_update, monkeypatch)
     assert states == [before] * steps + [after]
+
+
+# `slsgen package` / `make package`: dist/<project>.zip is replaced atomically. The project's code folder holds
+# 24 MB that does not compress, so that writing the zip is most of a run and many kills land inside it.
+PACKAGE_KILL_RUNS = max(20, KILL_RUNS * 2 // 5)
+PACKAGE_TEMPLATE = f"""\
+Transform: AWS::Serverless-2016-10-31
+Resources:
+  Fn:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: src/
+      Handler: app.handler
+      Runtime: python{sys.version_info.major}.{sys.version_info.minor}
+"""
+
+
+def package_command(project: Path, dist: Path) -> list[str]:
+    return [sys.executable, "-m", "generator.runner", "package", "-t", str(project / "template.yaml"), "-o", str(dist)]
+
+
+def dist_files(dist: Path) -> dict[str, bytes]:
+    return {path.name: path.read_bytes() for path in sorted(dist.iterdir())}
+
+
+@pytest.fixture(scope="module")
+def package_states(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """A project, the dist/ of its previous version (one more file), and the dist/ of the current one."""
+    root = tmp_path_factory.mktemp("package")
+    project = root / "orders"
+    (project / "src").mkdir(parents=True)
+    (project / "template.yaml").write_text(PACKAGE_TEMPLATE)
+    (project / "src" / "app.py").write_text("def handler(event, context):\n    return event\n")
+    noise = random.Random(14)
+    for number in range(24):
+        (project / "src" / f"data{number:02}.bin").write_bytes(noise.randbytes(1024 * 1024))
+    (project / "src" / "previous.py").write_text("OLD = True\n")
+    subprocess.run(package_command(project, root / "previous"), check=True, capture_output=True)
+    (project / "src" / "previous.py").unlink()
+    subprocess.run(package_command(project, root / "reference"), check=True, capture_output=True)
+    previous, reference = dist_files(root / "previous"), dist_files(root / "reference")
+    assert sorted(previous) == sorted(reference) == ["orders.zip", "template.yaml"]
+    assert previous["orders.zip"] != reference["orders.zip"]
+    return {"project": project, "previous": previous, "reference": reference, "previous_dir": root / "previous"}
+
+
+def test_sigkill_spread_across_a_package_run(tmp_path: Path, package_states: dict[str, Any]) -> None:
+    """`package` killed at moments spread over a measured run: dist/ holds the previous zip or the new one."""
+    project = package_states["project"]
+
+    def run(dist: Path, after: float | None) -> tuple[float, bool]:
+        """One run into a copy of the previous dist/; its duration, and whether it left a temporary file."""
+        shutil.copytree(package_states["previous_dir"], dist)
+        started = time.perf_counter()
+        process = subprocess.Popen(package_command(project, dist), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        try:
+            _, err = process.communicate(timeout=after if after is not None else 120)
+            assert after is not None or process.returncode == 0, err
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.communicate(timeout=30)
+        duration = time.perf_counter() - started
+        names = {path.name for path in dist.iterdir()}
+        temporary = bool(names - {"orders.zip", "template.yaml"})
+        assert names - {"orders.zip", "template.yaml"} <= {name for name in names if name.endswith(".partial")}
+        now = {name: (dist / name).read_bytes() for name in ("orders.zip", "template.yaml")}
+        for name, content in now.items():  # each file: the previous one or the complete new one
+            assert content in (package_states["previous"][name], package_states["reference"][name]), name
+        remove_stale(dist / "orders.zip")  # what the next run does first
+        remove_stale(dist / "template.yaml")
+        assert sorted(path.name for path in dist.iterdir()) == ["orders.zip", "template.yaml"]
+        return duration, temporary
+
+    with ThreadPoolExecutor(PARALLEL) as pool:
+        measured = list(pool.map(lambda i: run(tmp_path / f"measure{i}" / "dist", None), range(PARALLEL)))
+    duration = sorted(time for time, _ in measured)[len(measured) // 2]
+    moments = [duration * (0.02 + 1.08 * i / (PACKAGE_KILL_RUNS - 1)) for i in range(PACKAGE_KILL_RUNS)]
+
+    def one(i: int) -> tuple[str, bool]:
+        dist = tmp_path / f"run{i}" / "dist"
+        _, temporary = run(dist, moments[i])
+        zipped = (dist / "orders.zip").read_bytes()
+        outcome = "before" if zipped == package_states["previous"]["orders.zip"] else "complete"
+        if outcome == "before":  # the next real run completes, from whatever the killed one left
+            subprocess.run(package_command(project, dist), check=True, capture_output=True)
+            assert dist_files(dist) == package_states["reference"]
+        shutil.rmtree(dist.parent)  # 24 MB a zip
+        return outcome, temporary
+
+    with ThreadPoolExecutor(PARALLEL) as pool:
+        outcomes = list(pool.map(one, range(PACKAGE_KILL_RUNS)))
+    left = sum(temporary for _, temporary in outcomes)
+    kinds = [outcome for outcome, _ in outcomes]
+    note(
+        test="sigkill_package",
+        kills=PACKAGE_KILL_RUNS,
+        duration_s=round(duration, 2),
+        before=kinds.count("before"),
+        complete=kinds.count("complete"),
+        killed_while_writing=left,
+    )
+    assert "before" in kinds
+    assert "complete" in kinds
+    assert left >= 2  # some kills landed while the zip was being written
+
+
+def test_a_zip_over_the_limit_or_a_failed_write_keeps_the_previous_one(
+    tmp_path: Path, package_states: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    dist = tmp_path / "dist"
+    shutil.copytree(package_states["previous_dir"], dist)
+    files = collect_files(package_states["project"] / "src", None)
+    monkeypatch.setattr(package_module, "ZIPPED_LIMIT", 1024 * 1024)
+    with pytest.raises(RunnerError, match="Lambda accepts 50 MB"):
+        write_zip(files, dist / "orders.zip", io.StringIO())
+    assert dist_files(dist) == package_states["previous"]  # no temporary file either
+    monkeypatch.undo()
+    files["broken.py"] = tmp_path / "missing.py"  # the disk fails midway
+    with pytest.raises(FileNotFoundError):
+        write_zip(files, dist / "orders.zip", io.StringIO())
+    assert dist_files(dist) == package_states["previous"]
+
+
+def test_a_temporary_file_being_written_is_left_to_its_run(tmp_path: Path) -> None:
+    destination = tmp_path / "orders.zip"
+    with replacing(destination) as stream:
+        stream.write(b"new")
+        stale = tmp_path / ".orders.zip.killed.partial"  # a killed run's: nobody holds it
+        stale.write_bytes(b"half")
+        remove_stale(destination)
+        assert not stale.exists()
+        assert len(list(tmp_path.glob("*.partial"))) == 1  # this run's own, still being written
+    assert destination.read_bytes() == b"new"
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["orders.zip"]
