@@ -50,7 +50,9 @@ def handler(event, context):
     kind = event.get("kind")
     if kind == "measure":  # the runner's Python memory in use (it runs under -X tracemalloc)
         gc.collect()
-        return {"n": event["n"], "traced": tracemalloc.get_traced_memory()[0]}
+        with open("/proc/self/status") as status:  # the runner's RSS at this invocation (Linux)
+            rss = next(int(line.split()[1]) for line in status if line.startswith("VmRSS:"))
+        return {"n": event["n"], "traced": tracemalloc.get_traced_memory()[0], "rss_kb": rss}  # traced 0: off
     if kind == "raise":
         raise SoakError(f"failure {event['n']}")
     if kind == "timeout":
@@ -137,7 +139,7 @@ class Sampler:
         return warm, max(values), late - warm
 
 
-def soak(root: Path, invocations: int, timeouts: int, seed: int = 14) -> dict[str, Any]:
+def soak(root: Path, invocations: int, timeouts: int, seed: int = 14, *, traced: bool = True) -> dict[str, Any]:
     """Run `invocations` warm invocations of the mixed handler; return the counts, expected and found, and memory.
 
     The 1,000th (`MEASURED_FROM`), every 10,000th and the last invocation measure the runner's traced memory;
@@ -153,7 +155,7 @@ def soak(root: Path, invocations: int, timeouts: int, seed: int = 14) -> dict[st
     events = root / "events.jsonl"
     events.write_text("".join(json.dumps({"n": n, "kind": kind}) + "\n" for n, kind in enumerate(kinds)))
     stdout, stderr = root / "stdout.txt", root / "stderr.txt"
-    command = [sys.executable, "-X", "tracemalloc=1", "-m", "generator.runner", "invoke"]
+    command = [sys.executable, *(["-X", "tracemalloc=1"] if traced else []), "-m", "generator.runner", "invoke"]
     command += ["-t", str(project / "template.yaml")]
     with stdout.open("wb") as out, stderr.open("wb") as err:
         process = subprocess.Popen([*command, "--events", str(events)], stdout=out, stderr=err, cwd=REPO)
@@ -167,6 +169,7 @@ def soak(root: Path, invocations: int, timeouts: int, seed: int = 14) -> dict[st
     found: Counter[str] = Counter()
     mixed = 0
     traced: dict[int, int] = {}  # invocation number (from 1): the runner's traced memory, bytes
+    rss_at: dict[int, int] = {}  # and its RSS, KB
     for n, line in enumerate(stdout.read_text().splitlines()):
         payload = json.loads(line)
         kind = kinds[n] if n < len(kinds) else "?"
@@ -176,6 +179,7 @@ def soak(root: Path, invocations: int, timeouts: int, seed: int = 14) -> dict[st
         elif kind == "measure" and isinstance(payload, dict) and payload.get("n") == n and "traced" in payload:
             found["success"] += 1
             traced[n + 1] = payload["traced"]
+            rss_at[n + 1] = payload["rss_kb"]
         else:
             found["success"] += 1
             mixed += payload != {"n": n} or kind in EXPECTED_TYPES
@@ -200,6 +204,7 @@ def soak(root: Path, invocations: int, timeouts: int, seed: int = 14) -> dict[st
         "rss_peak_mb": round(peak, 1),
         "rss_drift_mb": round(growth, 1),
         "traced_kb": {number: round(value / 1024, 1) for number, value in traced.items()},
+        "rss_mb_at": {number: round(value / 1024, 1) for number, value in rss_at.items()},
         "traced_growth_kb": round((traced.get(last, 0) - traced.get(first, 0)) / 1024, 1),
         "traced_bytes_per_invocation": round(leak, 1),
         "tracebacks_of_the_runner": log.count("the runner failed"),
