@@ -3,8 +3,9 @@
     .venv/bin/python bench/reliability.py                  # fuzz x10, 200 kills, 100,000 invocations, 60 s load
     .venv/bin/python bench/reliability.py --quick          # the CI sizes, for a look at the figures
 
-Prints: fuzz cases tried, faults injected (kills, failing renders, raising / timing-out / oversized invocations),
-invocations, requests, peak memory, and anything lost or mixed up (expected: 0). Exit 1 when a test failed or
+Prints: fuzz cases tried, faults injected (kills of new, update and package; raising / timing-out / oversized
+invocations), invocations, requests, peak memory, the runner's memory growth from its 1,000th invocation to its
+last (Python's, traced, and RSS), and anything lost or mixed up (expected: 0). Exit 1 when a test failed or
 anything was lost or mixed up. Loopback only; everything stops by itself.
 """
 
@@ -49,7 +50,8 @@ def main() -> int:
 
     started = time.monotonic()
     ok, output = pytest(
-        ["tests/test_fuzz_cli.py", "tests/test_fuzz_runner.py"], {"SLSGEN_FUZZ_SCALE": str(args.fuzz_scale)}
+        ["tests/test_fuzz_cli.py", "tests/test_fuzz_config.py", "tests/test_fuzz_runner.py"],
+        {"SLSGEN_FUZZ_SCALE": str(args.fuzz_scale)},
     )
     cases = sum(int(found) for found in re.findall(r"(\d+) passing(?: examples)?,", output))
     failing = sum(int(found) for found in re.findall(r"(\d+) failing(?: examples)?,", output))
@@ -79,6 +81,8 @@ def main() -> int:
         failures.append("soak: lost, mixed up or misreported invocations")
     if soak["rss_drift_mb"] >= test_soak.RSS_DRIFT_MB:
         failures.append(f"soak: the runner's memory drifted by {soak['rss_drift_mb']} MB")
+    if soak["traced_bytes_per_invocation"] >= test_soak.TRACED_BYTES_PER_INVOCATION:
+        failures.append(f"soak: the runner's Python memory grew {soak['traced_bytes_per_invocation']} B an invocation")
     load = figures["load"]
     assert isinstance(load, dict)
     if load["dropped"] or load["mixed_up"] or load["bad_status"] or not load["server_alive"]:
@@ -86,10 +90,15 @@ def main() -> int:
 
     print(json.dumps(figures, indent=2))
     kills = sum(int(run["kills"]) for run in killed)
+    by_test = ", ".join(f"{run['test']} {run['kills']}" for run in killed)
+    rss_at = soak["rss_mb_at"]
     print(
-        f"\nfuzz cases: {cases}  |  faults injected: {kills} SIGKILLs + {soak['faults']} failing invocations"
-        f"  |  invocations: {soak['invocations']}  |  start-api requests: {load['requests']} from {load['clients']} "
-        f"clients  |  peak RSS: runner {soak['rss_peak_mb']} MB, start-api {load['rss_peak_mb']} MB  |  "
+        f"\nfuzz cases: {cases}  |  faults injected: {kills} SIGKILLs ({by_test}) + {soak['faults']} failing "
+        f"invocations  |  invocations: {soak['invocations']}  |  start-api requests: {load['requests']} from "
+        f"{load['clients']} clients  |  peak RSS: runner {soak['rss_peak_mb']} MB, start-api {load['rss_peak_mb']} MB"
+        f"  |  runner memory from invocation {min(rss_at)} to {max(rss_at)}: traced "
+        f"{soak['traced_growth_kb']} KB ({soak['traced_bytes_per_invocation']} B each), RSS "
+        f"{rss_at[min(rss_at)]} -> {rss_at[max(rss_at)]} MB  |  "
         f"lost: {soak['lost'] + load['dropped']}  mixed up: {soak['mixed_up'] + load['mixed_up']}"
     )
     for failure in failures:

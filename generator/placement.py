@@ -127,8 +127,8 @@ def recover(parent: Path, name: str, target: Path) -> None:
     import fcntl
 
     for workdir in sorted(parent.glob(f".{name}.slsgen-*")):
-        if workdir.is_symlink() or not workdir.is_dir() or workdir.name.startswith(f".{name}.slsgen-update-"):
-            continue  # `slsgen update`'s folders are its own (it does not lock them yet)
+        if workdir.is_symlink() or not workdir.is_dir():
+            continue
         try:
             descriptor = os.open(workdir, os.O_RDONLY)
         except OSError:
@@ -260,11 +260,15 @@ def find_conflicts(rendered: Path, target: Path, removable: set[str]) -> list[st
     return conflicts
 
 
-def place(rendered: Path, target: Path, backup: Path, log: TextIO | None = None) -> Retired:
+def place(
+    rendered: Path, target: Path, backup: Path, log: TextIO | None = None, *, discard: tuple[str, ...] = ()
+) -> Retired:
     """Move the rendered project into `target`, all or nothing; return the stale files removed and kept.
 
     A new target (or an empty real folder) takes the project in one rename. Otherwise files are moved one by one,
     replacing those at the same paths; on any failure every step is undone before the error propagates.
+    `discard` names paths of the target (files or folders) that go away in the same transaction (`slsgen update
+    --continue`'s pending records): moved aside like a replaced file, so an undo puts them back.
     """
     if not os.path.lexists(target):
         os.replace(rendered, target)
@@ -286,6 +290,9 @@ def place(rendered: Path, target: Path, backup: Path, log: TextIO | None = None)
     journal = Journal(target, backup, log=log)
     try:
         remove_retired(journal, retired.removed, rendered)
+        for relative in discard:
+            if os.path.lexists(target / relative):
+                journal.move_aside(relative)
         for source in sorted(rendered.rglob("*")):
             relative = source.relative_to(rendered).as_posix()
             destination = target / relative

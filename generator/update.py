@@ -9,7 +9,8 @@ prompts), and each file is merged with `merge` (three-way, `git merge-file` sema
   left between markers (listed, exit code 1);
 - deleted by the user: stays deleted; removed by the blueprint: removed when unchanged, else kept and listed.
 
-The result is placed with `placement.place`, all or nothing, as `slsgen new --force` places a project. After a
+The result is placed with `placement.place`, all or nothing, journaled on disk and with its work folder locked,
+as `slsgen new --force` places a project: an update killed midway is undone by the next `update` or `new`. After a
 clean merge the project's `.slsgen.json` and snapshot describe the new version. After a conflict they stay as
 they were and the new ones wait in `.slsgen/pending/`: `slsgen update --continue` installs them once the markers
 are gone (and removes the files the blueprint dropped), so resolving never means merging the same hunks twice.
@@ -34,8 +35,8 @@ from .blueprints import Blueprint, load_blueprint
 from .errors import BlueprintNotFound, InvalidOption, NotAProject, SlsgenError, WriteFailed
 from .merge import has_markers, merge
 from .options import Question
-from .placement import place
-from .project import describe, resolve_answers
+from .placement import lock, open_journal, place, recover
+from .project import describe, holds_files, resolve_answers
 from .render import evaluate, render
 
 Ask = Callable[[Question], Any]
@@ -342,22 +343,52 @@ def apply(plan: Plan, workdir: Path) -> None:
     else:
         records = {settings.RECORD_NAME: plan.record, snapshot.SNAPSHOT: plan.base}
     stage(staging, {**plan.writes, **records})
-    place(staging, plan.project, workdir / "replaced")
+    place_journaled(staging, plan.project, workdir)
+
+
+def place_journaled(staging: Path, project: Path, workdir: Path, discard: tuple[str, ...] = ()) -> None:
+    """Place as `slsgen new --force` does: each step journaled on disk first, so a killed update is undone."""
+    with open_journal(workdir, project) as log:
+        place(staging, project, workdir / "replaced", log, discard=discard)
+
+
+def recover_project(project: Path) -> None:
+    """Undo what a killed `update` (or `new --force`) left half-placed in `project`, and remove its work folder.
+
+    Runs before the project is read: a half-placed update would otherwise be merged again, or its records read.
+    """
+    try:
+        if project.parent.is_dir():
+            recover(project.parent, project.name, project)
+    except OSError as exc:
+        raise WriteFailed(f"cannot use {project.parent}: {describe(exc)}") from None
 
 
 def in_workdir(project: Path, action: Callable[[Path], Any]) -> Any:
-    """Run `action` with a temporary folder beside the project (same file system: placing is renames)."""
+    """Run `action` with a temporary folder beside the project (same file system: placing is renames).
+
+    The folder is held locked while it is in use, so that a run that starts meanwhile leaves it alone, and
+    removed afterwards, unless a placement failed and could not put everything back: then it holds the user's
+    originals, and the error names it.
+    """
     try:
         workdir = Path(tempfile.mkdtemp(prefix=f".{project.name}.slsgen-update-", dir=project.parent))
+        held = lock(workdir)
     except OSError as exc:
         raise WriteFailed(f"cannot write beside {project}: {describe(exc)}; nothing was changed") from None
     try:
-        return action(workdir)
-    except OSError as exc:
-        raise WriteFailed(f"updating {project} failed: {describe(exc)}; nothing was changed") from None
-    finally:
-        if not any(path.is_file() for path in (workdir / "replaced").rglob("*")):
+        result = action(workdir)
+    except BaseException as exc:
+        if not holds_files(workdir / "replaced"):
             shutil.rmtree(workdir, ignore_errors=True)
+        if isinstance(exc, OSError):
+            raise WriteFailed(f"updating {project} failed: {describe(exc)}; nothing was changed") from None
+        raise
+    finally:
+        if held is not None:
+            os.close(held)
+    shutil.rmtree(workdir, ignore_errors=True)  # the placement is done: the originals it replaced are history
+    return result
 
 
 def update_project(
@@ -376,6 +407,7 @@ def update_project(
     updated (uncommitted changes without `force`, an update waiting for `--continue`, no merge base).
     """
     project = Path(directory).expanduser().resolve()
+    recover_project(project)
     read_record(project)
     if (project / PENDING).exists():
         raise UpdateRefused(
@@ -398,6 +430,7 @@ def update_project(
 def continue_update(directory: str | os.PathLike[str] = ".") -> Plan:
     """Finish an update whose conflicts are resolved: install its records and remove the files it dropped."""
     project = Path(directory).expanduser().resolve()
+    recover_project(project)
     record = read_record(project)
     pending = project / PENDING
     try:
@@ -418,8 +451,7 @@ def continue_update(directory: str | os.PathLike[str] = ".") -> Plan:
         staging = workdir / "staging"
         staging.mkdir()
         stage(staging, {settings.RECORD_NAME: new_record, snapshot.SNAPSHOT: new_base})
-        place(staging, project, workdir / "replaced")
-        shutil.rmtree(pending)
+        place_journaled(staging, project, workdir, discard=(PENDING,))  # the records and pending's end: one step
         return plan
 
     result: Plan = in_workdir(project, run)

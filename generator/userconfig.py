@@ -103,6 +103,16 @@ def line_of(text: str, table: tuple[str, ...], key: str) -> int | None:
     return None
 
 
+def _where(path: Path, line: int | None) -> str:
+    return f"{path}:{line}" if line else str(path)
+
+
+def _shown(*parts: str) -> str:
+    """A dotted key path for an error line: what a terminal would not show as it is (a newline, an escape sequence,
+    a right-to-left mark) escaped, so the error stays one honest line."""
+    return "".join(char if char.isprintable() else repr(char)[1:-1] for char in ".".join(parts))
+
+
 def _answers(
     path: Path, text: str, table: tuple[str, ...], data: dict[str, Any]
 ) -> tuple[dict[str, Value], dict[str, dict[str, Value]]]:
@@ -110,16 +120,15 @@ def _answers(
     answers: dict[str, Value] = {}
     per_blueprint: dict[str, dict[str, Value]] = {}
     for key, value in data.items():
-        line = line_of(text, table, key)
-        where = f"{path}:{line}" if line else str(path)
+        where = _where(path, line_of(text, table, key))
         if isinstance(value, dict):
             if len(table) > 2 or (table[0] == "defaults" and len(table) > 1):
-                raise ConfigInvalid(f"{where}: {'.'.join((*table, key))}: tables nest one level (a blueprint name)")
+                raise ConfigInvalid(f"{where}: {_shown(*table, key)}: tables nest one level (a blueprint name)")
             inner, _ = _answers(path, text, (*table, key), value)
             per_blueprint[key] = inner
             continue
         if not isinstance(value, (str, int, bool, float, list)):
-            raise ConfigInvalid(f"{where}: {'.'.join((*table, key))}: use a string, number, boolean or list")
+            raise ConfigInvalid(f"{where}: {_shown(*table, key)}: use a string, number, boolean or list")
         name = ALIASES.get(key, key).replace("-", "_")
         answers[name] = Value(value, where)
     return answers, per_blueprint
@@ -127,8 +136,7 @@ def _answers(
 
 def _strings(path: Path, text: str, key: str, value: Any) -> list[str]:
     if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
-        line = line_of(text, (), key)
-        where = f"{path}:{line}" if line else str(path)
+        where = _where(path, line_of(text, (), key))
         raise ConfigInvalid(f'{where}: {key}: use a list of strings, e.g. {key} = ["~/src/blueprints"]')
     return list(value)
 
@@ -148,19 +156,18 @@ def load(path: Path | None = None) -> UserConfig:
         raise ConfigInvalid(f"{path}: not valid TOML: {exc}") from None
     unknown = [key for key in data if key not in TOP_KEYS]
     if unknown:
-        line = line_of(text, (), unknown[0])
-        where = f"{path}:{line}" if line else str(path)
+        where = _where(path, line_of(text, (), unknown[0]))
         raise ConfigInvalid(f"{where}: unknown key {unknown[0]!r}; valid keys: {', '.join(TOP_KEYS)}")
     for key in ("defaults", "presets"):
         if key in data and not isinstance(data[key], dict):
-            raise ConfigInvalid(f"{path}:{line_of(text, (), key)}: {key} must be a table: [{key}]")
+            raise ConfigInvalid(f"{_where(path, line_of(text, (), key))}: {key} must be a table: [{key}]")
     defaults, blueprint_defaults = _answers(path, text, ("defaults",), data.get("defaults", {}))
     presets: dict[str, dict[str, Value]] = {}
     preset_blueprints: dict[str, dict[str, dict[str, Value]]] = {}
     for name, preset in data.get("presets", {}).items():
         if not isinstance(preset, dict):
-            line = line_of(text, ("presets",), name)
-            raise ConfigInvalid(f"{path}:{line}: presets.{name}: a preset is a table: [presets.{name}]")
+            where, shown = _where(path, line_of(text, ("presets",), name)), _shown("presets", name)
+            raise ConfigInvalid(f"{where}: {shown}: a preset is a table: [{shown}]")
         presets[name], preset_blueprints[name] = _answers(path, text, ("presets", name), preset)
     return UserConfig(
         path,

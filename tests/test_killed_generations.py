@@ -10,25 +10,35 @@ or identical to a reference generation, and no `.NAME.slsgen-*` folder behind.
 
 from __future__ import annotations
 
+import functools
+import io
 import json
 import os
+import random
 import shutil
 import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from generator import generate_project, render
 from generator.errors import RenderError
 from generator.placement import lock, open_journal, place, recover
+from generator.runner.errors import RunnerError
+from generator.runner.project import package as package_module
+from generator.runner.project.package import collect_files, remove_stale, replacing, write_zip
+from generator.update import continue_update, update_project
 
 NAME = "app"
 EARLIER = {"memory": "256", "greeting": "Howdy", "trigger": "function-url"}  # differs in files and contents
 KILL_RUNS = int(os.environ.get("SLSGEN_KILL_RUNS", "50"))
+UPDATE_KILL_RUNS = max(30, KILL_RUNS * 3 // 5)
 PARALLEL = 4
 
 
@@ -321,13 +331,363 @@ def test_a_journal_of_another_target_is_not_replayed(tmp_path: Path) -> None:
     assert leftovers(tmp_path) == [other.name]  # that target's next run recovers it
 
 
-def test_folders_of_update_and_unjournaled_originals_are_left_alone(tmp_path: Path) -> None:
-    """`slsgen update` keeps its own work folders, and originals without a journal are never deleted."""
-    update = tmp_path / f".{NAME}.slsgen-update-abc"
-    (update / "replaced").mkdir(parents=True)
-    (update / "replaced" / "Makefile").write_text("original")
+def test_unjournaled_originals_are_left_alone(tmp_path: Path) -> None:
+    """Originals without a journal (no step recorded, so no way to tell what they were) are never deleted."""
     unjournaled = tmp_path / f".{NAME}.slsgen-xyz"
     (unjournaled / "replaced").mkdir(parents=True)
     (unjournaled / "replaced" / "Makefile").write_text("original")
     recover(tmp_path, NAME, tmp_path / NAME)
-    assert leftovers(tmp_path) == sorted([update.name, unjournaled.name])
+    assert leftovers(tmp_path) == [unjournaled.name]
+
+
+# `slsgen update`: the same guarantees. The project is generated with the defaults and edited by its user (a
+# note in the handler, a file of theirs); the update changes two answers, so the merge rewrites the handler
+# (keeping the note), the template, README, tests and events, removes an event file the blueprint drops, and
+# installs new records. A killed update must leave the project as before or exactly as an update run to its end.
+UPDATE_CHANGES = {"greeting": "Hey", "trigger": "function-url"}
+UPDATE_ARGS = [arg for key, value in UPDATE_CHANGES.items() for arg in ("--set", f"{key}={value}")]
+HANDLER = "src/lambda_function.py"
+
+
+def updatable(folder: Path) -> Path:
+    """A project generated with the defaults, then edited by its user, in `folder`."""
+    project = generate_project("hello-world", NAME, output_dir=folder).path
+    (project / HANDLER).write_text("# the team's note\n" + (project / HANDLER).read_text())
+    (project / "NOTES.md").write_text("the user's own file\n")
+    return project
+
+
+@pytest.fixture(scope="module")
+def update_states(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """The project before the update, and after an update that ran to its end."""
+    root = tmp_path_factory.mktemp("update-states")
+    before = updatable(root / "before")
+    after = root / "after" / NAME
+    shutil.copytree(before, after, symlinks=True)
+    plan = update_project(after, changes=UPDATE_CHANGES)
+    assert plan.removed
+    assert plan.writes
+    assert not plan.conflicts
+    assert "# the team's note" in (after / HANDLER).read_text()
+    return {"before": snapshot(before), "after": snapshot(after), "path": before}
+
+
+def check_update_after_recovery(parent: Path, states: dict[str, Any]) -> str:
+    """Run what the next run runs first; return "before" or "complete" (anything else fails)."""
+    target = parent / NAME
+    recover(parent, NAME, target)
+    assert leftovers(parent) == []
+    now = snapshot(target)
+    if now == states["before"]:
+        return "before"
+    assert now == states["after"], f"half-updated project: {sorted(set(now) ^ set(states['after']))[:10]}"
+    return "complete"
+
+
+def run_killed_update(parent: Path, after: float | None) -> float:
+    """Run `slsgen update` on `parent/NAME`, SIGKILLed `after` seconds (None: let it finish); return its time."""
+    command = [sys.executable, "-m", "generator", "update", str(parent / NAME), "--no-input", *UPDATE_ARGS]
+    started = time.perf_counter()
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    if after is None:
+        _, err = process.communicate(timeout=120)
+        assert process.returncode == 0, err
+    else:
+        try:
+            process.wait(timeout=after)
+        except subprocess.TimeoutExpired:
+            process.send_signal(signal.SIGKILL)
+            process.wait(timeout=30)
+        assert process.stderr is not None
+        process.stderr.close()
+    return time.perf_counter() - started
+
+
+def test_sigkill_spread_across_a_whole_update(tmp_path: Path, update_states: dict[str, Any]) -> None:
+    """`slsgen update` (a real process) killed at moments spread from 2 % to 110 % of a measured update."""
+
+    def copy(i: int) -> Path:
+        parent = tmp_path / f"run{i}"
+        shutil.copytree(update_states["path"], parent / NAME, symlinks=True)
+        return parent
+
+    with ThreadPoolExecutor(PARALLEL) as pool:  # the duration under the same load as the killed runs
+        durations = list(pool.map(lambda i: run_killed_update(copy(-1 - i), None), range(PARALLEL)))
+    for i in range(PARALLEL):
+        assert check_update_after_recovery(tmp_path / f"run{-1 - i}", update_states) == "complete"
+    duration = sorted(durations)[len(durations) // 2]
+    moments = [duration * (0.02 + 1.08 * i / (UPDATE_KILL_RUNS - 1)) for i in range(UPDATE_KILL_RUNS)]
+
+    def one(i: int) -> str:
+        parent = copy(i)
+        run_killed_update(parent, moments[i])
+        return check_update_after_recovery(parent, update_states)
+
+    with ThreadPoolExecutor(PARALLEL) as pool:
+        outcomes = list(pool.map(one, range(UPDATE_KILL_RUNS)))
+    note(
+        test="sigkill_update",
+        kills=UPDATE_KILL_RUNS,
+        duration_s=round(duration, 2),
+        before=outcomes.count("before"),
+        complete=outcomes.count("complete"),
+    )
+    assert "before" in outcomes
+    assert "complete" in outcomes
+    # The next real update after a kill that left the project as before completes it, and leaves no work folder.
+    parent = tmp_path / f"run{outcomes.index('before')}"
+    run_killed_update(parent, None)
+    assert check_update_after_recovery(parent, update_states) == "complete"
+
+
+def die_at_rename_in(k: int, action: Callable[[], object]) -> None:
+    """In a forked child: run `action`, SIGKILLing this process right before its k-th rename (or after the end)."""
+    try:
+        calls = 0
+        real = os.replace
+
+        def dying(*args: object, **kwargs: object) -> None:
+            nonlocal calls
+            if calls == k:
+                os.kill(os.getpid(), signal.SIGKILL)
+            calls += 1
+            real(*args, **kwargs)  # type: ignore[arg-type]
+
+        os.replace = dying  # type: ignore[assignment]
+        action()
+        os.kill(os.getpid(), signal.SIGKILL)
+    finally:
+        os._exit(1)
+
+
+def renames_of(action: Callable[[], object], monkeypatch: pytest.MonkeyPatch) -> int:
+    count = 0
+    real = os.replace
+
+    def counting(*args: object, **kwargs: object) -> None:
+        nonlocal count
+        count += 1
+        real(*args, **kwargs)  # type: ignore[arg-type]
+
+    with monkeypatch.context() as patch:
+        patch.setattr(os, "replace", counting)
+        action()
+    return count
+
+
+def killed_at_each_rename(
+    root: Path, prepare: Callable[[Path], Path], action: Callable[[Path], object], monkeypatch: pytest.MonkeyPatch
+) -> tuple[int, list[dict[str, bytes]]]:
+    """Kill `action(project)` before each of its renames (on a fresh `prepare`d project each time).
+
+    Returns the number of renames, and for each kill the project's files after the next run's recovery.
+    """
+    steps = renames_of(lambda: action(prepare(root / "count")), monkeypatch)
+    states = []
+    moments = list(range(steps + 1))  # every rename, and after the last (killed before cleaning up)
+    for k in moments:
+        project = prepare(root / f"k{k}")
+        pid = os.fork()
+        if pid == 0:
+            die_at_rename_in(k, functools.partial(action, project))
+        _, status = os.waitpid(pid, 0)
+        assert os.WIFSIGNALED(status)
+        assert os.WTERMSIG(status) == signal.SIGKILL
+        recover(project.parent, project.name, project)
+        assert leftovers(project.parent) == []
+        states.append(snapshot(project))
+    return steps, states
+
+
+def test_sigkill_at_every_rename_of_an_update(
+    tmp_path: Path, update_states: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An update killed right before each of its renames: as before, up to the last one; then complete."""
+
+    def prepare(folder: Path) -> Path:
+        shutil.copytree(update_states["path"], folder / NAME, symlinks=True)
+        return folder / NAME
+
+    steps, states = killed_at_each_rename(
+        tmp_path, prepare, lambda project: update_project(project, changes=UPDATE_CHANGES), monkeypatch
+    )
+    assert steps > 10
+    outcomes = ["before" if state == update_states["before"] else "complete" for state in states]
+    for state, outcome in zip(states, outcomes, strict=True):
+        assert outcome == "before" or state == update_states["after"]
+    note(test="sigkill_update_renames", kills=len(states), renames=steps, before=outcomes.count("before"))
+    assert outcomes == ["before"] * steps + ["complete"]
+
+
+def resolve_keeping_ours(text: str) -> str:
+    """Resolve every conflict as a user keeping their side: the lines between `<<<<<<<` and the next marker."""
+    kept, side = [], "both"
+    for line in text.splitlines(keepends=True):
+        if line.startswith("<<<<<<<"):
+            side = "ours"
+        elif line.startswith(("|||||||", "=======")) and side != "both":
+            side = "theirs"
+        elif line.startswith(">>>>>>>") and side != "both":
+            side = "both"
+        elif side != "theirs":
+            kept.append(line)
+    return "".join(kept)
+
+
+def test_sigkill_at_every_rename_of_update_continue(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`update --continue` installs the records and drops the pending ones in one transaction, killed anywhere."""
+    root = tmp_path / "conflicted"
+    project = generate_project("hello-world", NAME, output_dir=root).path
+    template = project / "template.yaml"
+    template.write_text(template.read_text().replace('GREETING: "Hello"', 'GREETING: "Hello there"'))
+    plan = update_project(project, changes={"greeting": "Hey"})
+    assert plan.conflicts == ["template.yaml"]
+    template.write_text(resolve_keeping_ours(template.read_text()))
+    before = snapshot(project)
+    done = tmp_path / "done"
+    shutil.copytree(root, done, symlinks=True)
+    continue_update(done / NAME)
+    after = snapshot(done / NAME)
+    assert ".slsgen/pending/" in before
+    assert ".slsgen/pending/" not in after
+
+    def prepare(folder: Path) -> Path:
+        shutil.copytree(project, folder / NAME, symlinks=True)
+        return folder / NAME
+
+    steps, states = killed_at_each_rename(tmp_path, prepare, continue_update, monkeypatch)
+    assert states == [before] * steps + [after]
+
+
+# `slsgen package` / `make package`: dist/<project>.zip is replaced atomically. The project's code folder holds
+# 24 MB that does not compress, so that writing the zip is most of a run and many kills land inside it.
+PACKAGE_KILL_RUNS = max(20, KILL_RUNS * 2 // 5)
+PACKAGE_TEMPLATE = f"""\
+Transform: AWS::Serverless-2016-10-31
+Resources:
+  Fn:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: src/
+      Handler: app.handler
+      Runtime: python{sys.version_info.major}.{sys.version_info.minor}
+"""
+
+
+def package_command(project: Path, dist: Path) -> list[str]:
+    return [sys.executable, "-m", "generator.runner", "package", "-t", str(project / "template.yaml"), "-o", str(dist)]
+
+
+def dist_files(dist: Path) -> dict[str, bytes]:
+    return {path.name: path.read_bytes() for path in sorted(dist.iterdir())}
+
+
+@pytest.fixture(scope="module")
+def package_states(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """A project, the dist/ of its previous version (one more file), and the dist/ of the current one."""
+    root = tmp_path_factory.mktemp("package")
+    project = root / "orders"
+    (project / "src").mkdir(parents=True)
+    (project / "template.yaml").write_text(PACKAGE_TEMPLATE)
+    (project / "src" / "app.py").write_text("def handler(event, context):\n    return event\n")
+    noise = random.Random(14)
+    for number in range(24):
+        (project / "src" / f"data{number:02}.bin").write_bytes(noise.randbytes(1024 * 1024))
+    (project / "src" / "previous.py").write_text("OLD = True\n")
+    subprocess.run(package_command(project, root / "previous"), check=True, capture_output=True)
+    (project / "src" / "previous.py").unlink()
+    subprocess.run(package_command(project, root / "reference"), check=True, capture_output=True)
+    previous, reference = dist_files(root / "previous"), dist_files(root / "reference")
+    assert sorted(previous) == sorted(reference) == ["orders.zip", "template.yaml"]
+    assert previous["orders.zip"] != reference["orders.zip"]
+    return {"project": project, "previous": previous, "reference": reference, "previous_dir": root / "previous"}
+
+
+def test_sigkill_spread_across_a_package_run(tmp_path: Path, package_states: dict[str, Any]) -> None:
+    """`package` killed at moments spread over a measured run: dist/ holds the previous zip or the new one."""
+    project = package_states["project"]
+
+    def run(dist: Path, after: float | None) -> tuple[float, bool]:
+        """One run into a copy of the previous dist/; its duration, and whether it left a temporary file."""
+        shutil.copytree(package_states["previous_dir"], dist)
+        started = time.perf_counter()
+        process = subprocess.Popen(package_command(project, dist), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        try:
+            _, err = process.communicate(timeout=after if after is not None else 120)
+            assert after is not None or process.returncode == 0, err
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.communicate(timeout=30)
+        duration = time.perf_counter() - started
+        names = {path.name for path in dist.iterdir()}
+        temporary = bool(names - {"orders.zip", "template.yaml"})
+        assert names - {"orders.zip", "template.yaml"} <= {name for name in names if name.endswith(".partial")}
+        now = {name: (dist / name).read_bytes() for name in ("orders.zip", "template.yaml")}
+        for name, content in now.items():  # each file: the previous one or the complete new one
+            assert content in (package_states["previous"][name], package_states["reference"][name]), name
+        remove_stale(dist / "orders.zip")  # what the next run does first
+        remove_stale(dist / "template.yaml")
+        assert sorted(path.name for path in dist.iterdir()) == ["orders.zip", "template.yaml"]
+        return duration, temporary
+
+    with ThreadPoolExecutor(PARALLEL) as pool:
+        measured = list(pool.map(lambda i: run(tmp_path / f"measure{i}" / "dist", None), range(PARALLEL)))
+    duration = sorted(time for time, _ in measured)[len(measured) // 2]
+    moments = [duration * (0.02 + 1.08 * i / (PACKAGE_KILL_RUNS - 1)) for i in range(PACKAGE_KILL_RUNS)]
+
+    def one(i: int) -> tuple[str, bool]:
+        dist = tmp_path / f"run{i}" / "dist"
+        _, temporary = run(dist, moments[i])
+        zipped = (dist / "orders.zip").read_bytes()
+        outcome = "before" if zipped == package_states["previous"]["orders.zip"] else "complete"
+        if outcome == "before":  # the next real run completes, from whatever the killed one left
+            subprocess.run(package_command(project, dist), check=True, capture_output=True)
+            assert dist_files(dist) == package_states["reference"]
+        shutil.rmtree(dist.parent)  # 24 MB a zip
+        return outcome, temporary
+
+    with ThreadPoolExecutor(PARALLEL) as pool:
+        outcomes = list(pool.map(one, range(PACKAGE_KILL_RUNS)))
+    left = sum(temporary for _, temporary in outcomes)
+    kinds = [outcome for outcome, _ in outcomes]
+    note(
+        test="sigkill_package",
+        kills=PACKAGE_KILL_RUNS,
+        duration_s=round(duration, 2),
+        before=kinds.count("before"),
+        complete=kinds.count("complete"),
+        killed_while_writing=left,
+    )
+    assert "before" in kinds
+    assert "complete" in kinds
+    assert left >= 2  # some kills landed while the zip was being written
+
+
+def test_a_zip_over_the_limit_or_a_failed_write_keeps_the_previous_one(
+    tmp_path: Path, package_states: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    dist = tmp_path / "dist"
+    shutil.copytree(package_states["previous_dir"], dist)
+    files = collect_files(package_states["project"] / "src", None)
+    monkeypatch.setattr(package_module, "ZIPPED_LIMIT", 1024 * 1024)
+    with pytest.raises(RunnerError, match="Lambda accepts 50 MB"):
+        write_zip(files, dist / "orders.zip", io.StringIO())
+    assert dist_files(dist) == package_states["previous"]  # no temporary file either
+    monkeypatch.undo()
+    files["broken.py"] = tmp_path / "missing.py"  # the disk fails midway
+    with pytest.raises(FileNotFoundError):
+        write_zip(files, dist / "orders.zip", io.StringIO())
+    assert dist_files(dist) == package_states["previous"]
+
+
+def test_a_temporary_file_being_written_is_left_to_its_run(tmp_path: Path) -> None:
+    destination = tmp_path / "orders.zip"
+    with replacing(destination) as stream:
+        stream.write(b"new")
+        stale = tmp_path / ".orders.zip.killed.partial"  # a killed run's: nobody holds it
+        stale.write_bytes(b"half")
+        remove_stale(destination)
+        assert not stale.exists()
+        assert len(list(tmp_path.glob("*.partial"))) == 1  # this run's own, still being written
+    assert destination.read_bytes() == b"new"
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["orders.zip"]

@@ -14,7 +14,7 @@ import json
 import os
 import re
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -182,7 +182,6 @@ def _invoke(args: argparse.Namespace, log: TextIO) -> int:
         events = [json.dumps(seed_event(args.seed)).encode()]  # the S3 notification of the seeded objects
     else:
         events = [read_event(args.event)]
-    events = events * args.repeat
     template_path = _template_path(args)
     functions = read_functions(template_path)
     function = select_function(functions, args.function)
@@ -209,28 +208,42 @@ def _invoke(args: argparse.Namespace, log: TextIO) -> int:
         if args.send:
             return _invoke_from_queue(invoker, template_path, overrides["AWS_ENDPOINT_URL"], bodies, log)
         if args.invocation_type == "Event":
-            return _invoke_async(invoker, events, log)
-        return _invoke_sync(invoker, events, log)
+            return _invoke_async(invoker, events, args.repeat, log)
+        return _invoke_sync(invoker, events, args.repeat, log)
 
 
-def _invoke_sync(invoker: Any, events: list[bytes], log: TextIO) -> int:
+def _invoke_sync(invoker: Any, events: list[bytes], repeat: int, log: TextIO) -> int:
+    """Each event in turn, `repeat` times over, in one environment; a summary of the run when there are several."""
     function: FunctionConfig = invoker.function
-    invocations = []
-    for event in events:
+    count = len(events) * repeat
+    totals = None
+    if count > 1:
+        from .service.summary import Totals
+
+        # Running totals, never the invocations: a run of 1,000,000 keeps flat memory (tests/runner/test_soak.py).
+        totals = Totals(function)
+    ok = True
+    for event in _repeated(events, repeat):
         invocation = invoker.invoke(event)
-        invocations.append(invocation)
+        ok = ok and invocation.ok
+        if totals is not None:
+            totals.add(invocation)
         log.write(_cost(function, invocation.billed_ms) + "\n")
         log.flush()
         result = invocation.response if invocation.ok else invocation.error
         if result is not None:
-            _write_payload(result, pretty=len(events) == 1)
-        # The summary needs only the figures: a run of 100,000 must not hold every response (tests/runner/test_soak.py).
-        invocation.response = invocation.error = None
-    if len(invocations) > 1:  # printed with --quiet too: it is what `--repeat 100 -q` is for
+            _write_payload(result, pretty=count == 1)
+    if totals is not None:  # printed with --quiet too: it is what `--repeat 100 -q` is for
         from .service.summary import summary_lines
 
-        sys.stderr.write("".join(line + "\n" for line in summary_lines(invocations, function)))
-    return 0 if all(invocation.ok for invocation in invocations) else 1
+        sys.stderr.write("".join(line + "\n" for line in summary_lines(totals)))
+    return 0 if ok else 1
+
+
+def _repeated(events: list[bytes], repeat: int) -> Iterator[bytes]:
+    """The events `repeat` times over, one at a time: `--repeat 1000000` makes no list of a million."""
+    for _ in range(repeat):
+        yield from events
 
 
 def _invoke_from_queue(invoker: Any, template_path: Path, endpoint: str, bodies: list[str], log: TextIO) -> int:
@@ -296,15 +309,15 @@ def _invoke_from_stream(invoker: Any, source: Any, endpoint: str, lines: list[st
     return 1 if poller.dropped and not source.on_failure else 0
 
 
-def _invoke_async(invoker: Any, events: list[bytes], log: TextIO) -> int:
+def _invoke_async(invoker: Any, events: list[bytes], repeat: int, log: TextIO) -> int:
     from .service.async_invoke import invoke_async
     from .service.invoke import ASYNC_PAYLOAD_LIMIT, check_request_size
 
     function: FunctionConfig = invoker.function
     ok = True
-    for event in events:
+    for event in _repeated(events, repeat):
         check_request_size(event, ASYNC_PAYLOAD_LIMIT)
-        _write_payload({"StatusCode": 202}, pretty=len(events) == 1)
+        _write_payload({"StatusCode": 202}, pretty=len(events) * repeat == 1)
         result = invoke_async(invoker, event, log=log)
         for attempt in result.attempts:
             log.write(_cost(function, attempt.billed_ms) + "\n")

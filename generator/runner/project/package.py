@@ -6,19 +6,22 @@ wheels only: a source build would compile for the build machine) into a fresh fo
 is laid over them at the zip's root, and the zip is written reproducibly: sorted entries, one fixed timestamp, fixed
 permissions, no bytecode or caches of the build machine's Python, no tests. The same inputs give the same bytes, so
 a deploy that changed nothing uploads nothing new. `dist/template.yaml` is the template with `CodeUri` pointing at
-the zip: `sam deploy --config-env zip` (see samconfig.toml) deploys it without `sam build`.
+the zip: `sam deploy --config-env zip` (see samconfig.toml) deploys it without `sam build`. Each file in `dist/` is
+replaced atomically (written beside it, then renamed), so a run killed or failing anywhere leaves the previous one.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import subprocess
 import sys
 import tempfile
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, BinaryIO, TextIO
 
 from ..config.template import FunctionConfig, load_template, read_functions, select_function
 from ..errors import RunnerError
@@ -36,6 +39,7 @@ SKIPPED_DIRS = frozenset(
 )
 SKIPPED_CODE_FILES = frozenset({"requirements.txt", "conftest.py", ".DS_Store"})
 PROGRESS = ("Collecting ", "Downloading ", "Using cached ", "Installing collected", "Successfully installed")
+PARTIAL = ".partial"  # the temporary files a zip or template is written into, beside it
 NO_WHEEL = re.compile(r"(?:No matching distribution found for|satisfies the requirement) ([^\s;]+)")
 
 
@@ -134,31 +138,91 @@ def collect_files(code_dir: Path, dependencies: Path | None) -> dict[str, Path]:
     return files
 
 
-def write_zip(files: dict[str, Path], destination: Path, log: TextIO) -> None:
-    """A reproducible zip: sorted names, one fixed date, 0644 (0755 for executables), deflate level 6."""
-    partial = destination.with_name(destination.name + ".partial")
+def write_zip(files: dict[str, Path], destination: Path, log: TextIO) -> int:
+    """A reproducible zip: sorted names, one fixed date, 0644 (0755 for executables), deflate level 6.
+
+    Written beside `destination` and renamed over it only once complete and within the 50 MB of a direct upload
+    (see `replacing`): a run killed or failing at any point leaves the previous zip as it was. Returns its size.
+    """
     names = sorted(files)
     live = log.isatty()
     shown = -1
     if not live:
         log.write(f"zipping {len(names)} files\n")
-    with zipfile.ZipFile(partial, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=6) as archive:
-        for number, name in enumerate(names, start=1):
-            path = files[name]
-            info = zipfile.ZipInfo(name, date_time=FIXED_DATE)
-            info.compress_type = zipfile.ZIP_DEFLATED
-            info.create_system = 3  # Unix, so that the permissions below are read
-            mode = 0o755 if path.stat().st_mode & 0o111 else 0o644
-            info.external_attr = (0o100000 | mode) << 16
-            archive.writestr(info, path.read_bytes(), compresslevel=6)
-            percent = number * 100 // len(names)
-            if live and percent // 10 != shown:
-                shown = percent // 10
-                log.write(f"\rzipping {len(names)} files: {percent}%")
-                log.flush()
-    if live:
-        log.write("\n")
-    partial.replace(destination)
+    with replacing(destination) as stream:
+        with zipfile.ZipFile(stream, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=6) as archive:
+            for number, name in enumerate(names, start=1):
+                path = files[name]
+                info = zipfile.ZipInfo(name, date_time=FIXED_DATE)
+                info.compress_type = zipfile.ZIP_DEFLATED
+                info.create_system = 3  # Unix, so that the permissions below are read
+                mode = 0o755 if path.stat().st_mode & 0o111 else 0o644
+                info.external_attr = (0o100000 | mode) << 16
+                archive.writestr(info, path.read_bytes(), compresslevel=6)
+                percent = number * 100 // len(names)
+                if live and percent // 10 != shown:
+                    shown = percent // 10
+                    log.write(f"\rzipping {len(names)} files: {percent}%")
+                    log.flush()
+        if live:
+            log.write("\n")
+        zipped = stream.tell()
+        check_zipped(zipped)  # before the rename: a zip over the limit never replaces a good one
+    return zipped
+
+
+@contextlib.contextmanager
+def replacing(destination: Path) -> Iterator[BinaryIO]:
+    """A file to write `destination`'s new content into, renamed over it when the block ends without error.
+
+    The file is a new temporary one in the same folder (`.NAME.*.partial`: a rename within a folder is atomic,
+    so `destination` is always the old file or the complete new one), held locked while it is written, so that
+    `remove_stale` in a run that starts meanwhile leaves it alone; a run that fails removes it, and one killed
+    leaves it for the next run's `remove_stale`.
+    """
+    descriptor, name = tempfile.mkstemp(prefix=f".{destination.name}.", suffix=PARTIAL, dir=destination.parent)
+    temporary = Path(name)
+    try:
+        with os.fdopen(descriptor, "w+b") as stream:
+            _lock(stream.fileno(), wait=True)
+            yield stream
+            stream.flush()
+            os.chmod(temporary, 0o644)  # mkstemp's 0600 is for secrets: a zip is read by sam and CI
+            if sys.platform != "win32":
+                os.replace(temporary, destination)  # while still locked: never an unlocked .partial of ours
+        if sys.platform == "win32":
+            os.replace(temporary, destination)  # Windows renames no open file
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+
+
+def remove_stale(destination: Path) -> None:
+    """Remove the temporary files that runs killed while writing `destination` left, not a running one's."""
+    for path in destination.parent.glob(f".{destination.name}.*{PARTIAL}"):
+        try:
+            with path.open("rb") as stream:
+                if not _lock(stream.fileno(), wait=False):
+                    continue  # another run is writing it
+                path.unlink()
+        except OSError:  # gone meanwhile, or (Windows) open in another run
+            continue
+
+
+def _lock(descriptor: int, *, wait: bool) -> bool:
+    """An exclusive advisory lock, released by the OS however the process ends; False if another holds it.
+
+    Windows has no flock, and needs none: a file open in another process cannot be deleted there.
+    """
+    if sys.platform == "win32":
+        return True
+    import fcntl
+
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+    except BlockingIOError:
+        return False
+    return True
 
 
 def check_unzipped(files: dict[str, Path]) -> int:
@@ -232,7 +296,9 @@ def package(template_path: Path, function_id: str | None, out_dir: Path, log: Te
     project = template_path.resolve().parent.name
     stem = project if len(functions) == 1 else f"{project}-{function.logical_id}"
     out_dir.mkdir(parents=True, exist_ok=True)
-    destination = out_dir / f"{stem}.zip"
+    destination, deploy = out_dir / f"{stem}.zip", out_dir / "template.yaml"
+    for written in (destination, deploy):
+        remove_stale(written)  # what a killed run left
     requirements = function.code_dir / "requirements.txt"
     with tempfile.TemporaryDirectory(prefix="package-") as scratch:
         dependencies = None
@@ -244,16 +310,9 @@ def package(template_path: Path, function_id: str | None, out_dir: Path, log: Te
                 log.write(warning + "\n")
         files = collect_files(function.code_dir, dependencies)
         unzipped = check_unzipped(files)
-        write_zip(files, destination, log)
-    zipped = destination.stat().st_size
-    try:
-        check_zipped(zipped)
-    except RunnerError:
-        destination.unlink()
-        raise
-    (out_dir / "template.yaml").write_text(
-        deploy_template(template_path, function, destination.name, out_dir.resolve()), encoding="utf-8"
-    )
+        zipped = write_zip(files, destination, log)
+    with replacing(deploy) as stream:  # the zip's name does not change: either template goes with either zip
+        stream.write(deploy_template(template_path, function, destination.name, out_dir.resolve()).encode())
     log.write(
         f"{_shown(destination)}: {len(files)} files, {zipped / MB:.1f} MB zipped (limit 50), "
         f"{unzipped / MB:.1f} MB unzipped (limit 250), for {function.runtime} {function.architecture}\n"

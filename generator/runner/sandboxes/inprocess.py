@@ -42,6 +42,7 @@ from ..service.sandbox import EXITED, TIMEOUT, Sandbox, Step
 from .process import peak_rss_mb, uncaught_exit_reason
 
 _RUNNER_PACKAGE = (__package__ or "").rpartition(".")[0]  # the runner package, all its layers
+_RUNNER_IMPORTS: set[str] = set()  # modules the runner imported while an environment was entered
 _real_exit = os._exit
 UNWIND_S = 0.5  # how long a timed-out function may take to unwind before it is left behind
 
@@ -96,8 +97,11 @@ def _is_extension(module: object) -> bool:
 
 def _raise_in_thread(ident: int, exc_type: type[BaseException]) -> None:
     """Raise `exc_type` in another thread at its next bytecode (it does not interrupt a wait inside C code)."""
+    before = set(sys.modules)
     import ctypes  # only when a function overruns its timeout
 
+    # The runner's import, not the function's: reset() keeps it (a fresh ctypes per timeout leaked ~90 KB each).
+    _RUNNER_IMPORTS.update(set(sys.modules) - before)
     ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(ident), ctypes.py_object(exc_type))
 
 
@@ -290,7 +294,8 @@ class InProcessSandbox:
         os._exit = _real_exit
         for name in set(sys.modules) - saved.modules:
             module = sys.modules.get(name)
-            if not _is_extension(module) and not name.startswith(_RUNNER_PACKAGE + "."):
+            runners = name.startswith(_RUNNER_PACKAGE + ".") or name in _RUNNER_IMPORTS
+            if not _is_extension(module) and not runners:
                 del sys.modules[name]
         os.environ.clear()
         os.environ.update(saved.environ)
