@@ -12,6 +12,7 @@ the loopback interface only and stop by themselves. CI runs the short versions; 
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import json
 import os
@@ -23,6 +24,7 @@ import sys
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -114,11 +116,23 @@ def rss_mb(pid: int) -> float | None:
     return int(match.group(1)) / 1024 if match else None
 
 
-class Sampler:
-    """Samples a process's RSS every `interval` seconds, with the time, until stopped."""
+def tree_rss_mb(pid: int) -> float | None:
+    """The resident memory of process `pid` and its children (start-api and its environments), None once ended."""
+    own = rss_mb(pid)
+    if own is None:
+        return None
+    children: list[str] = []
+    for task in Path(f"/proc/{pid}/task").glob("*/children"):
+        with contextlib.suppress(OSError):
+            children += task.read_text().split()
+    return own + sum(rss_mb(int(child)) or 0.0 for child in children)
 
-    def __init__(self, pid: int, interval: float = 0.05) -> None:
-        self.pid, self.interval = pid, interval
+
+class Sampler:
+    """Samples a process's RSS (`measure`: its own, or with its children's) every `interval` seconds, until stopped."""
+
+    def __init__(self, pid: int, interval: float = 0.05, measure: Callable[[int], float | None] = rss_mb) -> None:
+        self.pid, self.interval, self.measure = pid, interval, measure
         self.samples: list[tuple[float, float]] = []
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
@@ -127,7 +141,7 @@ class Sampler:
     def _run(self) -> None:
         start = time.monotonic()
         while not self._stop.is_set():
-            value = rss_mb(self.pid)
+            value = self.measure(self.pid)
             if value is not None:
                 self.samples.append((time.monotonic() - start, value))
             self._stop.wait(self.interval)
@@ -243,7 +257,7 @@ def load(root: Path, clients: int, seconds: float) -> dict[str, Any]:
                 assert server.poll() is None, log.read_text()
                 assert time.monotonic() < deadline, "start-api did not start"
                 time.sleep(0.05)
-            sampler = Sampler(server.pid, 0.1)
+            sampler = Sampler(server.pid, 0.1, tree_rss_mb)  # the server and its environments
             results = [Counter[str]() for _ in range(clients)]
             stop_at = time.monotonic() + seconds
             threads = [
