@@ -39,11 +39,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TextIO
 
-from ..config.environment import lambda_environment
 from ..config.template import FunctionConfig, load_template, read_functions
 from ..errors import RunnerError
-from ..runtime.function import RUNNER_IMPORT_ROOT
-from ..sandboxes.process import current_rss_mb, exit_reason, kill, peak_rss_mb
+from ..sandboxes.process import current_rss_mb, exit_reason, kill, peak_rss_mb, start_environment
 from ..service.invoke import conclude
 from ..service.reports import PlatformLog
 from ..service.sandbox import EXITED, MEMORY, TIMEOUT, Step
@@ -55,10 +53,6 @@ from .watch import CodeWatcher
 DEFAULT_MAX_CONCURRENCY = 4  # warm environments at once when the template reserves no concurrency
 TICK_S = 0.005  # how often the limits of running invocations are checked (a fast allocator overshoots by this much)
 _OUTPUT_WAIT_S = 2.0  # how long the last output of an ended environment is waited for
-_BOOTSTRAP = (
-    "import sys; sys.path.insert(0, {root!r}); from {package}.api_worker import main; "
-    "main({control}, {table}, {index}, {spawned_at!r})"
-)
 
 
 def _fileno(log: TextIO) -> int | None:
@@ -248,25 +242,15 @@ class LocalApi:
         # Straight into the log's file when it has one; through a pipe that `_copy_output` empties, when not.
         log_fd = _fileno(self.log)
         output_read, output_write = os.pipe() if log_fd is None else (-1, log_fd)
-        code = _BOOTSTRAP.format(
-            root=str(RUNNER_IMPORT_ROOT),
-            package=__package__,
-            control=theirs.fileno(),
-            table=self._table_file.fileno(),
-            index=index,
-            spawned_at=time.monotonic(),
-        )
         self.log.flush()
         try:
-            process = subprocess.Popen(
-                [sys.executable, "-c", code],
-                stdin=subprocess.DEVNULL,
-                stdout=output_write,
-                stderr=output_write,
+            process = start_environment(
+                self.function,
+                self.env_overrides,
+                module=f"{__package__}.api_worker",
+                arguments=f"{theirs.fileno()}, {self._table_file.fileno()}, {index}, {time.monotonic()!r}",
                 pass_fds=(theirs.fileno(), self._table_file.fileno()),
-                cwd=self.function.code_dir,
-                env=lambda_environment(self.function, self.env_overrides),
-                start_new_session=True,  # Ctrl-C reaches the server, which then ends the environments itself
+                output=output_write,
             )
         finally:
             theirs.close()

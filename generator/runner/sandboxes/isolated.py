@@ -14,19 +14,16 @@ import contextlib
 import os
 import select
 import subprocess
-import sys
 import time
 from collections.abc import Callable
 from typing import TextIO
 
-from ..config.environment import lambda_environment
 from ..config.template import FunctionConfig
-from ..runtime.function import RUNNER_IMPORT_ROOT, Request
+from ..runtime.function import Request
 from ..service.sandbox import EXITED, Step
-from .process import exit_reason, kill, peak_rss_mb, supervise
+from .process import exit_reason, kill, peak_rss_mb, start_environment, supervise
 from .worker import SYNC_PREFIX, SYNC_SUFFIX, receive, send
 
-_BOOTSTRAP = "import sys; sys.path.insert(0, {root!r}); from {package}.worker import main; main({command}, {reply})"
 _SYNC_WAIT_S = 2.0
 
 
@@ -119,19 +116,14 @@ class IsolatedSandbox:
         command_read, command_write = os.pipe()
         reply_read, reply_write = os.pipe()
         output_read, output_write = os.pipe()
-        code = _BOOTSTRAP.format(
-            root=str(RUNNER_IMPORT_ROOT), package=__package__, command=command_read, reply=reply_write
-        )
         try:
-            process = subprocess.Popen(
-                [sys.executable, "-c", code],
-                stdin=subprocess.DEVNULL,
-                stdout=output_write,
-                stderr=output_write,
+            process = start_environment(
+                self.function,
+                self.env_overrides,
+                module=f"{__package__}.worker",
+                arguments=f"{command_read}, {reply_write}",
                 pass_fds=(command_read, reply_write),
-                cwd=self.function.code_dir,
-                env=lambda_environment(self.function, self.env_overrides),
-                start_new_session=True,  # Ctrl-C reaches the runner, which then ends the environment itself
+                output=output_write,
             )
         finally:
             for fd in (command_read, reply_write, output_write):

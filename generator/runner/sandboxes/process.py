@@ -15,10 +15,13 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from ..config.environment import lambda_environment
 from ..service.sandbox import EXITED, MEMORY, TIMEOUT
 
 if TYPE_CHECKING:  # subprocess is imported only by the modes that start processes, to keep start-up fast
     import subprocess
+
+    from ..config.template import FunctionConfig
 
 # Lambda's platform is written in Go, so its messages use Go's names for signals.
 _SIGNAL_NAMES = {
@@ -90,6 +93,38 @@ def exit_reason(returncode: int) -> str:
 def uncaught_exit_reason(exc: BaseException) -> str:
     """How Python ends when `exc` is not caught: by SIGINT for a KeyboardInterrupt, else with status 1."""
     return "signal: interrupt" if isinstance(exc, KeyboardInterrupt) else "exit status 1"
+
+
+def start_environment(
+    function: FunctionConfig,
+    env_overrides: dict[str, str],
+    *,
+    module: str,
+    arguments: str,
+    pass_fds: tuple[int, ...],
+    output: int,
+) -> subprocess.Popen[bytes]:
+    """A Python child process set up as `function`'s execution environment, running `module.main(arguments)`.
+
+    It gets the Lambda environment variables, the code folder as working directory, the runner importable (from
+    wherever this copy of it lives), `pass_fds` open, and `output` as stdout and stderr. It starts a session of its
+    own, so that Ctrl-C reaches the runner, which then ends the environment itself.
+    """
+    import subprocess
+
+    from ..runtime.function import RUNNER_IMPORT_ROOT
+
+    code = f"import sys; sys.path.insert(0, {str(RUNNER_IMPORT_ROOT)!r}); from {module} import main; main({arguments})"
+    return subprocess.Popen(
+        [sys.executable, "-c", code],
+        stdin=subprocess.DEVNULL,
+        stdout=output,
+        stderr=output,
+        pass_fds=pass_fds,
+        cwd=function.code_dir,
+        env=lambda_environment(function, env_overrides),
+        start_new_session=True,
+    )
 
 
 def kill(process: subprocess.Popen[bytes]) -> None:
