@@ -203,15 +203,19 @@ def config_files(draw: st.DrawFn) -> tuple[bytes, list[str]]:
 
 @contextlib.contextmanager
 def config_file(root: Path, data: bytes) -> Iterator[Path]:
-    """`SLSGEN_CONFIG` naming a file holding `data`; no search path from this machine's environment."""
+    """`SLSGEN_CONFIG` naming a file holding `data`; no search path from this machine's environment, and `root`
+    as the working folder, so that relative search paths (".", "relative/dir") find the same nothing every run."""
     path = root / "config.toml"
     path.write_bytes(data)
     saved = {key: os.environ.get(key) for key in ("SLSGEN_CONFIG", "SLSGEN_BLUEPRINTS")}
     os.environ["SLSGEN_CONFIG"] = str(path)
     os.environ.pop("SLSGEN_BLUEPRINTS", None)
+    here = os.getcwd()
+    os.chdir(root)
     try:
         yield path
     finally:
+        os.chdir(here)
         for key, value in saved.items():
             if value is None:
                 os.environ.pop(key, None)
