@@ -16,6 +16,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from .children import die_with_slsgen
+
 MARKER = 7
 
 
@@ -48,7 +50,7 @@ def merge_with_git(git: str, base: bytes, ours: bytes, theirs: bytes, labels: tu
             path.write_bytes(content)
             files.append(str(path))
         command = [git, "merge-file", "-p", "-L", labels[0], "-L", labels[1], "-L", labels[2], *files]
-        result = subprocess.run(command, capture_output=True, check=False)
+        result = subprocess.run(command, capture_output=True, check=False, preexec_fn=die_with_slsgen)
     if result.returncode < 0 or result.returncode > 127:
         return diff3(base, ours, theirs, labels)  # git failed (not a conflict): merge here instead
     return Merged(result.stdout, result.returncode)

@@ -24,6 +24,7 @@ import yaml
 
 from . import __version__, paths, settings, snapshot, trust
 from .blueprints import Blueprint
+from .children import die_with_slsgen
 from .errors import InvalidOption, RenderError
 from .expressions import evaluate, sandbox
 from .handler_check import check_rendered_handler
@@ -183,7 +184,9 @@ def format_python(project: Path) -> None:
     from ruff.__main__ import find_ruff_bin
 
     command = [find_ruff_bin(), "format", "--no-cache", "--quiet", "."]
-    result = subprocess.run(command, cwd=project, capture_output=True, text=True, check=False)
+    result = subprocess.run(
+        command, cwd=project, capture_output=True, text=True, check=False, preexec_fn=die_with_slsgen
+    )
     if result.returncode != 0:
         raise RenderError(f"ruff could not format the generated project: {result.stderr.strip()[-300:]}")
 
@@ -232,6 +235,7 @@ def run_checks(blueprint: Blueprint, project: Path) -> None:
                     env=environment,
                     timeout=CHECK_TIMEOUT_S,
                     check=False,
+                    preexec_fn=die_with_slsgen,
                 )
             except subprocess.TimeoutExpired:
                 last = f"it did not finish within {CHECK_TIMEOUT_S} seconds"

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
 import subprocess
-import sys
 from dataclasses import dataclass
 from pathlib import Path
+
+from .children import die_with_slsgen
 
 BRANCH = "main"
 # The identity of the first commit when git has none configured: clearly not a person, set for that commit only.
@@ -43,19 +43,10 @@ def _environment() -> dict[str, str]:
     return {key: value for key, value in os.environ.items() if key not in REPOSITORY_VARIABLES}
 
 
-def _die_with_slsgen() -> None:
-    """In git's process: end when slsgen does, so a killed generation leaves no git writing into its work folder
-    after the next run has cleaned it up (Linux's PR_SET_PDEATHSIG; elsewhere git finishes on its own)."""
-    if sys.platform == "linux":
-        import ctypes
-
-        ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # 1: PR_SET_PDEATHSIG
-
-
 def _git(folder: Path, *arguments: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         ["git", *arguments],
-        preexec_fn=_die_with_slsgen,  # safe: no threads run while slsgen generates
+        preexec_fn=die_with_slsgen,
         cwd=folder,
         capture_output=True,
         text=True,
