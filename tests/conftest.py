@@ -87,6 +87,7 @@ def shared_fixture_scope(item: pytest.Item) -> str | None:
     return None
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist's own, which reads the xdist_group marks set here
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Order the tests slowest first, each group of fixture-sharing tests as one unit (and one xdist group)."""
     groups: dict[str, list[pytest.Item]] = {}
