@@ -434,7 +434,8 @@ class LocalApi:
     def _close(self) -> None:
         """End every environment (busy ones too: their requests fail) and close every connection."""
         for environment in list(self._environments):
-            self._end(environment, EXITED, report=False)
+            with contextlib.suppress(Exception):  # one that cannot be ended cleanly must not spare the others
+                self._end(environment, EXITED, report=False)
         for number in list(self._connections):
             self._drop(number)
         self._selector.close()
