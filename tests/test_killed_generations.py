@@ -125,8 +125,13 @@ def command(parent: Path, forced: bool) -> list[str]:
 
 def run_killed(parent: Path, forced: bool, after: float | None) -> float:
     """Run one generation, SIGKILLed `after` seconds (None: let it finish); return how long it ran."""
+    return run_or_kill(command(parent, forced), after)
+
+
+def run_or_kill(arguments: list[str], after: float | None) -> float:
+    """Run `arguments`, SIGKILLed `after` seconds (None: let it finish and require success); return how long it ran."""
     started = time.perf_counter()
-    process = subprocess.Popen(command(parent, forced), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    process = subprocess.Popen(arguments, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     if after is None:
         _, err = process.communicate(timeout=120)
         assert process.returncode == 0, err
@@ -386,21 +391,9 @@ def check_update_after_recovery(parent: Path, states: dict[str, Any]) -> str:
 
 def run_killed_update(parent: Path, after: float | None) -> float:
     """Run `slsgen update` on `parent/NAME`, SIGKILLed `after` seconds (None: let it finish); return its time."""
-    command = [sys.executable, "-m", "generator", "update", str(parent / NAME), "--no-input", *UPDATE_ARGS]
-    started = time.perf_counter()
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    if after is None:
-        _, err = process.communicate(timeout=120)
-        assert process.returncode == 0, err
-    else:
-        try:
-            process.wait(timeout=after)
-        except subprocess.TimeoutExpired:
-            process.send_signal(signal.SIGKILL)
-            process.wait(timeout=30)
-        assert process.stderr is not None
-        process.stderr.close()
-    return time.perf_counter() - started
+    return run_or_kill(
+        [sys.executable, "-m", "generator", "update", str(parent / NAME), "--no-input", *UPDATE_ARGS], after
+    )
 
 
 def test_sigkill_spread_across_a_whole_update(tmp_path: Path, update_states: dict[str, Any]) -> None:
@@ -610,15 +603,7 @@ def test_sigkill_spread_across_a_package_run(tmp_path: Path, package_states: dic
     def run(dist: Path, after: float | None) -> tuple[float, bool]:
         """One run into a copy of the previous dist/; its duration, and whether it left a temporary file."""
         shutil.copytree(package_states["previous_dir"], dist)
-        started = time.perf_counter()
-        process = subprocess.Popen(package_command(project, dist), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        try:
-            _, err = process.communicate(timeout=after if after is not None else 120)
-            assert after is not None or process.returncode == 0, err
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.communicate(timeout=30)
-        duration = time.perf_counter() - started
+        duration = run_or_kill(package_command(project, dist), after)
         names = {path.name for path in dist.iterdir()}
         temporary = bool(names - {"orders.zip", "template.yaml"})
         assert names - {"orders.zip", "template.yaml"} <= {name for name in names if name.endswith(".partial")}
