@@ -7,14 +7,35 @@ when its parent dies (PR_SET_PDEATHSIG); elsewhere a child finishes its short jo
 
 from __future__ import annotations
 
+import os
 import signal
+import subprocess
 import sys
+from collections.abc import Callable, Sequence
+from typing import Any
 
 
-def die_with_slsgen() -> None:
-    """`preexec_fn` of a child process: SIGKILL it when slsgen ends (safe: no threads run while slsgen generates)."""
-    if sys.platform == "linux":
-        import ctypes
+def run(command: Sequence[str], **options: Any) -> subprocess.CompletedProcess[Any]:
+    """`subprocess.run(command, **options)` for a child that must not outlive slsgen; its exit code is the
+    caller's to read (no `check`)."""
+    return subprocess.run(command, check=False, preexec_fn=_die_with(os.getpid()), **options)
 
-        pr_set_pdeathsig = 1
-        ctypes.CDLL(None).prctl(pr_set_pdeathsig, signal.SIGKILL)
+
+def _die_with(parent: int) -> Callable[[], None]:
+    """The `preexec_fn` that has the kernel SIGKILL the child when `parent` ends (safe: no threads run while
+    slsgen generates).
+
+    A parent killed between the fork and the request is not seen by the kernel: the child has a new parent by
+    then, so it checks and ends itself.
+    """
+
+    def die_with_parent() -> None:
+        if sys.platform == "linux":
+            import ctypes
+
+            pr_set_pdeathsig = 1
+            ctypes.CDLL(None).prctl(pr_set_pdeathsig, signal.SIGKILL)
+            if os.getppid() != parent:
+                os._exit(1)
+
+    return die_with_parent

@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import difflib
 import shutil
-import subprocess
 import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from .children import die_with_slsgen
+from . import children
 
 MARKER = 7
 
@@ -50,7 +49,7 @@ def merge_with_git(git: str, base: bytes, ours: bytes, theirs: bytes, labels: tu
             path.write_bytes(content)
             files.append(str(path))
         command = [git, "merge-file", "-p", "-L", labels[0], "-L", labels[1], "-L", labels[2], *files]
-        result = subprocess.run(command, capture_output=True, check=False, preexec_fn=die_with_slsgen)
+        result = children.run(command, capture_output=True)
     if result.returncode < 0 or result.returncode > 127:
         return diff3(base, ours, theirs, labels)  # git failed (not a conflict): merge here instead
     return Merged(result.stdout, result.returncode)

@@ -18,6 +18,7 @@ changed since is kept and reported, never deleted.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -100,6 +101,25 @@ def open_journal(workdir: Path, target: Path) -> TextIO:
     return log
 
 
+def remove_workdir(workdir: Path) -> None:
+    """Remove a work folder, its journal last: a run killed meanwhile leaves a folder the next run can judge.
+
+    Removed in directory order, the journal could go before the originals in `replaced`; a folder holding
+    originals but no journal looks like a failed undo's, and would be kept for good.
+    """
+    for path in sorted(workdir.iterdir()) if workdir.is_dir() else []:
+        if path.name == JOURNAL_NAME:
+            continue
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            with contextlib.suppress(OSError):
+                path.unlink()
+    with contextlib.suppress(OSError):
+        (workdir / JOURNAL_NAME).unlink()
+    shutil.rmtree(workdir, ignore_errors=True)
+
+
 def lock(workdir: Path) -> int | None:
     """Hold `workdir` locked while this process uses it (released by the OS however the process ends).
 
@@ -147,7 +167,7 @@ def recover(parent: Path, name: str, target: Path) -> None:
                     f"{', '.join(failed[:5])} failed: the originals are in {workdir / 'replaced'}; restore them "
                     f"by hand, then remove {workdir}"
                 )
-            shutil.rmtree(workdir, ignore_errors=True)
+            remove_workdir(workdir)
         finally:
             os.close(descriptor)
 
@@ -160,18 +180,20 @@ def undo_from_disk(workdir: Path, target: Path) -> list[str] | None:
     """
     try:
         lines = (workdir / JOURNAL_NAME).read_text(encoding="utf-8").splitlines()
-    except FileNotFoundError:  # killed before placing anything, unless a journal-less placement kept originals
+    except FileNotFoundError:
+        lines = []
+    if not lines:  # killed before the journal's first line: nothing placed, unless unjournaled originals are kept
         return None if any(path.is_file() for path in (workdir / "replaced").rglob("*")) else []
     try:
-        header = json.loads(lines[0]) if lines else None
+        header = json.loads(lines[0])
         steps = [json.loads(line) for line in lines[1:] if line.endswith("]")]
     except ValueError:
         return ["the journal (unreadable)"]
     if not isinstance(header, dict) or header.get("target") != str(target):
         return None  # another target's (a link to a folder named otherwise): that target's next run recovers it
-    if lines and lines[-1] == json.dumps(DONE):
+    if lines[-1] == json.dumps(DONE):
         return []
-    if lines and lines[-1] == json.dumps(UNDONE):
+    if lines[-1] == json.dumps(UNDONE):
         holds = any(path.is_file() for path in (workdir / "replaced").rglob("*"))
         return None if holds else []
     journal = Journal(target, workdir / "replaced")

@@ -21,7 +21,7 @@ from . import trust as trusted
 from .blueprints import Blueprint, load_blueprint
 from .errors import InvalidOption, OutputDirInvalid, TargetExists, WriteFailed
 from .options import Question, check_env, check_project_name, parse_pairs
-from .placement import lock, open_journal, place, recover
+from .placement import lock, open_journal, place, recover, remove_workdir
 from .render import evaluate, render
 from .vcs import GitResult, init_repository
 
@@ -166,7 +166,7 @@ def generate_project(
             retired = place(rendered, home, workdir / "replaced", log)
     except BaseException as exc:
         if not holds_files(workdir / "replaced"):  # an undo that failed leaves the user's originals there
-            shutil.rmtree(workdir, ignore_errors=True)
+            remove_workdir(workdir)
         remove_created(created)
         if isinstance(exc, OSError):
             raise WriteFailed(f"{step} failed: {describe(exc)}; nothing was written") from None
@@ -174,7 +174,7 @@ def generate_project(
     finally:
         if held is not None:
             os.close(held)
-    shutil.rmtree(workdir, ignore_errors=True)
+    remove_workdir(workdir)
     return Generation(target, retired.removed, retired.kept, repository)
 
 

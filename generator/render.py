@@ -22,9 +22,8 @@ from typing import Any
 
 import yaml
 
-from . import __version__, paths, settings, snapshot, trust
+from . import __version__, children, paths, settings, snapshot, trust
 from .blueprints import Blueprint
-from .children import die_with_slsgen
 from .errors import InvalidOption, RenderError
 from .expressions import evaluate, sandbox
 from .handler_check import check_rendered_handler
@@ -184,9 +183,7 @@ def format_python(project: Path) -> None:
     from ruff.__main__ import find_ruff_bin
 
     command = [find_ruff_bin(), "format", "--no-cache", "--quiet", "."]
-    result = subprocess.run(
-        command, cwd=project, capture_output=True, text=True, check=False, preexec_fn=die_with_slsgen
-    )
+    result = children.run(command, cwd=project, capture_output=True, text=True)
     if result.returncode != 0:
         raise RenderError(f"ruff could not format the generated project: {result.stderr.strip()[-300:]}")
 
@@ -227,15 +224,13 @@ def run_checks(blueprint: Blueprint, project: Path) -> None:
         else:
             environment = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
             try:
-                result = subprocess.run(
+                result = children.run(
                     [sys.executable, str(script)],
                     cwd=project,
                     capture_output=True,
                     text=True,
                     env=environment,
                     timeout=CHECK_TIMEOUT_S,
-                    check=False,
-                    preexec_fn=die_with_slsgen,
                 )
             except subprocess.TimeoutExpired:
                 last = f"it did not finish within {CHECK_TIMEOUT_S} seconds"

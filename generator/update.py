@@ -35,7 +35,7 @@ from .blueprints import Blueprint, load_blueprint
 from .errors import BlueprintNotFound, InvalidOption, NotAProject, SlsgenError, WriteFailed
 from .merge import has_markers, merge
 from .options import Question
-from .placement import lock, open_journal, place, recover
+from .placement import lock, open_journal, place, recover, remove_workdir
 from .project import describe, holds_files, resolve_answers
 from .render import evaluate, render
 
@@ -380,14 +380,14 @@ def in_workdir(project: Path, action: Callable[[Path], Any]) -> Any:
         result = action(workdir)
     except BaseException as exc:
         if not holds_files(workdir / "replaced"):
-            shutil.rmtree(workdir, ignore_errors=True)
+            remove_workdir(workdir)
         if isinstance(exc, OSError):
             raise WriteFailed(f"updating {project} failed: {describe(exc)}; nothing was changed") from None
         raise
     finally:
         if held is not None:
             os.close(held)
-    shutil.rmtree(workdir, ignore_errors=True)  # the placement is done: the originals it replaced are history
+    remove_workdir(workdir)  # the placement is done: the originals it replaced are history
     return result
 
 

@@ -14,7 +14,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from .children import die_with_slsgen
+from . import children
 
 BRANCH = "main"
 # The identity of the first commit when git has none configured: clearly not a person, set for that commit only.
@@ -44,15 +44,13 @@ def _environment() -> dict[str, str]:
 
 
 def _git(folder: Path, *arguments: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
+    return children.run(
         ["git", *arguments],
-        preexec_fn=die_with_slsgen,
         cwd=folder,
         capture_output=True,
         text=True,
         env=_environment(),
         timeout=TIMEOUT_S,
-        check=False,
     )
 
 

@@ -29,7 +29,7 @@ import pytest
 
 from generator import generate_project, render
 from generator.errors import RenderError
-from generator.placement import lock, open_journal, place, recover
+from generator.placement import lock, open_journal, place, recover, remove_workdir
 from generator.runner.errors import RunnerError
 from generator.runner.project import package as package_module
 from generator.runner.project.package import collect_files, remove_stale, replacing, write_zip
@@ -261,6 +261,52 @@ def test_sigkill_at_every_step_of_a_placement(
     note(test="sigkill_placement", kills=len(moments), renames=steps, before=outcomes.count("before"))
     assert outcomes[:-1] == ["before"] * (len(moments) - 1)  # every kill before the last rename: as before
     assert outcomes[-1] == "complete"
+
+
+def die_at_removal(k: int, workdir: Path) -> None:
+    """In a forked child: the removal of a finished placement's work folder, SIGKILLed before its k-th deletion."""
+    try:
+        calls = 0
+
+        def dying(real: Callable[..., None]) -> Callable[..., None]:
+            def call(*args: object, **kwargs: object) -> None:
+                nonlocal calls
+                if calls == k:
+                    os.kill(os.getpid(), signal.SIGKILL)
+                calls += 1
+                real(*args, **kwargs)
+
+            return call
+
+        os.unlink = dying(os.unlink)  # type: ignore[assignment]
+        os.rmdir = dying(os.rmdir)  # type: ignore[assignment]
+        remove_workdir(workdir)
+        os.kill(os.getpid(), signal.SIGKILL)
+    finally:
+        os._exit(1)
+
+
+def test_sigkill_while_removing_the_work_folder(tmp_path: Path, states: dict[str, dict[str, bytes]]) -> None:
+    """A --force run killed after placing, while it removes its work folder (which holds the replaced originals
+    and the journal): the next run still finds a folder it can judge, and removes it."""
+    rendered, target = stage(tmp_path / "count", states)
+    workdir = rendered.parent.parent
+    with open_journal(workdir, target) as log:
+        place(rendered, target, workdir / "replaced", log)
+    deletions = sum(1 for _ in workdir.rglob("*")) + 1
+    assert deletions > 5
+    for k in range(deletions + 1):
+        root = tmp_path / f"k{k}"
+        rendered, target = stage(root, states)
+        workdir = rendered.parent.parent
+        with open_journal(workdir, target) as log:
+            place(rendered, target, workdir / "replaced", log)
+        pid = os.fork()
+        if pid == 0:
+            die_at_removal(k, workdir)
+        _, status = os.waitpid(pid, 0)
+        assert os.WTERMSIG(status) == signal.SIGKILL
+        assert check_after_recovery(root, states, True) == "complete"
 
 
 def test_a_run_in_progress_keeps_its_work_folder(tmp_path: Path) -> None:

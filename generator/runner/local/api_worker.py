@@ -327,7 +327,7 @@ def _handler_class(environment: Environment) -> type[BaseHTTPRequestHandler]:
 
 def _receive_config(control: socket.socket) -> EnvironmentConfig:
     size = struct.unpack("<I", _receive_exactly(control, 4))[0]
-    config = pickle.loads(_receive_exactly(control, size))  # noqa: S301  # nosec B301: sent by our own supervisor
+    config = pickle.loads(_receive_exactly(control, size))  # noqa: S301  # nosec B301  # sent by our own supervisor
     assert isinstance(config, EnvironmentConfig)
     return config
 
