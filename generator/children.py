@@ -29,13 +29,16 @@ def _die_with(parent: int) -> Callable[[], None]:
     then, so it checks and ends itself.
     """
 
-    def die_with_parent() -> None:
-        if sys.platform == "linux":
-            import ctypes
+    if sys.platform != "linux":
+        return lambda: None
+    import ctypes
 
-            pr_set_pdeathsig = 1
-            ctypes.CDLL(None).prctl(pr_set_pdeathsig, signal.SIGKILL)
-            if os.getppid() != parent:
-                os._exit(1)
+    prctl = ctypes.CDLL(None).prctl  # looked up before the fork: the child only makes two system calls
+    pr_set_pdeathsig = 1
+
+    def die_with_parent() -> None:
+        prctl(pr_set_pdeathsig, signal.SIGKILL)
+        if os.getppid() != parent:
+            os._exit(1)
 
     return die_with_parent

@@ -77,6 +77,17 @@ def leftovers(parent: Path) -> list[str]:
     return sorted(path.name for path in parent.glob(f".{NAME}.slsgen-*"))
 
 
+def inventory(parent: Path) -> str:
+    """What the work folders left in `parent` hold (their journals in full): the message of a failed check."""
+    lines = []
+    for workdir in sorted(parent.glob(f".{NAME}.slsgen-*")):
+        paths = sorted(path.relative_to(workdir).as_posix() for path in workdir.rglob("*"))
+        lines.append(f"{workdir.name}: {len(paths)} paths, first {paths[:8]}")
+        if (workdir / "journal").is_file():
+            lines.append(f"journal: {(workdir / 'journal').read_text()[-600:]!r}")
+    return "\n".join(lines)
+
+
 @pytest.fixture(scope="module")
 def states(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, bytes]]:
     """The reference generation, and the earlier generation (plus a file of the user's) that --force replaces."""
@@ -98,11 +109,36 @@ def earlier_folder(states: dict[str, dict[str, bytes]]) -> Path:
     return Path(next(iter(states["earlier_path"])))
 
 
+def wait_until_unlocked(parent: Path, seconds: float = 10) -> None:
+    """Wait until no process holds a work folder in `parent` locked, as the next run some time after a kill finds it.
+
+    A child that slsgen forked holds the lock from the fork until it runs its command (or ends, seeing slsgen
+    gone): recovering within that millisecond would skip the folder as one in use. Still locked after `seconds`,
+    a child outlived slsgen, which is a defect.
+    """
+    import fcntl
+
+    deadline = time.monotonic() + seconds
+    for workdir in parent.glob(f".{NAME}.slsgen-*"):
+        descriptor = os.open(workdir, os.O_RDONLY)
+        try:
+            while True:
+                try:
+                    fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    assert time.monotonic() < deadline, f"{workdir.name} is still locked: a child outlived slsgen"
+                    time.sleep(0.01)
+        finally:
+            os.close(descriptor)
+
+
 def check_after_recovery(parent: Path, states: dict[str, dict[str, bytes]], forced: bool) -> str:
     """Run what the next run runs first; return which state the target is in ("before" or "complete")."""
     target = parent / NAME
+    wait_until_unlocked(parent)
     recover(parent, NAME, target)
-    assert leftovers(parent) == []
+    assert leftovers(parent) == [], inventory(parent)
     if not target.exists():
         assert not forced, "a --force generation lost the existing folder"
         return "before"
@@ -426,8 +462,9 @@ def update_states(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
 def check_update_after_recovery(parent: Path, states: dict[str, Any]) -> str:
     """Run what the next run runs first; return "before" or "complete" (anything else fails)."""
     target = parent / NAME
+    wait_until_unlocked(parent)
     recover(parent, NAME, target)
-    assert leftovers(parent) == []
+    assert leftovers(parent) == [], inventory(parent)
     now = snapshot(target)
     if now == states["before"]:
         return "before"

@@ -13,6 +13,7 @@ run anything else.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
@@ -86,18 +87,21 @@ class Created:
     topics: list[str] = field(default_factory=list)
 
 
+@functools.cache
+def _boto3_session() -> Any:
+    """One boto3 session per process: it keeps the service models it has read, so that the clients of each test's
+    `local_aws` are made in milliseconds instead of reading S3's model again (0.2 s a client). Region and
+    credentials are given to each client."""
+    import boto3
+
+    return boto3.session.Session()
+
+
 class _Clients:
     """boto3 clients for the local endpoint, with dummy credentials that cannot reach a real account."""
 
     def __init__(self, endpoint: str | None) -> None:  # None: boto3's own endpoints
-        import boto3
-
-        self._session = boto3.session.Session(
-            aws_access_key_id=DUMMY_CREDENTIALS["AWS_ACCESS_KEY_ID"],
-            aws_secret_access_key=DUMMY_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
-            aws_session_token=DUMMY_CREDENTIALS["AWS_SESSION_TOKEN"],
-            region_name=region(),
-        )
+        self._session = _boto3_session()
         self._endpoint = endpoint
         self._made: dict[str, Any] = {}
 
@@ -105,7 +109,14 @@ class _Clients:
         if service.startswith("_"):
             raise AttributeError(service)
         if service not in self._made:
-            self._made[service] = self._session.client(service, endpoint_url=self._endpoint)
+            self._made[service] = self._session.client(
+                service,
+                endpoint_url=self._endpoint,
+                region_name=region(),
+                aws_access_key_id=DUMMY_CREDENTIALS["AWS_ACCESS_KEY_ID"],
+                aws_secret_access_key=DUMMY_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+                aws_session_token=DUMMY_CREDENTIALS["AWS_SESSION_TOKEN"],
+            )
         return self._made[service]
 
 
