@@ -113,7 +113,8 @@ WHEEL_ARCH = {"arm64": "aarch64", "x86_64": "x86_64"}
 
 
 def check_zip(path: Path, architecture: str, handler_file: str, python_tag: str = "cp313") -> None:
-    """A Lambda zip: code at the root, nothing of the build machine's, native code for Linux on `architecture`.
+    """A Lambda zip: code at the root, nothing of the build machine's, native code for Linux on `architecture`,
+    and every distribution that the project's `src/requirements.txt` (beside `dist/`) names.
 
     Each shared library must be an ELF file for that machine, and each wheel with platform tags manylinux ones
     for it, built for the runtime's CPython (`python_tag`) or the stable ABI.
@@ -121,6 +122,9 @@ def check_zip(path: Path, architecture: str, handler_file: str, python_tag: str 
     with zipfile.ZipFile(path) as archive:
         names = archive.namelist()
         assert handler_file in names
+        metadata = {name.split(".dist-info/")[0] for name in names if ".dist-info/" in name}  # NAME-VERSION
+        installed = {canonical(folder.rsplit("-", 1)[0]) for folder in metadata}
+        assert required_distributions(path.parent.parent) <= installed, installed
         assert not [name for name in names if "__pycache__" in name or name.endswith((".pyc", ".pyo"))]
         assert not [name for name in names if name.startswith(("tests/", "bin/")) or name == "requirements.txt"]
         for name in names:
@@ -136,6 +140,18 @@ def check_zip(path: Path, architecture: str, handler_file: str, python_tag: str 
                     for tag in tags:
                         python, abi, _ = tag.split("-")
                         assert python == python_tag or abi == "abi3", tag
+
+
+def canonical(distribution: str) -> str:
+    """A distribution's name as pip compares them (PEP 503): `Pillow`, `pillow` and `aws_lambda_powertools` alike."""
+    return re.sub(r"[-_.]+", "-", distribution).lower()
+
+
+def required_distributions(project: Path) -> set[str]:
+    """The distributions the function's `src/requirements.txt` names (comments and markers aside)."""
+    lines = (project / "src" / "requirements.txt").read_text(encoding="utf-8").splitlines()
+    names = [re.split(r"[\s\[<>=!~;@]", line.strip(), maxsplit=1)[0] for line in lines]
+    return {canonical(name) for name in names if name and not name.startswith("#")}
 
 
 def data_processing_triggers() -> list[str]:

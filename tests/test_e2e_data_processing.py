@@ -19,7 +19,7 @@ import pytest
 
 from generator.runner.config.template import load_template
 
-from helpers import BIN, check_project, generate, refused, require_python, run
+from helpers import BIN, check_project, generate, refused, run
 
 pytestmark = pytest.mark.e2e
 MAKE = ["make", f"BIN={BIN}", "-o", ".venv/.installed"]
@@ -214,13 +214,3 @@ def test_schedule_project(tmp_path: Path) -> None:
 def test_limits_are_refused_before_anything_is_written(tmp_path: Path, options: list[str], message: str) -> None:
     sets = [argument for option in options for argument in ("--set", option)]
     assert message in refused(tmp_path, "data-processing", *sets)
-
-
-def test_makefile_in_a_fresh_venv_on_the_runtime_python(tmp_path: Path) -> None:
-    """`make install lint test validate invoke` as a new user runs them, on Python 3.13 with uv."""
-    require_python("3.13")
-    project = generate(tmp_path, "data-processing", "fresh")
-    for target in ("install", "lint", "test", "validate", "invoke"):
-        result = run(["make", target], project, timeout=900)
-    assert result.stdout.count("== events/") == 2
-    assert run([str(project / ".venv/bin/python"), "--version"], project).stdout.startswith("Python 3.13.")
