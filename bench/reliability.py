@@ -33,6 +33,14 @@ def pytest(paths: list[str], env: dict[str, str]) -> tuple[bool, str]:
     return result.returncode == 0, result.stdout + result.stderr
 
 
+def failure_excerpt(output: str) -> str:
+    """pytest's report of the failures (the failing case and its assertion), not the statistics printed after it."""
+    start = output.find("= FAILURES =")
+    end = output.find("short test summary info")
+    report = output[start:end] if 0 <= start < end else output
+    return report[:6000] + "\n" + output[-1500:]
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="the CI sizes")
@@ -57,7 +65,7 @@ def main() -> int:
     failing = sum(int(found) for found in re.findall(r"(\d+) failing(?: examples)?,", output))
     figures["fuzz"] = {"cases": cases, "failing": failing, "passed": ok, "seconds": round(time.monotonic() - started)}
     if not ok:
-        failures.append("fuzz:\n" + output[-3000:])
+        failures.append("fuzz:\n" + failure_excerpt(output))
 
     started = time.monotonic()
     with tempfile.NamedTemporaryFile("r", suffix=".jsonl") as notes:
@@ -68,7 +76,7 @@ def main() -> int:
         killed = [json.loads(line) for line in notes.read().splitlines() if line.strip()]
     figures["killed"] = {"runs": killed, "passed": ok, "seconds": round(time.monotonic() - started)}
     if not ok:
-        failures.append("killed generations:\n" + output[-3000:])
+        failures.append("killed generations:\n" + failure_excerpt(output))
 
     with tempfile.TemporaryDirectory() as folder:
         started = time.monotonic()

@@ -52,8 +52,10 @@ def is_required(field: dataclasses.Field[Any]) -> bool:
 
 
 def describe(data: object) -> str:
-    """A short flow-style rendering of a manifest entry, to name it in a message."""
+    """A short flow-style rendering of a manifest entry, to name it in a one-line message (YAML writes a text with
+    line breaks over several lines: its whitespace is collapsed)."""
     text = yaml.safe_dump(data, default_flow_style=True, width=10_000).strip().removesuffix("...").strip()
+    text = " ".join(text.split())
     return text if len(text) <= 60 else text[:57] + "..."
 
 

@@ -196,6 +196,7 @@ def test_a_check_whose_script_is_excluded_fails_with_the_reason(tmp_path):
         ("questions: [{name: runner, default: x}]", "'runner' is reserved by slsgen"),
         ("questions: [{name: _private, default: x}]", "'_private' is reserved by slsgen"),
         ("questions: [{name: env, default: x}]", "'env' is reserved by slsgen"),
+        ('questions: [{name: a, help: "two\\nlines"}]', "'default' is required"),  # the entry named on one line
     ],
 )
 def test_malformed_entries_are_refused_when_the_blueprint_loads(tmp_path, body, message):
