@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import os
 import sys
 from pathlib import Path
 from urllib.parse import unquote_plus
@@ -219,6 +220,25 @@ def test_seeded_invocation_end_to_end(project: Path) -> None:
         "[local-aws] S3 objects written (1):",
         f"  s3://{DEST}/thumbs/photo one.jpg  4 bytes  image/jpeg",
     ]
+
+
+def test_a_profile_of_the_users_is_not_read(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Local AWS is never the user's: an AWS_PROFILE that ~/.aws/config lacks (botocore raises ProfileNotFound
+    for it) changes nothing, and is set again afterwards."""
+    monkeypatch.setenv("AWS_PROFILE", "no-such-profile")
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(project / "no-config"))
+    (project / "src" / "app.py").write_text(RESIZE)
+    template = project / "template.yaml"
+    functions = read_functions(template)
+    seeds = [f"s3://{SOURCE}/uploads/photo one.jpg={project / 'photo one.jpg'}"]
+    with local_aws(template, functions, seeds, io.StringIO()) as env:
+        invoker = open_invoker(functions["ResizeFunction"], mode="inprocess", env_overrides=env, log=io.StringIO())
+        try:
+            result = invoker.invoke(json.dumps(seed_event(seeds)).encode())
+        finally:
+            invoker.close()
+    assert result.status == "success", result.error
+    assert os.environ["AWS_PROFILE"] == "no-such-profile"
 
 
 def test_nothing_written_and_undeclared_seed_bucket(project: Path) -> None:

@@ -18,6 +18,7 @@ import hashlib
 import json
 import logging
 import mimetypes
+import os
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -563,6 +564,9 @@ def local_aws(
     werkzeug_logger = logging.getLogger("werkzeug")
     previous_level = werkzeug_logger.level
     werkzeug_logger.setLevel(logging.WARNING)  # not one access-log line per SDK call
+    # A user's profile is for the real AWS: moto's server and these clients would read it (and fail, with a
+    # traceback, on a profile that ~/.aws/config does not have).
+    profiles = {name: os.environ.pop(name) for name in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE") if name in os.environ}
     server = server_class(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     try:
@@ -588,3 +592,4 @@ def local_aws(
     finally:
         server.stop()
         werkzeug_logger.setLevel(previous_level)
+        os.environ.update(profiles)
