@@ -12,6 +12,8 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
 
 BIN = Path(sys.executable).parent
 SLSGEN = [sys.executable, "-m", "generator"]
@@ -123,7 +125,7 @@ def check_zip(path: Path, architecture: str, handler_file: str, python_tag: str 
         names = archive.namelist()
         assert handler_file in names
         metadata = {name.split(".dist-info/")[0] for name in names if ".dist-info/" in name}  # NAME-VERSION
-        installed = {canonical(folder.rsplit("-", 1)[0]) for folder in metadata}
+        installed = {canonicalize_name(folder.rsplit("-", 1)[0]) for folder in metadata}
         assert required_distributions(path.parent.parent) <= installed, installed
         assert not [name for name in names if "__pycache__" in name or name.endswith((".pyc", ".pyo"))]
         assert not [name for name in names if name.startswith(("tests/", "bin/")) or name == "requirements.txt"]
@@ -142,16 +144,10 @@ def check_zip(path: Path, architecture: str, handler_file: str, python_tag: str 
                         assert python == python_tag or abi == "abi3", tag
 
 
-def canonical(distribution: str) -> str:
-    """A distribution's name as pip compares them (PEP 503): `Pillow`, `pillow` and `aws_lambda_powertools` alike."""
-    return re.sub(r"[-_.]+", "-", distribution).lower()
-
-
 def required_distributions(project: Path) -> set[str]:
-    """The distributions the function's `src/requirements.txt` names (comments and markers aside)."""
+    """The distributions the function's `src/requirements.txt` names, as pip compares names (PEP 503)."""
     lines = (project / "src" / "requirements.txt").read_text(encoding="utf-8").splitlines()
-    names = [re.split(r"[\s\[<>=!~;@]", line.strip(), maxsplit=1)[0] for line in lines]
-    return {canonical(name) for name in names if name and not name.startswith("#")}
+    return {canonicalize_name(Requirement(line).name) for line in lines if line.strip() and not line.startswith("#")}
 
 
 def data_processing_triggers() -> list[str]:

@@ -18,18 +18,10 @@ import pytest
 
 import generator
 
-from helpers import check_zip, generate, run, slsgen
+from helpers import check_zip, generate, run, slsgen, with_venv
 
 pytestmark = pytest.mark.e2e
 BLUEPRINTS = [blueprint.name for blueprint in generator.list_blueprints()]
-
-
-def with_venv(project: Path) -> Path:
-    """The project's .venv (slsgen's packages), marked created and installed: make goes straight to the target."""
-    run([sys.executable, "-m", "venv", "--system-site-packages", str(project / ".venv")], project)
-    for stamp in (".created", ".installed", ".installed-validate"):
-        (project / ".venv" / stamp).touch()
-    return project
 
 
 def native_files(path: Path) -> list[str]:
