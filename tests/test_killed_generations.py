@@ -253,26 +253,35 @@ def stage(root: Path, states: dict[str, dict[str, bytes]]) -> tuple[Path, Path]:
     return rendered, target
 
 
-def die_at_rename(k: int, rendered: Path, target: Path, workdir: Path) -> None:
-    """In a forked child: a generation's placement that is SIGKILLed right before its k-th rename."""
+def die_at_call(k: int, action: Callable[[], object], functions: tuple[str, ...] = ("replace",)) -> None:
+    """In a forked child: run `action`, SIGKILLing this process right before its k-th call of the `os` functions
+    named (renames by default), or after the end (before any clean-up, as a late kill would)."""
     try:
-        lock(workdir)
         calls = 0
-        real = os.replace
 
-        def dying(*args: object, **kwargs: object) -> None:
-            nonlocal calls
-            if calls == k:
-                os.kill(os.getpid(), signal.SIGKILL)
-            calls += 1
-            real(*args, **kwargs)  # type: ignore[arg-type]
+        def dying(real: Callable[..., object]) -> Callable[..., object]:
+            def call(*args: object, **kwargs: object) -> object:
+                nonlocal calls
+                if calls == k:
+                    os.kill(os.getpid(), signal.SIGKILL)
+                calls += 1
+                return real(*args, **kwargs)
 
-        os.replace = dying  # type: ignore[assignment]
-        with open_journal(workdir, target) as log:
-            place(rendered, target, workdir / "replaced", log)
-        os.kill(os.getpid(), signal.SIGKILL)  # finished: die before cleaning up, as a late kill would
+            return call
+
+        for name in functions:
+            setattr(os, name, dying(getattr(os, name)))
+        action()
+        os.kill(os.getpid(), signal.SIGKILL)
     finally:
         os._exit(1)
+
+
+def place_locked(rendered: Path, target: Path, workdir: Path) -> None:
+    """A generation's placement: its work folder locked, each step journaled."""
+    lock(workdir)
+    with open_journal(workdir, target) as log:
+        place(rendered, target, workdir / "replaced", log)
 
 
 def test_sigkill_at_every_step_of_a_placement(
@@ -289,7 +298,7 @@ def test_sigkill_at_every_step_of_a_placement(
         workdir = rendered.parent.parent
         pid = os.fork()
         if pid == 0:
-            die_at_rename(k, rendered, target, workdir)
+            die_at_call(k, functools.partial(place_locked, rendered, target, workdir))
         _, status = os.waitpid(pid, 0)
         assert os.WIFSIGNALED(status)
         assert os.WTERMSIG(status) == signal.SIGKILL
@@ -297,29 +306,6 @@ def test_sigkill_at_every_step_of_a_placement(
     note(test="sigkill_placement", kills=len(moments), renames=steps, before=outcomes.count("before"))
     assert outcomes[:-1] == ["before"] * (len(moments) - 1)  # every kill before the last rename: as before
     assert outcomes[-1] == "complete"
-
-
-def die_at_removal(k: int, workdir: Path) -> None:
-    """In a forked child: the removal of a finished placement's work folder, SIGKILLed before its k-th deletion."""
-    try:
-        calls = 0
-
-        def dying(real: Callable[..., None]) -> Callable[..., None]:
-            def call(*args: object, **kwargs: object) -> None:
-                nonlocal calls
-                if calls == k:
-                    os.kill(os.getpid(), signal.SIGKILL)
-                calls += 1
-                real(*args, **kwargs)
-
-            return call
-
-        os.unlink = dying(os.unlink)  # type: ignore[assignment]
-        os.rmdir = dying(os.rmdir)  # type: ignore[assignment]
-        remove_workdir(workdir)
-        os.kill(os.getpid(), signal.SIGKILL)
-    finally:
-        os._exit(1)
 
 
 def test_sigkill_while_removing_the_work_folder(tmp_path: Path, states: dict[str, dict[str, bytes]]) -> None:
@@ -339,7 +325,7 @@ def test_sigkill_while_removing_the_work_folder(tmp_path: Path, states: dict[str
             place(rendered, target, workdir / "replaced", log)
         pid = os.fork()
         if pid == 0:
-            die_at_removal(k, workdir)
+            die_at_call(k, functools.partial(remove_workdir, workdir), ("unlink", "rmdir"))
         _, status = os.waitpid(pid, 0)
         assert os.WTERMSIG(status) == signal.SIGKILL
         assert check_after_recovery(root, states, True) == "complete"
@@ -516,26 +502,6 @@ def test_sigkill_spread_across_a_whole_update(tmp_path: Path, update_states: dic
     assert check_update_after_recovery(parent, update_states) == "complete"
 
 
-def die_at_rename_in(k: int, action: Callable[[], object]) -> None:
-    """In a forked child: run `action`, SIGKILLing this process right before its k-th rename (or after the end)."""
-    try:
-        calls = 0
-        real = os.replace
-
-        def dying(*args: object, **kwargs: object) -> None:
-            nonlocal calls
-            if calls == k:
-                os.kill(os.getpid(), signal.SIGKILL)
-            calls += 1
-            real(*args, **kwargs)  # type: ignore[arg-type]
-
-        os.replace = dying  # type: ignore[assignment]
-        action()
-        os.kill(os.getpid(), signal.SIGKILL)
-    finally:
-        os._exit(1)
-
-
 def renames_of(action: Callable[[], object], monkeypatch: pytest.MonkeyPatch) -> int:
     count = 0
     real = os.replace
@@ -565,7 +531,7 @@ def killed_at_each_rename(
         project = prepare(root / f"k{k}")
         pid = os.fork()
         if pid == 0:
-            die_at_rename_in(k, functools.partial(action, project))
+            die_at_call(k, functools.partial(action, project))
         _, status = os.waitpid(pid, 0)
         assert os.WIFSIGNALED(status)
         assert os.WTERMSIG(status) == signal.SIGKILL
