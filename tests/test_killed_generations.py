@@ -182,12 +182,22 @@ def run_or_kill(arguments: list[str], after: float | None) -> float:
     return time.perf_counter() - started
 
 
+def kill_moments(duration: float, runs: int) -> list[float]:
+    """When to kill each of `runs` runs of a command that usually takes `duration` seconds.
+
+    Evenly from just after the start to just past the usual end (import, answers, rendering, ruff, placement), and
+    the last well past it: killed runs share the machine with the recoveries and clean-ups of others, so they can be
+    slower than the measured ones, and a spread that ends at 1.08x can miss every end under load (it did, in CI).
+    """
+    spread = [duration * (0.02 + 1.06 * i / (runs - 2)) for i in range(runs - 1)]
+    return [*spread, duration * 3]
+
+
 def test_sigkill_spread_across_a_whole_generation(tmp_path: Path, states: dict[str, dict[str, bytes]]) -> None:
     with ThreadPoolExecutor(PARALLEL) as pool:  # the duration under the same load as the killed runs
         durations = list(pool.map(lambda i: run_killed(tmp_path / f"measure{i}", False, None), range(PARALLEL)))
     duration = sorted(durations)[len(durations) // 2]
-    # From just after the start to just past the usual end, evenly: import, answers, rendering, ruff, placement.
-    moments = [duration * (0.02 + 1.08 * i / (KILL_RUNS - 1)) for i in range(KILL_RUNS)]
+    moments = kill_moments(duration, KILL_RUNS)
 
     def one(i: int) -> str:
         parent = tmp_path / f"run{i}"
@@ -478,7 +488,7 @@ def test_sigkill_spread_across_a_whole_update(tmp_path: Path, update_states: dic
     for i in range(PARALLEL):
         assert check_update_after_recovery(tmp_path / f"run{-1 - i}", update_states) == "complete"
     duration = sorted(durations)[len(durations) // 2]
-    moments = [duration * (0.02 + 1.08 * i / (UPDATE_KILL_RUNS - 1)) for i in range(UPDATE_KILL_RUNS)]
+    moments = kill_moments(duration, UPDATE_KILL_RUNS)
 
     def one(i: int) -> str:
         parent = copy(i)
@@ -667,7 +677,7 @@ def test_sigkill_spread_across_a_package_run(tmp_path: Path, package_states: dic
     with ThreadPoolExecutor(PARALLEL) as pool:
         measured = list(pool.map(lambda i: run(tmp_path / f"measure{i}" / "dist", None), range(PARALLEL)))
     duration = sorted(time for time, _ in measured)[len(measured) // 2]
-    moments = [duration * (0.02 + 1.08 * i / (PACKAGE_KILL_RUNS - 1)) for i in range(PACKAGE_KILL_RUNS)]
+    moments = kill_moments(duration, PACKAGE_KILL_RUNS)
 
     def one(i: int) -> tuple[str, bool]:
         dist = tmp_path / f"run{i}" / "dist"
