@@ -496,7 +496,7 @@ def test_concurrent_requests_are_served_by_as_many_environments(tmp_path: Path) 
         _timed_gets(api, 3)  # the cold starts
         elapsed, pids = _timed_gets(api, 3)
     assert len(pids) == 3  # three warm environments, each a process
-    assert elapsed < 2.0  # about the time of one request (1 s), not of three in turn
+    assert elapsed < 2.5  # about the time of one request (1 s), not of three in turn (3 s); slack for a loaded CI
     reports = [line for line in log.getvalue().splitlines() if line.startswith("REPORT")]
     assert ["Init Duration" in line for line in reports].count(True) == 3
 

@@ -118,7 +118,7 @@ def test_a_waiting_client_is_not_starved_by_a_busy_keep_alive_client(tmp_path: P
             for _ in range(5):
                 started = time.monotonic()
                 assert request(api, "GET", "/other")[0] == 200
-                assert time.monotonic() - started < 2.0
+                assert time.monotonic() - started < 5.0  # not held behind the busy client, which never lets go
         finally:
             stop.set()
             thread.join(15)
