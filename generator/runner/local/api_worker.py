@@ -260,7 +260,10 @@ def _handler_class(environment: Environment) -> type[BaseHTTPRequestHandler]:
         server_version = "slsgen-start-api"
         sys_version = ""
         protocol_version = "HTTP/1.1"  # keep-alive
-        disable_nagle_algorithm = True  # headers and body go out in two writes: no delayed-ACK stall
+        # Status line, headers and body in one write (http.server flushes after each request), sent at once (no
+        # Nagle): 7% more requests/s and 6% less CPU per request than two writes (bench/README.md, part 3).
+        wbufsize = -1
+        disable_nagle_algorithm = True
         timeout = SOCKET_TIMEOUT_S
 
         def handle(self) -> None:
