@@ -91,7 +91,7 @@ class Created:
 @functools.cache
 def _boto3_session() -> Any:
     """One boto3 session per process: it keeps the service models it has read, so that the clients of each test's
-    `local_aws` are made in milliseconds instead of reading S3's model again (0.2 s a client). Region and
+    `local_aws` are made in milliseconds instead of reading S3's model again (0.25 s a client). Region and
     credentials are given to each client."""
     import boto3
 
