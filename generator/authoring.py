@@ -36,6 +36,7 @@ from .manifest import NAME, schema
 from .options import Question
 from .project import resolve_answers
 from .render import evaluate, render
+from .trust import blueprint_code, require
 
 FULL_MATRIX = 8
 LINT_PROJECT = "lint-probe"
@@ -333,8 +334,14 @@ def cfn_lint_command() -> list[str]:
     return [found]
 
 
-def lint_blueprint(path: str | Path, *, full: bool = False, progress: Progress | None = None) -> Lint:
-    """Check the blueprint folder `path` (or a built-in name); return every problem found."""
+def lint_blueprint(
+    path: str | Path, *, full: bool = False, progress: Progress | None = None, trust: bool = False
+) -> Lint:
+    """Check the blueprint folder `path` (or a built-in name); return every problem found.
+
+    Rendering runs the blueprint's checks, and `full` its projects' Makefiles and tests: from an untrusted source,
+    either is refused unless `trust`, as by `slsgen new`.
+    """
     folder = Path(path).expanduser()
     manifest = folder / settings.MANIFEST_NAME
     if not manifest.is_file() and str(path) in builtin_names():
@@ -354,6 +361,8 @@ def lint_blueprint(path: str | Path, *, full: bool = False, progress: Progress |
         result.problems.append(str(exc))
         return result
     result.blueprint = blueprint.name
+    code = [*blueprint_code(blueprint), *(["make install test validate in each rendered project"] if full else [])]
+    require(blueprint.name, blueprint.chain, code, trust)
     try:
         resolve_answers(blueprint)
     except InvalidOption as exc:

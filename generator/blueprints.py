@@ -189,7 +189,6 @@ def load_blueprint(
     ref: str | None = None,
     directory: str | None = None,
     _seen: tuple[str, ...] = (),
-    _base: Path | None = None,
 ) -> Blueprint:
     """Load a blueprint (a name, folder, git URL, or an already resolved source) with its `extends` chain merged.
 
@@ -197,7 +196,7 @@ def load_blueprint(
     extend each other whatever the user's current folder.
     """
     resolved = reference if isinstance(reference, sources.ResolvedSource) else None
-    resolved = resolved or sources.resolve(str(reference), ref, directory, base=_base)
+    resolved = resolved or sources.resolve(str(reference), ref, directory)
     folder, source = resolved.path, resolved.source
     if resolved.kind != "slsgen":
         raise BlueprintInvalid(
@@ -210,7 +209,10 @@ def load_blueprint(
     origin = str(folder / settings.MANIFEST_NAME)
     _check_manifest(manifest, origin)
 
-    parent = load_blueprint(manifest.extends, _seen=(*_seen, key), _base=folder) if manifest.extends else skeleton()
+    if manifest.extends:
+        parent = load_blueprint(sources.resolve_extends(manifest.extends, resolved), _seen=(*_seen, key))
+    else:
+        parent = skeleton()
     own_files = {event.file for event in manifest.events}
     blueprint = Blueprint(
         name=manifest.name,

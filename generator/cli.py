@@ -204,8 +204,8 @@ def new(
         raise typer.Abort from None
     console.print_generated(generation.path, next_steps)
     console.print_retired(generation.removed, generation.kept)
-    if generation.git is not None:
-        console.print_note(generation.git.note)
+    for note in (*generation.notes, *([generation.git.note] if generation.git is not None else [])):
+        console.print_note(note)
 
 
 blueprint_app = typer.Typer(
@@ -253,6 +253,9 @@ def blueprint_lint(
     full: Annotated[
         bool, typer.Option("--full", help="Also run each rendered project's `make install test validate`.")
     ] = False,
+    trust: Annotated[
+        bool, typer.Option("--trust", help="Let a blueprint from outside slsgen run its code (checks, --full).")
+    ] = False,
 ) -> None:
     """Check a blueprint: schema, questions, every choice rendered, ruff and cfn-lint; exit 1 on any problem.
 
@@ -260,7 +263,7 @@ def blueprint_lint(
     """
     from . import authoring
 
-    result = authoring.lint_blueprint(path, full=full, progress=lambda step: print(step, file=sys.stderr))
+    result = authoring.lint_blueprint(path, full=full, progress=lambda step: print(step, file=sys.stderr), trust=trust)
     for problem in result.problems:
         print(problem)
     print(authoring.summary(result))
@@ -283,6 +286,9 @@ def update(
         bool, typer.Option("--continue", help="Finish an update once its conflicts are resolved.")
     ] = False,
     no_input: Annotated[bool, typer.Option("--no-input", help="New questions take their defaults.")] = False,
+    trust: Annotated[
+        bool, typer.Option("--trust", help="Let a blueprint from outside slsgen run its code (checks, hooks).")
+    ] = False,
 ) -> None:
     """Bring a project up to its blueprint's current version, keeping your edits (three-way merge).
 
@@ -302,7 +308,7 @@ def update(
         ask = ask_question
     changes = parse_pairs(set_ or [], "--set")
     plan = updating.update_project(
-        directory, ref=ref, changes=changes, ask=ask, dry_run=dry_run, check=check, force=force
+        directory, ref=ref, changes=changes, ask=ask, dry_run=dry_run, check=check, force=force, trust=trust
     )
     if dry_run:
         print(updating.diff(plan), end="")
@@ -331,6 +337,22 @@ def config_show(
     from . import console, workspace
 
     console.print_config(*workspace.config_rows(blueprint, preset, {}, set_ or []))
+
+
+cache_app = typer.Typer(help="The cache of blueprints fetched from git repositories.")
+app.add_typer(cache_app, name="cache")
+
+
+@cache_app.command("clear")
+def cache_clear() -> None:
+    """Remove every fetched blueprint from the cache; the next use fetches it again.
+
+    Example:  slsgen cache clear
+    """
+    from .sources import clear_cache
+
+    folder, size = clear_cache()
+    print(f"removed {folder} ({size / 1e6:.1f} MB)")
 
 
 @app.command(context_settings=PASSTHROUGH)

@@ -12,18 +12,16 @@ import contextlib
 import json
 import shutil
 import sys
-import tempfile
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 from . import __version__, settings, trust
+from .confine import confined
 from .errors import InvalidOption, RenderError, WriteFailed
-from .placement import place
-from .project import Generation, check_output_dir, check_target, describe, holds_files, remove_created
+from .project import Generation, describe, generate_into
 from .render import file_digests
 from .sources import ResolvedSource
-from .vcs import init_repository
 
 
 def questions(template: Path) -> dict[str, Any]:
@@ -75,59 +73,62 @@ def generate_template(
     placed, exactly as a blueprint's (`vcs.init_repository`: a problem there is a note, never an error).
     """
     from cookiecutter.exceptions import CookiecutterException
-    from cookiecutter.find import find_template
-    from cookiecutter.generate import generate_context, generate_files
-    from cookiecutter.prompt import prompt_for_config
     from jinja2 import TemplateError
 
     template = resolved.path
     label = template.name
     code = trust.cookiecutter_code(template)
     trust.require(label, [resolved.source], code, trusted)
-    trust.check_links(template, label)
+    trust.check_layer(template, label)
     extra = extra_context(template, name, given, configured)
-    requested = output_dir.expanduser()
-    check_output_dir(requested)
-    created = [folder for folder in [requested, *requested.parents] if not folder.exists()]
-    try:
-        requested.mkdir(parents=True, exist_ok=True)
-        workdir = Path(tempfile.mkdtemp(prefix=".slsgen-", dir=requested))
-    except OSError as exc:
-        remove_created(created)
-        raise WriteFailed(f"cannot write into {requested}: {describe(exc)}; choose another --output-dir") from None
-    try:
-        with trust.sandboxed_cookiecutter(), local_extensions(template, bool(code)):
+
+    def render_into(workdir: Path) -> Path:
+        try:
+            rendered = render_template(resolved, extra, workdir / "out", no_input=no_input, hooks=bool(code))
+        except (CookiecutterException, TemplateError) as exc:
+            cause = getattr(exc, "message", None) or exc
+            reason = str(cause).splitlines()[0].rstrip(".") if str(cause) else type(cause).__name__
+            raise RenderError(f"rendering {label} failed: {reason}; nothing was written") from None
+        except OSError as exc:
+            raise WriteFailed(f"rendering {label} failed: {describe(exc)}; nothing was written") from None
+        return rendered
+
+    return generate_into(output_dir, None, render_into, force=force, git=git)
+
+
+def render_template(
+    resolved: ResolvedSource, extra: dict[str, Any], output: Path, *, no_input: bool, hooks: bool
+) -> Path:
+    """Render the template into `output` with cookiecutter's functions, in slsgen's sandbox, every write confined
+    to `output`; with `hooks` (trusted only), cookiecutter's hooks run in cookiecutter's order."""
+    from cookiecutter.find import find_template
+    from cookiecutter.generate import generate_context, generate_files
+    from cookiecutter.hooks import run_pre_prompt_hook
+    from cookiecutter.prompt import prompt_for_config
+
+    template = resolved.path
+    label = template.name
+    with trust.sandboxed_cookiecutter(), local_extensions(template, hooks):
+        if hooks:  # cookiecutter's order: the pre_prompt hook first, in a copy of the template it may change
+            template = Path(run_pre_prompt_hook(str(template)))
+        try:
             context = generate_context(context_file=str(template / "cookiecutter.json"), extra_context=extra)
             context["cookiecutter"] = prompt_for_config(context, no_input)
-            context["cookiecutter"]["_template"] = str(template)
-            project_template = Path(find_template(str(template), trust.sandboxed_environment(context)))
+            context["cookiecutter"]["_template"] = str(resolved.path)
+            project_template = Path(find_template(str(template), trust.cookiecutter_environment(context)))
             trust.check_template_paths(project_template, context["cookiecutter"], label)
-            rendered = Path(
-                generate_files(
-                    repo_dir=str(template), context=context, output_dir=str(workdir / "out"), accept_hooks=bool(code)
+            output.mkdir()
+            with confined(output, label):
+                rendered = Path(
+                    generate_files(repo_dir=str(template), context=context, output_dir=str(output), accept_hooks=hooks)
                 )
-            )
-        trust.check_tree(rendered, label)
-        answers = {key: value for key, value in context["cookiecutter"].items() if not key.startswith("_")}
-        write_record(resolved, rendered, answers)
-        target = requested.resolve() / rendered.name
-        check_target(target, force)
-        repository = init_repository(rendered, target) if git else None
-        retired = place(rendered, target, workdir / "replaced")
-    except (CookiecutterException, TemplateError) as exc:
-        shutil.rmtree(workdir, ignore_errors=True)
-        remove_created(created)
-        cause = getattr(exc, "message", None) or exc
-        raise RenderError(f"rendering {label} failed: {str(cause).splitlines()[0]}; nothing was written") from None
-    except BaseException as exc:
-        if not holds_files(workdir / "replaced"):
-            shutil.rmtree(workdir, ignore_errors=True)
-        remove_created(created)
-        if isinstance(exc, OSError):
-            raise WriteFailed(f"rendering {label} failed: {describe(exc)}; nothing was written") from None
-        raise
-    shutil.rmtree(workdir, ignore_errors=True)
-    return Generation(target, retired.removed, retired.kept, repository)
+        finally:
+            if template != resolved.path:
+                shutil.rmtree(template, ignore_errors=True)
+    trust.check_tree(rendered, label)
+    answers = {key: value for key, value in context["cookiecutter"].items() if not key.startswith("_")}
+    write_record(resolved, rendered, answers)
+    return rendered
 
 
 @contextlib.contextmanager

@@ -18,10 +18,11 @@ if TYPE_CHECKING:
 
 @cache
 def sandbox() -> SandboxedEnvironment:
-    """One sandboxed Jinja environment for manifest expressions and event fields."""
-    from jinja2.sandbox import SandboxedEnvironment
+    """One sandboxed Jinja environment for manifest expressions and event fields; immutable, so that an expression
+    cannot change the answers the next one sees."""
+    from jinja2.sandbox import ImmutableSandboxedEnvironment
 
-    return SandboxedEnvironment(keep_trailing_newline=False)
+    return ImmutableSandboxedEnvironment(keep_trailing_newline=False)
 
 
 @cache

@@ -23,6 +23,7 @@ from .errors import InvalidOption, OutputDirInvalid, TargetExists, WriteFailed
 from .options import Question, check_env, check_project_name, parse_pairs
 from .placement import lock, open_journal, place, recover, remove_workdir
 from .render import evaluate, render
+from .snapshot import PENDING
 from .vcs import GitResult, init_repository
 
 Ask = Callable[[Question], Any]
@@ -103,13 +104,14 @@ class Generation:
     """A generated project: its folder, and under --force the earlier generation's files it removed or kept.
 
     `kept` lists files an earlier generation made that the new one does not, and that were changed since: they
-    are left for the user to delete or keep.
+    are left for the user to delete or keep. `notes` are one-line facts for the user (a pending update discarded).
     """
 
     path: Path
     removed: tuple[str, ...] = ()
     kept: tuple[str, ...] = ()
     git: GitResult | None = None
+    notes: tuple[str, ...] = ()
 
 
 def generate_project(
@@ -137,33 +139,57 @@ def generate_project(
     trusted.require(loaded.name, loaded.chain, trusted.blueprint_code(loaded), trust)
     check_project_name(name, loaded.max_name_length)
     answers = resolve_answers(loaded, options, env, ask)
+    return generate_into(output_dir, name, lambda workdir: render(loaded, name, answers, workdir), force=force, git=git)
+
+
+def generate_into(
+    output_dir: str | os.PathLike[str],
+    name: str | None,
+    render_into: Callable[[Path], Path],
+    *,
+    force: bool,
+    git: bool,
+) -> Generation:
+    """Render with `render_into(workdir)` in a locked work folder beside the target, then place the result there.
+
+    `name` is the target folder's; None when the renderer names it (a cookiecutter template's project folder):
+    then the target is checked once it is known, before anything is placed. Whatever killed runs left for the
+    target is recovered first (`placement.recover`). Under `force`, an update waiting for `--continue` in the
+    target is discarded in the same transaction: the new generation's records replace it.
+    """
     requested = Path(output_dir).expanduser()
     try:
         check_output_dir(requested)
-        target = requested.resolve() / name
-        home = target.resolve() if target.is_symlink() else target  # a link to a folder: write into that folder
-        if home.parent.is_dir():
-            recover(home.parent, name, home)  # what killed runs left: their work folders, a half-placed project
-        check_target(target, force)
-        created = [folder for folder in [home.parent, *home.parent.parents] if not folder.exists()]
+        where = requested.resolve()  # where the target's name stands; `home` is the folder written (a link's)
+        created = [folder for folder in [where, *where.parents] if not folder.exists()]
+        home = prepare_target(where, name, force) if name is not None else None
+        parent = home.parent if home is not None else where
     except OSError as exc:  # a folder on the way that cannot be read
         raise WriteFailed(f"cannot use {requested}: {describe(exc)}; choose another --output-dir") from None
     try:
-        home.parent.mkdir(parents=True, exist_ok=True)
-        workdir = Path(tempfile.mkdtemp(prefix=f".{name}.slsgen-", dir=home.parent))
+        parent.mkdir(parents=True, exist_ok=True)
+        workdir = Path(tempfile.mkdtemp(prefix=f".{name}.slsgen-" if name else ".slsgen-", dir=parent))
         held = lock(workdir)  # tells a run that starts meanwhile that this folder is in use
     except OSError as exc:
         remove_created(created)
         raise WriteFailed(
-            f"cannot write into {home.parent}: {exc.strerror or exc}; choose another --output-dir (nothing was written)"
+            f"cannot write into {parent}: {exc.strerror or exc}; choose another --output-dir (nothing was written)"
         ) from None
     step = "rendering the blueprint"
     try:
-        rendered = render(loaded, name, answers, workdir)
+        rendered = render_into(workdir)
+        if home is None:  # named by the renderer: the work folder takes the name too, so recovery can find it
+            named = workdir.with_name(f".{rendered.name}{workdir.name}")
+            os.rename(workdir, named)
+            rendered, workdir = named / rendered.relative_to(workdir), named
+            name, home = rendered.name, prepare_target(where, rendered.name, force)
+        pending = force and (home / PENDING).is_dir()
         repository = init_repository(rendered, home) if git else None
         step = "placing the project"
         with open_journal(workdir, home) as log:
-            retired = place(rendered, home, workdir / "replaced", log)
+            retired = place(
+                rendered, home, workdir / "replaced", log, discard=(PENDING,) if pending else (), force=force
+            )
     except BaseException as exc:
         if not holds_files(workdir / "replaced"):  # an undo that failed leaves the user's originals there
             remove_workdir(workdir)
@@ -175,7 +201,19 @@ def generate_project(
         if held is not None:
             os.close(held)
     remove_workdir(workdir)
-    return Generation(target, retired.removed, retired.kept, repository)
+    notes = (f"discarded the update of {home.name} that waited for `slsgen update --continue`",) if pending else ()
+    return Generation(where / str(name), retired.removed, retired.kept, repository, notes)
+
+
+def prepare_target(parent: Path, name: str, force: bool) -> Path:
+    """The folder a project named `name` goes to in `parent` (a link's target, when the name is a link to a folder),
+    after what killed runs for it left is recovered; refused when it holds anything and `force` is not given."""
+    target = parent / name
+    home = target.resolve() if target.is_symlink() else target  # a link to a folder: write into that folder
+    if home.parent.is_dir():
+        recover(home.parent, name, home)  # what killed runs left: their work folders, a half-placed project
+    check_target(target, force)
+    return home
 
 
 def _path_only(generate: Callable[P, Generation]) -> Callable[P, Path]:

@@ -24,6 +24,7 @@ import yaml
 
 from . import __version__, children, paths, settings, snapshot, trust
 from .blueprints import Blueprint
+from .confine import confined
 from .errors import InvalidOption, RenderError
 from .expressions import evaluate, sandbox
 from .handler_check import check_rendered_handler
@@ -69,19 +70,12 @@ def applicable_events(blueprint: Blueprint, answers: dict[str, Any]) -> list[Eve
 def assemble(blueprint: Blueprint, stage: Path, context: dict[str, Any]) -> None:
     """Lay the layers into one cookiecutter template in `stage`."""
     project = stage / PROJECT_DIR
+    ignore = shutil.ignore_patterns(
+        settings.MANIFEST_NAME, settings.AUTHOR_NOTES, "__pycache__", "*.pyc", *settings.VCS_NAMES
+    )
     for layer in blueprint.layers:
-        shutil.copytree(
-            layer.path,
-            stage / "templates" / layer.name,
-            dirs_exist_ok=True,
-            ignore=shutil.ignore_patterns(settings.MANIFEST_NAME, settings.AUTHOR_NOTES, "__pycache__", "*.pyc"),
-        )
-        shutil.copytree(
-            layer.path,
-            project,
-            dirs_exist_ok=True,
-            ignore=shutil.ignore_patterns(settings.MANIFEST_NAME, settings.AUTHOR_NOTES, "__pycache__", "*.pyc"),
-        )
+        shutil.copytree(layer.path, stage / "templates" / layer.name, dirs_exist_ok=True, ignore=ignore)
+        shutil.copytree(layer.path, project, dirs_exist_ok=True, ignore=ignore)
     for rule in blueprint.repeat:  # rendered once per item by render_repeats, not once by cookiecutter
         (project / rule.source).unlink(missing_ok=True)
     cookiecutter_json = {**context, "_copy_without_render": BINARY_GLOBS}
@@ -102,7 +96,8 @@ def run_cookiecutter(stage: Path, output_dir: Path) -> Path:
             )
     except (CookiecutterException, TemplateError) as exc:
         cause = getattr(exc, "error", None) or exc
-        raise RenderError(f"rendering the blueprint failed: {cause}; nothing was written") from None
+        reason = str(cause).splitlines()[0].rstrip(".") if str(cause) else type(cause).__name__
+        raise RenderError(f"rendering the blueprint failed: {reason}; nothing was written") from None
     return Path(project)
 
 
@@ -275,16 +270,17 @@ def render(blueprint: Blueprint, project_name: str, answers: dict[str, Any], wor
     stage = workdir / "stage"
     stage.mkdir()
     for layer in blueprint.layers:
-        trust.check_links(layer.path, blueprint.name)
+        trust.check_layer(layer.path, blueprint.name)
     assemble(blueprint, stage, context)
     trust.check_template_paths(stage / PROJECT_DIR, context, blueprint.name)
     output = workdir / "out"
     output.mkdir()
-    project = run_cookiecutter(stage, output)
-    check_environment(blueprint, project, answers.get("env") or {})
-    render_repeats(blueprint, stage, project, context)
-    apply_exclusions(blueprint, project, context)
-    write_events(blueprint, project, context)
+    with confined(output, blueprint.name):  # what the blueprint's names and templates write stays in the project
+        project = run_cookiecutter(stage, output)
+        check_environment(blueprint, project, answers.get("env") or {})
+        render_repeats(blueprint, stage, project, context)
+        apply_exclusions(blueprint, project, context)
+        write_events(blueprint, project, context)
     copy_runner(project)
     remove_empty_dirs(project)
     format_python(project)

@@ -74,6 +74,10 @@ RESERVED_ENV_VARS = frozenset(
     }
 )
 
+# Version-control metadata: never blueprint content, and nothing slsgen writes or removes may be under it (a copied
+# `.git` brings its history, remotes, tokens and `core.fsmonitor`; a write into one breaks the repository).
+VCS_NAMES = frozenset({".git", ".gitmodules", ".hg", ".svn"})
+
 # The manifest file every blueprint folder holds.
 MANIFEST_NAME = "blueprint.yaml"
 # A blueprint folder's notes for its authors: never rendered into projects.

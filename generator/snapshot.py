@@ -20,6 +20,8 @@ from . import settings
 
 FOLDER = ".slsgen"
 SNAPSHOT = f"{FOLDER}/base.json.gz"
+# An update stopped by conflicts keeps its new records here until `slsgen update --continue`.
+PENDING = f"{FOLDER}/pending"
 FORMAT = 1
 
 

@@ -13,6 +13,7 @@ fragment, `URL#ref=v2&directory=blueprints/api`, which is how the config file's 
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import hashlib
 import os
@@ -20,6 +21,7 @@ import re
 import shutil
 import subprocess
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from urllib.parse import parse_qsl
@@ -30,7 +32,15 @@ from .errors import BlueprintNotFound, SourceUnavailable
 COOKIECUTTER_JSON = "cookiecutter.json"
 GIT_PREFIXES = ("git+", "https://", "http://", "ssh://", "git://", "git@", "file://")
 FULL_COMMIT = re.compile(r"^[0-9a-f]{40}$")
+SHORT_COMMIT = re.compile(r"^[0-9a-f]{4,39}$")
 FETCH_TIMEOUT_S = 300
+# The transports a blueprint may come over (git's own names, for GIT_ALLOW_PROTOCOL); scp-like `user@host:path` is ssh.
+PROTOCOLS = ("https", "http", "ssh", "git", "file")
+# What a ref may not hold (git check-ref-format's rules, and a leading `-`, which git would read as an option).
+BAD_REF = re.compile(r"^-|\.\.|@\{|[\x00-\x20\x7f~^:?*\[\\]|^/|/$|\.lock$|^@$")
+# The cache keeps, per repository, the checkouts of the commits used most recently, and none unused for long.
+CACHE_COMMITS = 3
+CACHE_MAX_AGE_S = 30 * 24 * 3600
 
 
 @dataclass(frozen=True)
@@ -53,6 +63,16 @@ class ResolvedSource:
     @property
     def builtin(self) -> bool:
         return self.source.startswith("builtin:")
+
+    @property
+    def checkout(self) -> Path | None:
+        """A git blueprint's whole checkout (the repository at `commit`); None for any other source."""
+        if self.commit is None:
+            return None
+        root = self.path
+        for _ in PurePosixPath(self.directory or "").parts:
+            root = root.parent
+        return root
 
 
 def is_git(reference: str) -> bool:
@@ -91,7 +111,10 @@ def resolve(
     first, when given: a manifest's `extends: ../base`), or a name on the search path."""
     if reference.startswith("builtin:"):  # as recorded in .slsgen.json
         reference = reference.removeprefix("builtin:")
-        if kind_of(paths.builtin_blueprints_dir() / reference) != "slsgen":
+        if (
+            not re.fullmatch(r"[a-z][a-z0-9-]*", reference)
+            or kind_of(paths.builtin_blueprints_dir() / reference) != "slsgen"
+        ):
             raise BlueprintNotFound(f"built-in blueprint {reference!r} no longer ships with this slsgen")
     url, fragment_ref, fragment_directory = split_reference(reference)
     ref, directory = ref or fragment_ref, directory or fragment_directory
@@ -118,6 +141,44 @@ def resolve(
     close = difflib.get_close_matches(reference, names, n=1)
     hint = f"did you mean {close[0]!r}?" if close else f"choose one of: {', '.join(names)}"
     raise BlueprintNotFound(f"unknown blueprint {reference!r}: {hint} (`slsgen list` shows them all)")
+
+
+def resolve_extends(reference: str, extending: ResolvedSource) -> ResolvedSource:
+    """The blueprint a manifest's `extends:` names, from the extending blueprint `extending`.
+
+    A built-in's or a folder blueprint's may name any source, a relative folder first beside its own. A git
+    blueprint's stays within what its repository and the user chose: a built-in name, another repository by URL,
+    or a folder of the same checkout given relatively (`../base`), which keeps the repository as its source, so
+    that its trust and its record are the repository's. A path out of the checkout, an absolute or `~` path, or a
+    name from the user's search path would pull the machine's own folders into the project: refused.
+    """
+    checkout = extending.checkout
+    if checkout is None:
+        return resolve(reference, base=extending.path)
+    if is_git(split_reference(reference)[0]) or (
+        re.fullmatch(r"[a-z][a-z0-9-]*", reference) and reference in builtin_names()
+    ):
+        return resolve(reference)
+    relative = PurePosixPath(reference.replace("\\", "/"))
+    folder = (extending.path / relative).resolve()
+    if reference.startswith("~") or relative.is_absolute() or not folder.is_relative_to(checkout.resolve()):
+        raise BlueprintNotFound(
+            f"blueprint {extending.source}: extends {reference!r} leaves its repository: a git blueprint extends a "
+            "built-in name, another repository's URL, or a folder of its own repository given relatively"
+        )
+    if not folder.is_dir():
+        raise BlueprintNotFound(
+            f"blueprint {extending.source}: extends {reference!r}: no such folder in its repository"
+        )
+    inner = folder.relative_to(checkout.resolve()).as_posix()
+    return _inside(
+        checkout,
+        None if inner == "." else inner,
+        reference,
+        source=extending.source,
+        commit=extending.commit,
+        ref=extending.ref,
+    )
 
 
 def _inside(
@@ -148,9 +209,32 @@ def _inside(
     return ResolvedSource(folder, source or str(root), kind, commit, ref, directory)
 
 
+def check_git_arguments(url: str, ref: str | None) -> None:
+    """Refuse a URL or ref that git could take as an option (`--upload-pack=...` runs a command) or as a transport
+    that runs one (`ext::`): only https, http, ssh, git and file URLs and scp-like `user@host:path`, and refs that
+    are valid git ref names or commit ids."""
+    plain = url.removeprefix("git+")
+    scheme = plain.split("://", 1)[0] if "://" in plain else None
+    scp_like = scheme is None and re.fullmatch(r"[\w.-]+@[\w.-]+:[^:].*", plain) is not None
+    if plain.startswith("-") or re.search(r"[\x00-\x20\x7f]", plain) or not (scheme in PROTOCOLS or scp_like):
+        raise BlueprintNotFound(
+            f"{url} is not a git URL slsgen fetches: use https://, ssh://, git://, file:// or user@host:path "
+            "(without spaces)"
+        )
+    if ref is not None and (not ref or BAD_REF.search(ref)):
+        raise BlueprintNotFound(f"ref {ref!r} is not a valid git tag, branch or commit name: check --ref")
+
+
 def git(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    """Run git without prompts (a missing credential fails instead of waiting for a password)."""
-    environment = {**os.environ, "GIT_TERMINAL_PROMPT": "0", "GIT_ASKPASS": "", "SSH_ASKPASS": ""}
+    """Run git without prompts (a missing credential fails instead of waiting for a password), and only over the
+    transports slsgen accepts: git's `ext::` and `fd::` run commands, so a URL can never reach them."""
+    environment = {
+        **os.environ,
+        "GIT_TERMINAL_PROMPT": "0",
+        "GIT_ASKPASS": "",
+        "SSH_ASKPASS": "",
+        "GIT_ALLOW_PROTOCOL": ":".join(PROTOCOLS),
+    }
     environment.setdefault("GIT_SSH_COMMAND", "ssh -o BatchMode=yes")
     try:
         return subprocess.run(
@@ -182,9 +266,10 @@ def repository_cache(url: str) -> Path:
 
 def fetch(url: str, ref: str | None) -> tuple[Path, str]:
     """The files of `url` at `ref` (default branch when None) in the cache, and the commit they are."""
+    check_git_arguments(url, ref)
     root = repository_cache(url)
     if ref is not None and FULL_COMMIT.match(ref) and (root / ref).is_dir():
-        return root / ref, ref
+        return used(root / ref), ref
     plain = url.removeprefix("git+")
     try:
         root.mkdir(parents=True, exist_ok=True)
@@ -192,22 +277,9 @@ def fetch(url: str, ref: str | None) -> tuple[Path, str]:
     except OSError as exc:
         raise SourceUnavailable(f"cannot write the blueprint cache {root}: {exc.strerror}; set SLSGEN_CACHE") from None
     try:
-        git("init", "--quiet", str(work / "git"))
         repo = work / "git"
-        wanted = ref or "HEAD"
-        result = git("fetch", "--quiet", "--depth", "1", "--no-tags", plain, wanted, cwd=repo)
-        if result.returncode != 0 and ref is not None and re.fullmatch(r"[0-9a-f]{4,40}", ref):
-            result = git("fetch", "--quiet", "--tags", plain, "+refs/heads/*:refs/remotes/origin/*", cwd=repo)
-            wanted = ref
-        else:
-            wanted = "FETCH_HEAD"
-        if result.returncode != 0:
-            what = f"ref {ref!r} of {url}" if ref else url
-            raise SourceUnavailable(f"cannot fetch {what}: {_last_line(result)}; check the URL, the ref and access")
-        parsed = git("rev-parse", "--verify", "--quiet", f"{wanted}^{{commit}}", cwd=repo)
-        if parsed.returncode != 0:
-            raise SourceUnavailable(f"{url} has no commit {ref!r}: check --ref")
-        commit = parsed.stdout.strip()
+        git("init", "--quiet", str(repo))
+        commit = _fetch_commit(repo, url, plain, ref)
         final = root / commit
         if not final.is_dir():
             files = work / "files"
@@ -220,9 +292,68 @@ def fetch(url: str, ref: str | None) -> tuple[Path, str]:
             except OSError:
                 if not final.is_dir():  # another slsgen placed the same commit meanwhile: theirs is as good
                     raise
-        return final, commit
+        prune(root, keep=final)
+        return used(final), commit
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+def _fetch_commit(repo: Path, url: str, plain: str, ref: str | None) -> str:
+    """Fetch `ref` of `plain` into the empty repository `repo`, one commit deep; return its full commit id.
+
+    An abbreviated commit id names no ref a server can send: the branches' and tags' commits are fetched without
+    their trees (`--filter=tree:0`, small even for a large repository), the id is looked up among them, and only
+    the files of that one commit come down, when they are checked out.
+    """
+    result = git("fetch", "--quiet", "--depth", "1", "--no-tags", "--end-of-options", plain, ref or "HEAD", cwd=repo)
+    wanted = "FETCH_HEAD"
+    if result.returncode != 0 and ref is not None and SHORT_COMMIT.match(ref):
+        for config in (
+            ("remote.origin.url", plain),
+            ("remote.origin.promisor", "true"),
+            ("extensions.partialClone", "origin"),
+        ):
+            git("config", *config, cwd=repo)
+        refspecs = ("+refs/heads/*:refs/remotes/origin/*", "+refs/tags/*:refs/tags/*")
+        result = git("fetch", "--quiet", "--filter=tree:0", "--no-tags", "origin", *refspecs, cwd=repo)
+        wanted = ref
+    if result.returncode != 0:
+        what = f"ref {ref!r} of {url}" if ref else url
+        raise SourceUnavailable(f"cannot fetch {what}: {_last_line(result)}; check the URL, the ref and access")
+    parsed = git("rev-parse", "--verify", "--quiet", "--end-of-options", f"{wanted}^{{commit}}", cwd=repo)
+    if parsed.returncode != 0:
+        raise SourceUnavailable(f"{url} has no commit {ref!r}: check --ref")
+    return parsed.stdout.strip()
+
+
+def used(checkout: Path) -> Path:
+    """Mark a cached checkout as just used (its modification time), for `prune`."""
+    with contextlib.suppress(OSError):
+        os.utime(checkout)
+    return checkout
+
+
+def prune(root: Path, keep: Path) -> None:
+    """Bound one repository's cache: the `CACHE_COMMITS` checkouts used last, and none unused for a month."""
+    try:
+        checkouts = [path for path in root.iterdir() if FULL_COMMIT.match(path.name) and path.is_dir()]
+        checkouts.sort(key=lambda path: path.stat().st_mtime, reverse=True)
+    except OSError:
+        return
+    now = time.time()
+    for index, checkout in enumerate(checkouts):
+        with contextlib.suppress(OSError):
+            stale = now - checkout.stat().st_mtime > CACHE_MAX_AGE_S
+            if checkout != keep and (index >= CACHE_COMMITS or stale):
+                shutil.rmtree(checkout, ignore_errors=True)
+
+
+def clear_cache() -> tuple[Path, int]:
+    """Remove every cached repository (`slsgen cache clear`); return the cache folder and the bytes freed."""
+    folder = userconfig.cache_dir()
+    size = sum(path.stat().st_size for path in folder.rglob("*") if path.is_file() and not path.is_symlink())
+    shutil.rmtree(folder, ignore_errors=True)
+    return folder, size
 
 
 def configured(problems: list[tuple[str, str]] | None = None) -> list[tuple[str, str]]:

@@ -15,12 +15,14 @@ import contextlib
 import functools
 import json
 import os
+import posixpath
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from . import userconfig
+from . import settings, userconfig
+from .confine import released
 from .errors import UnsafePath, Untrusted
 
 if TYPE_CHECKING:
@@ -33,26 +35,59 @@ INVALID_CHARACTERS = re.compile(r'[:*?"<>|\\\x00-\x1f\x7f]')
 HOOK_NAMES = ("pre_prompt", "pre_gen_project", "post_gen_project")
 
 
+DEFAULT_PORTS = {"https": 443, "http": 80, "ssh": 22, "git": 9418}
+
+
 def canonical(source: str) -> str:
-    """A source as compared with the config's `trusted` entries: git URLs without `git+`, `.git` or a trailing `/`."""
+    """A source as compared with the config's `trusted` entries: one spelling for one repository or folder.
+
+    Folders and `file://` URLs become resolved paths (`..` and links resolved). Network URLs keep their scheme
+    and path, with the host in lower case, `..` and `.` segments resolved, and no credentials, default port,
+    `git+` prefix, `.git` suffix or trailing `/`; scp-like `user@host:path` is the ssh URL it stands for. Anything
+    that only might be the same (percent-encoding, another scheme for the same host) stays different: the cost
+    of a mismatch is a `--trust` to type, not code run.
+    """
+    from urllib.parse import urlsplit
+
     from .sources import is_git, split_reference
 
     url = split_reference(source)[0]
-    if is_git(url):
-        return url.removeprefix("git+").rstrip("/").removesuffix(".git")
-    return str(Path(url).expanduser().resolve())
+    if not is_git(url):
+        return str(Path(url).expanduser().resolve())
+    plain = url.removeprefix("git+")
+    if plain.startswith("file://"):
+        return "file://" + str(Path(urlsplit(plain).path or "/").resolve())
+    scp = re.fullmatch(r"[\w.-]+@([\w.-]+):(?!//)(.*)", plain)
+    if scp is not None:
+        plain = f"ssh://{scp[1]}/{scp[2].lstrip('/')}"
+    parts = urlsplit(plain)
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    host = (parts.hostname or "").lower()
+    if port is not None and port != DEFAULT_PORTS.get(parts.scheme):
+        host = f"{host}:{port}"
+    path = posixpath.normpath("/" + parts.path.lstrip("/")).rstrip("/").removesuffix(".git")
+    return f"{parts.scheme}://{host}{path}"
 
 
 def is_trusted(source: str, trusted: Sequence[str]) -> bool:
-    """Built-ins are; another source is when a `trusted` entry is the same URL or folder, or a folder above it."""
+    """Built-ins are; another source is when a `trusted` entry is the same URL (`canonical`), or the same folder or
+    one above it (by whole path components, for folders and `file://` repositories)."""
     if source.startswith("builtin:"):
         return True
     mine = canonical(source)
-    for entry in trusted:
-        theirs = canonical(entry)
-        if mine == theirs or mine.startswith(theirs.rstrip("/") + "/"):
-            return True
-    return False
+    return any(mine == canonical(entry) or _below(mine, canonical(entry)) for entry in trusted)
+
+
+def _below(mine: str, theirs: str) -> bool:
+    """Whether canonical `mine` is a folder (or `file://` repository) under the canonical folder `theirs`."""
+    if mine.startswith("file://") and theirs.startswith("file://"):
+        mine, theirs = mine.removeprefix("file://"), theirs.removeprefix("file://")
+    elif "://" in mine or "://" in theirs:
+        return False
+    return Path(mine).is_relative_to(theirs)
 
 
 def require(name: str, sources: Sequence[str], code: Sequence[str], trust: bool) -> None:
@@ -97,6 +132,8 @@ def name_problem(relative: str) -> str | None:
     for part in relative.split("/"):
         if part in ("", ".", ".."):
             return "leaves the project folder" if part == ".." else "has an empty folder name"
+        if part in settings.VCS_NAMES:
+            return f"is version-control metadata ({part}), never blueprint content"
         if part.split(".")[0].upper().rstrip(" ") in WINDOWS_RESERVED:
             return f"uses {part!r}, a name Windows reserves"
         bad = INVALID_CHARACTERS.search(part)
@@ -127,6 +164,30 @@ def check_links(folder: Path, blueprint: str) -> None:
                 )
 
 
+def check_layer(folder: Path, blueprint: str) -> None:
+    """A blueprint's folder (or a cookiecutter template's) before anything is copied from it: no link pointing
+    outside it, and every git submodule it declares checked out (its files are then content like any other),
+    never silently missing. Version-control metadata itself is never copied (`settings.VCS_NAMES`)."""
+    check_links(folder, blueprint)
+    for path in submodule_paths(folder):
+        where = folder / path
+        present = where.is_dir() and any(child.name not in settings.VCS_NAMES for child in where.iterdir())
+        if name_problem(path) is not None or not present:
+            raise UnsafePath(
+                f"blueprint {blueprint}: the git submodule {path} (.gitmodules) is not checked out, and slsgen does "
+                "not fetch submodules: copy its files into the blueprint instead; nothing was written"
+            )
+
+
+def submodule_paths(folder: Path) -> list[str]:
+    """The `path = ...` entries of a folder's `.gitmodules`."""
+    try:
+        text = (folder / ".gitmodules").read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return []
+    return [match.strip() for match in re.findall(r"^\s*path\s*=\s*(.+?)\s*$", text, re.MULTILINE)]
+
+
 def check_tree(project: Path, blueprint: str) -> None:
     """Check every rendered path before it is placed: valid names, and links that stay inside the project."""
     root = project.resolve()
@@ -143,14 +204,14 @@ def check_tree(project: Path, blueprint: str) -> None:
 
 
 def check_template_paths(template: Path, context: Mapping[str, Any], blueprint: str) -> None:
-    """Render every templated path of a cookiecutter template (its `{{cookiecutter.x}}` folder) before
-    cookiecutter writes anything: a path that renders to `..` or an absolute path would be written outside."""
-    env = sandboxed_environment({"cookiecutter": dict(context)})
+    """Render every path of a cookiecutter template (its `{{cookiecutter.x}}` folder) before cookiecutter writes
+    anything, with the environment cookiecutter renders them in (its delimiters included): a path that renders to
+    `..` or an absolute path is refused with its name. This gives the early, precise message; the writes
+    themselves are checked when they happen (`confine`)."""
+    env = cookiecutter_environment({"cookiecutter": dict(context)})
     for current, dirs, files in os.walk(template):
         for entry in [*dirs, *files]:
             relative = (Path(current) / entry).relative_to(template.parent).as_posix()
-            if "{" not in relative:
-                continue
             try:
                 rendered = env.from_string(relative).render(cookiecutter=dict(context))
             except Exception:  # noqa: S112 - cookiecutter reports template errors itself, with its context
@@ -168,10 +229,11 @@ def sandboxed_environment(context: dict[str, Any] | None = None, **options: Any)
 def _sandboxed_class() -> type[SandboxedEnvironment]:
     from cookiecutter.environment import ExtensionLoaderMixin
     from jinja2 import StrictUndefined
-    from jinja2.sandbox import SandboxedEnvironment
+    from jinja2.sandbox import ImmutableSandboxedEnvironment
 
-    class SandboxedStrictEnvironment(ExtensionLoaderMixin, SandboxedEnvironment):  # type: ignore[misc]
-        """cookiecutter's StrictEnvironment, sandboxed: templates cannot reach Python objects' internals."""
+    class SandboxedStrictEnvironment(ExtensionLoaderMixin, ImmutableSandboxedEnvironment):  # type: ignore[misc]
+        """cookiecutter's StrictEnvironment, sandboxed: templates cannot reach Python objects' internals, nor
+        change the answers a later template or file name renders with (`cookiecutter.update(...)` is refused)."""
 
         def __init__(self, **kwargs: Any) -> None:
             super().__init__(undefined=StrictUndefined, **kwargs)
@@ -179,24 +241,40 @@ def _sandboxed_class() -> type[SandboxedEnvironment]:
     return SandboxedStrictEnvironment
 
 
+def cookiecutter_environment(context: dict[str, Any]) -> SandboxedEnvironment:
+    """The environment cookiecutter would build for `context` (its `_jinja2_env_vars`: delimiters and the like),
+    sandboxed."""
+    envvars = context.get("cookiecutter", {}).get("_jinja2_env_vars", {})
+    return sandboxed_environment(context, keep_trailing_newline=True, **envvars)
+
+
 @contextlib.contextmanager
 def sandboxed_cookiecutter() -> Iterator[None]:
     """Make cookiecutter render in `sandboxed_environment` while the block runs (its generate, prompt and hook
-    modules each build their environment through `create_env_with_context`, or `StrictEnvironment` before 2.7)."""
+    modules each build their environment through `create_env_with_context`, or `StrictEnvironment` before 2.7),
+    and run a trusted template's hooks outside the write confinement (`confine.released`)."""
     import importlib
-
-    def create(context: dict[str, Any]) -> SandboxedEnvironment:
-        envvars = context.get("cookiecutter", {}).get("_jinja2_env_vars", {})
-        return sandboxed_environment(context, keep_trailing_newline=True, **envvars)
 
     def strict(**kwargs: Any) -> SandboxedEnvironment:
         return sandboxed_environment(kwargs.pop("context", None), **kwargs)
 
+    generate = importlib.import_module("cookiecutter.generate")
+    run_hook = generate.run_hook_from_repo_dir
+
+    def unconfined_hook(*args: Any, **kwargs: Any) -> Any:
+        with released():
+            return run_hook(*args, **kwargs)
+
+    replacements = (
+        ("create_env_with_context", cookiecutter_environment),
+        ("StrictEnvironment", strict),
+        ("run_hook_from_repo_dir", unconfined_hook),
+    )
     saved: list[tuple[Any, str, Any]] = []
     for name in ("cookiecutter.generate", "cookiecutter.prompt", "cookiecutter.hooks", "cookiecutter.utils"):
         module = importlib.import_module(name)
-        for attribute, replacement in (("create_env_with_context", create), ("StrictEnvironment", strict)):
-            if hasattr(module, attribute):
+        for attribute, replacement in replacements:
+            if hasattr(module, attribute) and (module is generate or attribute != "run_hook_from_repo_dir"):
                 saved.append((module, attribute, getattr(module, attribute)))
                 setattr(module, attribute, replacement)
     try:

@@ -31,16 +31,26 @@ from pathlib import Path
 from typing import Any
 
 from . import settings, snapshot
+from . import trust as trusted
 from .blueprints import Blueprint, load_blueprint
-from .errors import BlueprintNotFound, InvalidOption, NotAProject, SlsgenError, WriteFailed
+from .errors import (
+    BlueprintInvalid,
+    BlueprintNotFound,
+    InvalidOption,
+    NotAProject,
+    RenderError,
+    SlsgenError,
+    WriteFailed,
+)
 from .merge import has_markers, merge
 from .options import Question
-from .placement import lock, open_journal, place, recover, remove_workdir
+from .placement import is_project_file, lock, open_journal, place, recover, remove_workdir, unfinished
 from .project import describe, holds_files, resolve_answers
 from .render import evaluate, render
+from .sources import is_git
 
 Ask = Callable[[Question], Any]
-PENDING = f"{snapshot.FOLDER}/pending"
+PENDING = snapshot.PENDING
 MISSING = object()
 
 
@@ -91,19 +101,25 @@ def blueprint_source(recorded: Mapping[str, Any], ref: str | None) -> Blueprint:
     """The blueprint a project records, at its current version or at `ref`: the one place sources are looked up.
 
     Built-in (`builtin:NAME`) and folder blueprints are loaded as they are now; any other source is a git
-    repository, fetched again at `ref` (else the recorded ref: a branch moves on, a tag or commit stays).
+    repository, fetched again at `ref` (else the recorded ref: a branch moves on, a tag or commit stays). A record
+    is input like any other (a cloned project's may be anyone's): a source that is none of these is refused.
     """
     source = str(recorded.get("source", ""))
-    from_git = "://" in source or source.startswith("git@")
+    from_git = is_git(source)
     if not from_git:
         if ref is not None:
             raise InvalidOption(f"--ref applies to blueprints from git; {source} is not one")
+        if not source.startswith("builtin:") and not Path(source).is_absolute():
+            raise NotAProject(
+                f"blueprint.source {source!r} in {settings.RECORD_NAME} is not builtin:NAME, an absolute folder or a "
+                "git URL; restore the record from version control"
+            )
         if not source.startswith("builtin:") and not Path(source).is_dir():
             raise BlueprintNotFound(
                 f"the project's blueprint folder {source} no longer exists: restore it, or fix blueprint.source in "
                 f"{settings.RECORD_NAME}"
             )
-        return load_blueprint(source.removeprefix("builtin:"))
+        return load_blueprint(source if source.startswith("builtin:") else str(Path(source)))
     return load_blueprint(source, ref=ref or recorded.get("ref"), directory=recorded.get("directory"))
 
 
@@ -144,8 +160,8 @@ def check_clean(project: Path) -> None:
     )
     if inside.returncode != 0 or inside.stdout.strip() != "true":
         return
-    status = subprocess.run(
-        [git, "status", "--porcelain", "--untracked-files=all", "--", "."],
+    status = subprocess.run(  # no fsmonitor: a project's .git/config is not slsgen's to run
+        [git, "-c", "core.fsmonitor=false", "status", "--porcelain", "--untracked-files=all", "--", "."],
         cwd=project,
         capture_output=True,
         text=True,
@@ -158,35 +174,39 @@ def check_clean(project: Path) -> None:
         )
 
 
-def base_files(
-    project: Path, record: Mapping[str, Any], blueprint: Blueprint, workdir: Path
-) -> dict[str, snapshot.File]:
-    """The merge base: the project's snapshot, else (older projects) a re-render proven identical by the digests."""
+def base_files(project: Path, record: Mapping[str, Any], trust: bool, workdir: Path) -> dict[str, snapshot.File]:
+    """The merge base: the project's snapshot, else (older projects) a re-render of the recorded version, used
+    only when the digests prove it identical. A git blueprint is fetched again at the recorded commit; a built-in
+    or folder blueprint exists only as it is now, so it serves only while its version is the recorded one."""
     try:
         stored = snapshot.read(project)
     except ValueError as exc:
         raise UpdateRefused(f"{project / snapshot.SNAPSHOT} is {exc}; restore it from version control") from None
     if stored is not None:
-        return stored
+        return {path: file for path, file in stored.items() if is_project_file(path)}
+    recorded_blueprint = record["blueprint"]
+    version = recorded_blueprint.get("version")
     recorded = dict(record.get("answers", {}))
     env = recorded.pop("env", {})
-    digests = record.get("files", {})
     rendered: dict[str, snapshot.File] = {}
-    if blueprint.version == record["blueprint"].get("version"):
+    commit = recorded_blueprint.get("commit") if is_git(str(recorded_blueprint.get("source", ""))) else None
+    old = blueprint_source(recorded_blueprint, commit)
+    if old.version == version:
+        trusted.require(old.name, old.chain, trusted.blueprint_code(old), trust)
         try:
-            given, _ = carried_answers(blueprint, recorded, {})
-            answers = resolve_answers(blueprint, given, env)
+            given, _ = carried_answers(old, recorded, {})
+            answers = resolve_answers(old, given, env)
             (workdir / "base").mkdir()
-            folder = render(blueprint, str(record.get("project_name", project.name)), answers, workdir / "base")
+            folder = render(old, str(record.get("project_name", project.name)), answers, workdir / "base")
             rendered = snapshot.files_of(folder)
-        except SlsgenError:
+        except (InvalidOption, RenderError, BlueprintInvalid):
             rendered = {}
-    same = {path: snapshot_digest(file) for path, file in rendered.items()} == digests
+    same = {path: snapshot_digest(file) for path, file in rendered.items()} == record.get("files", {})
     if not rendered or not same:
         raise UpdateRefused(
-            f"{project} has no merge base: it has no {snapshot.SNAPSHOT}, and blueprint {blueprint.name} "
-            f"{record['blueprint'].get('version')} with this slsgen does not reproduce it; generate the project "
-            "anew with `slsgen new --force` and review the differences with git"
+            f"{project} has no merge base: it has no {snapshot.SNAPSHOT}, and blueprint {old.name} {version} with "
+            "this slsgen does not reproduce it; generate the project anew with `slsgen new --force` and review the "
+            "differences with git"
         )
     return rendered
 
@@ -209,12 +229,19 @@ def plan_update(
     ref: str | None = None,
     changes: Mapping[str, str] | None = None,
     ask: Ask | None = None,
+    trust: bool = False,
 ) -> Plan:
-    """Render the new version into `workdir` and merge it with the project's files, writing nothing in the project."""
+    """Render the new version into `workdir` and merge it with the project's files, writing nothing in the project.
+
+    The trust rules are `slsgen new`'s, for each version rendered: the new one, and the recorded one when it is
+    re-rendered as the merge base. Paths under version-control metadata are never planned, whatever the snapshot
+    holds (a project generated before slsgen left a blueprint's `.git` out may have it in its records).
+    """
     record = read_record(project)
     recorded_blueprint = record["blueprint"]
     blueprint = blueprint_source(recorded_blueprint, ref)
-    base = base_files(project, record, blueprint, workdir)
+    trusted.require(blueprint.name, blueprint.chain, trusted.blueprint_code(blueprint), trust)
+    base = base_files(project, record, trust, workdir)
     recorded = dict(record.get("answers", {}))
     env = recorded.pop("env", {})
     given, dropped = carried_answers(blueprint, recorded, dict(changes or {}))
@@ -222,7 +249,7 @@ def plan_update(
     name = str(record.get("project_name", project.name))
     (workdir / "new").mkdir()
     rendered = render(blueprint, name, answers, workdir / "new")
-    theirs = snapshot.files_of(rendered)
+    theirs = {path: file for path, file in snapshot.files_of(rendered).items() if is_project_file(path)}
     plan = Plan(
         project=project,
         blueprint=blueprint.name,
@@ -400,14 +427,25 @@ def update_project(
     dry_run: bool = False,
     check: bool = False,
     force: bool = False,
+    trust: bool = False,
 ) -> Plan:
     """Update the project in `directory` (see the module's docstring); return what was (or would be) done.
 
-    `dry_run` and `check` write nothing. Raises an `SlsgenError` on bad input or a project that cannot be
-    updated (uncommitted changes without `force`, an update waiting for `--continue`, no merge base).
+    `dry_run` and `check` change nothing in the project, not even by recovering what a killed update left: they
+    refuse while such a recovery is pending. A blueprint from an untrusted source that would run code is refused
+    unless `trust`, as by `slsgen new`. Raises an `SlsgenError` on bad input or a project that cannot be updated
+    (uncommitted changes without `force`, an update waiting for `--continue`, no merge base).
     """
     project = Path(directory).expanduser().resolve()
-    recover_project(project)
+    if dry_run or check:
+        stopped = unfinished(project.parent, project.name, project) if project.parent.is_dir() else None
+        if stopped is not None:
+            raise UpdateRefused(
+                f"an earlier update of {project} was stopped while placing files ({stopped.name} holds its journal): "
+                "run `slsgen update` without --dry-run/--check to undo it first; nothing was changed"
+            )
+    else:
+        recover_project(project)
     read_record(project)
     if (project / PENDING).exists():
         raise UpdateRefused(
@@ -418,7 +456,7 @@ def update_project(
         check_clean(project)
 
     def run(workdir: Path) -> Plan:
-        plan = plan_update(project, workdir, ref=ref, changes=changes, ask=ask)
+        plan = plan_update(project, workdir, ref=ref, changes=changes, ask=ask, trust=trust)
         if not (dry_run or check) and plan.changes:
             apply(plan, workdir)
         return plan

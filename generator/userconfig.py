@@ -165,6 +165,11 @@ def load(path: Path | None = None) -> UserConfig:
     presets: dict[str, dict[str, Value]] = {}
     preset_blueprints: dict[str, dict[str, dict[str, Value]]] = {}
     for name, preset in data.get("presets", {}).items():
+        if not name.isprintable() or not name.strip():  # it is typed as --preset NAME and shown in messages
+            where = _where(path, line_of(text, ("presets",), name))
+            raise ConfigInvalid(
+                f"{where}: presets.{_shown(name)}: name a preset with printable text, e.g. [presets.prod]"
+            )
         if not isinstance(preset, dict):
             where, shown = _where(path, line_of(text, ("presets",), name)), _shown("presets", name)
             raise ConfigInvalid(f"{where}: {shown}: a preset is a table: [{shown}]")

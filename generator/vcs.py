@@ -14,7 +14,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import children
+from . import children, settings
 
 BRANCH = "main"
 # The identity of the first commit when git has none configured: clearly not a person, set for that commit only.
@@ -89,6 +89,9 @@ def init_repository(folder: Path, target: Path | None = None) -> GitResult:
         existing = enclosing_work_tree(place if place.is_dir() else place.parent)
         if existing is not None:
             return GitResult(f"{place} is inside the git work tree {existing}: it was not initialised or committed to")
+        metadata = [name for name in sorted(settings.VCS_NAMES) if os.path.lexists(place / name)]
+        if metadata:  # version-control data git does not take for a work tree (a damaged one): never replaced
+            return GitResult(f"{place} holds {metadata[0]} already: no repository was created")
         init = _git(folder, "init", "--quiet", "--initial-branch", BRANCH)
         if init.returncode != 0:
             return GitResult(f"git init failed ({_last_line(init)}): no repository was created")

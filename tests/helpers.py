@@ -41,6 +41,20 @@ def run(
     return result
 
 
+def git(*args: str, cwd: Path) -> str:
+    """git with a fixed identity and no user configuration; its output, stripped."""
+    environment = {
+        **os.environ,
+        "GIT_AUTHOR_NAME": "t",
+        "GIT_AUTHOR_EMAIL": "t@example.com",
+        "GIT_COMMITTER_NAME": "t",
+        "GIT_COMMITTER_EMAIL": "t@example.com",
+        "GIT_CONFIG_GLOBAL": os.devnull,
+    }
+    result = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, env=environment, check=True)
+    return result.stdout.strip()
+
+
 def slsgen(*args: str, cwd: Path, check: bool = True) -> subprocess.CompletedProcess[str]:
     return run([*SLSGEN, *args], cwd, check=check)
 

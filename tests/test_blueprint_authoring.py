@@ -13,6 +13,7 @@ import pytest
 from generator.authoring import FULL_MATRIX, combinations, init_blueprint, lint_blueprint
 from generator.blueprints import builtin_names, load_blueprint
 from generator.cli import main
+from generator.errors import Untrusted
 
 from helpers import generate
 
@@ -125,7 +126,9 @@ def test_lint_full_runs_each_projects_make_targets(team):
     )
     manifest = team / "blueprint.yaml"
     manifest.write_text(manifest.read_text() + "exclude: [{path: events/*, when: \"trigger != 'none'\"}]\n")
-    problems = lint_blueprint(team, full=True).problems
+    with pytest.raises(Untrusted, match="would run code at generation: make install test validate"):
+        lint_blueprint(team, full=True)  # a folder blueprint's Makefile is its author's code
+    problems = lint_blueprint(team, full=True, trust=True).problems
     assert "[trigger=none] make install test validate failed: template refused" in problems
     assert len([line for line in problems if "make install" in line]) == 4
 

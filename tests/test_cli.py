@@ -100,7 +100,7 @@ def test_show_lists_options_with_defaults_and_allowed_values(tmp_path):
         (
             ["bogus"],
             "No such command 'bogus'; the commands are list, show, new, update, invoke, start-api, package, validate, "
-            "event, blueprint, config.",
+            "event, blueprint, config, cache.",
         ),
         (["bogus"], "(see `slsgen --help`)"),
         (["nw"], "No such command 'nw'. Did you mean 'new'? (see `slsgen --help`)"),
@@ -240,7 +240,7 @@ def test_file_system_problems_get_one_line_and_change_nothing(tmp_path, prepare,
     ("mode", "output", "message"),
     [
         (0o555, "locked", "cannot write into {locked}: Permission denied"),
-        (0o000, "locked/deeper", "cannot use locked/deeper: {locked}/deeper/x: Permission denied"),
+        (0o000, "locked/deeper", "cannot use locked/deeper: {locked}/deeper: Permission denied"),
     ],
 )
 def test_a_folder_without_permission_gets_one_line(tmp_path, mode, output, message):
