@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import settings, snapshot
+from . import records, settings, snapshot
 from .blueprints import Blueprint, load_blueprint
 from .errors import BlueprintNotFound, InvalidOption, NotAProject, SlsgenError, WriteFailed
 from .merge import has_markers, merge
@@ -73,18 +73,8 @@ class Plan:
 
 
 def read_record(project: Path) -> dict[str, Any]:
-    path = project / settings.RECORD_NAME
-    try:
-        record = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise NotAProject(
-            f"{project} has no {settings.RECORD_NAME}: run slsgen update in a project slsgen generated"
-        ) from None
-    except (OSError, ValueError) as exc:
-        raise NotAProject(f"{path} is not readable JSON ({exc}); restore it from version control") from None
-    if not isinstance(record, dict) or not isinstance(record.get("blueprint"), dict):
-        raise NotAProject(f"{path} does not record a blueprint; restore it from version control")
-    return record
+    """The project's `.slsgen.json`, checked field by field (`records`): one line naming the field and the fix."""
+    return records.read_record(project)
 
 
 def blueprint_source(recorded: Mapping[str, Any], ref: str | None) -> Blueprint:
@@ -162,10 +152,7 @@ def base_files(
     project: Path, record: Mapping[str, Any], blueprint: Blueprint, workdir: Path
 ) -> dict[str, snapshot.File]:
     """The merge base: the project's snapshot, else (older projects) a re-render proven identical by the digests."""
-    try:
-        stored = snapshot.read(project)
-    except ValueError as exc:
-        raise UpdateRefused(f"{project / snapshot.SNAPSHOT} is {exc}; restore it from version control") from None
+    stored = records.read_snapshot(project)
     if stored is not None:
         return stored
     recorded = dict(record.get("answers", {}))
@@ -433,19 +420,18 @@ def continue_update(directory: str | os.PathLike[str] = ".") -> Plan:
     recover_project(project)
     record = read_record(project)
     pending = project / PENDING
-    try:
-        state = json.loads((pending / "state.json").read_text(encoding="utf-8"))
-        new_record, new_base = (pending / "record.json").read_bytes(), (pending / "base.json.gz").read_bytes()
-    except (OSError, ValueError):
-        raise UpdateRefused(f"{project} has no update waiting to be continued: run `slsgen update`") from None
+    if not (pending / "state.json").is_file():
+        raise UpdateRefused(f"{project} has no update waiting to be continued: run `slsgen update`")
+    state, new_record, new, new_base = records.read_pending(pending)
     unresolved = [
-        path for path in state["conflicts"] if (project / path).is_file() and has_markers((project / path).read_bytes())
+        path for path in state.conflicts if (project / path).is_file() and has_markers((project / path).read_bytes())
     ]
     if unresolved:
         raise UpdateRefused(f"conflict markers remain in {', '.join(unresolved)}: resolve them, then continue")
-    new = json.loads(new_record)
-    plan = Plan(project, new["blueprint"]["name"], record["blueprint"].get("version", ""), new["blueprint"]["version"])
-    plan.removed = list(state.get("removed", []))
+    plan = Plan(
+        project, new["blueprint"]["name"], record["blueprint"].get("version", ""), new["blueprint"].get("version", "")
+    )
+    plan.removed = list(state.removed)
 
     def run(workdir: Path) -> Plan:
         staging = workdir / "staging"
