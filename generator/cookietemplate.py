@@ -3,79 +3,244 @@
 A team's existing templates keep working: cookiecutter asks their own questions (defaults under --no-input) and
 renders them, but inside slsgen's rules: in a sandbox, with hooks and Jinja extensions only when the source is
 trusted, every path checked before it is written, into a temporary folder that is moved into place all or
-nothing, with a `.slsgen.json` record like a blueprint's.
+nothing, with a `.slsgen.json` record and a snapshot like a blueprint's, so that `slsgen update` can merge the
+template's later versions into the project.
+
+What a template sees is what `cookiecutter()` gives it (cookiecutter 2.7): nested templates (a `templates` or
+old-style `template` key) are chosen first (`--set templates=NAME`, else the first under --no-input, else a
+prompt), and the context holds `_template` (the source as the user gave it), `_output_dir`, `_repo_dir`,
+`_checkout` and the top-level `_cookiecutter` (the options before prompting). Answers are checked against their
+variables as cookiecutter would take them (a choice, a boolean, a dict as JSON) before cookiecutter runs, so that
+a wrong one is one line naming the option and the fix. Hooks run in the temporary folder's project (cookiecutter
+runs them in the project folder it renders); `_output_dir` is where the project is placed.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
+import logging
+import os
+import re
 import shutil
 import sys
 import tempfile
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import __version__, settings, trust
-from .errors import InvalidOption, RenderError, WriteFailed
+from . import __version__, settings, snapshot, trust
+from .errors import ConfigInvalid, InvalidOption, RenderError, SlsgenError, UnsafePath, WriteFailed
+from .options import FALSE_WORDS, TRUE_WORDS
 from .placement import place
 from .project import Generation, check_output_dir, check_target, describe, holds_files, remove_created
-from .render import file_digests
+from .render import check_text_files, file_digests, frame_value, recursion_message, undecodable
 from .sources import ResolvedSource
+from .userconfig import Value
 from .vcs import init_repository
+
+NESTED_KEYS = ("templates", "template")
+TEXT_FIX = "save it as UTF-8, or list it in _copy_without_render (cookiecutter.json) to copy it as it is"
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """A template rendered into a work folder: the project folder (records written), its answers, and the
+    carried answers (an update's) that the template no longer asks."""
+
+    folder: Path
+    answers: dict[str, Any]
+    dropped: list[str] = field(default_factory=list)
 
 
 def questions(template: Path) -> dict[str, Any]:
     """The template's cookiecutter.json (its questions and their defaults)."""
+    path = template / "cookiecutter.json"
     try:
-        data = json.loads((template / "cookiecutter.json").read_text(encoding="utf-8"))
+        data = json.loads(path.read_bytes().decode("utf-8"))
     except (OSError, ValueError) as exc:
-        raise RenderError(f"{template / 'cookiecutter.json'} cannot be read: {exc}") from None
+        raise RenderError(f"{path} cannot be read: {exc}") from None
     if not isinstance(data, dict):
-        raise RenderError(f"{template / 'cookiecutter.json'} must be a JSON object of questions")
+        raise RenderError(f"{path} must be a JSON object of questions")
+    empty = [key for key, value in data.items() if value == [] and not key.startswith("_")]
+    if empty:
+        raise RenderError(f"{path}: {empty[0]} is a choice with no choices: give it at least one")
     return data
 
 
+def check_value(key: str, default: Any, value: Any) -> Any:
+    """`value` for the variable `key` whose cookiecutter.json default is `default`, as cookiecutter takes it:
+    one of a choice list (or several of it), yes/no for a boolean, a JSON object for a dict; ValueError says why.
+    """
+    if isinstance(default, list):
+        picked = value if isinstance(value, list) else [value]
+        bad = [item for item in picked if str(item) not in [str(choice) for choice in default]]
+        if bad:
+            raise ValueError(f"{key} must be one of {', '.join(str(choice) for choice in default)}, not {bad[0]!r}")
+        return [str(item) for item in value] if isinstance(value, list) else str(value)
+    if isinstance(default, bool):
+        if isinstance(value, bool):
+            return value
+        word = str(value).strip().lower()
+        if word in TRUE_WORDS | FALSE_WORDS:
+            return word in TRUE_WORDS
+        raise ValueError(f"{key} is yes or no (also true/false, 1/0, on/off), not {value!r}")
+    if isinstance(default, dict):
+        parsed = value
+        if isinstance(value, str):
+            with contextlib.suppress(ValueError):
+                parsed = json.loads(value)
+        if not isinstance(parsed, dict):
+            example = json.dumps(default)[:60]
+            raise ValueError(f"{key} is a dict of values, not {value!r}: give it as a JSON object, e.g. '{example}'")
+        return parsed
+    if isinstance(value, (list, dict)):
+        raise ValueError(f"{key} takes text, not {value!r}")
+    return value if isinstance(value, str) else str(value)
+
+
 def extra_context(
-    template: Path, name: str | None, given: Mapping[str, Any], configured: Mapping[str, Any]
-) -> dict[str, Any]:
-    """The answers slsgen passes: configured defaults the template asks, then --set (checked), then NAME."""
-    asked = [key for key in questions(template) if not key.startswith("_")]
+    template: Path,
+    name: str | None,
+    given: Mapping[str, Any],
+    configured: Mapping[str, Value],
+    carried: Mapping[str, Any] | None = None,
+) -> tuple[dict[str, Any], list[str]]:
+    """The answers slsgen passes, each checked against its variable: `carried` (an update's recorded answers),
+    then configured defaults the template asks, then --set, then NAME; and the carried keys no longer asked."""
+    data = questions(template)
+    asked = [key for key in data if not key.startswith("_")]
     unknown = [key for key in given if key not in asked]
     if unknown:
         raise InvalidOption(
             f"unknown option {unknown[0]!r} for the cookiecutter template {template.name}; its questions: "
             f"{', '.join(asked)} (set them with --set KEY=VALUE)"
         )
-    extra = {key: value for key, value in configured.items() if key in asked}
-    extra.update(given)
+    extra: dict[str, Any] = {}
+    carried = carried or {}
+    for key, value in carried.items():
+        if key in asked:
+            try:
+                extra[key] = check_value(key, data[key], value)
+            except ValueError as exc:  # the new version narrowed what it accepts
+                raise InvalidOption(f"{exc}; give a new answer with --set {key}=...") from None
+    for key, item in configured.items():
+        if key in asked:
+            try:
+                extra[key] = check_value(key, data[key], item.value)
+            except ValueError as exc:
+                raise ConfigInvalid(f"{item.origin}: {key}: {exc}") from None
+    for key, value in given.items():
+        try:
+            extra[key] = check_value(key, data[key], value)
+        except ValueError as exc:
+            raise InvalidOption(f"--set {key}={value}: {exc}") from None
     if name is not None:
         if "project_name" not in asked:
             raise InvalidOption(f"{template.name} has no project_name question: drop NAME and answer its questions")
         extra["project_name"] = name
-    return {key: value if isinstance(value, (str, list, dict)) else str(value) for key, value in extra.items()}
+    return extra, sorted(key for key in carried if key not in asked)
 
 
-def generate_template(
+def choose_nested(template: Path, given: dict[str, Any], no_input: bool) -> tuple[Path, str, str] | None:
+    """The nested template a `templates` (or old-style `template`) key chooses, as cookiecutter chooses it, with
+    `--set templates=NAME` (popped from `given`) choosing; None when the template is not a set of templates."""
+    from cookiecutter.generate import generate_context
+    from cookiecutter.prompt import choose_nested_template
+
+    data = questions(template)
+    key = next((key for key in NESTED_KEYS if key in data), None)
+    if key is None:
+        return None
+    where = f"{template / 'cookiecutter.json'}: {key}"
+    options = data[key]
+    choice = given.pop(key, None)
+    names = list(options) if isinstance(options, dict) else [str(option) for option in options]
+    if key == "templates" and not all(isinstance(entry, dict) and "path" in entry for entry in options.values()):
+        raise RenderError(f'{where} must map each template\'s name to {{"path": ..., "title": ...}}')
+    if choice is not None and choice not in names:
+        raise InvalidOption(f"--set {key}={choice}: the template {template.name} has {', '.join(names)}")
+    context = generate_context(context_file=str(template / "cookiecutter.json"))
+    if choice is not None:
+        chosen = str(choice)
+        if key == "templates":
+            context["cookiecutter"][key] = {chosen: options[chosen], **options}
+        else:
+            context["cookiecutter"][key] = [chosen, *(option for option in options if option != chosen)]
+    try:
+        path = Path(choose_nested_template(context, str(template), no_input or choice is not None))
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise RenderError(f"{where}: no template can be chosen ({exc or type(exc).__name__}); fix cookiecutter.json")
+    if not path.is_relative_to(template.resolve()) or not (path / "cookiecutter.json").is_file():
+        raise UnsafePath(f"{where}: {path} is not a template folder inside {template.name}; refused")
+    for name in names:
+        entry = options[name]["path"] if key == "templates" else re.sub(r"^.*\((.+)\)$", r"\1", name)
+        if (template / entry).resolve() == path:
+            return path, key, name
+    return path, key, names[0]
+
+
+def describe_failure(exc: BaseException) -> str:
+    """cookiecutter's exception as the fact it stands for (some carry no message, or hide the missing key)."""
+    from cookiecutter.exceptions import FailedHookException, NonTemplatedInputDirException, UndefinedVariableInTemplate
+
+    if isinstance(exc, NonTemplatedInputDirException):
+        return (
+            "it has no templated folder (a folder beside cookiecutter.json named like {{cookiecutter.project_slug}}, "
+            "which cookiecutter renders into the project): add one"
+        )
+    if isinstance(exc, UndefinedVariableInTemplate):
+        detail = str(getattr(exc.error, "message", None) or exc.error)
+        found = re.search(r"has no attribute '([^']+)'|'([^']+)' is undefined", detail)
+        missing = next((group for group in found.groups() if group), None) if found else None
+        what = f"it uses {missing!r}, which its context does not define" if missing else detail
+        return f"{exc.message}: {what}; add {missing or 'it'} to cookiecutter.json or fix the template"
+    if isinstance(exc, FailedHookException):
+        hook = frame_value(exc, "run_hook_from_repo_dir", "hook_name") or "a"
+        return f"its {hook} hook failed ({exc}; the hook's own output is above)"
+    text = str(getattr(exc, "message", None) or exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+@contextlib.contextmanager
+def quiet_cookiecutter() -> Iterator[None]:
+    """No log records from cookiecutter while slsgen drives it: a failing hook would log a traceback before
+    slsgen's one line (Python's last-resort handler prints warnings to stderr). Restored afterwards."""
+    logger = logging.getLogger("cookiecutter")
+    handler, propagate = logging.NullHandler(), logger.propagate
+    logger.addHandler(handler)
+    logger.propagate = False
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.propagate = propagate
+
+
+def repo_dir_of(reference: str, resolved: ResolvedSource) -> str:
+    """cookiecutter's `_repo_dir`: a local template's folder as given (with --directory), else the checkout."""
+    if not resolved.commit and Path(reference).expanduser().is_dir():
+        return os.path.join(reference, resolved.directory) if resolved.directory else reference
+    return str(resolved.path)
+
+
+def render_template(
     resolved: ResolvedSource,
-    name: str | None,
+    workdir: Path,
     *,
+    reference: str,
     output_dir: Path,
-    given: Mapping[str, Any],
-    configured: Mapping[str, Any],
-    no_input: bool,
-    force: bool,
-    trusted: bool,
-    git: bool = False,
-) -> Generation:
-    """Render a cookiecutter template into `output_dir/<its project folder>`; nothing is written on failure.
-
-    With `git`, the rendered project becomes a repository with one first commit in the work folder, before it is
-    placed, exactly as a blueprint's (`vcs.init_repository`: a problem there is a note, never an error).
-    """
+    name: str | None = None,
+    given: Mapping[str, Any] | None = None,
+    configured: Mapping[str, Value] | None = None,
+    carried: Mapping[str, Any] | None = None,
+    no_input: bool = True,
+    trusted: bool = False,
+) -> Rendered:
+    """Render the template into `workdir/out/<its project folder>`, records included; the one way both `new`
+    and `update` render a template. `reference` is the source as the user gave it (`_template`)."""
     from cookiecutter.exceptions import CookiecutterException
-    from cookiecutter.find import find_template
     from cookiecutter.generate import generate_context, generate_files
     from cookiecutter.prompt import prompt_for_config
     from jinja2 import TemplateError
@@ -85,7 +250,75 @@ def generate_template(
     code = trust.cookiecutter_code(template)
     trust.require(label, [resolved.source], code, trusted)
     trust.check_links(template, label)
-    extra = extra_context(template, name, given, configured)
+    carried = dict(carried or {})
+    given = {**{key: carried.pop(key) for key in NESTED_KEYS if key in carried}, **dict(given or {})}
+    chosen: dict[str, str] = {}
+    repo_dir = repo_dir_of(reference, resolved)
+    try:
+        with contextlib.ExitStack() as stack:
+            stack.enter_context(trust.sandboxed_cookiecutter())
+            stack.enter_context(quiet_cookiecutter())
+            stack.enter_context(local_extensions(template, bool(code)))
+            for _ in range(8):  # a set of templates may hold sets of templates: as deep as anyone nests them
+                nested = choose_nested(template, given, no_input)
+                if nested is None:
+                    break
+                template, key, chosen[key] = nested
+                reference = repo_dir = str(template)
+                code = trust.cookiecutter_code(template)
+                trust.require(label, [resolved.source], code, trusted)
+                stack.enter_context(local_extensions(template, bool(code)))
+            extra, dropped = extra_context(template, name, given, configured or {}, carried)
+            context = generate_context(context_file=str(template / "cookiecutter.json"), extra_context=extra)
+            context["_cookiecutter"] = {k: v for k, v in context["cookiecutter"].items() if not k.startswith("_")}
+            context["cookiecutter"].update(prompt_for_config(context, no_input))
+            context["cookiecutter"].update(
+                _template=reference,
+                _output_dir=os.path.abspath(output_dir),
+                _repo_dir=repo_dir,
+                _checkout=resolved.ref,
+            )
+            from cookiecutter.find import find_template
+
+            project_template = Path(find_template(str(template), trust.sandboxed_environment(context)))
+            trust.check_template_paths(project_template, context["cookiecutter"], label)
+            check_text_files(project_template, context, label, TEXT_FIX)
+            rendered = Path(
+                generate_files(
+                    repo_dir=str(template), context=context, output_dir=str(workdir / "out"), accept_hooks=bool(code)
+                )
+            )
+    except (CookiecutterException, TemplateError) as exc:
+        raise RenderError(f"rendering {label} failed: {describe_failure(exc)}; nothing was written") from None
+    except RecursionError as exc:
+        raise RenderError(f"rendering {label} failed: {recursion_message(exc)}; nothing was written") from None
+    except UnicodeDecodeError as exc:  # a file reached through {% include %}, or a hook
+        raise RenderError(f"rendering {label} failed: {undecodable(exc, template)}; nothing was written") from None
+    trust.check_tree(rendered, label)
+    answers = {**chosen, **{key: value for key, value in context["cookiecutter"].items() if not key[:1] == "_"}}
+    write_record(resolved, rendered, answers, reference if not chosen else None)
+    snapshot.write(rendered)  # the merge base of a later `slsgen update`
+    return Rendered(rendered, answers, dropped)
+
+
+def generate_template(
+    resolved: ResolvedSource,
+    name: str | None,
+    *,
+    output_dir: Path,
+    given: Mapping[str, Any],
+    configured: Mapping[str, Value],
+    no_input: bool,
+    force: bool,
+    trusted: bool,
+    git: bool = False,
+    reference: str | None = None,
+) -> Generation:
+    """Render a cookiecutter template into `output_dir/<its project folder>`; nothing is written on failure.
+
+    With `git`, the rendered project becomes a repository with one first commit in the work folder, before it is
+    placed, exactly as a blueprint's (`vcs.init_repository`: a problem there is a note, never an error).
+    """
     requested = output_dir.expanduser()
     check_output_dir(requested)
     created = [folder for folder in [requested, *requested.parents] if not folder.exists()]
@@ -96,35 +329,28 @@ def generate_template(
         remove_created(created)
         raise WriteFailed(f"cannot write into {requested}: {describe(exc)}; choose another --output-dir") from None
     try:
-        with trust.sandboxed_cookiecutter(), local_extensions(template, bool(code)):
-            context = generate_context(context_file=str(template / "cookiecutter.json"), extra_context=extra)
-            context["cookiecutter"] = prompt_for_config(context, no_input)
-            context["cookiecutter"]["_template"] = str(template)
-            project_template = Path(find_template(str(template), trust.sandboxed_environment(context)))
-            trust.check_template_paths(project_template, context["cookiecutter"], label)
-            rendered = Path(
-                generate_files(
-                    repo_dir=str(template), context=context, output_dir=str(workdir / "out"), accept_hooks=bool(code)
-                )
-            )
-        trust.check_tree(rendered, label)
-        answers = {key: value for key, value in context["cookiecutter"].items() if not key.startswith("_")}
-        write_record(resolved, rendered, answers)
+        rendered = render_template(
+            resolved,
+            workdir,
+            reference=reference or resolved.source,
+            output_dir=requested,
+            name=name,
+            given=given,
+            configured=configured,
+            no_input=no_input,
+            trusted=trusted,
+        ).folder
         target = requested.resolve() / rendered.name
         check_target(target, force)
         repository = init_repository(rendered, target) if git else None
         retired = place(rendered, target, workdir / "replaced")
-    except (CookiecutterException, TemplateError) as exc:
-        shutil.rmtree(workdir, ignore_errors=True)
-        remove_created(created)
-        cause = getattr(exc, "message", None) or exc
-        raise RenderError(f"rendering {label} failed: {str(cause).splitlines()[0]}; nothing was written") from None
     except BaseException as exc:
         if not holds_files(workdir / "replaced"):
             shutil.rmtree(workdir, ignore_errors=True)
         remove_created(created)
-        if isinstance(exc, OSError):
-            raise WriteFailed(f"rendering {label} failed: {describe(exc)}; nothing was written") from None
+        if isinstance(exc, OSError) and not isinstance(exc, SlsgenError):
+            reason = describe(exc).replace(f"{workdir / 'out'}{os.sep}", "")
+            raise WriteFailed(f"rendering {resolved.path.name} failed: {reason}; nothing was written") from None
         raise
     shutil.rmtree(workdir, ignore_errors=True)
     return Generation(target, retired.removed, retired.kept, repository)
@@ -144,10 +370,13 @@ def local_extensions(template: Path, trusted: bool) -> Iterator[None]:
         sys.path.remove(str(template))
 
 
-def write_record(resolved: ResolvedSource, project: Path, answers: dict[str, Any]) -> None:
-    """The same `.slsgen.json` as a blueprint's, with `kind: cookiecutter`, so the project can be updated later."""
+def write_record(resolved: ResolvedSource, project: Path, answers: dict[str, Any], reference: str | None) -> None:
+    """The same `.slsgen.json` as a blueprint's, with `kind: cookiecutter`, so the project can be updated later;
+    `template` keeps the source as the user gave it when it differs (the `_template` an update renders with)."""
     source = {"name": resolved.path.name, "kind": "cookiecutter", "source": resolved.source}
     source.update({key: value for key in ("ref", "directory", "commit") if (value := getattr(resolved, key))})
+    if reference is not None and reference != resolved.source:
+        source["template"] = reference
     record = {
         "slsgen_version": __version__,
         "blueprint": source,

@@ -136,8 +136,9 @@ def _check_links_in(folder: Path, blueprint: str, what: str) -> None:
             if path.is_symlink() and not path.resolve().is_relative_to(root):
                 link = leaving_link(path, root)
                 relative = link.relative_to(folder).as_posix() if link.is_relative_to(folder) else str(link)
+                fix = "copy the file in instead" if what == "blueprint" else "make it after generation instead"
                 raise UnsafePath(
-                    f"blueprint {blueprint}: {relative} is a link to {os.readlink(link)}, outside the {what}; "
+                    f"blueprint {blueprint}: {relative} is a link to {os.readlink(link)}, outside the {what} ({fix}); "
                     "refused, nothing was written"
                 )
 

@@ -32,12 +32,14 @@ from typing import Any
 
 from . import records, settings, snapshot
 from .blueprints import Blueprint, load_blueprint
+from .cookietemplate import Rendered, render_template
 from .errors import BlueprintNotFound, InvalidOption, NotAProject, SlsgenError, WriteFailed
 from .merge import has_markers, merge
 from .options import Question
 from .placement import lock, open_journal, place, recover, remove_workdir
 from .project import describe, holds_files, resolve_answers
 from .render import evaluate, render
+from .sources import ResolvedSource, resolve
 
 Ask = Callable[[Question], Any]
 PENDING = f"{snapshot.FOLDER}/pending"
@@ -199,6 +201,8 @@ def plan_update(
 ) -> Plan:
     """Render the new version into `workdir` and merge it with the project's files, writing nothing in the project."""
     record = read_record(project)
+    if record["blueprint"].get("kind") == "cookiecutter":
+        return plan_template_update(project, workdir, record, ref, dict(changes or {}))
     recorded_blueprint = record["blueprint"]
     blueprint = blueprint_source(recorded_blueprint, ref)
     base = base_files(project, record, blueprint, workdir)
@@ -221,13 +225,76 @@ def plan_update(
         record=(rendered / settings.RECORD_NAME).read_bytes(),
         base=(rendered / snapshot.SNAPSHOT).read_bytes(),
     )
-    labels = (
-        "yours",
-        f"{blueprint.name} {plan.old_version}",
-        f"{blueprint.name} {plan.new_version}",
-    )
+    merge_all(plan, base, theirs)
+    return plan
+
+
+def merge_all(plan: Plan, base: Mapping[str, snapshot.File], theirs: Mapping[str, snapshot.File]) -> None:
+    """Merge every file the base or the new version has into `plan` (see `merge_one`)."""
+    labels = ("yours", f"{plan.blueprint} {plan.old_version}", f"{plan.blueprint} {plan.new_version}")
     for relative in sorted(base.keys() | theirs.keys()):
-        merge_one(plan, relative, base.get(relative), current_file(project, relative), theirs.get(relative), labels)
+        merge_one(plan, relative, base.get(relative), current_file(plan.project, relative), theirs.get(relative), labels)
+
+
+def template_source(recorded: Mapping[str, Any], ref: str | None) -> ResolvedSource:
+    """The cookiecutter template a project records, at `ref` (else the recorded ref) for a git template."""
+    source = str(recorded["source"])
+    if "://" in source or source.startswith("git@"):
+        return resolve(source, ref or recorded.get("ref"), recorded.get("directory"))
+    if ref is not None:
+        raise InvalidOption(f"--ref applies to templates from git; {source} is not one")
+    if not Path(source).is_dir():
+        raise BlueprintNotFound(
+            f"the project's template folder {source} no longer exists: restore it, or fix blueprint.source in "
+            f"{settings.RECORD_NAME}"
+        )
+    return resolve(source, directory=recorded.get("directory"))
+
+
+def plan_template_update(
+    project: Path, workdir: Path, record: Mapping[str, Any], ref: str | None, changes: dict[str, str]
+) -> Plan:
+    """`plan_update` for a project made from a plain cookiecutter template, as cruft updates one: the template's
+    current version (or `ref`) rendered with the recorded answers (changes over them; new questions take their
+    defaults: cookiecutter asks all its questions or none), merged over the snapshot the generation kept."""
+    recorded = record["blueprint"]
+    resolved = template_source(recorded, ref)
+    reference = str(recorded.get("template") or recorded["source"])
+    answers = dict(record.get("answers", {}))
+
+    def rendered_at(resolved: ResolvedSource, folder: str, given: Mapping[str, str]) -> Rendered:
+        (workdir / folder).mkdir()
+        return render_template(
+            resolved, workdir / folder, reference=reference, output_dir=project.parent, given=given, carried=answers
+        )
+
+    new = rendered_at(resolved, "new", changes)
+    base = records.read_snapshot(project)
+    if base is None:  # generated before slsgen kept a snapshot: a re-render of what it recorded, if it is proven
+        try:
+            old = template_source(recorded, recorded.get("commit")) if recorded.get("commit") else resolved
+            base = snapshot.files_of(rendered_at(old, "base", {}).folder)
+        except SlsgenError:
+            base = {}
+        if not base or {path: snapshot_digest(file) for path, file in base.items()} != record.get("files"):
+            raise UpdateRefused(
+                f"{project} has no merge base: it has no {snapshot.SNAPSHOT}, and its template does not reproduce "
+                "it; generate the project anew with `slsgen new --force` and review the differences with git"
+            )
+    theirs = snapshot.files_of(new.folder)
+    version = {"old": recorded.get("commit"), "new": resolved.commit}
+    plan = Plan(
+        project=project,
+        blueprint=str(recorded["name"]),
+        old_version=str(version["old"] or "as generated")[:12],
+        new_version=str(version["new"] or "now")[:12],
+        new_questions={key: value for key, value in new.answers.items() if key not in answers},
+        dropped_answers=new.dropped,
+        available=theirs != base or new.answers != answers,
+        record=(new.folder / settings.RECORD_NAME).read_bytes(),
+        base=(new.folder / snapshot.SNAPSHOT).read_bytes(),
+    )
+    merge_all(plan, base, theirs)
     return plan
 
 
@@ -428,9 +495,8 @@ def continue_update(directory: str | os.PathLike[str] = ".") -> Plan:
     ]
     if unresolved:
         raise UpdateRefused(f"conflict markers remain in {', '.join(unresolved)}: resolve them, then continue")
-    plan = Plan(
-        project, new["blueprint"]["name"], record["blueprint"].get("version", ""), new["blueprint"].get("version", "")
-    )
+    version = new["blueprint"].get("version") or str(new["blueprint"].get("commit") or "now")[:12]
+    plan = Plan(project, new["blueprint"]["name"], record["blueprint"].get("version", ""), version)
     plan.removed = list(state.removed)
 
     def run(workdir: Path) -> Plan:

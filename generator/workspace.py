@@ -73,6 +73,7 @@ def generate(
             interactive,
             trust,
             available() if git is None else git,
+            blueprint,
         )
     loaded = load_blueprint(resolved)
     loaded = defaults.apply(loaded, defaults.configured(config, loaded.name, preset))
@@ -112,6 +113,7 @@ def generate_cookiecutter(
     interactive: bool,
     trust: bool,
     git: bool,
+    reference: str,
 ) -> tuple[Generation, list[str]]:
     """A plain cookiecutter template: its own questions, answered by --set, the config and its prompts.
 
@@ -138,7 +140,8 @@ def generate_cookiecutter(
         name,
         output_dir=output_dir,
         given=parse_pairs(set_pairs, "--set"),
-        configured={key: item.value for key, item in values.items()},
+        configured=values,
+        reference=reference,
         no_input=not interactive,
         force=force,
         trusted=trust,
