@@ -323,14 +323,21 @@ def config_show(
     set_: Annotated[
         list[str] | None, typer.Option("--set", metavar="KEY=VALUE", help="An answer, as `new` takes it.")
     ] = None,
+    ref: Annotated[
+        str | None, typer.Option(metavar="TAG|BRANCH|COMMIT", help="A git blueprint's version (default branch).")
+    ] = None,
+    directory: Annotated[
+        str | None, typer.Option(metavar="PATH", help="The blueprint's folder inside a git repository or folder.")
+    ] = None,
 ) -> None:
     """Print each effective answer for a blueprint and where it comes from (flag, --set, preset, config, default).
 
     Examples:  slsgen config show  |  slsgen config show image-resize --preset prod
+      slsgen config show https://github.com/acme/blueprints.git --ref v2 --directory team-api
     """
     from . import console, workspace
 
-    console.print_config(*workspace.config_rows(blueprint, preset, {}, set_ or []))
+    console.print_config(*workspace.config_rows(blueprint, preset, {}, set_ or [], ref, directory))
 
 
 @app.command(context_settings=PASSTHROUGH)

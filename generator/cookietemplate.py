@@ -69,6 +69,19 @@ def questions(template: Path) -> dict[str, Any]:
     return data
 
 
+def asked_keys(template: Path) -> list[str]:
+    """Every question the template (or, for a set of templates, any of them) asks: what config keys may name."""
+    data = questions(template)
+    asked = [key for key in data if not key.startswith("_")]
+    nested = data.get("templates")
+    for entry in nested.values() if isinstance(nested, dict) else []:
+        folder = template / str(entry.get("path", "")) if isinstance(entry, dict) else None
+        if folder is not None and (folder / "cookiecutter.json").is_file() and folder.resolve() != template.resolve():
+            with contextlib.suppress(RenderError):
+                asked += [key for key in asked_keys(folder) if key not in asked]
+    return asked
+
+
 def check_value(key: str, default: Any, value: Any) -> Any:
     """`value` for the variable `key` whose cookiecutter.json default is `default`, as cookiecutter takes it:
     one of a choice list (or several of it), yes/no for a boolean, a JSON object for a dict; ValueError says why.
