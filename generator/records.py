@@ -102,9 +102,9 @@ def load_json(path: Path, what: str) -> Any:
         raise RecordInvalid(f"{path} is not readable JSON ({exc}): {what}") from None
 
 
-def parse_record(data: Any, path: Path) -> dict[str, Any]:
+def parse_record(data: Any, path: Path, fix: str | None = None) -> dict[str, Any]:
     """Check a `.slsgen.json` document; return it as the mapping it is."""
-    fix = FIX.format(name=path.name)
+    fix = fix or FIX.format(name=path.name)
     try:
         parse(Record, data, str(path))
     except BlueprintInvalid as exc:
@@ -137,7 +137,7 @@ def read_snapshot(project: Path) -> dict[str, snapshot.File] | None:
 
 def read_pending(folder: Path) -> tuple[PendingState, bytes, dict[str, Any], bytes]:
     """A pending update's state, new record (bytes and checked mapping) and new snapshot, from `folder`."""
-    fix = "run `slsgen update` again (remove that folder first)"
+    fix = f"remove {folder} and run `slsgen update` again"
     try:
         state = parse(PendingState, load_json(folder / "state.json", fix), str(folder / "state.json"))
         record_bytes = (folder / "record.json").read_bytes()
@@ -150,5 +150,5 @@ def read_pending(folder: Path) -> tuple[PendingState, bytes, dict[str, Any], byt
         snapshot.decode(base)
     except ValueError as exc:
         raise RecordInvalid(f"{folder / 'base.json.gz'}: {exc}; {fix}") from None
-    record = parse_record(load_json(folder / "record.json", fix), folder / "record.json")
+    record = parse_record(load_json(folder / "record.json", fix), folder / "record.json", fix)
     return state, record_bytes, record, base
