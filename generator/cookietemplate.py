@@ -184,7 +184,9 @@ def choose_nested(template: Path, given: dict[str, Any], no_input: bool) -> tupl
     try:
         path = Path(choose_nested_template(context, str(template), no_input or choice is not None))
     except (ValueError, KeyError, TypeError, AttributeError) as exc:
-        raise RenderError(f"{where}: no template can be chosen ({exc or type(exc).__name__}); fix cookiecutter.json")
+        raise RenderError(
+            f"{where}: no template can be chosen ({exc or type(exc).__name__}); fix cookiecutter.json"
+        ) from None
     if not path.is_relative_to(template.resolve()) or not (path / "cookiecutter.json").is_file():
         raise UnsafePath(f"{where}: {path} is not a template folder inside {template.name}; refused")
     for name in names:
@@ -308,7 +310,7 @@ def render_template(
     except UnicodeDecodeError as exc:  # a file reached through {% include %}, or a hook
         raise RenderError(f"rendering {label} failed: {undecodable(exc, template)}; nothing was written") from None
     trust.check_tree(rendered, label)
-    answers = {**chosen, **{key: value for key, value in context["cookiecutter"].items() if not key[:1] == "_"}}
+    answers = {**chosen, **{key: value for key, value in context["cookiecutter"].items() if key[:1] != "_"}}
     write_record(resolved, rendered, answers, reference if not chosen else None)
     snapshot.write(rendered)  # the merge base of a later `slsgen update`
     return Rendered(rendered, answers, dropped)

@@ -111,7 +111,9 @@ def unasked_rows(values: Mapping[str, Value], asked: Collection[str], blueprint:
             rows.append(Effective(name, item.value, item.origin))
         elif name not in asked:
             hint = typo_hint(name, asked)
-            rows.append(Effective(name, item.value, f"{item.origin}, not asked by {blueprint}{': ' + hint if hint else ''}"))
+            rows.append(
+                Effective(name, item.value, f"{item.origin}, not asked by {blueprint}{': ' + hint if hint else ''}")
+            )
     return rows
 
 

@@ -121,7 +121,9 @@ def run_cookiecutter(stage: Path, output_dir: Path) -> Path:
 def undecodable(exc: UnicodeDecodeError, root: Path) -> str:
     """The one line for a template Jinja could not read as UTF-8, named as templates name it (`<layer>/<path>`)."""
     filename = frame_value(exc, "get_source", "filename")
-    shown = Path(filename).relative_to(root).as_posix() if filename and Path(filename).is_relative_to(root) else filename
+    shown = (
+        Path(filename).relative_to(root).as_posix() if filename and Path(filename).is_relative_to(root) else filename
+    )
     return f"the template {shown or '(unknown)'} is not UTF-8 text (offset {exc.start}): save it as UTF-8"
 
 

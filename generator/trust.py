@@ -180,7 +180,7 @@ def check_template_paths(template: Path, context: Mapping[str, Any], blueprint: 
                 parts = [env.from_string(part).render(cookiecutter=dict(context)) for part in relative.split("/")]
             except Exception:  # a block across names (`{% if %}a/b{% endif %}`): only the whole path is checked
                 parts = []
-            for index, (part, rendered) in enumerate(zip(relative.split("/"), parts)):
+            for index, (part, rendered) in enumerate(zip(relative.split("/"), parts, strict=False)):
                 if rendered == part:
                     continue
                 if (name_problem(rendered.replace("\\", "/")) or "").startswith("is (or holds) an absolute"):

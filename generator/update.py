@@ -33,7 +33,7 @@ from typing import Any
 from . import records, settings, snapshot
 from .blueprints import Blueprint, load_blueprint
 from .cookietemplate import Rendered, render_template
-from .errors import BlueprintNotFound, InvalidOption, NotAProject, SlsgenError, WriteFailed
+from .errors import BlueprintNotFound, InvalidOption, SlsgenError, WriteFailed
 from .merge import has_markers, merge
 from .options import Question
 from .placement import lock, open_journal, place, recover, remove_workdir
@@ -233,7 +233,9 @@ def merge_all(plan: Plan, base: Mapping[str, snapshot.File], theirs: Mapping[str
     """Merge every file the base or the new version has into `plan` (see `merge_one`)."""
     labels = ("yours", f"{plan.blueprint} {plan.old_version}", f"{plan.blueprint} {plan.new_version}")
     for relative in sorted(base.keys() | theirs.keys()):
-        merge_one(plan, relative, base.get(relative), current_file(plan.project, relative), theirs.get(relative), labels)
+        merge_one(
+            plan, relative, base.get(relative), current_file(plan.project, relative), theirs.get(relative), labels
+        )
 
 
 def template_source(recorded: Mapping[str, Any], ref: str | None) -> ResolvedSource:

@@ -74,7 +74,9 @@ def compare(tmp_path: Path, source: Path, extra: dict | None = None, *slsgen_arg
     expected_folder = by_cookiecutter(tmp_path, str(source), out, extra, hooks)
     expected = tree(expected_folder)
     shutil.rmtree(out)
-    sets = [f"--set={key}={value if isinstance(value, str) else json.dumps(value)}" for key, value in (extra or {}).items()]
+    sets = [
+        f"--set={key}={value if isinstance(value, str) else json.dumps(value)}" for key, value in (extra or {}).items()
+    ]
     result = slsgen(tmp_path, "new", str(source), "--no-input", "--no-git", "-o", str(out), *sets, *slsgen_args)
     assert result.returncode == 0, result.stderr
     assert "Traceback" not in result.stderr
@@ -108,7 +110,9 @@ def test_the_context_holds_cookiecutter_s_private_keys_as_cookiecutter_gives_the
 
 
 def test_a_file_using_an_undefined_key_names_the_key(tmp_path):
-    source = template(tmp_path / "t", {"project_name": "app"}, {"{{cookiecutter.project_name}}/a.txt": "{{ cookiecutter.colour }}\n"})
+    source = template(
+        tmp_path / "t", {"project_name": "app"}, {"{{cookiecutter.project_name}}/a.txt": "{{ cookiecutter.colour }}\n"}
+    )
     result = slsgen(tmp_path, "new", str(source), "--no-input", "-o", str(tmp_path / "out"))
     assert result.returncode == 2
     assert result.stderr.count("\n") == 1
@@ -126,8 +130,16 @@ NESTED = {
 
 def nested(root: Path) -> Path:
     template(root, NESTED, {})
-    template(root / "api", {"project_name": "api", "port": "8080"}, {"{{cookiecutter.project_name}}/api.txt": "{{ cookiecutter.port }} {{ cookiecutter._template }}\n"})
-    template(root / "worker", {"project_name": "worker", "queue": "jobs"}, {"{{cookiecutter.project_name}}/worker.txt": "{{ cookiecutter.queue }}\n"})
+    template(
+        root / "api",
+        {"project_name": "api", "port": "8080"},
+        {"{{cookiecutter.project_name}}/api.txt": "{{ cookiecutter.port }} {{ cookiecutter._template }}\n"},
+    )
+    template(
+        root / "worker",
+        {"project_name": "worker", "queue": "jobs"},
+        {"{{cookiecutter.project_name}}/worker.txt": "{{ cookiecutter.queue }}\n"},
+    )
     return root
 
 
@@ -140,12 +152,24 @@ def test_nested_templates_render_the_first_under_no_input_as_cookiecutter_does(t
 def test_set_templates_chooses_a_nested_template_and_its_questions_apply(tmp_path):
     source = nested(tmp_path / "set")
     out = tmp_path / "out"
-    result = slsgen(tmp_path, "new", str(source), "--no-input", "--no-git", "-o", str(out), "--set", "templates=worker", "--set", "queue=mail")
+    result = slsgen(
+        tmp_path,
+        "new",
+        str(source),
+        "--no-input",
+        "--no-git",
+        "-o",
+        str(out),
+        "--set",
+        "templates=worker",
+        "--set",
+        "queue=mail",
+    )
     assert result.returncode == 0, result.stderr
     assert (out / "worker" / "worker.txt").read_text() == "mail\n"
     result = slsgen(tmp_path, "new", str(source), "--no-input", "-o", str(out), "--set", "templates=cron")
     assert result.returncode == 2
-    assert result.stderr == f"error: --set templates=cron: the template set has api, worker\n"
+    assert result.stderr == "error: --set templates=cron: the template set has api, worker\n"
 
 
 def test_old_style_nested_templates(tmp_path):
@@ -187,7 +211,9 @@ def features(root: Path) -> Path:
                 "# {{ cookiecutter.project_name }}\n{% include 'partial.txt' %}License: {{ cookiecutter.license }}\n"
                 "{% if cookiecutter.use_docker %}docker{% endif %}\n{{ cookiecutter._private }}\n"
             ),
-            "{{cookiecutter.project_slug}}/{{cookiecutter.project_slug}}/__init__.py": '"""{{ cookiecutter.project_slug }}."""\n',
+            "{{cookiecutter.project_slug}}/{{cookiecutter.project_slug}}/__init__.py": (
+                '"""{{ cookiecutter.project_slug }}."""\n'
+            ),
             "{{cookiecutter.project_slug}}/{% if cookiecutter.use_docker %}Dockerfile{% endif %}": "FROM python\n",
             "{{cookiecutter.project_slug}}/raw/{{cookiecutter.project_slug}}.txt": "{{ not rendered }}\n",
             "{{cookiecutter.project_slug}}/notes.keep": "{{ kept as is }}\n",
@@ -212,9 +238,20 @@ def test_cookiecutter_s_features_render_identically(tmp_path):
     ("pair", "message"),
     [
         ("license=GPL", "error: --set license=GPL: license must be one of MIT, BSD-3-Clause, Apache-2.0, not 'GPL'\n"),
-        ("use_docker=maybe", "error: --set use_docker=maybe: use_docker is yes or no (also true/false, 1/0, on/off), not 'maybe'\n"),
-        ("author=bob", "error: --set author=bob: author is a dict of values, not 'bob': give it as a JSON object, e.g. '{\"name\": \"Ada\", \"email\": \"ada@example.com\"}'\n"),
-        ("colour=red", "error: unknown option 'colour' for the cookiecutter template features; its questions: project_name, project_slug, license, use_docker, author (set them with --set KEY=VALUE)\n"),
+        (
+            "use_docker=maybe",
+            "error: --set use_docker=maybe: use_docker is yes or no (also true/false, 1/0, on/off), not 'maybe'\n",
+        ),
+        (
+            "author=bob",
+            "error: --set author=bob: author is a dict of values, not 'bob': give it as a JSON object, e.g. "
+            '\'{"name": "Ada", "email": "ada@example.com"}\'\n',
+        ),
+        (
+            "colour=red",
+            "error: unknown option 'colour' for the cookiecutter template features; its questions: project_name, "
+            "project_slug, license, use_docker, author (set them with --set KEY=VALUE)\n",
+        ),
     ],
 )
 def test_an_answer_its_variable_refuses_is_one_line(tmp_path, pair, message):
@@ -238,7 +275,10 @@ def test_a_non_utf8_text_file_is_one_line_and_a_binary_file_is_copied_as_it_is(t
     source = template(
         tmp_path / "enc",
         {"project_name": "x"},
-        {"{{cookiecutter.project_name}}/data.bin": binary, "{{cookiecutter.project_name}}/notes.txt": "caf\xe9\n".encode("latin-1")},
+        {
+            "{{cookiecutter.project_name}}/data.bin": binary,
+            "{{cookiecutter.project_name}}/notes.txt": "caf\xe9\n".encode("latin-1"),
+        },
     )
     result = slsgen(tmp_path, "new", str(source), "--no-input", "-o", str(tmp_path / "out"))
     assert result.returncode == 2
@@ -254,42 +294,68 @@ def test_a_non_utf8_text_file_is_one_line_and_a_binary_file_is_copied_as_it_is(t
 @pytest.mark.parametrize(
     ("pair", "message"),
     [
-        ("module=a/b", "the path 'x/a/b.py' names a file (or the project folder) with a '/' in it: '{{cookiecutter.module}}.py' renders as 'a/b.py'; give an answer without '/'"),
+        (
+            "module=a/b",
+            "the path 'x/a/b.py' names a file (or the project folder) with a '/' in it: '{{cookiecutter.module}}.py' "
+            "renders as 'a/b.py'; give an answer without '/'",
+        ),
         ("project_name=a/b", "the path 'a/b/a.py' names a file (or the project folder) with a '/' in it"),
         ("module=a:b", "the path 'x/a:b.py' has the character ':', invalid on Windows"),
         ("project_name=a:b", "the path 'a:b/a.py' has the character ':', invalid on Windows"),
-        ("module=/tmp/abs", "the path 'x//tmp/abs.py' is (or holds) an absolute path: '{{cookiecutter.module}}.py' renders as '/tmp/abs.py'"),
+        (
+            "module=/tmp/abs",
+            "the path 'x//tmp/abs.py' is (or holds) an absolute path: '{{cookiecutter.module}}.py' renders as "
+            "'/tmp/abs.py'",
+        ),
     ],
 )
 def test_an_answer_that_breaks_a_path_names_the_problem_not_a_work_folder(tmp_path, pair, message):
-    source = template(tmp_path / "t", {"project_name": "x", "module": "a"}, {"{{cookiecutter.project_name}}/{{cookiecutter.module}}.py": "x = 1\n"})
+    source = template(
+        tmp_path / "t",
+        {"project_name": "x", "module": "a"},
+        {"{{cookiecutter.project_name}}/{{cookiecutter.module}}.py": "x = 1\n"},
+    )
     result = slsgen(tmp_path, "new", str(source), "--no-input", "-o", str(tmp_path / "out"), "--set", pair)
     assert result.returncode == 2
     assert message in result.stderr
-    assert ".slsgen-" not in result.stderr and "No such file" not in result.stderr
+    assert ".slsgen-" not in result.stderr
+    assert "No such file" not in result.stderr
     assert result.stderr.count("\n") == 1
     assert not (tmp_path / "out").exists()
 
 
 def test_a_folder_answer_with_a_slash_nests_folders_as_cookiecutter_does(tmp_path):
-    source = template(tmp_path / "pkg", {"project_name": "x", "package": "a"}, {"{{cookiecutter.project_name}}/{{cookiecutter.package}}/m.py": "x = 1\n"})
+    source = template(
+        tmp_path / "pkg",
+        {"project_name": "x", "package": "a"},
+        {"{{cookiecutter.project_name}}/{{cookiecutter.package}}/m.py": "x = 1\n"},
+    )
     made = compare(tmp_path, source, {"package": "src/shop"})
     assert (made / "src" / "shop" / "m.py").is_file()
 
 
 def hooked(root: Path, hooks: dict[str, str]) -> Path:
-    return template(root, {"project_name": "x"}, {"{{cookiecutter.project_name}}/a.txt": "a\n", **{f"hooks/{name}": body for name, body in hooks.items()}})
+    return template(
+        root,
+        {"project_name": "x"},
+        {"{{cookiecutter.project_name}}/a.txt": "a\n", **{f"hooks/{name}": body for name, body in hooks.items()}},
+    )
 
 
 def test_hooks_run_in_the_project_folder_they_render_and_see_the_output_folder(tmp_path):
-    body = "import os\nopen('cwd.txt', 'w').write(os.path.basename(os.getcwd()) + ' {{ cookiecutter._output_dir }}\\n')\n"
+    body = (
+        "import os\nopen('cwd.txt', 'w').write(os.path.basename(os.getcwd()) + ' {{ cookiecutter._output_dir }}\\n')\n"
+    )
     source = hooked(tmp_path / "hooks", {"post_gen_project.py": body})
     made = compare(tmp_path, source, None, "--trust", hooks=True)
     assert (made / "cwd.txt").read_text() == f"x {tmp_path / 'out'}\n"
 
 
 def test_a_failing_hook_prints_its_own_output_and_slsgen_s_one_line_only(tmp_path):
-    source = hooked(tmp_path / "hooks", {"pre_gen_project.py": "import sys\nprint('module name is taken', file=sys.stderr)\nsys.exit(3)\n"})
+    source = hooked(
+        tmp_path / "hooks",
+        {"pre_gen_project.py": "import sys\nprint('module name is taken', file=sys.stderr)\nsys.exit(3)\n"},
+    )
     result = slsgen(tmp_path, "new", str(source), "--no-input", "-o", str(tmp_path / "out"), "--trust")
     assert result.returncode == 2
     assert result.stderr == (
@@ -300,7 +366,9 @@ def test_a_failing_hook_prints_its_own_output_and_slsgen_s_one_line_only(tmp_pat
 
 
 def test_a_hook_that_makes_a_venv_is_refused_naming_the_link_that_leaves(tmp_path):
-    body = f"import subprocess\nsubprocess.run([{sys.executable!r}, '-m', 'venv', '--without-pip', '.venv'], check=True)\n"
+    body = (
+        f"import subprocess\nsubprocess.run([{sys.executable!r}, '-m', 'venv', '--without-pip', '.venv'], check=True)\n"
+    )
     source = hooked(tmp_path / "hooks", {"post_gen_project.py": body})
     result = slsgen(tmp_path, "new", str(source), "--no-input", "-o", str(tmp_path / "out"), "--trust")
     assert result.returncode == 2
@@ -319,7 +387,10 @@ def test_a_project_from_a_template_updates_with_a_three_way_merge(tmp_path):
         {"{{cookiecutter.project_name}}/NOTES.md": "first\nowner {{ cookiecutter.owner }}\nlast\n"},
     )
     out = tmp_path / "out"
-    assert slsgen(tmp_path, "new", str(source), "--no-input", "--no-git", "-o", str(out), "--set", "owner=ops").returncode == 0
+    assert (
+        slsgen(tmp_path, "new", str(source), "--no-input", "--no-git", "-o", str(out), "--set", "owner=ops").returncode
+        == 0
+    )
     project = out / "svc"
     (project / "NOTES.md").write_text("first, mine\nowner ops\nlast\n")
     notes = source / "{{cookiecutter.project_name}}" / "NOTES.md"

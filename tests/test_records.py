@@ -48,7 +48,10 @@ def assert_one_line(result, *parts: str) -> None:
 
 RECORDS = [
     (lambda r: {**r, "answers": "abc"}, "answers must be a mapping with text keys, not abc"),
-    (lambda r: {**r, "answers": {**r["answers"], "env": "x"}}, "answers.env must be a mapping of variable names to text"),
+    (
+        lambda r: {**r, "answers": {**r["answers"], "env": "x"}},
+        "answers.env must be a mapping of variable names to text",
+    ),
     (lambda r: {**r, "blueprint": {**r["blueprint"], "ref": 5}}, "blueprint: ref must be text (quote it), not 5"),
     (lambda r: {**r, "blueprint": {**r["blueprint"], "ref": "--upload-pack=x"}}, "must be a git ref or folder name"),
     (lambda r: {**r, "blueprint": {"source": "builtin:hello-world"}}, "blueprint: 'name' is required"),

@@ -13,7 +13,9 @@ from helpers import SLSGEN, run
 MANIFEST = "name: {name}\ntitle: T\ndescription: d\nversion: 1.0.0\nextends: {extends}\n"
 
 
-def blueprint(folder: Path, name: str, extends: str = "hello-world", files: dict[str, bytes | str] | None = None) -> Path:
+def blueprint(
+    folder: Path, name: str, extends: str = "hello-world", files: dict[str, bytes | str] | None = None
+) -> Path:
     folder.mkdir(parents=True)
     (folder / "blueprint.yaml").write_text(MANIFEST.format(name=name, extends=extends))
     for relative, content in (files or {}).items():
@@ -40,16 +42,22 @@ def refused(result, message: str) -> None:
 
 def test_a_non_utf8_text_file_is_one_line_naming_it_and_a_binary_file_is_copied(tmp_path):
     binary = b"\x00\x9f\x92\x96 not text \xff"
-    folder = blueprint(tmp_path / "team", "team", files={"NOTES.md": "caf\xe9\n".encode("latin-1"), "data/blob.bin": binary})
+    folder = blueprint(
+        tmp_path / "team", "team", files={"NOTES.md": "caf\xe9\n".encode("latin-1"), "data/blob.bin": binary}
+    )
     result = new(tmp_path, folder)
-    refused(result, f"blueprint team: {folder / 'NOTES.md'} is not UTF-8 text (byte 0xe9 at offset 3): save it as UTF-8")
+    refused(
+        result, f"blueprint team: {folder / 'NOTES.md'} is not UTF-8 text (byte 0xe9 at offset 3): save it as UTF-8"
+    )
     assert not (tmp_path / "out").exists()
     (folder / "NOTES.md").unlink()
     assert new(tmp_path, folder).returncode == 0
     assert (tmp_path / "out" / "svc" / "data" / "blob.bin").read_bytes() == binary
 
 
-@pytest.mark.parametrize(("name", "whose"), [("hello-world", "the blueprint it extends"), ("skeleton", "slsgen's skeleton")])
+@pytest.mark.parametrize(
+    ("name", "whose"), [("hello-world", "the blueprint it extends"), ("skeleton", "slsgen's skeleton")]
+)
 def test_a_blueprint_named_like_a_layer_it_extends_is_refused(tmp_path, name, whose):
     folder = blueprint(tmp_path / name, name, files={"README.md": f'{{% extends "{name}/README.md" %}}\n'})
     refused(new(tmp_path, folder), f"name {name!r} is also the name of {whose}")
