@@ -63,6 +63,9 @@ def questions(template: Path) -> dict[str, Any]:
         raise RenderError(f"{path} cannot be read: {exc}") from None
     if not isinstance(data, dict):
         raise RenderError(f"{path} must be a JSON object of questions")
+    for key in ("_extensions", "_copy_without_render"):
+        if key in data and not (isinstance(data[key], list) and all(isinstance(item, str) for item in data[key])):
+            raise RenderError(f"{path}: {key} must be a list of strings, not {json.dumps(data[key])[:60]}")
     empty = [key for key, value in data.items() if value == [] and not key.startswith("_")]
     if empty:
         raise RenderError(f"{path}: {empty[0]} is a choice with no choices: give it at least one")
@@ -262,6 +265,7 @@ def render_template(
 
     template = resolved.path
     label = template.name
+    questions(template)  # checked before anything reads it, trust's list of the code it loads included
     code = trust.cookiecutter_code(template)
     trust.require(label, [resolved.source], code, trusted)
     trust.check_links(template, label)

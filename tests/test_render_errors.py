@@ -72,3 +72,16 @@ def test_a_template_that_never_ends_is_one_line(tmp_path, content):
     folder = blueprint(tmp_path / "team", "team", files={"README.md": content})
     refused(new(tmp_path, folder), "README.md: a template that never ends")
     assert not (tmp_path / "out").exists()
+
+
+def test_a_manifest_that_is_not_utf8_is_one_line(tmp_path):
+    folder = blueprint(tmp_path / "team", "team")
+    (folder / "blueprint.yaml").write_bytes(b"name: team\ntitle: caf\xe9\ndescription: d\nversion: 1.0.0\n")
+    refused(new(tmp_path, folder), f"{folder / 'blueprint.yaml'} is not UTF-8 text (offset 21): save it as UTF-8")
+
+
+def test_a_cookiecutter_json_whose_extensions_are_not_a_list_is_one_line(tmp_path):
+    folder = tmp_path / "tpl"
+    (folder / "{{cookiecutter.project_name}}").mkdir(parents=True)
+    (folder / "cookiecutter.json").write_text('{"project_name": "x", "_extensions": 5}')
+    refused(new(tmp_path, folder), "_extensions must be a list of strings, not 5")
