@@ -29,7 +29,7 @@ from typing import Any
 
 import yaml
 
-from . import settings
+from . import paths, settings
 from .blueprints import Blueprint, builtin_names, load_blueprint
 from .errors import BlueprintNotFound, InvalidOption, SlsgenError, TargetExists
 from .manifest import NAME, schema
@@ -345,8 +345,6 @@ def lint_blueprint(
     folder = Path(path).expanduser()
     manifest = folder / settings.MANIFEST_NAME
     if not manifest.is_file() and str(path) in builtin_names():
-        from . import paths
-
         folder = paths.builtin_blueprints_dir() / str(path)
         manifest = folder / settings.MANIFEST_NAME
     if not manifest.is_file():
@@ -355,8 +353,9 @@ def lint_blueprint(
     result.problems += schema_problems(manifest)
     if result.problems:  # loading would repeat the first of them
         return result
-    try:
-        blueprint = load_blueprint(str(folder.resolve()))
+    builtin = folder.resolve().parent == paths.builtin_blueprints_dir().resolve()
+    try:  # a built-in's folder is the built-in, trusted as such
+        blueprint = load_blueprint(folder.name if builtin else str(folder.resolve()))
     except SlsgenError as exc:
         result.problems.append(str(exc))
         return result

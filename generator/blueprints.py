@@ -65,6 +65,8 @@ class Blueprint:
     ref: str | None = None
     directory: str | None = None
     chain: list[str] = field(default_factory=list)  # the sources of the blueprints it extends, then its own
+    # The blueprint of the chain that set each question's entry or runtime default (for `slsgen config show`).
+    defined_by: dict[str, str] = field(default_factory=dict)
 
     def question(self, name: str) -> Question:
         return next(question for question in self.all_questions() if question.name == name)
@@ -213,6 +215,13 @@ def load_blueprint(
         parent = load_blueprint(sources.resolve_extends(manifest.extends, resolved), _seen=(*_seen, key))
     else:
         parent = skeleton()
+    taken = next((layer for layer in parent.layers if layer.name == manifest.name), None)
+    if taken is not None:
+        whose = "slsgen's skeleton" if taken.name == SKELETON_LAYER else f"the blueprint it extends ({taken.path})"
+        raise BlueprintInvalid(
+            f"{origin}: name {manifest.name!r} is also the name of {whose}: templates reach each layer by its name "
+            f'({{% extends "{manifest.name}/README.md" %}}), so the two cannot be told apart; rename this blueprint'
+        )
     own_files = {event.file for event in manifest.events}
     blueprint = Blueprint(
         name=manifest.name,
@@ -238,6 +247,11 @@ def load_blueprint(
         constraints=[*parent.constraints, *manifest.constraints],
         checks=[*parent.checks, *manifest.checks],
         layers=[*parent.layers, Layer(manifest.name, folder)],
+        defined_by={
+            **parent.defined_by,
+            **dict.fromkeys([question.name for question in manifest.questions], manifest.name),
+            **dict.fromkeys(manifest.runtime, manifest.name),
+        },
     )
     try:
         blueprint.all_questions()  # the manifest's runtime defaults must themselves be valid

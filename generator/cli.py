@@ -28,6 +28,13 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 PASSTHROUGH = {"allow_extra_args": True, "ignore_unknown_options": True, "help_option_names": []}
+# How `new` and `config show` find a blueprint in a repository: the same options, declared once.
+RefOption = Annotated[
+    str | None, typer.Option(metavar="TAG|BRANCH|COMMIT", help="A git blueprint's version (default branch).")
+]
+DirectoryOption = Annotated[
+    str | None, typer.Option(metavar="PATH", help="The blueprint's folder inside a git repository or folder.")
+]
 
 
 def complete_blueprint(incomplete: str) -> list[str]:
@@ -145,12 +152,8 @@ def new(
             "generation's files it no longer makes (unless changed since); other files are kept.",
         ),
     ] = False,
-    ref: Annotated[
-        str | None, typer.Option(metavar="TAG|BRANCH|COMMIT", help="A git blueprint's version (default branch).")
-    ] = None,
-    directory: Annotated[
-        str | None, typer.Option(metavar="PATH", help="The blueprint's folder inside a git repository or folder.")
-    ] = None,
+    ref: RefOption = None,
+    directory: DirectoryOption = None,
     preset: Annotated[
         str | None, typer.Option(metavar="NAME", help="A preset of answers from the config file ([presets.NAME]).")
     ] = None,
@@ -329,14 +332,17 @@ def config_show(
     set_: Annotated[
         list[str] | None, typer.Option("--set", metavar="KEY=VALUE", help="An answer, as `new` takes it.")
     ] = None,
+    ref: RefOption = None,
+    directory: DirectoryOption = None,
 ) -> None:
     """Print each effective answer for a blueprint and where it comes from (flag, --set, preset, config, default).
 
     Examples:  slsgen config show  |  slsgen config show image-resize --preset prod
+      slsgen config show https://github.com/acme/blueprints.git --ref v2 --directory team-api
     """
     from . import console, workspace
 
-    console.print_config(*workspace.config_rows(blueprint, preset, {}, set_ or []))
+    console.print_config(*workspace.config_rows(blueprint, preset, {}, set_ or [], ref, directory))
 
 
 cache_app = typer.Typer(help="The cache of blueprints fetched from git repositories.")

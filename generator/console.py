@@ -136,6 +136,11 @@ def files(count: int) -> str:
     return f"{count} file" if count == 1 else f"{count} files"
 
 
+def print_warning(line: str) -> None:
+    """A problem that does not stop the command (a config key that looks like a typo), on stderr."""
+    err.print(f"warning: {line}", highlight=False, markup=False, soft_wrap=True)
+
+
 def print_note(note: str) -> None:
     """One line about what happened beside the files (the git repository, say)."""
     out.print(f"\n{note}", highlight=False, soft_wrap=True)

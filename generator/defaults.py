@@ -3,20 +3,25 @@
 The config file's defaults and a preset's values become the blueprint's question defaults (`apply`), so they are
 also what a prompt offers; flags and `--set` are answers. Each value is checked by its question as it is
 applied, and a bad one is reported with the config file's line. A configured key that the blueprint does not
-ask is left unused (one config file serves every blueprint); `slsgen config show` lists it as such.
+ask is left unused (one config file serves every blueprint); `slsgen config show` lists it as such. But a key
+close to one of the blueprint's questions (`memroy`) is most likely a typo: it gets a warning naming the question
+(a warning, not an error, since the same key may be another blueprint's question); and in the blueprint's own
+table (`[defaults.hello-world]`), where it can be meant for no other, an unknown key is an error. `env` tables
+hold environment variables (`env.KEY` answers), under `--env`.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+import difflib
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from .blueprints import Blueprint
 from .errors import ConfigInvalid, InvalidOption
-from .options import parse_pairs
-from .userconfig import UserConfig, Value
+from .options import check_env, parse_pairs
+from .userconfig import ENV_KEY, UserConfig, Value
 
 
 @dataclass(frozen=True)
@@ -88,14 +93,69 @@ def effective(
             rows.append(Effective(question.name, question.convert(given[question.name]), origins[question.name]))
         elif question.name in values:
             rows.append(Effective(question.name, question.default, values[question.name].origin))
-        elif question.name in blueprint.runtime_defaults or question in blueprint.questions:
-            rows.append(Effective(question.name, question.default, f"blueprint {blueprint.name}"))
+        elif question.name in blueprint.defined_by:
+            rows.append(Effective(question.name, question.default, f"blueprint {blueprint.defined_by[question.name]}"))
         else:
             rows.append(Effective(question.name, question.default, "slsgen default"))
     asked = {row.name for row in rows}
-    rows += [
-        Effective(name, item.value, f"{item.origin}, not asked by {blueprint.name}")
-        for name, item in values.items()
-        if name not in asked
-    ]
+    check_keys(config, blueprint.name, preset, asked)
+    return rows + unasked_rows(values, asked, blueprint.name)
+
+
+def unasked_rows(values: Mapping[str, Value], asked: Collection[str], blueprint: str) -> list[Effective]:
+    """`config show`'s rows for configured environment variables and for the keys `blueprint` does not ask."""
+    environment(values)
+    rows = []
+    for name, item in values.items():
+        if name.startswith(f"{ENV_KEY}."):
+            rows.append(Effective(name, item.value, item.origin))
+        elif name not in asked:
+            hint = typo_hint(name, asked)
+            rows.append(
+                Effective(name, item.value, f"{item.origin}, not asked by {blueprint}{': ' + hint if hint else ''}")
+            )
     return rows
+
+
+def environment(values: Mapping[str, Value]) -> dict[str, str]:
+    """The configured environment variables (`env = {...}` tables), checked as `--env` is, with their line."""
+    env = {key.removeprefix(f"{ENV_KEY}."): item for key, item in values.items() if key.startswith(f"{ENV_KEY}.")}
+    for name, item in env.items():
+        try:
+            check_env({name: item.value})
+        except InvalidOption as exc:
+            raise ConfigInvalid(f"{item.origin}: {ENV_KEY}.{name}: {exc}") from None
+    result = {name: str(item.value) for name, item in env.items()}
+    check_env(result)
+    return result
+
+
+def check_keys(config: UserConfig, blueprint: str, preset: str | None, asked: Collection[str]) -> list[str]:
+    """Warnings for shared keys that look like typos of `asked` questions; ConfigInvalid for a key of the
+    blueprint's own tables that it does not ask (see the module's docstring)."""
+    own = [config.blueprint_defaults.get(blueprint, {})]
+    shared = [config.defaults]
+    if preset is not None and preset in config.presets:
+        own.append(config.preset_blueprint_defaults.get(preset, {}).get(blueprint, {}))
+        shared.append(config.presets[preset])
+    for table in own:
+        for key, item in table.items():
+            if key not in asked and not key.startswith(f"{ENV_KEY}."):
+                close = difflib.get_close_matches(key, list(asked), n=1)
+                fix = f"did you mean {close[0]}?" if close else f"its questions: {', '.join(asked)}"
+                raise ConfigInvalid(f"{item.origin}: {key}: {blueprint} has no question {key}; {fix}")
+    warnings = []
+    for table in shared:
+        for key, item in table.items():
+            hint = typo_hint(key, asked)
+            if hint:
+                warnings.append(f"{item.origin}: {key} is not a question of {blueprint} ({hint}); it is left unused")
+    return warnings
+
+
+def typo_hint(key: str, asked: Collection[str]) -> str | None:
+    """`did you mean X?` when `key` is not asked but close to a question that is."""
+    if key in asked or key.startswith(f"{ENV_KEY}."):
+        return None
+    close = difflib.get_close_matches(key, list(asked), n=1, cutoff=0.75)
+    return f"did you mean {close[0]}?" if close else None

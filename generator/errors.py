@@ -68,3 +68,7 @@ class RenderError(SlsgenError):
 
 class NotAProject(SlsgenError):
     """A project command ran outside a generated project."""
+
+
+class RecordInvalid(SlsgenError):
+    """A project's `.slsgen.json`, snapshot or pending update is malformed (edited by hand, damaged, or newer)."""

@@ -125,6 +125,8 @@ def read_manifest(folder: Path) -> Manifest:
         data = yaml.load(path.read_text(encoding="utf-8"), Loader=SAFE_LOADER)  # noqa: S506 (a safe loader)
     except yaml.YAMLError as exc:
         raise BlueprintInvalid(f"{path} is not valid YAML: {exc}".splitlines()[0]) from None
+    except UnicodeDecodeError as exc:
+        raise BlueprintInvalid(f"{path} is not UTF-8 text (offset {exc.start}): save it as UTF-8") from None
     if not isinstance(data, dict):
         raise BlueprintInvalid(f"{path} must be a mapping of manifest keys")
     return parse(Manifest, data, str(path))

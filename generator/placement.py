@@ -32,6 +32,7 @@ import json
 import os
 import shutil
 import sys
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -164,6 +165,29 @@ def lock(workdir: Path) -> int | None:
     descriptor = os.open(workdir, os.O_RDONLY)
     fcntl.flock(descriptor, fcntl.LOCK_EX)
     return descriptor
+
+
+def new_workdir(parent: Path, prefix: str) -> tuple[Path, int | None]:
+    """A fresh work folder in `parent`, held locked (`lock`); returns it and the descriptor to close.
+
+    A concurrent run's `recover` may remove the folder in the instant between its creation and its lock (unlocked
+    and empty, it looks abandoned); the folder is then made again, so a run never works in a removed folder.
+    """
+    for _ in range(20):
+        workdir = Path(tempfile.mkdtemp(prefix=prefix, dir=parent))
+        try:
+            held = lock(workdir)
+        except FileNotFoundError:
+            continue
+        if held is None:
+            return workdir, held
+        try:
+            if os.fstat(held).st_ino == os.stat(workdir).st_ino:
+                return workdir, held
+        except FileNotFoundError:
+            pass
+        os.close(held)
+    raise OSError(errno.EAGAIN, "no work folder could be held (other runs removed each one made)", str(parent))
 
 
 @contextlib.contextmanager

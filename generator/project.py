@@ -11,7 +11,6 @@ from __future__ import annotations
 import inspect
 import os
 import shutil
-import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,7 +20,7 @@ from . import trust as trusted
 from .blueprints import Blueprint, load_blueprint
 from .errors import InvalidOption, OutputDirInvalid, TargetExists, WriteFailed
 from .options import Question, check_env, check_project_name, parse_pairs
-from .placement import lock, open_journal, place, recover, remove_workdir
+from .placement import new_workdir, open_journal, place, recover, remove_workdir
 from .render import evaluate, render
 from .snapshot import PENDING
 from .vcs import GitResult, init_repository
@@ -168,8 +167,7 @@ def generate_into(
         raise WriteFailed(f"cannot use {requested}: {describe(exc)}; choose another --output-dir") from None
     try:
         parent.mkdir(parents=True, exist_ok=True)
-        workdir = Path(tempfile.mkdtemp(prefix=f".{name}.slsgen-" if name else ".slsgen-", dir=parent))
-        held = lock(workdir)  # tells a run that starts meanwhile that this folder is in use
+        workdir, held = new_workdir(parent, f".{name}.slsgen-" if name else ".slsgen-")  # locked: in use
     except OSError as exc:
         remove_created(created)
         raise WriteFailed(

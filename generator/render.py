@@ -14,6 +14,7 @@ import fnmatch
 import hashlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -25,7 +26,7 @@ import yaml
 from . import __version__, children, paths, settings, snapshot, trust
 from .blueprints import Blueprint
 from .confine import confined
-from .errors import InvalidOption, RenderError
+from .errors import BlueprintInvalid, InvalidOption, RenderError
 from .expressions import evaluate, sandbox
 from .handler_check import check_rendered_handler
 from .manifest import SAFE_LOADER, Event
@@ -82,6 +83,14 @@ def assemble(blueprint: Blueprint, stage: Path, context: dict[str, Any]) -> None
     (stage / "cookiecutter.json").write_text(json.dumps(cookiecutter_json), encoding="utf-8")
 
 
+def layer_file(blueprint: Blueprint, relative: str) -> str:
+    """The blueprint file a staged file came from: the last layer that has it."""
+    for layer in reversed(blueprint.layers):
+        if (layer.path / relative).is_file():
+            return str(layer.path / relative)
+    return relative
+
+
 def run_cookiecutter(stage: Path, output_dir: Path) -> Path:
     """Render the assembled template with cookiecutter's library (no prompts, no hooks, no replay)."""
     from cookiecutter.exceptions import CookiecutterException
@@ -96,9 +105,94 @@ def run_cookiecutter(stage: Path, output_dir: Path) -> Path:
             )
     except (CookiecutterException, TemplateError) as exc:
         cause = getattr(exc, "error", None) or exc
-        reason = str(cause).splitlines()[0].rstrip(".") if str(cause) else type(cause).__name__
-        raise RenderError(f"rendering the blueprint failed: {reason}; nothing was written") from None
+        raise RenderError(f"rendering the blueprint failed: {describe_failure(cause)}; nothing was written") from None
+    except RecursionError as exc:
+        raise RenderError(f"rendering the blueprint failed: {recursion_message(exc)}; nothing was written") from None
+    except UnicodeDecodeError as exc:  # a file reached through {% extends %} / {% include %}: not checked before
+        raise BlueprintInvalid(undecodable(exc, stage / "templates")) from None
     return Path(project)
+
+
+def describe_failure(exc: BaseException) -> str:
+    """cookiecutter's exception as the fact it stands for (some carry no message, or hide the missing key)."""
+    from cookiecutter.exceptions import FailedHookException, NonTemplatedInputDirException, UndefinedVariableInTemplate
+
+    if isinstance(exc, NonTemplatedInputDirException):
+        return (
+            "it has no templated folder (a folder beside cookiecutter.json named like {{cookiecutter.project_slug}}, "
+            "which cookiecutter renders into the project): add one"
+        )
+    if isinstance(exc, UndefinedVariableInTemplate):
+        detail = str(getattr(exc.error, "message", None) or exc.error)
+        found = re.search(r"has no attribute '([^']+)'|'([^']+)' is undefined", detail)
+        missing = next((group for group in found.groups() if group), None) if found else None
+        what = f"it uses {missing!r}, which its context does not define" if missing else detail
+        return f"{exc.message}: {what}; add {missing or 'it'} to cookiecutter.json or fix the template"
+    if isinstance(exc, FailedHookException):
+        hook = frame_value(exc, "run_hook_from_repo_dir", "hook_name") or "a"
+        return f"its {hook} hook failed ({exc}; the hook's own output is above)"
+    text = str(getattr(exc, "message", None) or exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def undecodable(exc: UnicodeDecodeError, root: Path) -> str:
+    """The one line for a template Jinja could not read as UTF-8, named as templates name it (`<layer>/<path>`)."""
+    filename = frame_value(exc, "get_source", "filename")
+    shown = (
+        Path(filename).relative_to(root).as_posix() if filename and Path(filename).is_relative_to(root) else filename
+    )
+    return f"the template {shown or '(unknown)'} is not UTF-8 text (offset {exc.start}): save it as UTF-8"
+
+
+def check_text_files(template: Path, context: dict[str, Any], label: str, fix: str, layers: Any = None) -> None:
+    """Refuse, before cookiecutter renders anything, a file it would render as text that is not UTF-8 (Jinja
+    reads templates as UTF-8): one line naming the file and `fix`. Files cookiecutter copies as they are stay
+    allowed: those `_copy_without_render` lists, and binary ones (`binaryornot`, cookiecutter's own test).
+    `layers(relative)` names the blueprint file a staged file came from."""
+    from binaryornot.check import is_binary
+    from cookiecutter.generate import is_copy_only_path
+
+    for current, dirs, files in os.walk(template):
+        folder = Path(current).relative_to(template)
+        dirs[:] = [name for name in dirs if not is_copy_only_path(os.path.normpath(folder / name), context)]
+        for name in files:
+            relative = os.path.normpath(folder / name)
+            path = Path(current) / name
+            if is_copy_only_path(relative, context):
+                continue
+            data = path.read_bytes()
+            try:
+                data.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                if is_binary(str(path)):
+                    continue
+                shown = layers(relative) if layers is not None else relative
+                raise BlueprintInvalid(
+                    f"{label}: {shown} is not UTF-8 text (byte {data[exc.start]:#04x} at offset {exc.start}): {fix}"
+                ) from None
+
+
+def frame_value(exc: BaseException, function: str, name: str) -> Any:
+    """The local `name` of the innermost call of `function` in the traceback of `exc` (None when there is none):
+    which file cookiecutter was rendering, or which hook it ran, when its exception does not say."""
+    found = None
+    tb = exc.__traceback__
+    while tb is not None:
+        if tb.tb_frame.f_code.co_name == function:
+            found = tb.tb_frame.f_locals.get(name, found)
+        tb = tb.tb_next
+    return found
+
+
+def recursion_message(exc: RecursionError) -> str:
+    """A template that never ends rendering: a file that `{% extends %}` or `{% include %}`s itself (directly,
+    or through a layer of the same name), or a macro that calls itself."""
+    infile = frame_value(exc, "generate_file", "infile")
+    where = f"{infile}: " if infile else ""
+    return (
+        f"{where}a template that never ends: a file that extends or includes itself (directly or through others), "
+        "or a macro that calls itself; fix that template"
+    )
 
 
 def apply_exclusions(blueprint: Blueprint, project: Path, answers: dict[str, Any]) -> None:
@@ -135,6 +229,8 @@ def render_repeats(blueprint: Blueprint, stage: Path, project: Path, context: di
                 target.write_text(template.render(**variables), encoding="utf-8")
         except TemplateError as exc:
             raise RenderError(f"blueprint {blueprint.name}: repeat {rule.source}: {exc}; nothing was written") from None
+        except UnicodeDecodeError as exc:
+            raise BlueprintInvalid(f"blueprint {blueprint.name}: {undecodable(exc, stage / 'templates')}") from None
 
 
 def write_events(blueprint: Blueprint, project: Path, context: dict[str, Any]) -> None:
@@ -273,6 +369,13 @@ def render(blueprint: Blueprint, project_name: str, answers: dict[str, Any], wor
         trust.check_layer(layer.path, blueprint.name)
     assemble(blueprint, stage, context)
     trust.check_template_paths(stage / PROJECT_DIR, context, blueprint.name)
+    check_text_files(
+        stage / PROJECT_DIR,
+        {"cookiecutter": {"_copy_without_render": BINARY_GLOBS}},
+        f"blueprint {blueprint.name}",
+        "save it as UTF-8 (a binary file is copied as it is)",
+        lambda relative: layer_file(blueprint, relative),
+    )
     output = workdir / "out"
     output.mkdir()
     with confined(output, blueprint.name):  # what the blueprint's names and templates write stays in the project

@@ -63,19 +63,43 @@ def encode(files: dict[str, File]) -> bytes:
 
 
 def decode(data: bytes) -> dict[str, File]:
-    """The snapshot's files; ValueError when it is not one (damaged, or from a newer slsgen)."""
+    """The snapshot's files; ValueError naming the field when it is not one (damaged, edited, or from a newer
+    slsgen): a snapshot in a cloned project is input, checked entry by entry before a merge relies on it."""
     try:
         document = json.loads(gzip.decompress(data))
     except (OSError, EOFError, ValueError) as exc:
         raise ValueError(f"not a readable snapshot ({exc})") from None
-    if not isinstance(document, dict) or document.get("format") != FORMAT or not isinstance(document["files"], dict):
-        raise ValueError(f"not a snapshot of format {FORMAT}")
+    if not isinstance(document, dict) or document.get("format") != FORMAT:
+        found = document.get("format") if isinstance(document, dict) else document
+        raise ValueError(f"format must be {FORMAT}, not {found!r} (a snapshot from another slsgen, or damaged)")
+    entries = document.get("files")
+    if not isinstance(entries, dict):
+        raise ValueError(f"files must be a mapping of paths to entries, not {entries!r}"[:200])
     files: dict[str, File] = {}
-    for relative, entry in document["files"].items():
-        text, encoded = entry.get("text"), entry.get("base64")
-        data_bytes = text.encode("utf-8") if isinstance(text, str) else base64.b64decode(str(encoded))
-        files[relative] = File(data_bytes, bool(entry.get("executable")))
+    for relative, entry in entries.items():
+        files[relative] = _entry(relative, entry)
     return files
+
+
+def _entry(relative: str, entry: object) -> File:
+    """One snapshot entry: exactly one of `text` (a string) and `base64`, and an optional boolean `executable`."""
+    where = f"files[{relative!r}]"
+    if not isinstance(entry, dict) or set(entry) - {"text", "base64", "executable"}:
+        raise ValueError(f"{where} must be a mapping of text or base64, and executable"[:200])
+    text, encoded, executable = entry.get("text"), entry.get("base64"), entry.get("executable", False)
+    if not isinstance(executable, bool):
+        raise ValueError(f"{where}.executable must be true or false, not {executable!r}"[:200])
+    if isinstance(text, str) and encoded is None:
+        try:
+            return File(text.encode("utf-8"), executable)
+        except UnicodeEncodeError:
+            raise ValueError(f"{where}.text holds a lone surrogate, not text") from None
+    if isinstance(encoded, str) and text is None:
+        try:
+            return File(base64.b64decode(encoded, validate=True), executable)
+        except ValueError:
+            raise ValueError(f"{where}.base64 is not valid base64") from None
+    raise ValueError(f"{where} needs exactly one of text (a string) and base64 (a string)")
 
 
 def write(project: Path) -> None:

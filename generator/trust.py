@@ -127,8 +127,8 @@ def cookiecutter_code(template: Path) -> list[str]:
 
 def name_problem(relative: str) -> str | None:
     """Why a rendered path (relative, `/`-separated) cannot be written safely on every common file system."""
-    if relative.startswith(("/", "\\")) or "//" in relative or re.match(r"^[A-Za-z]:", relative):
-        return "is (or holds) an absolute path"
+    if relative.startswith(("/", "\\")) or re.match(r"^[A-Za-z]:[/\\]", relative):
+        return "is (or holds) an absolute path"  # `a:b` is not one: its ':' is refused below, by name
     for part in relative.split("/"):
         if part in ("", ".", ".."):
             return "leaves the project folder" if part == ".." else "has an empty folder name"
@@ -152,14 +152,30 @@ def check_path(relative: str, blueprint: str) -> None:
 
 def check_links(folder: Path, blueprint: str) -> None:
     """Refuse a symbolic link in a blueprint's folder that points outside it (its content would be copied in)."""
+    _check_links_in(folder, blueprint, "blueprint")
+
+
+def check_tree(project: Path, blueprint: str) -> None:
+    """Check every rendered path before it is placed: valid names, and links that stay inside the project."""
+    for current, dirs, files in os.walk(project):
+        for entry in [*dirs, *files]:
+            check_path((Path(current) / entry).relative_to(project).as_posix(), blueprint)
+    _check_links_in(project, blueprint, "project")
+
+
+def _check_links_in(folder: Path, blueprint: str, what: str) -> None:
+    """Refuse a link in `folder` whose target is outside it, naming the link that leaves, not one that only
+    points at it (a virtual environment's `python3 -> python` leads out through `python -> /usr/bin/python3`)."""
     root = folder.resolve()
     for current, dirs, files in os.walk(folder):
         for entry in [*dirs, *files]:
             path = Path(current) / entry
             if path.is_symlink() and not path.resolve().is_relative_to(root):
-                relative = path.relative_to(folder).as_posix()
+                link = leaving_link(path, root)
+                relative = link.relative_to(folder).as_posix() if link.is_relative_to(folder) else str(link)
+                fix = "copy the file in instead" if what == "blueprint" else "make it after generation instead"
                 raise UnsafePath(
-                    f"blueprint {blueprint}: {relative} is a link to {os.readlink(path)}, outside the blueprint; "
+                    f"blueprint {blueprint}: {relative} is a link to {os.readlink(link)}, outside the {what} ({fix}); "
                     "refused, nothing was written"
                 )
 
@@ -188,35 +204,57 @@ def submodule_paths(folder: Path) -> list[str]:
     return [match.strip() for match in re.findall(r"^\s*path\s*=\s*(.+?)\s*$", text, re.MULTILINE)]
 
 
-def check_tree(project: Path, blueprint: str) -> None:
-    """Check every rendered path before it is placed: valid names, and links that stay inside the project."""
-    root = project.resolve()
-    for current, dirs, files in os.walk(project):
-        for entry in [*dirs, *files]:
-            path = Path(current) / entry
-            relative = path.relative_to(project).as_posix()
-            check_path(relative, blueprint)
-            if path.is_symlink() and not path.resolve().is_relative_to(root):
-                raise UnsafePath(
-                    f"blueprint {blueprint}: {relative} is a link to {os.readlink(path)}, outside the project; "
-                    "refused, nothing was written"
-                )
+def leaving_link(path: Path, root: Path) -> Path:
+    """The link of `path`'s chain (itself, then the links it points at) whose own target lies outside `root`."""
+    seen = set()
+    current = path
+    while current.is_symlink() and current not in seen:
+        seen.add(current)
+        target = current.parent.resolve() / os.readlink(current)
+        if not Path(os.path.normpath(target)).is_relative_to(root):
+            return current
+        current = Path(os.path.normpath(target))
+    return path
 
 
 def check_template_paths(template: Path, context: Mapping[str, Any], blueprint: str) -> None:
     """Render every path of a cookiecutter template (its `{{cookiecutter.x}}` folder) before cookiecutter writes
     anything, with the environment cookiecutter renders them in (its delimiters included): a path that renders to
     `..` or an absolute path is refused with its name. This gives the early, precise message; the writes
-    themselves are checked when they happen (`confine`)."""
+    themselves are checked when they happen (`confine`).
+
+    Each name is rendered on its own too, to say which answer broke it: a name that renders to an absolute path,
+    or a file (or the project folder) whose name would hold a `/` (a folder's may: cookiecutter nests it). A file
+    name that renders empty is skipped, as cookiecutter skips it.
+    """
     env = cookiecutter_environment({"cookiecutter": dict(context)})
     for current, dirs, files in os.walk(template):
         for entry in [*dirs, *files]:
             relative = (Path(current) / entry).relative_to(template.parent).as_posix()
             try:
-                rendered = env.from_string(relative).render(cookiecutter=dict(context))
+                whole = env.from_string(relative).render(cookiecutter=dict(context)).replace("\\", "/")
             except Exception:  # noqa: S112 - cookiecutter reports template errors itself, with its context
                 continue
-            check_path(rendered.replace("\\", "/"), blueprint)
+            if entry in files and whole.endswith("/"):
+                continue
+            try:
+                parts = [env.from_string(part).render(cookiecutter=dict(context)) for part in relative.split("/")]
+            except Exception:  # a block across names (`{% if %}a/b{% endif %}`): only the whole path is checked
+                parts = []
+            for index, (part, rendered) in enumerate(zip(relative.split("/"), parts, strict=False)):
+                if rendered == part:
+                    continue
+                if (name_problem(rendered.replace("\\", "/")) or "").startswith("is (or holds) an absolute"):
+                    why = "is (or holds) an absolute path"
+                elif "/" in rendered and (index == 0 or (entry in files and index == len(parts) - 1)):
+                    why = "names a file (or the project folder) with a '/' in it"
+                else:
+                    continue
+                raise UnsafePath(
+                    f"blueprint {blueprint}: the path {whole!r} {why}: {part!r} renders as {rendered!r}; give an "
+                    "answer without '/'; refused, nothing was written"
+                )
+            check_path(whole, blueprint)
 
 
 def sandboxed_environment(context: dict[str, Any] | None = None, **options: Any) -> SandboxedEnvironment:

@@ -24,15 +24,15 @@ import json
 import os
 import shutil
 import subprocess
-import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import settings, snapshot
+from . import records, settings, snapshot
 from . import trust as trusted
 from .blueprints import Blueprint, load_blueprint
+from .cookietemplate import Rendered, render_template
 from .errors import (
     BlueprintInvalid,
     BlueprintNotFound,
@@ -44,10 +44,10 @@ from .errors import (
 )
 from .merge import has_markers, merge
 from .options import Question
-from .placement import is_project_file, lock, open_journal, place, recover, remove_workdir, unfinished
+from .placement import is_project_file, new_workdir, open_journal, place, recover, remove_workdir, unfinished
 from .project import describe, holds_files, resolve_answers
 from .render import evaluate, render
-from .sources import is_git
+from .sources import ResolvedSource, is_git, resolve
 
 Ask = Callable[[Question], Any]
 PENDING = snapshot.PENDING
@@ -83,18 +83,8 @@ class Plan:
 
 
 def read_record(project: Path) -> dict[str, Any]:
-    path = project / settings.RECORD_NAME
-    try:
-        record = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise NotAProject(
-            f"{project} has no {settings.RECORD_NAME}: run slsgen update in a project slsgen generated"
-        ) from None
-    except (OSError, ValueError) as exc:
-        raise NotAProject(f"{path} is not readable JSON ({exc}); restore it from version control") from None
-    if not isinstance(record, dict) or not isinstance(record.get("blueprint"), dict):
-        raise NotAProject(f"{path} does not record a blueprint; restore it from version control")
-    return record
+    """The project's `.slsgen.json`, checked field by field (`records`): one line naming the field and the fix."""
+    return records.read_record(project)
 
 
 def blueprint_source(recorded: Mapping[str, Any], ref: str | None) -> Blueprint:
@@ -104,16 +94,11 @@ def blueprint_source(recorded: Mapping[str, Any], ref: str | None) -> Blueprint:
     repository, fetched again at `ref` (else the recorded ref: a branch moves on, a tag or commit stays). A record
     is input like any other (a cloned project's may be anyone's): a source that is none of these is refused.
     """
-    source = str(recorded.get("source", ""))
+    source = recorded_source(recorded)
     from_git = is_git(source)
     if not from_git:
         if ref is not None:
             raise InvalidOption(f"--ref applies to blueprints from git; {source} is not one")
-        if not source.startswith("builtin:") and not Path(source).is_absolute():
-            raise NotAProject(
-                f"blueprint.source {source!r} in {settings.RECORD_NAME} is not builtin:NAME, an absolute folder or a "
-                "git URL; restore the record from version control"
-            )
         if not source.startswith("builtin:") and not Path(source).is_dir():
             raise BlueprintNotFound(
                 f"the project's blueprint folder {source} no longer exists: restore it, or fix blueprint.source in "
@@ -121,6 +106,24 @@ def blueprint_source(recorded: Mapping[str, Any], ref: str | None) -> Blueprint:
             )
         return load_blueprint(source if source.startswith("builtin:") else str(Path(source)))
     return load_blueprint(source, ref=ref or recorded.get("ref"), directory=recorded.get("directory"))
+
+
+def recorded_source(recorded: Mapping[str, Any]) -> str:
+    """A record's `blueprint.source`, if it has one of the forms slsgen writes: `builtin:NAME`, an absolute folder
+    or a git URL. A relative folder would be read from wherever `slsgen update` runs."""
+    source = str(recorded.get("source", ""))
+    if not (is_git(source) or source.startswith("builtin:") or Path(source).is_absolute()):
+        raise NotAProject(
+            f"blueprint.source {source!r} in {settings.RECORD_NAME} is not builtin:NAME, an absolute folder or a "
+            "git URL; restore the record from version control"
+        )
+    return source
+
+
+def project_files(files: Mapping[str, snapshot.File]) -> dict[str, snapshot.File]:
+    """The files a merge may plan: none under version-control metadata, whatever a snapshot holds (a project
+    generated before slsgen left a blueprint's `.git` out may have it in its records)."""
+    return {path: file for path, file in files.items() if is_project_file(path)}
 
 
 def carried_answers(
@@ -178,12 +181,9 @@ def base_files(project: Path, record: Mapping[str, Any], trust: bool, workdir: P
     """The merge base: the project's snapshot, else (older projects) a re-render of the recorded version, used
     only when the digests prove it identical. A git blueprint is fetched again at the recorded commit; a built-in
     or folder blueprint exists only as it is now, so it serves only while its version is the recorded one."""
-    try:
-        stored = snapshot.read(project)
-    except ValueError as exc:
-        raise UpdateRefused(f"{project / snapshot.SNAPSHOT} is {exc}; restore it from version control") from None
+    stored = records.read_snapshot(project)
     if stored is not None:
-        return {path: file for path, file in stored.items() if is_project_file(path)}
+        return project_files(stored)
     recorded_blueprint = record["blueprint"]
     version = recorded_blueprint.get("version")
     recorded = dict(record.get("answers", {}))
@@ -238,6 +238,8 @@ def plan_update(
     holds (a project generated before slsgen left a blueprint's `.git` out may have it in its records).
     """
     record = read_record(project)
+    if record["blueprint"].get("kind") == "cookiecutter":
+        return plan_template_update(project, workdir, record, ref, dict(changes or {}), trust)
     recorded_blueprint = record["blueprint"]
     blueprint = blueprint_source(recorded_blueprint, ref)
     trusted.require(blueprint.name, blueprint.chain, trusted.blueprint_code(blueprint), trust)
@@ -249,7 +251,7 @@ def plan_update(
     name = str(record.get("project_name", project.name))
     (workdir / "new").mkdir()
     rendered = render(blueprint, name, answers, workdir / "new")
-    theirs = {path: file for path, file in snapshot.files_of(rendered).items() if is_project_file(path)}
+    theirs = project_files(snapshot.files_of(rendered))
     plan = Plan(
         project=project,
         blueprint=blueprint.name,
@@ -261,13 +263,86 @@ def plan_update(
         record=(rendered / settings.RECORD_NAME).read_bytes(),
         base=(rendered / snapshot.SNAPSHOT).read_bytes(),
     )
-    labels = (
-        "yours",
-        f"{blueprint.name} {plan.old_version}",
-        f"{blueprint.name} {plan.new_version}",
-    )
+    merge_all(plan, base, theirs)
+    return plan
+
+
+def merge_all(plan: Plan, base: Mapping[str, snapshot.File], theirs: Mapping[str, snapshot.File]) -> None:
+    """Merge every file the base or the new version has into `plan` (see `merge_one`)."""
+    labels = ("yours", f"{plan.blueprint} {plan.old_version}", f"{plan.blueprint} {plan.new_version}")
     for relative in sorted(base.keys() | theirs.keys()):
-        merge_one(plan, relative, base.get(relative), current_file(project, relative), theirs.get(relative), labels)
+        merge_one(
+            plan, relative, base.get(relative), current_file(plan.project, relative), theirs.get(relative), labels
+        )
+
+
+def template_source(recorded: Mapping[str, Any], ref: str | None) -> ResolvedSource:
+    """The cookiecutter template a project records, at `ref` (else the recorded ref) for a git template."""
+    source = recorded_source(recorded)
+    if is_git(source):
+        return resolve(source, ref or recorded.get("ref"), recorded.get("directory"))
+    if ref is not None:
+        raise InvalidOption(f"--ref applies to templates from git; {source} is not one")
+    if not Path(source).is_dir():
+        raise BlueprintNotFound(
+            f"the project's template folder {source} no longer exists: restore it, or fix blueprint.source in "
+            f"{settings.RECORD_NAME}"
+        )
+    return resolve(source, directory=recorded.get("directory"))
+
+
+def plan_template_update(
+    project: Path, workdir: Path, record: Mapping[str, Any], ref: str | None, changes: dict[str, str], trust: bool
+) -> Plan:
+    """`plan_update` for a project made from a plain cookiecutter template, as cruft updates one: the template's
+    current version (or `ref`) rendered with the recorded answers (changes over them; new questions take their
+    defaults: cookiecutter asks all its questions or none), merged over the snapshot the generation kept."""
+    recorded = record["blueprint"]
+    resolved = template_source(recorded, ref)
+    reference = str(recorded.get("template") or recorded["source"])
+    answers = dict(record.get("answers", {}))
+
+    def rendered_at(resolved: ResolvedSource, folder: str, given: Mapping[str, str]) -> Rendered:
+        (workdir / folder).mkdir()
+        return render_template(
+            resolved,
+            workdir / folder,
+            reference=reference,
+            output_dir=project.parent,
+            given=given,
+            carried=answers,
+            trusted=trust,
+        )
+
+    new = rendered_at(resolved, "new", changes)
+    base = records.read_snapshot(project)
+    if base is not None:
+        base = project_files(base)
+    else:  # generated before slsgen kept a snapshot: a re-render of what it recorded, if it is proven
+        try:
+            old = template_source(recorded, recorded.get("commit")) if recorded.get("commit") else resolved
+            base = snapshot.files_of(rendered_at(old, "base", {}).folder)
+        except SlsgenError:
+            base = {}
+        if not base or {path: snapshot_digest(file) for path, file in base.items()} != record.get("files"):
+            raise UpdateRefused(
+                f"{project} has no merge base: it has no {snapshot.SNAPSHOT}, and its template does not reproduce "
+                "it; generate the project anew with `slsgen new --force` and review the differences with git"
+            )
+    theirs = project_files(snapshot.files_of(new.folder))
+    version = {"old": recorded.get("commit"), "new": resolved.commit}
+    plan = Plan(
+        project=project,
+        blueprint=str(recorded["name"]),
+        old_version=str(version["old"] or "as generated")[:12],
+        new_version=str(version["new"] or "now")[:12],
+        new_questions={key: value for key, value in new.answers.items() if key not in answers},
+        dropped_answers=new.dropped,
+        available=theirs != base or new.answers != answers,
+        record=(new.folder / settings.RECORD_NAME).read_bytes(),
+        base=(new.folder / snapshot.SNAPSHOT).read_bytes(),
+    )
+    merge_all(plan, base, theirs)
     return plan
 
 
@@ -399,8 +474,7 @@ def in_workdir(project: Path, action: Callable[[Path], Any]) -> Any:
     originals, and the error names it.
     """
     try:
-        workdir = Path(tempfile.mkdtemp(prefix=f".{project.name}.slsgen-update-", dir=project.parent))
-        held = lock(workdir)
+        workdir, held = new_workdir(project.parent, f".{project.name}.slsgen-update-")
     except OSError as exc:
         raise WriteFailed(f"cannot write beside {project}: {describe(exc)}; nothing was changed") from None
     try:
@@ -471,19 +545,17 @@ def continue_update(directory: str | os.PathLike[str] = ".") -> Plan:
     recover_project(project)
     record = read_record(project)
     pending = project / PENDING
-    try:
-        state = json.loads((pending / "state.json").read_text(encoding="utf-8"))
-        new_record, new_base = (pending / "record.json").read_bytes(), (pending / "base.json.gz").read_bytes()
-    except (OSError, ValueError):
-        raise UpdateRefused(f"{project} has no update waiting to be continued: run `slsgen update`") from None
+    if not (pending / "state.json").is_file():
+        raise UpdateRefused(f"{project} has no update waiting to be continued: run `slsgen update`")
+    state, new_record, new, new_base = records.read_pending(pending)
     unresolved = [
-        path for path in state["conflicts"] if (project / path).is_file() and has_markers((project / path).read_bytes())
+        path for path in state.conflicts if (project / path).is_file() and has_markers((project / path).read_bytes())
     ]
     if unresolved:
         raise UpdateRefused(f"conflict markers remain in {', '.join(unresolved)}: resolve them, then continue")
-    new = json.loads(new_record)
-    plan = Plan(project, new["blueprint"]["name"], record["blueprint"].get("version", ""), new["blueprint"]["version"])
-    plan.removed = list(state.get("removed", []))
+    version = new["blueprint"].get("version") or str(new["blueprint"].get("commit") or "now")[:12]
+    plan = Plan(project, new["blueprint"]["name"], record["blueprint"].get("version", ""), version)
+    plan.removed = list(state.removed)
 
     def run(workdir: Path) -> Plan:
         staging = workdir / "staging"

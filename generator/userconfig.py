@@ -17,6 +17,7 @@ can be reported as `<file>:<line>: <key>: <problem>`.
 
     [presets.prod]          # `slsgen new ... --preset prod`; may hold blueprint tables too
     memory = 1024
+    env = { LOG_CHANNEL = "ops" }   # environment variables, under `--env`
 """
 
 from __future__ import annotations
@@ -41,6 +42,8 @@ CACHE_ENV = "SLSGEN_CACHE"
 TOP_KEYS = ("blueprints", "trusted", "defaults", "presets")
 # The flag names a user knows, as the question names they stand for.
 ALIASES = {"arch": "architecture"}
+# The key of a table's environment variables (what `--env KEY=VALUE` gives), in any defaults or preset table.
+ENV_KEY = "env"
 
 
 @dataclass(frozen=True)
@@ -121,6 +124,9 @@ def _answers(
     per_blueprint: dict[str, dict[str, Value]] = {}
     for key, value in data.items():
         where = _where(path, line_of(text, table, key))
+        if key == ENV_KEY:
+            answers.update(_environment(where, table, value))
+            continue
         if isinstance(value, dict):
             if len(table) > 2 or (table[0] == "defaults" and len(table) > 1):
                 raise ConfigInvalid(f"{where}: {_shown(*table, key)}: tables nest one level (a blueprint name)")
@@ -132,6 +138,17 @@ def _answers(
         name = ALIASES.get(key, key).replace("-", "_")
         answers[name] = Value(value, where)
     return answers, per_blueprint
+
+
+def _environment(where: str, table: tuple[str, ...], value: Any) -> dict[str, Value]:
+    """`env = {KEY = "value"}` (or an `[...env]` table): the function's environment variables, one `env.KEY`
+    answer each, so that a preset's variable overrides the defaults' one by one, as answers do."""
+    if not isinstance(value, dict) or not all(isinstance(item, str) for item in value.values()):
+        shown = _shown(*table, ENV_KEY)
+        raise ConfigInvalid(
+            f'{where}: {shown}: environment variables are a table of strings: {ENV_KEY} = {{ LOG_CHANNEL = "ops" }}'
+        )
+    return {f"{ENV_KEY}.{name}": Value(item, where) for name, item in value.items()}
 
 
 def _strings(path: Path, text: str, key: str, value: Any) -> list[str]:

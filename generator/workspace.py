@@ -73,9 +73,13 @@ def generate(
             interactive,
             trust,
             available() if git is None else git,
+            blueprint,
         )
     loaded = load_blueprint(resolved)
-    loaded = defaults.apply(loaded, defaults.configured(config, loaded.name, preset))
+    values = defaults.configured(config, loaded.name, preset)
+    loaded = defaults.apply(loaded, values)
+    warn(defaults.check_keys(config, loaded.name, preset, [question.name for question in loaded.all_questions()]))
+    env = {**defaults.environment(values), **env}
     require(loaded.name, loaded.chain, blueprint_code(loaded), trust)  # before any prompt, not after them
     ask = None
     if interactive:
@@ -112,6 +116,7 @@ def generate_cookiecutter(
     interactive: bool,
     trust: bool,
     git: bool,
+    reference: str,
 ) -> tuple[Generation, list[str]]:
     """A plain cookiecutter template: its own questions, answered by --set, the config and its prompts.
 
@@ -119,7 +124,7 @@ def generate_cookiecutter(
     `--ci none` says what happens anyway. `--git` applies as to a blueprint.
     """
     from . import defaults
-    from .cookietemplate import generate_template
+    from .cookietemplate import asked_keys, generate_template
 
     if flags.get("ci") not in (None, "none"):
         raise InvalidOption(
@@ -133,12 +138,14 @@ def generate_cookiecutter(
             "template with its own questions: answer them with --set KEY=VALUE"
         )
     values = defaults.configured(config, resolved.path.name, preset)
+    warn(defaults.check_keys(config, resolved.path.name, preset, asked_keys(resolved.path)))
     generation = generate_template(
         resolved,
         name,
         output_dir=output_dir,
         given=parse_pairs(set_pairs, "--set"),
-        configured={key: item.value for key, item in values.items()},
+        configured=values,
+        reference=reference,
         no_input=not interactive,
         force=force,
         trusted=trust,
@@ -147,12 +154,54 @@ def generate_cookiecutter(
     return generation, []
 
 
+def warn(lines: list[str]) -> None:
+    if lines:
+        from .console import print_warning
+
+        for line in lines:
+            print_warning(line)
+
+
 def config_rows(
-    blueprint: str, preset: str | None, flags: Mapping[str, Any], set_pairs: list[str]
+    blueprint: str,
+    preset: str | None,
+    flags: Mapping[str, Any],
+    set_pairs: list[str],
+    ref: str | None = None,
+    directory: str | None = None,
 ) -> tuple[UserConfig, list[Effective]]:
-    """`slsgen config show`: the config file, and each effective answer for `blueprint` with its origin."""
+    """`slsgen config show`: the config file, and each effective answer for `blueprint` (a blueprint or a
+    cookiecutter template, at `ref` and in `directory` as `new` finds it) with its origin."""
     from . import defaults, userconfig
     from .blueprints import load_blueprint
+    from .sources import resolve
 
     config = userconfig.load()
-    return config, defaults.effective(load_blueprint(blueprint), config, preset, flags, set_pairs)
+    resolved = resolve(blueprint, ref, directory)
+    if resolved.kind == "cookiecutter":
+        return config, template_rows(resolved.path, config, preset, set_pairs)
+    return config, defaults.effective(load_blueprint(resolved), config, preset, flags, set_pairs)
+
+
+def template_rows(template: Path, config: UserConfig, preset: str | None, set_pairs: list[str]) -> list[Effective]:
+    """`config show` for a cookiecutter template: each of its questions' value (as `new` would pass it) and
+    origin (a set of templates shows its `templates` choice: a nested one's questions are its own)."""
+    from . import defaults
+    from .cookietemplate import asked_keys, check_value, questions
+
+    data = questions(template)
+    values = defaults.configured(config, template.name, preset)
+    defaults.check_keys(config, template.name, preset, asked_keys(template))
+    given = parse_pairs(set_pairs, "--set")
+    rows = []
+    for key in [key for key in data if not key.startswith("_")]:
+        value, origin = data[key], f"template {template.name}"
+        if key in given:
+            value, origin = given[key], "--set"
+        elif key in values:
+            value, origin = values[key].value, values[key].origin
+        try:
+            rows.append(defaults.Effective(key, check_value(key, data[key], value), origin))
+        except ValueError as exc:
+            raise InvalidOption(f"{origin}: {exc}") from None
+    return rows + defaults.unasked_rows(values, asked_keys(template), template.name)

@@ -226,6 +226,7 @@ def test_a_cookiecutter_template_project_is_a_repository_like_a_blueprint_s(tmp_
         ".gitignore",
         ".gitlab-ci.yml",
         ".slsgen.json",
+        ".slsgen/base.json.gz",  # the merge base of a later `slsgen update`, as a blueprint's project has it
         "src/app.py",
         "template.yaml",
     ]

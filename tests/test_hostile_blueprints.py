@@ -307,7 +307,7 @@ def test_a_ref_in_a_cloned_projects_record_is_checked_before_update_fetches_it(t
     project = generate_project(url, "p1", output_dir=tmp_path).path
     marker = tmp_path / "ran"
     edit_record(project, lambda record: record["blueprint"].update(ref=INJECTION.format(marker=marker)))
-    one_line(slsgen("update", str(project), "--force", cwd=tmp_path), "not a valid git tag")
+    one_line(slsgen("update", str(project), "--force", cwd=tmp_path), "ref '--upload-pack=")
     assert not marker.exists()
 
 

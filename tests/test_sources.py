@@ -311,3 +311,27 @@ def test_update_follows_a_git_branch_and_keeps_the_user_s_edits(team_repo, tmp_p
     assert readme.read_text().endswith("Our own notes.\n")
     assert record(project)["blueprint"]["commit"] == newer
     assert record(project)["blueprint"]["version"] == "3.0.0"
+
+
+def test_config_show_takes_ref_and_directory_and_names_the_blueprint_that_set_each_default(team_repo, tmp_path):
+    url = monorepo(tmp_path)
+    result = slsgen("config", "show", url, "--ref", "v1", "--directory", "blueprints/api", cwd=tmp_path)
+    rows = {line.split()[0]: " ".join(line.split()[1:]) for line in result.stdout.splitlines()[3:] if line.strip()}
+    assert rows["memory"] == "512 blueprint team-api"  # the parent's runtime default, not the child's
+    assert rows["owner"] == "platform blueprint team-api"
+    assert rows["greeting"] == "Hello blueprint hello-world"
+    assert rows["tier"] == "silver blueprint api"
+    assert rows["runtime"] == "python3.13 slsgen default"
+    missing = slsgen("config", "show", url, "--ref", "v1", cwd=tmp_path, check=False)
+    assert missing.returncode == 2
+    assert "pick one with --directory" in missing.stderr
+
+
+def test_config_show_lists_a_cookiecutter_template_s_questions(team_repo, tmp_path):
+    template = cookiecutter_template(tmp_path / "sam-template")
+    result = slsgen("config", "show", str(template), "--set", "runtime=python3.12", cwd=tmp_path)
+    rows = {line.split()[0]: " ".join(line.split()[1:]) for line in result.stdout.splitlines()[3:] if line.strip()}
+    assert rows["runtime"] == "python3.12 --set"
+    assert rows["owner"] == "team template sam-template"
+    bad = slsgen("config", "show", str(template), "--set", "runtime=python2.7", cwd=tmp_path, check=False)
+    assert bad.stderr == "error: --set: runtime must be one of python3.13, python3.12, not 'python2.7'\n"
