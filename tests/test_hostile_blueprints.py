@@ -763,3 +763,18 @@ def test_untrusted_is_the_default_for_every_non_builtin_source(tmp_path):
     assert not marker.exists()
     with pytest.raises(BlueprintNotFound):
         fetch("git+ext::sh -c true", None)
+
+
+def test_blueprint_lint_meets_each_class_at_load_as_new_does(tmp_path, home):
+    """`blueprint lint` loads and renders like `new`: an option for git in an `extends:` and a context mutation
+    are each one of its problems, never a traceback, and nothing runs or is written outside. (lint takes local
+    folders, whose `extends:` may name any folder: containment is a git blueprint's rule.)"""
+    marker = tmp_path / "ran"
+    parent = repository(blueprint_folder(tmp_path / "parent", {}))
+    injecting = blueprint_folder(tmp_path / "a", {}, extends=f"{parent}#ref={INJECTION.format(marker=marker)}")
+    for folder in (injecting, mutating_blueprint(tmp_path / "b", home, MUTATIONS[0])):
+        problems = lint_blueprint(folder).problems
+        assert problems
+        assert "Traceback" not in "\n".join(problems)
+    assert not marker.exists()
+    untouched(home)
