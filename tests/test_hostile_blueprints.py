@@ -316,6 +316,13 @@ def test_a_ref_in_a_cloned_projects_record_is_checked_before_update_fetches_it(t
 CHECK = "import pathlib\npathlib.Path('{marker}').write_text('ran')\n"
 
 
+def checked_blueprint(folder: Path, marker: Path) -> Path:
+    """A blueprint whose check, if it ever runs, writes `marker`."""
+    return blueprint_folder(
+        folder, {"scripts/check.py": CHECK.format(marker=marker)}, extra="checks:\n  - {run: scripts/check.py}\n"
+    )
+
+
 def test_update_refuses_checks_a_blueprint_added_later_unless_trusted(tmp_path):
     folder = blueprint_folder(tmp_path / "bp", {"NOTES.md": "v1\n"})
     url = repository(folder)
@@ -338,11 +345,7 @@ def test_update_refuses_checks_a_blueprint_added_later_unless_trusted(tmp_path):
 def test_a_record_naming_a_folder_with_checks_is_held_to_the_trust_rules(tmp_path):
     project = generate_project("hello-world", "p1", output_dir=tmp_path).path
     marker = tmp_path / "ran"
-    evil = blueprint_folder(
-        tmp_path / "evil",
-        {"scripts/check.py": CHECK.format(marker=marker)},
-        extra="checks:\n  - {run: scripts/check.py}\n",
-    )
+    evil = checked_blueprint(tmp_path / "evil", marker)
     edit_record(project, lambda record: record["blueprint"].update(source=str(evil), name="evil"))
     one_line(slsgen("update", str(project), "--force", "--check", cwd=tmp_path), "not trusted")
     assert not marker.exists()
@@ -361,11 +364,7 @@ def test_a_record_source_of_no_known_form_is_refused(tmp_path, source):
 def test_the_merge_base_rerender_is_held_to_the_trust_rules_too(tmp_path):
     """No snapshot: the recorded version is rendered again as the merge base, and its checks need trust."""
     marker = tmp_path / "ran"
-    folder = blueprint_folder(
-        tmp_path / "bp",
-        {"scripts/check.py": CHECK.format(marker=marker)},
-        extra="checks:\n  - {run: scripts/check.py}\n",
-    )
+    folder = checked_blueprint(tmp_path / "bp", marker)
     url = repository(folder)
     project = generate_project(url, "p1", output_dir=tmp_path, trust=True).path
     marker.unlink()
@@ -449,11 +448,7 @@ def test_a_path_climbing_out_of_a_trusted_folder_is_not_trusted(tmp_path, home):
     trusted_folder = tmp_path / "trusted"
     trusted_folder.mkdir()
     marker = tmp_path / "ran"
-    evil = blueprint_folder(
-        tmp_path / "evil",
-        {"scripts/check.py": CHECK.format(marker=marker)},
-        extra="checks:\n  - {run: scripts/check.py}\n",
-    )
+    evil = checked_blueprint(tmp_path / "evil", marker)
     url = repository(evil)
     (home / "config.toml").write_text(f'trusted = ["file://{trusted_folder}"]\n')
     climbing = url.replace(str(tmp_path), f"{trusted_folder}/..")
@@ -751,11 +746,7 @@ def edit_record(project: Path, change) -> None:
 
 def test_untrusted_is_the_default_for_every_non_builtin_source(tmp_path):
     marker = tmp_path / "ran"
-    folder = blueprint_folder(
-        tmp_path / "bp",
-        {"scripts/check.py": CHECK.format(marker=marker)},
-        extra="checks:\n  - {run: scripts/check.py}\n",
-    )
+    folder = checked_blueprint(tmp_path / "bp", marker)
     with pytest.raises(Untrusted):
         lint_blueprint(folder)
     with pytest.raises(Untrusted):

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import subprocess
 import textwrap
 from pathlib import Path
 
@@ -16,7 +15,7 @@ from generator import load_blueprint, new_project
 from generator.errors import BlueprintInvalid, BlueprintNotFound, SourceUnavailable
 from generator.sources import resolve, split_reference
 
-from helpers import slsgen
+from helpers import git, slsgen
 
 TEAM_MANIFEST = """\
 name: team-api
@@ -29,19 +28,6 @@ questions:
   - {{name: owner, type: str, default: platform, help: Owning team}}
 """
 HANDLER_SUFFIX = "\n# team blueprint {version}: owned by {{{{ cookiecutter.owner }}}}\n"
-
-
-def git(*args: str, cwd: Path) -> str:
-    environment = {
-        **os.environ,
-        "GIT_AUTHOR_NAME": "t",
-        "GIT_AUTHOR_EMAIL": "t@example.com",
-        "GIT_COMMITTER_NAME": "t",
-        "GIT_COMMITTER_EMAIL": "t@example.com",
-        "GIT_CONFIG_GLOBAL": os.devnull,
-    }
-    result = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, env=environment, check=True)
-    return result.stdout.strip()
 
 
 def write_team_blueprint(folder: Path, version: str) -> None:
