@@ -19,6 +19,7 @@ from . import settings, snapshot
 from .errors import BlueprintInvalid, InvalidOption, NotAProject, RecordInvalid
 from .options import check_project_name
 from .placement import is_inside
+from .sources import is_git
 from .typed import parse
 
 KINDS = ("slsgen", "cookiecutter")
@@ -45,6 +46,9 @@ class RecordedSource:
             raise ValueError(f"kind must be one of {', '.join(KINDS)}, not {self.kind!r}")
         if not self.name or not self.source:
             raise ValueError("name and source must be non-empty text")
+        if not (is_git(self.source) or self.source.startswith("builtin:") or Path(self.source).is_absolute()):
+            # a relative folder would be read from wherever `slsgen update` runs
+            raise ValueError(f"source must be builtin:NAME, an absolute folder or a git URL, not {self.source!r}")
         if self.kind == "slsgen" and not self.version:
             raise ValueError("'version' is required for a blueprint")
         if self.commit is not None and not COMMIT.match(self.commit):

@@ -37,7 +37,6 @@ from .errors import (
     BlueprintInvalid,
     BlueprintNotFound,
     InvalidOption,
-    NotAProject,
     RenderError,
     SlsgenError,
     WriteFailed,
@@ -94,7 +93,7 @@ def blueprint_source(recorded: Mapping[str, Any], ref: str | None) -> Blueprint:
     repository, fetched again at `ref` (else the recorded ref: a branch moves on, a tag or commit stays). A record
     is input like any other (a cloned project's may be anyone's): a source that is none of these is refused.
     """
-    source = recorded_source(recorded)
+    source = str(recorded.get("source", ""))  # its form is checked when the record is read (`records`)
     from_git = is_git(source)
     if not from_git:
         if ref is not None:
@@ -106,18 +105,6 @@ def blueprint_source(recorded: Mapping[str, Any], ref: str | None) -> Blueprint:
             )
         return load_blueprint(source if source.startswith("builtin:") else str(Path(source)))
     return load_blueprint(source, ref=ref or recorded.get("ref"), directory=recorded.get("directory"))
-
-
-def recorded_source(recorded: Mapping[str, Any]) -> str:
-    """A record's `blueprint.source`, if it has one of the forms slsgen writes: `builtin:NAME`, an absolute folder
-    or a git URL. A relative folder would be read from wherever `slsgen update` runs."""
-    source = str(recorded.get("source", ""))
-    if not (is_git(source) or source.startswith("builtin:") or Path(source).is_absolute()):
-        raise NotAProject(
-            f"blueprint.source {source!r} in {settings.RECORD_NAME} is not builtin:NAME, an absolute folder or a "
-            "git URL; restore the record from version control"
-        )
-    return source
 
 
 def project_files(files: Mapping[str, snapshot.File]) -> dict[str, snapshot.File]:
@@ -278,7 +265,7 @@ def merge_all(plan: Plan, base: Mapping[str, snapshot.File], theirs: Mapping[str
 
 def template_source(recorded: Mapping[str, Any], ref: str | None) -> ResolvedSource:
     """The cookiecutter template a project records, at `ref` (else the recorded ref) for a git template."""
-    source = recorded_source(recorded)
+    source = str(recorded.get("source", ""))  # its form is checked when the record is read (`records`)
     if is_git(source):
         return resolve(source, ref or recorded.get("ref"), recorded.get("directory"))
     if ref is not None:
