@@ -119,7 +119,13 @@ def new(
         typer.Option(metavar="MODULE.FUNCTION", help="module.function (default lambda_function.lambda_handler)."),
     ] = None,
     vpc: Annotated[bool | None, typer.Option("--vpc/--no-vpc", help="Attach to a VPC (ids as parameters).")] = None,
-    tracing: Annotated[bool | None, typer.Option("--tracing/--no-tracing", help="AWS X-Ray tracing.")] = None,
+    tracing: Annotated[
+        bool | None, typer.Option("--tracing/--no-tracing", help="AWS X-Ray tracing, with Powertools Tracer.")
+    ] = None,
+    alarms: Annotated[
+        bool | None,
+        typer.Option("--alarms/--no-alarms", help="CloudWatch alarms notifying an SNS topic (default: on)."),
+    ] = None,
     log_format: Annotated[str | None, typer.Option(metavar="FORMAT", help="json (default) or text.")] = None,
     log_level: Annotated[
         str | None, typer.Option(metavar="LEVEL", help="TRACE, DEBUG, INFO (default), WARN, ERROR, FATAL.")
@@ -176,6 +182,7 @@ def new(
         "handler": handler,
         "vpc": vpc,
         "tracing": tracing,
+        "alarms": alarms,
         "log_format": log_format,
         "log_level": log_level,
         "ephemeral_storage": ephemeral_storage,

@@ -147,7 +147,8 @@ def check_zip(path: Path, architecture: str, handler_file: str, python_tag: str 
 def required_distributions(project: Path) -> set[str]:
     """The distributions the function's `src/requirements.txt` names, as pip compares names (PEP 503)."""
     lines = (project / "src" / "requirements.txt").read_text(encoding="utf-8").splitlines()
-    return {canonicalize_name(Requirement(line).name) for line in lines if line.strip() and not line.startswith("#")}
+    requirements = [line.split("#", 1)[0].strip() for line in lines]  # pip's comments, inline ones too
+    return {canonicalize_name(Requirement(line).name) for line in requirements if line}
 
 
 def data_processing_triggers() -> list[str]:
