@@ -384,6 +384,23 @@ def validate(ctx: typer.Context) -> None:
     raise typer.Exit(run_in_project("validate", ctx.args))
 
 
+@app.command("deploy-role")
+def deploy_role_command(
+    directory: Annotated[Path, typer.Argument(metavar="[DIR]", help="The project folder (default: here).")] = Path("."),
+    ci: Annotated[
+        str | None, typer.Option(metavar="CI", help="github or gitlab (default: the project's own, from .slsgen.json).")
+    ] = None,
+) -> None:
+    """Recompute the CI deploy role (deploy/<ci>-oidc-role.yaml) from the project's template.yaml, after it changed.
+
+    Example:  slsgen deploy-role  |  slsgen deploy-role path/to/project --ci gitlab
+    """
+    from .deploy_role import refresh_role
+
+    written = refresh_role(directory.resolve(), ci)
+    print(f"wrote {written}: deploy it again to apply (the command is at its top)")
+
+
 @app.command(context_settings=PASSTHROUGH)
 def event(ctx: typer.Context) -> None:
     """Print a realistic sample event: SOURCE KIND [--field value ...].

@@ -25,7 +25,7 @@ from typing import Any
 
 import yaml
 
-from .errors import RenderError
+from .errors import InvalidOption, NotAProject, RenderError
 
 DATA = Path(__file__).resolve().parent / "data"
 TABLE = DATA / "deploy_permissions.json"
@@ -454,6 +454,29 @@ def write_role(project: Path, ci: str) -> Path | None:
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(role_template((project / "template.yaml").read_text(encoding="utf-8"), ci, stack_name))
     return target
+
+
+def refresh_role(start: Path, ci: str | None = None) -> Path:
+    """Recompute the deploy role of the project that holds `start` (`slsgen deploy-role`), after its template
+    changed; `ci` defaults to the one the project was generated for."""
+    project = next((folder for folder in (start, *start.parents) if (folder / "template.yaml").is_file()), None)
+    if project is None:
+        raise NotAProject(f"no template.yaml in {start} or above: run this in a generated project or pass its folder")
+    if ci is None:
+        try:
+            ci = json.loads((project / ".slsgen.json").read_text(encoding="utf-8"))["answers"]["ci"]
+        except (OSError, ValueError, KeyError, TypeError):
+            ci = next(
+                (name.split("-")[0] for name in sorted(p.name for p in project.glob("deploy/*-oidc-role.yaml"))), None
+            )
+    systems = role_data()["ci_trust"]
+    if ci is None or ci not in systems:
+        raise InvalidOption(
+            f"{project} deploys with no CI system slsgen knows ({ci}): pass --ci {' or --ci '.join(systems)}"
+        )
+    written = write_role(project, ci)
+    assert written is not None  # ci is one of the systems
+    return written
 
 
 # --- rebuilding the table from cfn-lint's data (maintainers: python -m generator.deploy_role) ------------------

@@ -20,7 +20,6 @@ from __future__ import annotations
 import copy
 import json
 import math
-import os
 import re
 from pathlib import Path
 from typing import Any
@@ -31,6 +30,8 @@ from cfnlint.config import ManualArgs
 
 import generator
 from generator import deploy_role
+
+from aws_calls import allows, listed, matches, transformed
 
 ACCOUNT, REGION = "123456789012", "us-east-1"
 PSEUDO = {"AWS::Partition": "aws", "AWS::Region": REGION, "AWS::AccountId": ACCOUNT, "AWS::URLSuffix": "amazonaws.com"}
@@ -58,8 +59,11 @@ def variants() -> list[tuple[str, str, dict[str, Any]]]:
         ("hello-world", {"trigger": "none"}),
         ("image-resize", {}),
         ("alexa-skill", {}),
-        *[("data-processing", {"trigger": trigger}) for trigger in ("sqs", "sqs-fifo", "kinesis", "dynamodb", "s3", "schedule")],
-    ]  # fmt: skip
+        *[
+            ("data-processing", {"trigger": trigger})
+            for trigger in ("sqs", "sqs-fifo", "kinesis", "dynamodb", "s3", "schedule")
+        ],
+    ]
     found = []
     for blueprint, options in base:
         label = "-".join([blueprint, *map(str, options.values())])
@@ -80,30 +84,15 @@ def projects(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         label: generator.new_project(blueprint, f"p{number:02d}", output_dir=root, options=options)
         for number, (label, blueprint, options) in enumerate(VARIANTS)
     }
-    made["long-name"] = generator.new_project("data-processing", LONG_NAME, output_dir=root, options={"trigger": "schedule"})
+    made["long-name"] = generator.new_project(
+        "data-processing", LONG_NAME, output_dir=root, options={"trigger": "schedule"}
+    )
     made["gitlab"] = generator.new_project("image-resize", "gl-thumbs", output_dir=root, options={"ci": "gitlab"})
     made["no-ci"] = generator.new_project("hello-world", "bare", output_dir=root, options={"ci": "none"})
     return made
 
 
 # --- reading templates -----------------------------------------------------------------------------------------
-
-
-def transformed(project: Path) -> dict[str, Any]:
-    """template.yaml after the SAM transform, as CloudFormation deploys it."""
-    from samtranslator.translator.transform import transform
-
-    os.environ.setdefault("AWS_DEFAULT_REGION", REGION)
-    document = deploy_role.load((project / "template.yaml").read_text(encoding="utf-8"))
-    for props in [(document.get("Globals") or {}).get("Function") or {}, *[r.get("Properties") or {} for r in document["Resources"].values()]]:  # fmt: skip
-        if "CodeUri" in props:
-            props["CodeUri"] = "s3://bucket/code.zip"
-
-    class Policies:
-        def load(self) -> dict[str, str]:
-            return {}
-
-    return transform(document, {}, Policies())
 
 
 def role_statements(path: Path) -> list[dict[str, Any]]:
@@ -128,42 +117,9 @@ def resolve(value: Any) -> Any:
     return value
 
 
-# --- IAM, as the role will be evaluated ------------------------------------------------------------------------
-
-
-def _matches(pattern: str, value: str, *, ignore_case: bool = False) -> bool:
-    regex = "".join(".*" if char == "*" else "." if char == "?" else re.escape(char) for char in pattern)
-    return re.fullmatch(regex, value, re.IGNORECASE if ignore_case else 0) is not None
-
-
-def _listed(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else [value]
-
-
-def _condition_holds(condition: dict[str, Any] | None, context: dict[str, str]) -> bool:
-    for operator, tests in (condition or {}).items():
-        for key, expected in tests.items():
-            if key not in context:
-                return False
-            like = operator.startswith("StringLike")
-            if not any(_matches(item, context[key]) if like else item == context[key] for item in _listed(expected)):
-                return False
-    return True
-
-
-def allowed(statements: list[dict[str, Any]], action: str, arn: str, context: dict[str, str]) -> bool:
-    return any(
-        statement["Effect"] == "Allow"
-        and any(_matches(pattern, action, ignore_case=True) for pattern in _listed(statement["Action"]))
-        and any(_matches(pattern, arn) for pattern in _listed(statement["Resource"]))
-        and _condition_holds(statement.get("Condition"), context)
-        for statement in statements
-    )
-
-
 def granted_anywhere(statements: list[dict[str, Any]], action: str) -> bool:
     return any(
-        any(_matches(pattern, action, ignore_case=True) for pattern in _listed(statement["Action"]))
+        any(matches(pattern, action, ignore_case=True) for pattern in listed(statement["Action"]))
         for statement in statements
         if statement["Effect"] == "Allow"
     )
@@ -180,8 +136,10 @@ def schemas() -> dict[str, set[str]]:
         schema = json.loads(path.read_text(encoding="utf-8"))
         handlers = schema.get("handlers") or {}
         found[schema["typeName"]] = {
-            permission for name in ("create", "update", "delete") for permission in (handlers.get(name) or {}).get("permissions", [])
-        }  # fmt: skip
+            permission
+            for name in ("create", "update", "delete")
+            for permission in (handlers.get(name) or {}).get("permissions", [])
+        }
     return found
 
 
@@ -275,31 +233,43 @@ def coverage_problems(statements, template, stack, schemas, iam) -> list[str]:
                 continue  # a wildcard or a name IAM does not know: no policy could grant it as written
             if permission.lower() == "iam:passrole" and kind == "AWS::Lambda::Function":
                 role = resource["Properties"]["Role"]["Fn::GetAtt"][0]
-                if not allowed(statements, permission, roles[role], {}):
+                if not allows(statements, permission, roles[role], {}):
                     problems.append(f"{logical_id}: iam:PassRole of its role {roles[role]}")
                 continue
             service = permission.split(":")[0].lower()
             targets = {key: arn for key, arn in own.items() if key[0] == service and key[1] in kinds}
             for arn_kind, arn in targets.items():
-                if not allowed(statements, permission, arn, VIA_CLOUDFORMATION):
+                if not allows(statements, permission, arn, VIA_CLOUDFORMATION):
                     problems.append(f"{logical_id} ({kind}): {permission} on {arn}")
-                elif arn_kind in other and allowed(statements, permission, other[arn_kind], VIA_CLOUDFORMATION):
+                elif arn_kind in other and allows(statements, permission, other[arn_kind], VIA_CLOUDFORMATION):
                     problems.append(f"{logical_id} ({kind}): {permission} also on another stack's {other[arn_kind]}")
             if not targets and not granted_anywhere(statements, permission):
                 problems.append(f"{logical_id} ({kind}): {permission} is not granted")
     stack_arn = f"arn:aws:cloudformation:{REGION}:{ACCOUNT}:stack/{stack}/2f0d4d20-0000-11ee-8c99-0242ac120002"
     own = {
-        "cloudformation:CreateChangeSet": [stack_arn, f"arn:aws:cloudformation:{REGION}:aws:transform/Serverless-2016-10-31"],
-        **{action: [stack_arn] for action in ("cloudformation:DescribeChangeSet", "cloudformation:ExecuteChangeSet", "cloudformation:DescribeStacks", "cloudformation:DescribeStackEvents", "cloudformation:GetTemplateSummary")},
+        "cloudformation:CreateChangeSet": [
+            stack_arn,
+            f"arn:aws:cloudformation:{REGION}:aws:transform/Serverless-2016-10-31",
+        ],
+        **{
+            action: [stack_arn]
+            for action in (
+                "cloudformation:DescribeChangeSet",
+                "cloudformation:ExecuteChangeSet",
+                "cloudformation:DescribeStacks",
+                "cloudformation:DescribeStackEvents",
+                "cloudformation:GetTemplateSummary",
+            )
+        },
         "s3:PutObject": [f"arn:aws:s3:::aws-sam-cli-managed-default-samclisourcebucket-1a2b3c4d5e6f/{stack}/0123abcd"],
         "s3:GetObject": [f"arn:aws:s3:::aws-sam-cli-managed-default-samclisourcebucket-1a2b3c4d5e6f/{stack}/0123abcd"],
-    }  # fmt: skip
+    }
     for action, arns in own.items():
-        problems += [f"sam deploy: {action} on {arn}" for arn in arns if not allowed(statements, action, arn, {})]
+        problems += [f"sam deploy: {action} on {arn}" for arn in arns if not allows(statements, action, arn, {})]
     for statement in statements:
-        actions = [str(action) for action in _listed(statement["Action"])]
+        actions = [str(action) for action in listed(statement["Action"])]
         problems += [f"{statement['Sid']}: wildcard action {action}" for action in actions if "*" in action]
-        if "*" in _listed(statement["Resource"]):
+        if "*" in listed(statement["Resource"]):
             scoped = [action for action in actions if action_kinds(iam, action)]
             problems += [f"{statement['Sid']}: Resource * for {action}, which has resource types" for action in scoped]
     return problems
@@ -318,16 +288,54 @@ def test_the_role_deploys_every_resource_and_nothing_else(projects, label, schem
 
 
 OLD_README_POLICY = [  # what the README said before the role was computed: one policy for every blueprint
-    {"Effect": "Allow", "Action": ["s3:CreateBucket", "s3:PutObject", "s3:GetObject", "s3:PutBucketPolicy", "s3:PutBucketVersioning", "s3:PutEncryptionConfiguration", "s3:PutBucketPublicAccessBlock", "s3:PutBucketTagging", "s3:ListBucket", "s3:GetBucketLocation"], "Resource": ["arn:aws:s3:::aws-sam-cli-managed-default-*"]},
-    {"Effect": "Allow", "Action": ["lambda:*", "logs:*", "iam:GetRole", "iam:CreateRole", "iam:DeleteRole", "iam:PutRolePolicy", "iam:DeleteRolePolicy", "iam:AttachRolePolicy", "iam:DetachRolePolicy", "iam:TagRole", "iam:PassRole", "apigateway:*", "s3:*"], "Resource": "*", "Condition": {"StringEquals": {"aws:CalledViaFirst": "cloudformation.amazonaws.com"}}},
+    {
+        "Effect": "Allow",
+        "Action": [
+            "s3:CreateBucket",
+            "s3:PutObject",
+            "s3:GetObject",
+            "s3:PutBucketPolicy",
+            "s3:PutBucketVersioning",
+            "s3:PutEncryptionConfiguration",
+            "s3:PutBucketPublicAccessBlock",
+            "s3:PutBucketTagging",
+            "s3:ListBucket",
+            "s3:GetBucketLocation",
+        ],
+        "Resource": ["arn:aws:s3:::aws-sam-cli-managed-default-*"],
+    },
+    {
+        "Effect": "Allow",
+        "Action": [
+            "lambda:*",
+            "logs:*",
+            "iam:GetRole",
+            "iam:CreateRole",
+            "iam:DeleteRole",
+            "iam:PutRolePolicy",
+            "iam:DeleteRolePolicy",
+            "iam:AttachRolePolicy",
+            "iam:DetachRolePolicy",
+            "iam:TagRole",
+            "iam:PassRole",
+            "apigateway:*",
+            "s3:*",
+        ],
+        "Resource": "*",
+        "Condition": {"StringEquals": {"aws:CalledViaFirst": "cloudformation.amazonaws.com"}},
+    },
     {"Sid": "AWSCloudFormationFullAccess", "Effect": "Allow", "Action": ["cloudformation:*"], "Resource": "*"},
-]  # fmt: skip
+]
 
 
 @pytest.mark.parametrize(
     ("label", "missing"),
-    [("image-resize", "sqs:CreateQueue"), ("data-processing-sqs", "dynamodb:CreateTable"), ("data-processing-kinesis", "kinesis:CreateStream")],
-)  # fmt: skip
+    [
+        ("image-resize", "sqs:CreateQueue"),
+        ("data-processing-sqs", "dynamodb:CreateTable"),
+        ("data-processing-kinesis", "kinesis:CreateStream"),
+    ],
+)
 def test_the_former_readme_policy_fails_the_check(projects, label, missing, schemas, iam):
     statements = [{"Sid": "Former", **statement} for statement in copy.deepcopy(OLD_README_POLICY)]
     problems = coverage_problems(statements, transformed(projects[label]), projects[label].name, schemas, iam)
@@ -354,7 +362,11 @@ EVENTS = {  # one event of each type in slsgen's SAM table, as SAM documents the
     "SQS": {"Queue": {"Fn::GetAtt": ["Queue", "Arn"]}},
     "Kinesis": {"Stream": "arn:aws:kinesis:us-east-1:123456789012:stream/s", "StartingPosition": "LATEST"},
     "DynamoDB": {"Stream": "arn:aws:dynamodb:us-east-1:123456789012:table/t/stream/x", "StartingPosition": "LATEST"},
-    "MSK": {"Stream": "arn:aws:kafka:us-east-1:123456789012:cluster/c/x", "StartingPosition": "LATEST", "Topics": ["t"]},
+    "MSK": {
+        "Stream": "arn:aws:kafka:us-east-1:123456789012:cluster/c/x",
+        "StartingPosition": "LATEST",
+        "Topics": ["t"],
+    },
     "HttpApi": {},
     "Api": {"Path": "/x", "Method": "get"},
     "Schedule": {"Schedule": "rate(1 hour)"},
@@ -410,7 +422,9 @@ def test_the_permission_table_is_what_cfn_lint_schemas_say(schemas, iam):
 
 def test_a_resource_type_outside_the_table_is_refused_in_one_line(tmp_path):
     text = "Resources:\n  Cluster:\n    Type: AWS::ECS::Cluster\n"
-    with pytest.raises(deploy_role.UnknownResourceType, match=r"resource of type AWS::ECS::Cluster.*nothing was written"):
+    with pytest.raises(
+        deploy_role.UnknownResourceType, match=r"resource of type AWS::ECS::Cluster.*nothing was written"
+    ):
         deploy_role.role_template(text, "github", "stack")
 
 
@@ -423,7 +437,9 @@ def test_only_a_ci_system_gets_a_role(projects):
         "gitlab.com:aud": "sts.amazonaws.com",
         "gitlab.com:sub": {"Fn::Sub": "project_path:${ProjectPath}:ref_type:branch:ref:${Branch}"},
     }
-    github = deploy_role.load((projects["image-resize"] / "deploy" / "github-oidc-role.yaml").read_text(encoding="utf-8"))
+    github = deploy_role.load(
+        (projects["image-resize"] / "deploy" / "github-oidc-role.yaml").read_text(encoding="utf-8")
+    )
     (trust,) = github["Resources"]["DeployRole"]["Properties"]["AssumeRolePolicyDocument"]["Statement"]
     assert trust["Condition"]["StringEquals"]["token.actions.githubusercontent.com:sub"] == {
         "Fn::Sub": "repo:${Repository}:environment:${Environment}"
@@ -438,9 +454,12 @@ def test_the_role_and_the_template_with_its_alarms_pass_cfn_lint(projects, label
     project = projects[label]
     files = [project / "template.yaml", *sorted((project / "deploy").glob("*.yaml"))]
     found = {
-        path.name: [f"{m.rule.id} line {m.linenumber}: {m.message}" for m in lint(path.read_text(encoding="utf-8"), config=ManualArgs(regions=[REGION]))]
+        path.name: [
+            f"{m.rule.id} line {m.linenumber}: {m.message}"
+            for m in lint(path.read_text(encoding="utf-8"), config=ManualArgs(regions=[REGION]))
+        ]
         for path in files
-    }  # fmt: skip
+    }
     assert found == {path.name: [] for path in files}
 
 
@@ -493,7 +512,34 @@ def test_alarms_watch_what_fails_and_the_readme_says_so(projects, label):
 def test_the_function_shares_its_settings_through_globals(projects):
     template = deploy_role.load((projects["data-processing-kinesis-vpc-tracing"] / "template.yaml").read_text())
     shared = template["Globals"]["Function"]
-    assert {"CodeUri", "Runtime", "Architectures", "MemorySize", "Timeout", "Tracing", "VpcConfig", "LoggingConfig"} <= set(shared)
+    assert {
+        "CodeUri",
+        "Runtime",
+        "Architectures",
+        "MemorySize",
+        "Timeout",
+        "Tracing",
+        "VpcConfig",
+        "LoggingConfig",
+    } <= set(shared)
     function = template["Resources"]["ProcessFunction"]["Properties"]
     assert "FunctionName" not in function  # CloudFormation names it: a second function can be added
     assert set(function) == {"Description", "Handler", "LoggingConfig", "Environment", "Role", "Events"}
+
+
+def test_the_role_follows_the_template_when_it_gains_a_resource(tmp_path, schemas, iam):
+    """`slsgen deploy-role` recomputes the role: a table added to template.yaml gets its permissions."""
+    from helpers import slsgen
+
+    project = generator.new_project("hello-world", "grows", output_dir=tmp_path)
+    role = project / "deploy" / "github-oidc-role.yaml"
+    assert "dynamodb:CreateTable" not in role.read_text(encoding="utf-8")
+    template = project / "template.yaml"
+    table = "\n  Orders:\n    Type: AWS::DynamoDB::Table\n    Properties:\n      BillingMode: PAY_PER_REQUEST\n"
+    text = template.read_text(encoding="utf-8")
+    template.write_text(text.replace("\nOutputs:\n", table + "\nOutputs:\n"), encoding="utf-8")
+    assert "wrote " in slsgen("deploy-role", str(project), cwd=tmp_path).stdout
+    assert coverage_problems(role_statements(role), transformed(project), project.name, schemas, iam) == []
+    assert "dynamodb:CreateTable" in role.read_text(encoding="utf-8")
+    refused = slsgen("deploy-role", str(tmp_path), cwd=tmp_path, check=False)
+    assert (refused.returncode, refused.stderr.startswith("error: no template.yaml in ")) == (2, True)

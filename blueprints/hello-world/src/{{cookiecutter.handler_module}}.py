@@ -1,6 +1,18 @@
 {%- set http = cookiecutter.trigger != 'none' -%}
 {%- set powertools = cookiecutter.powertools -%}
 {%- set tracing = cookiecutter.tracing -%}
+{#- The handler's decorators: Logger's request context, Tracer's subsegment, Metrics' flush (the order of hello-pt). -#}
+{%- macro handler_decorators(logger_options) -%}
+{%- if powertools %}
+@logger.inject_lambda_context({{ logger_options }})
+{%- endif %}
+{%- if tracing %}
+@tracer.capture_lambda_handler
+{%- endif %}
+{%- if powertools %}
+@metrics.log_metrics(capture_cold_start_metric=True)
+{%- endif %}
+{%- endmacro -%}
 {%- if not http -%}
 """{{ cookiecutter.project_name }}: a function invoked directly with a JSON event, answering with a greeting.
 
@@ -103,15 +115,7 @@ class Greeting(TypedDict):
     message: str
 
 
-{% if powertools -%}
-@logger.inject_lambda_context(clear_state=True)
-{% endif -%}
-{% if tracing -%}
-@tracer.capture_lambda_handler
-{% endif -%}
-{% if powertools -%}
-@metrics.log_metrics(capture_cold_start_metric=True)
-{% endif -%}
+{{ handler_decorators("clear_state=True") }}
 def {{ cookiecutter.handler_function }}(event: GreetingEvent, context: LambdaContext) -> Greeting:
     """Greet `event["name"]`; raise ValueError for an event that is not a JSON object or a bad name."""
     if not isinstance(event, dict):
@@ -171,15 +175,7 @@ def respond(status: int, body: dict[str, Any], headers: dict[str, str] | None = 
     }
 
 
-{% if powertools -%}
-@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)
-{% endif -%}
-{% if tracing -%}
-@tracer.capture_lambda_handler
-{% endif -%}
-{% if powertools -%}
-@metrics.log_metrics(capture_cold_start_metric=True)
-{% endif -%}
+{{ handler_decorators("correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True") }}
 def {{ cookiecutter.handler_function }}(event: HttpEvent, context: LambdaContext) -> HttpResponse:
     """Answer `GET /hello?name=...` with `{"message": "<greeting>, <name>!"}`."""
     http = event["requestContext"]["http"]
