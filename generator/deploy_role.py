@@ -244,7 +244,7 @@ def statements(template: dict[str, Any], stack_name: str) -> list[dict[str, Any]
     actions: dict[str, list[str] | None] = table()["actions"]
     by_resources: dict[tuple[str, ...], list[str]] = {}
     labels: dict[tuple[str, ...], str] = {}  # what a statement manages, for its Sid: the service and the kinds
-    for action in sorted({action for permissions in needed.values() for action in permissions}, key=str.lower):
+    for action in sorted({action for permissions in needed.values() for action in permissions}):
         kinds = actions.get(action)
         if kinds is None or action.lower() == "iam:passrole":
             continue  # not an IAM action (a schema's typo or wildcard); PassRole gets its own statement
@@ -496,11 +496,19 @@ def build_table() -> dict[str, Any]:
             continue
         handlers = schema.get("handlers") or {}
         permissions = {p for handler in HANDLERS for p in (handlers.get(handler) or {}).get("permissions", [])}
-        spelled: dict[str, str] = {}
-        for permission in sorted(permissions):  # one spelling per action: IAM ignores the case
-            spelled.setdefault(permission.lower(), permission)
-        if spelled:
-            resource_types[name] = sorted(spelled.values(), key=str.lower)
+        if permissions:
+            resource_types[name] = sorted(permissions)
+    # One spelling per action across every type (IAM ignores the case; schemas write `s3:getObject` too): the one
+    # with the most capitals, as the service authorization reference writes it.
+    spellings: dict[str, set[str]] = {}
+    for permissions in resource_types.values():
+        for permission in permissions:
+            spellings.setdefault(permission.lower(), set()).add(permission)
+    canonical = {
+        key: max(names, key=lambda name: (sum(map(str.isupper, name)), name)) for key, names in spellings.items()
+    }
+    for name, permissions in resource_types.items():
+        resource_types[name] = sorted({canonical[permission.lower()] for permission in permissions}, key=str.lower)
     actions: dict[str, list[str] | None] = {}
     arn_formats: dict[str, list[str]] = {}
     extra = [action for permissions in role_data()["extra_permissions"].values() for action in permissions]
