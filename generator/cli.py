@@ -126,7 +126,13 @@ def new(
         typer.Option(metavar="MODULE.FUNCTION", help="module.function (default lambda_function.lambda_handler)."),
     ] = None,
     vpc: Annotated[bool | None, typer.Option("--vpc/--no-vpc", help="Attach to a VPC (ids as parameters).")] = None,
-    tracing: Annotated[bool | None, typer.Option("--tracing/--no-tracing", help="AWS X-Ray tracing.")] = None,
+    tracing: Annotated[
+        bool | None, typer.Option("--tracing/--no-tracing", help="AWS X-Ray tracing, with Powertools Tracer.")
+    ] = None,
+    alarms: Annotated[
+        bool | None,
+        typer.Option("--alarms/--no-alarms", help="CloudWatch alarms notifying an SNS topic (default: on)."),
+    ] = None,
     log_format: Annotated[str | None, typer.Option(metavar="FORMAT", help="json (default) or text.")] = None,
     log_level: Annotated[
         str | None, typer.Option(metavar="LEVEL", help="TRACE, DEBUG, INFO (default), WARN, ERROR, FATAL.")
@@ -179,6 +185,7 @@ def new(
         "handler": handler,
         "vpc": vpc,
         "tracing": tracing,
+        "alarms": alarms,
         "log_format": log_format,
         "log_level": log_level,
         "ephemeral_storage": ephemeral_storage,
@@ -403,6 +410,23 @@ def validate(ctx: typer.Context) -> None:
     from .passthrough import run_in_project
 
     raise typer.Exit(run_in_project("validate", ctx.args))
+
+
+@app.command("deploy-role")
+def deploy_role_command(
+    directory: Annotated[Path, typer.Argument(metavar="[DIR]", help="The project folder (default: here).")] = Path("."),
+    ci: Annotated[
+        str | None, typer.Option(metavar="CI", help="github or gitlab (default: the project's own, from .slsgen.json).")
+    ] = None,
+) -> None:
+    """Recompute the CI deploy role (deploy/<ci>-oidc-role.yaml) from the project's template.yaml, after it changed.
+
+    Example:  slsgen deploy-role  |  slsgen deploy-role path/to/project --ci gitlab
+    """
+    from .deploy_role import refresh_role
+
+    written = refresh_role(directory.resolve(), ci)
+    print(f"wrote {written}: deploy it again to apply (the command is at its top)")
 
 
 @app.command(context_settings=PASSTHROUGH)

@@ -92,7 +92,7 @@ def print_blueprint(blueprint: Blueprint) -> None:
                 break_on_hyphens=False,
             )
             out.print("\n".join(wrapped), markup=False, highlight=False, soft_wrap=True)
-    flags = "--runtime --arch --memory --timeout --handler --env --vpc --tracing --log-format --log-level"
+    flags = "--runtime --arch --memory --timeout --handler --env --vpc --tracing --alarms --log-format --log-level"
     out.print(f"\nSet runtime settings with {flags}; the rest with --set KEY=VALUE.")
 
 
@@ -121,12 +121,12 @@ def print_generated(project: Path, next_steps: list[str]) -> None:
     out.print("Next steps:")
     steps = [
         f"cd {project}",
-        "make install      # .venv with the function's and the dev dependencies",
+        "make install      # .venv with the function's dependencies and the test tools",
         "make test         # the project's tests, offline",
-        "make lint         # ruff check and ruff format --check",
+        "make lint         # ruff check and ruff format --check (installs ruff)",
         "make invoke       # run the function on events/",
         *next_steps,
-        "sam build && sam deploy --guided",
+        "make deploy       # needs AWS: sam build, then sam deploy (guided the first time)",
     ]
     for step in steps:
         out.print(f"  {step}")

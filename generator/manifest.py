@@ -97,8 +97,13 @@ class Manifest:
     extends: str | None = field(default=None, metadata={"help": "a built-in blueprint name or a folder"})
     function_id: str | None = field(default=None, metadata={"help": "logical id of the function in template.yaml"})
     runtime: dict[str, Any] = field(default_factory=dict, metadata={"help": "defaults for the runtime settings"})
-    dependencies: list[str] = field(default_factory=list, metadata={"help": "the function's requirements"})
-    dev_dependencies: list[str] = field(default_factory=list, metadata={"help": "the project's dev group"})
+    dependencies: list[str] = field(
+        default_factory=list,
+        metadata={"help": "the function's requirements (each a Jinja template over the answers; empty: left out)"},
+    )
+    dev_dependencies: list[str] = field(
+        default_factory=list, metadata={"help": "the project's test group (Jinja templates, as dependencies)"}
+    )
     questions: list[Question] = field(default_factory=list)
     events: list[Event] = field(default_factory=list)
     exclude: list[Exclude] = field(default_factory=list)

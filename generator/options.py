@@ -304,7 +304,14 @@ def runtime_questions() -> list[Question]:
             settings.LOG_LEVELS,
             prompt=False,
         ),
-        Question("tracing", "bool", False, "AWS X-Ray active tracing", prompt=False),
+        Question("tracing", "bool", False, "AWS X-Ray active tracing, with Powertools Tracer", prompt=False),
+        Question(
+            "alarms",
+            "bool",
+            True,
+            "CloudWatch alarms (errors, throttles, failed events) notifying an SNS topic",
+            prompt=False,
+        ),
         Question(
             "vpc",
             "bool",

@@ -23,7 +23,7 @@ from typing import Any
 
 import yaml
 
-from . import __version__, children, paths, settings, snapshot, trust
+from . import __version__, children, deploy_role, paths, settings, snapshot, trust
 from .blueprints import Blueprint
 from .confine import confined
 from .errors import BlueprintInvalid, InvalidOption, RenderError
@@ -39,9 +39,37 @@ PROJECT_DIR = "{{cookiecutter.project_name}}"
 CHECK_TIMEOUT_S = 120
 
 
+def requirements(entries: list[str], answers: dict[str, Any]) -> list[str]:
+    """A manifest's `dependencies` (or `dev_dependencies`) for these answers: each entry is a sandboxed Jinja
+    template over them (`cookiecutter.<answer>`), and one that renders empty is left out."""
+    env = sandbox()
+    rendered = (env.from_string(entry).render(cookiecutter=answers).strip() for entry in entries)
+    return [entry for entry in rendered if entry]
+
+
+def with_tracer(dependencies: list[str], tracing: bool) -> list[str]:
+    """The function's requirements with Powertools' Tracer when tracing is on: the `tracer` extra on the
+    blueprint's own Powertools requirement, else slsgen's (settings.TRACER_REQUIREMENT)."""
+    if not tracing:
+        return dependencies
+    name = re.compile(rf"^{re.escape(settings.POWERTOOLS)}(?![\w.-])(\[[^\]]*\])?", re.IGNORECASE)
+    traced = []
+    for dependency in dependencies:
+        match = name.match(dependency.replace("_", "-"))
+        if match is None:
+            traced.append(dependency)
+            continue
+        extras = {extra.strip() for extra in (match.group(1) or "[]")[1:-1].split(",") if extra.strip()}
+        traced.append(f"{settings.POWERTOOLS}[{','.join(sorted(extras | {'tracer'}))}]{dependency[match.end() :]}")
+    if not any(name.match(dependency) for dependency in traced):
+        traced.append(settings.TRACER_REQUIREMENT)
+    return traced
+
+
 def build_context(blueprint: Blueprint, project_name: str, answers: dict[str, Any]) -> dict[str, Any]:
     """Everything templates can use: the answers plus values derived from them once, here."""
     module, function = answers["handler"].rsplit(".", 1)
+    variables = {**answers, "project_name": project_name}
     derived: DerivedContext = {
         "project_name": project_name,
         "description": blueprint.description,
@@ -56,8 +84,8 @@ def build_context(blueprint: Blueprint, project_name: str, answers: dict[str, An
         "wheel_arch": settings.WHEEL_ARCH[answers["architecture"]],
         "log_format_cfn": "JSON" if answers["log_format"] == "json" else "Text",
         "log_retention_days": settings.LOG_RETENTION_DAYS,
-        "dependencies": list(blueprint.dependencies),
-        "dev_dependencies": list(blueprint.dev_dependencies),
+        "dependencies": with_tracer(requirements(blueprint.dependencies, variables), answers["tracing"]),
+        "dev_dependencies": requirements(blueprint.dev_dependencies, variables),
         "events": [event.file for event in applicable_events(blueprint, answers)],
         "runner": settings.RUNNER_PACKAGE,
     }
@@ -384,6 +412,8 @@ def render(blueprint: Blueprint, project_name: str, answers: dict[str, Any], wor
         render_repeats(blueprint, stage, project, context)
         apply_exclusions(blueprint, project, context)
         write_events(blueprint, project, context)
+    if (project / "template.yaml").is_file():
+        deploy_role.write_role(project, answers["ci"])  # computed from the rendered template, as it will deploy
     copy_runner(project)
     remove_empty_dirs(project)
     format_python(project)

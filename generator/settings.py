@@ -40,14 +40,20 @@ LOG_RETENTION_DAYS = 30
 
 DEFAULT_HANDLER = "lambda_function.lambda_handler"
 
+# What `--tracing` adds to the function's requirements: Powertools' Tracer (the X-Ray SDK is its `tracer` extra).
+# A blueprint that already requires Powertools keeps its own version range, with the extra added.
+POWERTOOLS = "aws-lambda-powertools"
+TRACER_REQUIREMENT = "aws-lambda-powertools[tracer]>=3.37,<4"
+
 # Continuous integration: the system whose files a project gets (`--ci`).
 CI_SYSTEMS = ("github", "gitlab", "none")
 DEFAULT_CI = "github"
 # The skeleton's files that depend on an answer, as exclude rules (glob, when): the same data a manifest's
 # `exclude:` holds. The CI files live once in templates/, whatever the blueprint.
-SKELETON_EXCLUDE = (
+SKELETON_EXCLUDE: tuple[tuple[str, str | None], ...] = (
     (".github/*", "ci != 'github'"),
     (".gitlab-ci.yml", "ci != 'gitlab'"),
+    ("alarms.jinja", None),  # the alarm macros templates import, not a file of the project
 )
 
 # Environment variables Lambda reserves: a function may not set them.

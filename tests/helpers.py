@@ -68,11 +68,28 @@ def generate(tmp_path: Path, blueprint: str, name: str, *args: str) -> Path:
 
 
 def check_project(project: Path) -> None:
-    """What a user runs in a fresh project: lint, format check, its own tests, cfn-lint."""
+    """What a user runs in a fresh project: lint, format check, its own tests, cfn-lint. The tests run with the
+    `aws_calls` plugin, and every AWS call the function made in them must be one its role allows (moto does not
+    evaluate IAM)."""
+    import aws_calls
+
     run([sys.executable, "-m", "ruff", "check", "--no-cache", "."], project)
     run([sys.executable, "-m", "ruff", "format", "--check", "--no-cache", "."], project)
-    run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"], project)
+    calls = project.parent / f"{project.name}.aws-calls.jsonl"
+    plugin = {aws_calls.CALLS_FILE: str(calls), "PYTHONPATH": str(Path(aws_calls.__file__).parent)}
+    run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "aws_calls"], project, env=plugin)
+    problems = aws_calls.policy_problems(project, calls)
+    assert problems == [], "calls the function's role does not allow:\n" + "\n".join(problems)
     run([str(BIN / "cfn-lint"), "template.yaml"], project)
+
+
+def function_properties(project: Path, logical_id: str) -> dict:
+    """A function's properties as SAM applies them: its own over those `Globals: Function:` gives every function."""
+    from generator.runner.config.template import load_template, merge_globals
+
+    template = load_template(project / "template.yaml")
+    shared = (template.get("Globals") or {}).get("Function") or {}
+    return merge_globals(shared, template["Resources"][logical_id]["Properties"])
 
 
 def invoke(project: Path, event: str, *extra: str, check: bool = True) -> subprocess.CompletedProcess[str]:
@@ -161,7 +178,8 @@ def check_zip(path: Path, architecture: str, handler_file: str, python_tag: str 
 def required_distributions(project: Path) -> set[str]:
     """The distributions the function's `src/requirements.txt` names, as pip compares names (PEP 503)."""
     lines = (project / "src" / "requirements.txt").read_text(encoding="utf-8").splitlines()
-    return {canonicalize_name(Requirement(line).name) for line in lines if line.strip() and not line.startswith("#")}
+    requirements = [line.split("#", 1)[0].strip() for line in lines]  # pip's comments, inline ones too
+    return {canonicalize_name(Requirement(line).name) for line in requirements if line}
 
 
 def data_processing_triggers() -> list[str]:

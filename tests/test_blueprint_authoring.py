@@ -51,7 +51,7 @@ def test_init_writes_a_commented_extends_stub_that_generates_and_lints(tmp_path,
 
     code, out, err = run_cli(monkeypatch, capsys, "blueprint", "lint", str(folder))
     assert code == 0, out + err
-    assert out == "blueprint team-api: ok (4 projects rendered: every choice/bool combination)\n"
+    assert out == "blueprint team-api: ok (5 projects rendered: each choice/bool value at least once (sampled))\n"
 
 
 @pytest.mark.parametrize(
@@ -99,7 +99,7 @@ def test_lint_renders_every_choice_and_names_the_one_that_fails(team):
     )
     result = lint_blueprint(team)
     assert len(result.problems) == 1
-    assert result.problems[0].startswith("[trigger=none] rendering the blueprint failed: ")
+    assert result.problems[0].startswith("[trigger=none, powertools=False] rendering the blueprint failed: ")
     assert "nope" in result.problems[0]
 
 
@@ -112,11 +112,12 @@ def test_lint_runs_ruff_and_cfn_lint_on_each_rendered_project(team):
     )
     problems = lint_blueprint(team).problems
     ruff = [line for line in problems if "ruff check" in line]
-    assert len(ruff) == 4  # once per rendered combination
-    assert any(line.startswith("[trigger=none] ruff check: src/extra.py:3:8: F401") for line in ruff)
+    assert len(ruff) == 5  # once per rendered combination
+    assert any(line.startswith("[trigger=none, powertools=False] ruff check: src/extra.py:3:8: F401") for line in ruff)
     cfn = [line for line in problems if "cfn-lint" in line]
     assert any(
-        line.startswith("[trigger=http-api] cfn-lint: template.yaml:") and "NoSuchResource" in line for line in cfn
+        line.startswith("[trigger=http-api, powertools=False] cfn-lint: template.yaml:") and "NoSuchResource" in line
+        for line in cfn
     )
 
 
@@ -129,8 +130,8 @@ def test_lint_full_runs_each_projects_make_targets(team):
     with pytest.raises(Untrusted, match="would run code at generation: make install test validate"):
         lint_blueprint(team, full=True)  # a folder blueprint's Makefile is its author's code
     problems = lint_blueprint(team, full=True, trust=True).problems
-    assert "[trigger=none] make install test validate failed: template refused" in problems
-    assert len([line for line in problems if "make install" in line]) == 4
+    assert "[trigger=none, powertools=False] make install test validate failed: template refused" in problems
+    assert len([line for line in problems if "make install" in line]) == 5
 
 
 def test_a_large_matrix_is_sampled_so_every_value_renders_once(team):
@@ -142,25 +143,29 @@ def test_a_large_matrix_is_sampled_so_every_value_renders_once(team):
     assert FULL_MATRIX < 3 * 2 * 2 * 2 * 2
     assert sampled
     # the defaults, then trigger's other two values, url_auth's other where it applies (with function-url), and
-    # each flag turned on
-    assert answer_sets[0] == {"trigger": "http-api", "flag0": False, "flag1": False, "flag2": False}
+    # each flag (hello-world's powertools among them) turned on
+    off = {"powertools": False, "flag0": False, "flag1": False, "flag2": False}
+    assert answer_sets[0] == {"trigger": "http-api", **off}
+    assert {"trigger": "http-api", **off, "powertools": True} in answer_sets
     assert {
         "trigger": "function-url",
         "url_auth": "AWS_IAM",
+        "powertools": False,
         "flag0": False,
         "flag1": False,
         "flag2": False,
     } in answer_sets
-    assert {"trigger": "http-api", "flag0": False, "flag1": True, "flag2": False} in answer_sets
+    assert {"trigger": "http-api", **off, "flag1": True} in answer_sets
     assert {
         "trigger": "function-url",
         "url_auth": "NONE",
+        "powertools": False,
         "flag0": False,
         "flag1": False,
         "flag2": False,
     } in answer_sets
-    assert len(answer_sets) == 7
-    for name in ("trigger", "flag0", "flag1", "flag2"):
+    assert len(answer_sets) == 8
+    for name in ("trigger", "powertools", "flag0", "flag1", "flag2"):
         values = {answers[name] for answers in answer_sets}
         assert values == ({"http-api", "function-url", "none"} if name == "trigger" else {False, True})
 

@@ -110,7 +110,8 @@ def test_a_team_blueprint_extends_a_builtin_one(team_blueprint, tmp_path):
     assert blueprint.question("timeout").default == 10  # inherited from hello-world
     assert blueprint.question("greeting").default == "Howdy"
     assert blueprint.question("trigger").default == "http-api"
-    assert [question.name for question in blueprint.questions] == ["trigger", "url_auth", "greeting", "owner"]
+    names = [question.name for question in blueprint.questions]
+    assert names == ["trigger", "url_auth", "greeting", "powertools", "owner"]
     assert [layer.name for layer in blueprint.layers] == ["skeleton", "hello-world", "team-api"]
 
     project = new_project(str(team_blueprint), "svc", output_dir=tmp_path / "out", options={"owner": "payments"})

@@ -180,24 +180,29 @@ def test_gitlab_pipeline_has_the_stages_cache_artifact_and_oidc(gitlab_project):
 
 
 def test_readme_explains_the_one_time_aws_setup_of_the_chosen_ci(github_project, gitlab_project, tmp_path):
-    github = (github_project / "README.md").read_text()
-    assert "token.actions.githubusercontent.com" in github
-    assert "repo:OWNER/gh-api:" in github
-    assert "AWS_ROLE_ARN" in github
-    assert "AWS::IAM::OIDCProvider" in github
-    gitlab = (gitlab_project / "README.md").read_text()
-    assert "gitlab.com" in gitlab
-    assert "project_path:GROUP/gl-api:" in gitlab
-    assert "AWS::IAM::OIDCProvider" in gitlab
-    assert "token.actions.githubusercontent.com" not in gitlab
-    for project, readme in ((github_project, github), (gitlab_project, gitlab)):  # the snippet deploys as written
-        snippet = re.search(r"```yaml\n(# deploy-role\.yaml.*?)```", readme, re.DOTALL)
-        assert snippet is not None
-        (project / "deploy-role.yaml").write_text(snippet.group(1))
-        run([tool("cfn-lint"), "deploy-role.yaml"], project)
-        (project / "deploy-role.yaml").unlink()
-    bare = (generate(tmp_path, "hello-world", "bare", "--ci", "none", "--no-git") / "README.md").read_text()
-    assert "OIDCProvider" not in bare
+    """The README gives the one command that deploys the project's role (tests/test_deploy_role.py checks the role
+    itself), whose trust names the CI system's issuer and the repository or project given to that command."""
+    cases = (
+        (github_project, "github", "token.actions.githubusercontent.com", "Repository=OWNER/gh-api"),
+        (gitlab_project, "gitlab", "gitlab.com", "ProjectPath=GROUP/gl-api"),
+    )
+    for project, ci, issuer, parameter in cases:
+        readme = (project / "README.md").read_text()
+        command = (
+            f"aws cloudformation deploy --template-file deploy/{ci}-oidc-role.yaml --stack-name {project.name}-deploy-"
+            f"role --capabilities CAPABILITY_IAM --parameter-overrides {parameter}   # needs AWS"
+        )
+        assert command in readme
+        assert "AWS_ROLE_ARN" in readme
+        role = (project / "deploy" / f"{ci}-oidc-role.yaml").read_text()
+        assert f"Url: https://{issuer}" in role
+        assert f"{issuer}:sub:" in role
+        assert command.split("   #", maxsplit=1)[0] in role  # the file says how it deploys, too
+        run([tool("cfn-lint"), f"deploy/{ci}-oidc-role.yaml"], project)
+    assert "token.actions.githubusercontent.com" not in (gitlab_project / "README.md").read_text()
+    bare = generate(tmp_path, "hello-world", "bare", "--ci", "none", "--no-git")
+    assert "OIDC" not in (bare / "README.md").read_text()
+    assert not (bare / "deploy").exists()
 
 
 # --- every command the workflows run, for every blueprint -------------------------------------------------------
@@ -331,14 +336,15 @@ def test_every_workflow_command_passes_in_the_project(tmp_path, blueprint, trigg
     generate(tmp_path, blueprint, "ci-project", "--ci", "gitlab", "--force", *answers)
     status = run(["git", "status", "--porcelain", "--untracked-files=all"], project).stdout.splitlines()
     changed = {line[3:]: line[:2].strip() for line in status}
-    github_files = run(["git", "ls-files", ".github"], project).stdout.split()
+    github_files = run(["git", "ls-files", ".github", "deploy/github-oidc-role.yaml"], project).stdout.split()
     assert {path for path, code in changed.items() if code == "D"} == set(github_files)
-    assert {path for path, code in changed.items() if code == "??"} == {".gitlab-ci.yml"}
+    gitlab_files = {".gitlab-ci.yml", "deploy/gitlab-oidc-role.yaml"}
+    assert {path for path, code in changed.items() if code == "??"} == gitlab_files
     modified = {path for path, code in changed.items() if code == "M"}  # the README's CI section, slsgen's record
     assert {path for path in modified if not path.startswith(".slsgen")} == {"README.md"}
     # Of the targets GitHub's commands ran, `install` reads none of these files and `test` runs the project's tests,
     # which name none of them: those ran once on the same inputs. Every other job runs again (validate checks the
-    # CI files, the zip is compared with GitHub's, deploy has shell lines of its own).
+    # CI files and scans the role, the zip is compared with GitHub's, deploy has shell lines of its own).
     switched = {part for path in changed for part in Path(path).parts}
     names = re.compile("|".join(rf"(?<![\w/.-]){re.escape(name)}(?![\w.-])" for name in sorted(switched)))
     for path in sorted((project / "tests").rglob("*.py")):

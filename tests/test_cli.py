@@ -100,7 +100,7 @@ def test_show_lists_options_with_defaults_and_allowed_values(tmp_path):
         (
             ["bogus"],
             "No such command 'bogus'; the commands are list, show, new, update, invoke, start-api, package, validate, "
-            "event, blueprint, config, cache.",
+            "deploy-role, event, blueprint, config, cache.",
         ),
         (["bogus"], "(see `slsgen --help`)"),
         (["nw"], "No such command 'nw'. Did you mean 'new'? (see `slsgen --help`)"),
@@ -149,8 +149,9 @@ def test_new_prints_the_tree_and_next_steps(tmp_path):
     ).stdout
     assert "lambda_function.py" in out
     assert "template.yaml" in out
-    for step in ("make test", "make invoke", "sam deploy --guided"):
+    for step in ("make install", "make test", "make invoke", "make deploy"):
         assert step in out
+    assert "the function's dependencies and the test tools" in out  # what `make install` installs
     record = json.loads((tmp_path / "out" / "my-api" / ".slsgen.json").read_text())
     assert record["answers"]["runtime"] == "python3.12"
     assert record["answers"]["architecture"] == "x86_64"
@@ -185,6 +186,8 @@ def test_prompts_in_a_terminal_use_defaults_and_retry_bad_answers(tmp_path):
     child.sendline("")
     child.expect("greeting")
     child.sendline("Hey")
+    child.expect("powertools")
+    child.sendline("")  # no: the function stays dependency-free
     child.expect("Next steps")
     child.expect(pexpect.EOF)
     record = json.loads((tmp_path / "prompted-api" / ".slsgen.json").read_text())

@@ -20,7 +20,7 @@ import pytest
 
 from generator.runner.config.template import load_template
 
-from helpers import check_project, generate, invoke, refused, require_python, response, run
+from helpers import check_project, function_properties, generate, invoke, refused, require_python, response, run
 
 pytestmark = pytest.mark.e2e
 EVENTS = {
@@ -73,7 +73,7 @@ def test_default_project(tmp_path):
     assert_every_event_is_answered(project, "en-US")
     assert strings(project, "en-US")["welcome"].startswith("Welcome to Hello Helper.")
 
-    props = load_template(project / "template.yaml")["Resources"]["SkillFunction"]["Properties"]
+    props = function_properties(project, "SkillFunction")
     assert (props["MemorySize"], props["Timeout"], props["Handler"]) == (256, 8, "lambda_function.lambda_handler")
     assert props["Events"] == {"AlexaSkill": {"Type": "AlexaSkill", "Properties": {"SkillId": {"Ref": "SkillId"}}}}
     assert props["Environment"]["Variables"]["SKILL_ID"] == {"Ref": "SkillId"}

@@ -19,7 +19,7 @@ import pytest
 
 from generator.runner.config.template import load_template
 
-from helpers import BIN, check_project, generate, refused, run
+from helpers import BIN, check_project, function_properties, generate, refused, run
 
 pytestmark = pytest.mark.e2e
 MAKE = ["make", f"BIN={BIN}", "-o", ".venv/.installed"]
@@ -61,7 +61,7 @@ def test_batch_triggers(tmp_path: Path, trigger: str) -> None:
     project = generate(tmp_path, "data-processing", f"dp-{trigger}", "--set", f"trigger={trigger}")
     check_project(project)
 
-    function = resources(project)["ProcessFunction"]["Properties"]
+    function = function_properties(project, "ProcessFunction")
     assert (function["MemorySize"], function["Timeout"]) == (512, 60)
     expected, source_type = CASES[trigger]
     (event,) = function["Events"].values()

@@ -16,9 +16,8 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from generator.runner.config.template import load_template
-
 from helpers import BIN, SLSGEN, check_project, generate, require_python, run
+from helpers import function_properties as properties_of
 
 pytestmark = pytest.mark.e2e
 MAKE = ["make", f"BIN={BIN}", "-o", ".venv/.installed"]
@@ -39,7 +38,7 @@ def responses(stdout: str) -> dict[str, dict]:
 
 
 def function_properties(project: Path) -> dict:
-    return load_template(project / "template.yaml")["Resources"]["ResizeFunction"]["Properties"]
+    return properties_of(project, "ResizeFunction")
 
 
 def test_default_project(tmp_path):
@@ -50,6 +49,15 @@ def test_default_project(tmp_path):
     assert (props["MemorySize"], props["Timeout"], props["Architectures"]) == (1024, 30, ["arm64"])
     assert props["Environment"]["Variables"]["THUMBNAIL_SIZES"] == "256x256"
     assert "pillow>=12.2,<14" in (project / "src/requirements.txt").read_text()
+
+    # `make help` lines up every target's help, the blueprint's own (invoke-local) too.
+    helped = [line for line in run(["make", "help"], project).stdout.splitlines() if line.strip()]
+    assert {line.split()[0] for line in helped} >= {"install-emulate", "deploy-package", "invoke-local", "validate"}
+    assert len({len(line) - len(line.split(None, 1)[1]) for line in helped}) == 1, helped  # one help column
+    missing = run([*MAKE, "invoke-local", "IMAGE=missing.jpg"], project, check=False)
+    assert missing.returncode != 0
+    assert "IMAGE=missing.jpg: no such file" in missing.stderr
+    assert "No rule to make target" not in missing.stderr
 
     run([*MAKE, "invoke-local"], project)
     ((name, image),) = thumbnails(project).items()
@@ -99,11 +107,19 @@ def test_non_default_options(tmp_path):
     assert variables["ACCEPTED_EXTENSIONS"] == "png,jpg"
     rules = props["Events"]["Upload"]["Properties"]["Filter"]["S3Key"]["Rules"]
     assert rules == [{"Name": "prefix", "Value": "in/photos/"}]
-    read, write = props["Policies"][0]["Statement"]
+    read, listing, write = props["Policies"][0]["Statement"]
     assert read["Action"] == "s3:GetObject"
     assert read["Resource"] == {
         "Fn::Sub": "arn:${AWS::Partition}:s3:::${AWS::StackName}-${AWS::AccountId}-uploads/in/photos/*"
     }
+    # s3:ListBucket, so that S3 answers a deleted upload 404 (skipped), not 403; listings only under the prefix.
+    assert listing["Action"] == "s3:ListBucket"
+    assert listing["Resource"] == {"Fn::Sub": "arn:${AWS::Partition}:s3:::${AWS::StackName}-${AWS::AccountId}-uploads"}
+    assert listing["Condition"] == {"StringLikeIfExists": {"s3:prefix": "in/photos/*"}}
+    on_failure = props["EventInvokeConfig"]
+    assert (on_failure["MaximumRetryAttempts"], on_failure["MaximumEventAgeInSeconds"]) == (2, 21600)
+    assert on_failure["DestinationConfig"]["OnFailure"]["Destination"] == {"Fn::GetAtt": ["FailedUploadsQueue", "Arn"]}
+    assert "DeadLetterQueue" not in props
     assert (write["Action"], write["Resource"]) == ("s3:PutObject", {"Fn::Sub": "${ThumbnailBucket.Arn}/thumbnails/*"})
     assert "Build dist/gallery.zip for x86_64" in (project / "Makefile").read_text()  # pip: the arch of template.yaml
 

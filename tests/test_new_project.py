@@ -13,7 +13,7 @@ import yaml
 
 from generator import generate_project, new_project
 from generator.errors import InvalidOption, OutputDirInvalid, RenderError, TargetConflict, TargetExists, WriteFailed
-from generator.runner.config.template import load_template
+from generator.runner.config.template import load_template, merge_globals
 
 
 def files(folder: Path) -> set[str]:
@@ -35,8 +35,9 @@ def snapshot(folder: Path) -> dict[str, object]:
 
 
 def function_properties(project: Path) -> dict:
+    """The function's properties as SAM sees them: its own over what `Globals: Function:` gives every function."""
     template = load_template(project / "template.yaml")
-    return template["Resources"]["HelloWorldFunction"]["Properties"]
+    return merge_globals(template["Globals"]["Function"], template["Resources"]["HelloWorldFunction"]["Properties"])
 
 
 def test_new_project_takes_every_parameter_of_generate_project(tmp_path):
@@ -80,7 +81,11 @@ def test_default_project_layout(tmp_path):
     assert props["Architectures"] == ["arm64"]
     assert props["MemorySize"] == 128
     assert props["Timeout"] == 10
-    assert props["Events"]["GetHello"] == {"Type": "HttpApi", "Properties": {"Path": "/hello", "Method": "GET"}}
+    assert props["Events"]["GetHello"] == {
+        "Type": "HttpApi",
+        "Properties": {"ApiId": {"Ref": "HttpApi"}, "Path": "/hello", "Method": "GET"},
+    }
+    assert "FunctionName" not in props  # CloudFormation names it, so a second function fits beside it
     assert props["LoggingConfig"]["LogFormat"] == "JSON"
     assert (
         "def lambda_handler(event: HttpEvent, context: LambdaContext) -> HttpResponse:"
@@ -132,14 +137,14 @@ def test_runtime_settings_land_in_the_template(tmp_path):
         env={"TABLE": "orders", "QUOTE": 'say "hi"'},
     )
     template = load_template(project / "template.yaml")
-    props = template["Resources"]["HelloWorldFunction"]["Properties"]
+    props = function_properties(project)
     assert props["Runtime"] == "python3.12"
     assert props["Architectures"] == ["x86_64"]
     assert (props["MemorySize"], props["Timeout"]) == (2048, 60)
     assert props["EphemeralStorage"] == {"Size": 1024}
     assert props["ReservedConcurrentExecutions"] == 5
     assert props["Tracing"] == "Active"
-    assert props["LoggingConfig"] == {"LogGroup": {"Ref": "FunctionLogGroup"}, "LogFormat": "Text"}
+    assert props["LoggingConfig"] == {"LogGroup": {"Ref": "HelloWorldFunctionLogGroup"}, "LogFormat": "Text"}
     assert props["VpcConfig"] == {"SubnetIds": {"Ref": "SubnetIds"}, "SecurityGroupIds": {"Ref": "SecurityGroupIds"}}
     assert template["Parameters"]["SubnetIds"]["Type"] == "List<AWS::EC2::Subnet::Id>"
     assert props["Environment"]["Variables"] == {"GREETING": "Hello", "QUOTE": 'say "hi"', "TABLE": "orders"}

@@ -9,6 +9,10 @@ Every answer is spoken in the request's locale, from `locales/<locale>.json` (el
 language, else the skill's default locale). Any error inside a handler becomes a spoken apology, never a failed
 request: Alexa would otherwise say "There was a problem with the requested skill's response". Requests for
 another skill id are refused before any handler runs, and Lambda reports them as errors, without speech.
+{%- if cookiecutter.tracing %}
+
+With X-Ray tracing on (`Tracing: Active`), Powertools' Tracer records each request and the greeting as subsegments.
+{%- endif %}
 """
 
 from __future__ import annotations
@@ -32,12 +36,19 @@ from ask_sdk_core.handler_input import HandlerInput
 from ask_sdk_core.skill_builder import CustomSkillBuilder
 from ask_sdk_core.utils import get_intent_name, get_locale, get_request_type, get_slot, is_intent_name, is_request_type
 from ask_sdk_model import Response
+{%- if cookiecutter.tracing %}
+from aws_lambda_powertools import Tracer
+{%- endif %}
 
 logger = logging.getLogger(__name__)
 # With the JSON log format, Lambda sets the log level from LoggingConfig; with the text format it is
 # Python's default (WARNING), which would hide the INFO lines below.
 if "AWS_LAMBDA_LOG_LEVEL" not in os.environ:
     logger.setLevel(logging.INFO)
+
+{%- if cookiecutter.tracing %}
+tracer = Tracer()  # X-Ray subsegments, sent with Lambda's trace id (Tracing: Active in template.yaml)
+{%- endif %}
 
 DEFAULT_LOCALE = "{{ cookiecutter.locales[0] }}"
 # Every spoken string, per locale, read once per execution environment.
@@ -93,7 +104,9 @@ class HelloWorldIntentHandler(AbstractRequestHandler):
 
     def can_handle(self, handler_input: HandlerInput) -> bool:
         return is_intent_name("HelloWorldIntent")(handler_input)
-
+{% if cookiecutter.tracing %}
+    @tracer.capture_method
+{%- endif %}
     def handle(self, handler_input: HandlerInput) -> Response:
         slot = get_slot(handler_input, "name")
         name = (slot.value or "").strip() if slot is not None else ""
@@ -280,6 +293,9 @@ def build_skill() -> Callable[[dict[str, Any], Any], dict[str, Any]]:
 SKILL_INVOKER = build_skill()
 
 
+{% if cookiecutter.tracing -%}
+@tracer.capture_lambda_handler
+{% endif -%}
 def {{ cookiecutter.handler_function }}(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """Answer one Alexa request envelope with a response envelope."""
     try:

@@ -72,7 +72,7 @@ from urllib.parse import unquote_plus
 {%- endif %}
 
 import boto3
-from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools import Logger, Metrics{% if cookiecutter.tracing %}, Tracer{% endif %}
 from aws_lambda_powertools.metrics import MetricUnit
 {%- if batch %}
 from aws_lambda_powertools.utilities.batch import (
@@ -103,6 +103,9 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 logger = Logger()  # JSON lines with the request id, and the record being processed as the correlation id
 metrics = Metrics()  # CloudWatch embedded metric format: namespace and service from the environment
+{%- if cookiecutter.tracing %}
+tracer = Tracer()  # X-Ray subsegments for the invocation, each record or file, and each AWS request (boto3 patched)
+{%- endif %}
 
 MAX_ID_LENGTH = 1024  # characters of an item id; DynamoDB allows 2048 bytes in a partition key
 {%- if trigger == 's3' %}
@@ -119,7 +122,7 @@ class InvalidRecord(ValueError):
 
 # --- counts, published as metrics once per invocation ---------------------------------------------------------
 
-COUNTS = {"processed": 0, "duplicate": 0, "failed": 0}
+COUNTS = {"processed": 0, "duplicate": 0, "failed": 0{% if batch %}, "skipped": 0{% endif %}}
 
 
 def count_duplicate(response: Any, data_record: DataRecord) -> Any:
@@ -130,10 +133,19 @@ def count_duplicate(response: Any, data_record: DataRecord) -> Any:
 
 
 def publish_counts() -> None:
-    """Processed, duplicate and failed counts, always all three, so that dashboards and alarms see zeros too."""
+    """Every count, always, so that dashboards and alarms see zeros too.
+{%- if batch %}
+
+    A skipped record did not fail: it came after a failed one{% if trigger == 'sqs-fifo' %} of its group{% endif %} and was handed back unprocessed, to keep the
+    order; it is not in FailedRecords, which the alarm watches.
+{%- endif %}
+    """
     metrics.add_metric(name="ProcessedRecords", unit=MetricUnit.Count, value=COUNTS["processed"])
     metrics.add_metric(name="DuplicateRecords", unit=MetricUnit.Count, value=COUNTS["duplicate"])
     metrics.add_metric(name="FailedRecords", unit=MetricUnit.Count, value=COUNTS["failed"])
+{%- if batch %}
+    metrics.add_metric(name="SkippedRecords", unit=MetricUnit.Count, value=COUNTS["skipped"])
+{%- endif %}
 
 
 idempotency = IdempotencyConfig(
@@ -230,6 +242,9 @@ def to_item(data: Any) -> dict[str, Any]:
 {{ source.note }}processor = {{ source.processor }}
 
 
+{% if cookiecutter.tracing -%}
+@tracer.capture_method
+{% endif -%}
 @idempotent_function(data_keyword_argument="record", config=idempotency, persistence_store=persistence)
 def apply_record(record: {{ source.record }}) -> dict[str, str]:
     """{{ source.doc }}"""
@@ -271,7 +286,7 @@ FAILED_BEFORE = {"record": ""}  # the first failed record of this batch, if any
 {%- endif %}
 
 
-def record_handler(record: Any) -> dict[str, str]:
+def record_handler(record: {{ source.record }}) -> dict[str, str]:
     """Process one record with its id as the log's correlation id; raising marks it failed in the response."""
     logger.set_correlation_id(record_id(record))
 {%- if stream %}
@@ -282,12 +297,14 @@ def record_handler(record: Any) -> dict[str, str]:
         return apply_record(record=record)
     except InvalidRecord as exc:
         logger.warning("invalid record", extra={"reason": str(exc)})
+        COUNTS["failed"] += 1
 {%- if stream %}
         FAILED_BEFORE["record"] = record_id(record)
 {%- endif %}
         raise
     except Exception:
         logger.exception("record failed")
+        COUNTS["failed"] += 1
 {%- if stream %}
         FAILED_BEFORE["record"] = record_id(record)
 {%- endif %}
@@ -295,11 +312,14 @@ def record_handler(record: Any) -> dict[str, str]:
 
 
 @logger.inject_lambda_context(clear_state=True)
+{% if cookiecutter.tracing -%}
+@tracer.capture_lambda_handler
+{% endif -%}
 @metrics.log_metrics
 def {{ cookiecutter.handler_function }}(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """Process a batch; the response lists the records that failed, for Lambda to retry."""
     idempotency.register_lambda_context(context)  # an in-progress record expires when the invocation would
-    COUNTS.update(processed=0, duplicate=0, failed=0)
+    COUNTS.update(processed=0, duplicate=0, failed=0, skipped=0)
 {%- if stream %}
     FAILED_BEFORE["record"] = ""
 {%- endif %}
@@ -313,7 +333,8 @@ def {{ cookiecutter.handler_function }}(event: dict[str, Any], context: LambdaCo
         logger.error("every record of the batch failed: the invocation fails and Lambda retries the batch")
         raise
     finally:
-        COUNTS["failed"] = len(processor.fail_messages)
+        # Reported but never processed: the records after a failure (the failed ones counted themselves).
+        COUNTS["skipped"] = len(processor.fail_messages) - COUNTS["failed"]
         COUNTS["processed"] = len(processor.success_messages) - COUNTS["duplicate"]
         publish_counts()
         logger.set_correlation_id(None)
@@ -354,6 +375,9 @@ def rows(body: Any, key: str) -> Iterator[tuple[int, dict[str, Any] | InvalidRec
                 yield number, exc
 
 
+{% if cookiecutter.tracing -%}
+@tracer.capture_method
+{% endif -%}
 @idempotent_function(data_keyword_argument="upload", config=idempotency, persistence_store=persistence)
 def process_file(upload: dict[str, str]) -> dict[str, Any]:
     """Stream one object into the output table; runs once per upload (a redelivery returns this result, stored)."""
@@ -391,6 +415,9 @@ def skip_reason(key: str, event_name: str) -> str:
 
 
 @logger.inject_lambda_context(clear_state=True)
+{% if cookiecutter.tracing -%}
+@tracer.capture_lambda_handler
+{% endif -%}
 @metrics.log_metrics
 def {{ cookiecutter.handler_function }}(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """Process each uploaded file; the result counts its rows and reports its bad ones."""
@@ -443,6 +470,9 @@ def scheduled_run(event: Any) -> dict[str, str]:
     return {name: str(value) for name, value in run.items()}
 
 
+{% if cookiecutter.tracing -%}
+@tracer.capture_method
+{% endif -%}
 @idempotent_function(data_keyword_argument="run", config=idempotency, persistence_store=persistence)
 def run_job(run: dict[str, str]) -> dict[str, Any]:
     """The job, once per scheduled time: replace the body with your own work (a redelivery returns this result).
@@ -455,6 +485,9 @@ def run_job(run: dict[str, str]) -> dict[str, Any]:
 
 
 @logger.inject_lambda_context(clear_state=True)
+{% if cookiecutter.tracing -%}
+@tracer.capture_lambda_handler
+{% endif -%}
 @metrics.log_metrics
 def {{ cookiecutter.handler_function }}(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """Run the job for the event's scheduled time, unless that time already ran."""

@@ -2,7 +2,19 @@
 
 from __future__ import annotations
 {% if cookiecutter.trigger == 'none' %}
+{%- if cookiecutter.powertools %}
+import json
+import sys
+{% endif %}
 import pytest
+{%- if cookiecutter.powertools %}
+
+
+@pytest.fixture
+def function(handler):
+    """The handler's module: its Powertools logger."""
+    return sys.modules[handler.__module__]
+{%- endif %}
 
 
 def test_greets_by_name(handler, lambda_context, load_event):
@@ -31,15 +43,37 @@ def test_rejects_an_event_that_is_not_an_object(handler, lambda_context, event):
         handler(event, lambda_context)
 
 
+{%- if cookiecutter.powertools %}
+def test_logs_one_structured_line_and_counts_the_greeting(handler, lambda_context, function, capsys, monkeypatch):
+    monkeypatch.setattr(function.logger.registered_handler, "stream", sys.stdout)  # capsys's, for this test
+    handler({"name": "Ada"}, lambda_context)
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
+    (greeting,) = [line for line in lines if line.get("message") == "greeting"]
+    assert (greeting["name_length"], greeting["function_request_id"]) == (3, lambda_context.aws_request_id)
+    (published,) = [line for line in lines if "Greetings" in line]
+    assert published["Greetings"] == [1.0]
+{%- else %}
 def test_logs_one_structured_line(handler, lambda_context, caplog):
     caplog.set_level("INFO")
     handler({"name": "Ada"}, lambda_context)
     (record,) = [record for record in caplog.records if record.getMessage() == "greeting"]
     assert record.name_length == 3
+{%- endif %}
 {%- else %}
 import json
+{%- if cookiecutter.powertools %}
+import sys
+{%- endif %}
 
 import pytest
+{%- if cookiecutter.powertools %}
+
+
+@pytest.fixture
+def function(handler):
+    """The handler's module: its Powertools logger."""
+    return sys.modules[handler.__module__]
+{%- endif %}
 
 
 def body(response):
@@ -101,9 +135,24 @@ def test_wrong_method_event_gets_a_405(handler, lambda_context, load_event):
     assert handler(load_event("wrong-method.json"), lambda_context)["statusCode"] == 405
 
 {% endif %}
+{%- if cookiecutter.powertools %}
+def test_logs_one_structured_line_and_counts_the_request(
+    handler, lambda_context, load_event, function, capsys, monkeypatch
+):
+    monkeypatch.setattr(function.logger.registered_handler, "stream", sys.stdout)  # capsys's, for this test
+    event = load_event("hello.json")
+    handler(event, lambda_context)
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
+    (greeting,) = [line for line in lines if line.get("message") == "greeting"]
+    assert greeting["name_length"] == 3
+    assert greeting["correlation_id"] == event["requestContext"]["requestId"]
+    (published,) = [line for line in lines if "Greetings" in line]
+    assert published["Greetings"] == [1.0]
+{%- else %}
 def test_logs_one_structured_line(handler, lambda_context, load_event, caplog):
     caplog.set_level("INFO")
     handler(load_event("hello.json"), lambda_context)
     (record,) = [record for record in caplog.records if record.getMessage() == "greeting"]
     assert record.name_length == 3
+{%- endif %}
 {%- endif %}

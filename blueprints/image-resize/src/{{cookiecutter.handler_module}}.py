@@ -10,6 +10,11 @@ An object that cannot become a thumbnail (too large, not an accepted image, a de
 skipped with its reason: retrying would not change the answer. Any other failure (throttling, a missing
 permission) is raised once the other records are done, so that Lambda retries the event; writing a thumbnail
 again is harmless, which also makes S3's at-least-once delivery safe.
+{%- if cookiecutter.tracing %}
+
+With X-Ray tracing on (`Tracing: Active`), Powertools' Tracer records the invocation, each download and each
+object's thumbnails as subsegments, and each S3 request (boto3 is patched).
+{%- endif %}
 """
 
 from __future__ import annotations
@@ -26,7 +31,11 @@ from typing import NamedTuple, NotRequired, Protocol, TypedDict
 from urllib.parse import unquote_plus
 
 import boto3
+{%- if cookiecutter.tracing %}
+from aws_lambda_powertools import Tracer
+{%- endif %}
 from botocore.config import Config
+from botocore.exceptions import ClientError
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 logger = logging.getLogger(__name__)
@@ -188,6 +197,9 @@ SETTINGS = Settings.from_environment(os.environ)
 Image.MAX_IMAGE_PIXELS = SETTINGS.max_pixels
 # One client per execution environment, reused by every invocation. boto3 honours AWS_ENDPOINT_URL, which is how
 # the local runner's --local-aws mode points it at a local S3.
+{%- if cookiecutter.tracing %}
+tracer = Tracer()  # before the client: Tracer patches botocore, so each S3 request is a subsegment too
+{%- endif %}
 S3 = boto3.client("s3", config=Config(retries={"mode": "standard"}, connect_timeout=5, read_timeout=20))
 
 
@@ -212,12 +224,27 @@ def check_wanted(record: S3Record, bucket: str, key: str) -> None:
         raise Skip(f"{size} bytes is more than MAX_INPUT_BYTES ({SETTINGS.max_input_bytes})")
 
 
+{% if cookiecutter.tracing -%}
+@tracer.capture_method(capture_response=False)  # the response is the image: too large for a trace
+{% endif -%}
 def download(bucket: str, key: str) -> bytes:
-    """The object's bytes, in memory: no /tmp files to name safely and clean up."""
+    """The object's bytes, in memory: no /tmp files to name safely and clean up.
+
+    A deleted upload is skipped. S3 says NoSuchKey only to a caller allowed s3:ListBucket on the bucket, and
+    AccessDenied to the others (moto, which evaluates no IAM, always says NoSuchKey): template.yaml grants it, so
+    AccessDenied here means a permission is missing, and the event fails for Lambda to retry it.
+    """
     try:
         response = S3.get_object(Bucket=bucket, Key=key)
     except S3.exceptions.NoSuchKey:
         raise Skip("the object no longer exists") from None
+    except ClientError as error:
+        if error.response.get("Error", {}).get("Code") == "AccessDenied":
+            raise PermissionError(
+                f"s3:GetObject on s3://{bucket}/{key} was denied: template.yaml's ReadUploads and ListUploads "
+                "statements must allow it"
+            ) from error
+        raise
     body = response["Body"]
     if response["ContentLength"] > SETTINGS.max_input_bytes:  # replaced by a bigger object since the event
         body.close()
@@ -278,6 +305,9 @@ def thumbnail_key(key: str, box: tuple[int, int], image_format: str) -> str:
     return f"{SETTINGS.thumbnail_prefix}{box[0]}x{box[1]}/{relative}"
 
 
+{% if cookiecutter.tracing -%}
+@tracer.capture_method
+{% endif -%}
 def make_thumbnails(record: S3Record, bucket: str, key: str) -> list[Thumbnail]:
     """Check, download, decode once, then write one thumbnail per box."""
     check_wanted(record, bucket, key)
@@ -302,6 +332,9 @@ def make_thumbnails(record: S3Record, bucket: str, key: str) -> list[Thumbnail]:
 # --- the handler ----------------------------------------------------------------------------------------------
 
 
+{% if cookiecutter.tracing -%}
+@tracer.capture_lambda_handler
+{% endif -%}
 def {{ cookiecutter.handler_function }}(event: S3Event, context: LambdaContext) -> Result:
     """Make the thumbnails of every object in the event; report what was written and what was skipped, and why."""
     records = event.get("Records") if isinstance(event, dict) else None

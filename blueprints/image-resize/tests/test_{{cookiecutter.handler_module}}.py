@@ -19,6 +19,7 @@ from urllib.parse import unquote_plus
 import boto3
 import pytest
 from botocore.exceptions import ClientError
+from botocore.stub import Stubber
 from PIL import Image
 
 from {{ cookiecutter.runner }} import build_event
@@ -320,6 +321,24 @@ def test_other_buckets_prefixes_and_deletions_are_ignored(handler, lambda_contex
 def test_object_deleted_since_the_event_is_skipped(handler, lambda_context, s3, settings):
     event = s3_event((settings.source_bucket, f"{settings.source_prefix}gone.{sorted(settings.extensions)[0]}", 10))
     assert handler(event, lambda_context)["skipped"][0]["reason"] == "the object no longer exists"
+
+
+def test_access_denied_fails_the_event_instead_of_skipping_it(handler, lambda_context, s3, function, settings, caplog):
+    """A GetObject answered 403, as real S3 answers a caller without s3:ListBucket (moto evaluates no IAM, so the
+    stub answers as S3 would): not a deleted upload to skip, but a permission to fix, and the event is retried."""
+    key = f"{settings.source_prefix}private.{sorted(settings.extensions)[0]}"
+    with Stubber(function.S3) as stub:
+        stub.add_client_error(
+            "get_object",
+            service_error_code="AccessDenied",
+            service_message="Access Denied",
+            http_status_code=403,
+            expected_params={"Bucket": settings.source_bucket, "Key": key},
+        )
+        with pytest.raises(function.ThumbnailsFailed, match=r"^1 of 1 objects failed"):
+            handler(s3_event((settings.source_bucket, key, 10)), lambda_context)
+    (failed,) = [record for record in caplog.records if record.getMessage() == "object failed"]
+    assert "s3:GetObject on s3://" in str(failed.exc_info[1])
 
 
 def test_one_bad_object_does_not_lose_the_others(handler, lambda_context, upload, s3, configure):

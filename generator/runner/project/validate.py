@@ -20,7 +20,7 @@ from typing import Any
 
 from ..config.template import FUNCTION_TYPE, Resolver, default_stack_name, load_template, merge_globals
 from ..errors import RunnerError
-from . import event_shapes, handler_check, iam, locate
+from . import deploy_checks, event_shapes, handler_check, iam, locate
 
 Problem = tuple[str, int | None, str]  # file (relative to the project), line, message
 
@@ -257,6 +257,11 @@ def run_checks(template_path: Path, today: datetime.date | None = None) -> tuple
         check_handler(checker, logical_id, props)
     for path, message in iam.template_findings(checker.template, checker.functions):
         checker.add(message, path)
+    samconfig = deploy_checks.read_samconfig(checker.root)
+    for file, line, message in deploy_checks.stack_name_findings(checker.root, checker.template, samconfig):
+        checker.add(message, file=checker.root / file, line=line)
+    for path, message in deploy_checks.placeholder_findings(checker.template, samconfig):
+        checker.add(message, path)
     events = check_events(checker)
     ci = check_ci_files(checker)
     summary = f"{template_path.name}: {len(checker.functions)} function(s), {events} event file(s), {ci} CI file(s)"
@@ -270,8 +275,10 @@ def validate(template_path: Path) -> int:
     problems, summary = run_checks(template_path)
     for file, line, message in sorted(problems, key=lambda p: (p[0], p[1] or 0)):
         sys.stdout.write(f"{file}:{line}: {message}\n" if line else f"{file}: {message}\n")
-    if problems:
-        sys.stderr.write(f"validate: {len(problems)} problem(s) ({summary})\n")
+    errors = [problem for problem in problems if not problem[2].startswith(deploy_checks.WARNING)]
+    if errors:
+        sys.stderr.write(f"validate: {len(errors)} problem(s) ({summary})\n")
         return 1
-    sys.stdout.write(f"validate: OK ({summary})\n")
+    warnings = f"; {len(problems)} warning(s) above" if problems else ""
+    sys.stdout.write(f"validate: OK ({summary}){warnings}\n")
     return 0
