@@ -15,7 +15,7 @@ from typing import Annotated
 
 import typer
 
-from . import __version__
+from . import __version__, settings
 from .errors import SlsgenError
 
 app = typer.Typer(
@@ -28,6 +28,16 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 PASSTHROUGH = {"allow_extra_args": True, "ignore_unknown_options": True, "help_option_names": []}
+
+
+def choices(values: tuple[str, ...], default: str) -> str:
+    """`a, b (default) or c`: a help text's allowed values, from the settings they are checked against."""
+    shown = [f"{value} (default)" if value == default else value for value in values]
+    return f"{', '.join(shown[:-1])} or {shown[-1]}" if len(shown) > 1 else shown[0]
+
+
+def span(limits: tuple[int, int]) -> str:
+    return f"{limits[0]}-{limits[1]}"
 
 
 def complete_blueprint(incomplete: str) -> list[str]:
@@ -101,11 +111,11 @@ def new(
         list[str] | None, typer.Option("--set", metavar="KEY=VALUE", help="A blueprint option, KEY=VALUE (repeatable).")
     ] = None,
     runtime: Annotated[
-        str | None, typer.Option(metavar="RUNTIME", help="python3.12, python3.13 (default) or python3.14.")
+        str | None, typer.Option(metavar="RUNTIME", help=f"{choices(settings.RUNTIMES, settings.DEFAULT_RUNTIME)}.")
     ] = None,
-    arch: Annotated[str | None, typer.Option(metavar="ARCH", help="arm64 (default) or x86_64.")] = None,
-    memory: Annotated[str | None, typer.Option(metavar="MB", help="Memory in MB, 128-10240.")] = None,
-    timeout: Annotated[str | None, typer.Option(metavar="SECONDS", help="Timeout in seconds, 1-900.")] = None,
+    arch: Annotated[str | None, typer.Option(metavar="ARCH", help=f"{choices(settings.ARCHITECTURES, settings.DEFAULT_ARCHITECTURE)}.")] = None,
+    memory: Annotated[str | None, typer.Option(metavar="MB", help=f"Memory in MB, {span(settings.MEMORY_MB)}.")] = None,
+    timeout: Annotated[str | None, typer.Option(metavar="SECONDS", help=f"Timeout in seconds, {span(settings.TIMEOUT_S)}.")] = None,
     env: Annotated[
         list[str] | None,
         typer.Option(
@@ -120,12 +130,13 @@ def new(
     ] = None,
     vpc: Annotated[bool | None, typer.Option("--vpc/--no-vpc", help="Attach to a VPC (ids as parameters).")] = None,
     tracing: Annotated[bool | None, typer.Option("--tracing/--no-tracing", help="AWS X-Ray tracing.")] = None,
-    log_format: Annotated[str | None, typer.Option(metavar="FORMAT", help="json (default) or text.")] = None,
+    log_format: Annotated[str | None, typer.Option(metavar="FORMAT", help=f"{choices(settings.LOG_FORMATS, settings.DEFAULT_LOG_FORMAT)}.")] = None,
     log_level: Annotated[
-        str | None, typer.Option(metavar="LEVEL", help="TRACE, DEBUG, INFO (default), WARN, ERROR, FATAL.")
+        str | None, typer.Option(metavar="LEVEL", help=f"{choices(settings.LOG_LEVELS, settings.DEFAULT_LOG_LEVEL)}.")
     ] = None,
     ephemeral_storage: Annotated[
-        str | None, typer.Option(metavar="MB", help="Ephemeral storage (the /tmp folder) in MB, 512-10240.")
+        str | None, typer.Option(metavar="MB", help=f"Ephemeral storage (the /tmp folder) in MB, {span(settings.EPHEMERAL_STORAGE_MB)}.",
+        )
     ] = None,
     reserved_concurrency: Annotated[
         str | None, typer.Option(metavar="INTEGER", help="Reserved concurrent executions (-1: unreserved).")
@@ -383,7 +394,7 @@ def event(ctx: typer.Context) -> None:
 
     Examples:  slsgen event s3 put --bucket photos --key "uploads/my photo.jpg"  |  slsgen event --help
     """
-    from .runner.cli import main as runner_main
+    from lambda_runner.cli import main as runner_main
 
     raise typer.Exit(runner_main(["event", *ctx.args], prog="slsgen"))
 

@@ -33,7 +33,7 @@ def dispatch(args: list[str]) -> None:
             print(f"error: {exc}", file=sys.stderr)
             sys.exit(exc.exit_code)
     if args and args[0] == "event":  # no function runs: slsgen's own copy of the runner builds the event
-        from .runner.cli import main as runner_main
+        from lambda_runner.cli import main as runner_main
 
         sys.exit(runner_main(["event", *args[1:]], prog="slsgen"))
     from .cli import main as cli_main

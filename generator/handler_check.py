@@ -13,6 +13,8 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
+from lambda_runner.bindings import module_bindings
+
 from .errors import InvalidOption, RenderError
 
 SEARCH_DIRS = ("src", ".", "tests")  # the generated pytest's pythonpath, and the tests' own folder
@@ -69,51 +71,6 @@ def foreign_import(path: Path, module: str, bound: set[str] | None) -> int | Non
         if not read <= bound:
             return plain_imports[0]
     return None
-
-
-class _Bindings(ast.NodeVisitor):
-    """The names a module binds at its top level, with the node binding each (nested scopes are not visited)."""
-
-    def __init__(self) -> None:
-        self.found: list[tuple[str, ast.AST]] = []
-
-    def _scope(self, node: ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef) -> None:
-        self.found.append((node.name, node))
-
-    visit_FunctionDef = visit_AsyncFunctionDef = visit_ClassDef = _scope
-
-    def _skip(self, node: ast.AST) -> None:
-        """Lambdas and comprehensions have scopes of their own."""
-
-    visit_Lambda = visit_ListComp = visit_SetComp = visit_DictComp = visit_GeneratorExp = _skip
-
-    def _imports(self, node: ast.Import | ast.ImportFrom) -> None:
-        for alias in node.names:
-            if alias.name != "*":
-                self.found.append((alias.asname or alias.name.split(".")[0], node))
-
-    visit_Import = visit_ImportFrom = _imports
-
-    def visit_Name(self, node: ast.Name) -> None:
-        if isinstance(node.ctx, (ast.Store, ast.Del)):
-            self.found.append((node.id, node))
-
-    def visit_ExceptHandler(self, node: ast.ExceptHandler) -> None:
-        if node.name:
-            self.found.append((node.name, node))
-        self.generic_visit(node)
-
-    def visit_MatchAs(self, node: ast.MatchAs) -> None:
-        if node.name:
-            self.found.append((node.name, node))
-        self.generic_visit(node)
-
-
-def module_bindings(tree: ast.Module) -> list[tuple[str, ast.AST]]:
-    visitor = _Bindings()
-    for statement in tree.body:
-        visitor.visit(statement)
-    return visitor.found
 
 
 def check_rendered_handler(project: Path, module: str, function: str, handler: str) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import socket
 import subprocess
+import sys
 import time
 import urllib.request
 from pathlib import Path
@@ -28,6 +29,7 @@ def test_invoke_runs_the_project_runner_with_the_project_venv(project):
     assert json.loads(payload["body"]) == {"message": "Hello, Ada!"}
     assert "REPORT RequestId:" in result.stderr
     helper = slsgen("invoke", "--help", cwd=project).stdout
+    assert helper.startswith("usage: slsgen invoke ")  # the project's runner, named as the user called it
     assert "--repeat" in helper
     assert "--isolated" in helper
     assert "examples:" in helper
@@ -43,12 +45,25 @@ def test_invoke_passes_the_runner_exit_code(project):
 def test_invoke_outside_a_project_is_a_one_line_error(tmp_path):
     result = run([*SLSGEN, "invoke"], tmp_path, check=False)
     assert result.returncode == 2
-    assert result.stderr.startswith("error: no generated project here")
+    assert result.stderr.startswith("error: no project here")
     assert len(result.stderr.strip().splitlines()) == 1
 
 
-def test_event_help_has_examples(tmp_path):
-    assert "event s3 put --bucket photos" in slsgen("event", "--help", cwd=tmp_path).stdout
+@pytest.mark.parametrize("command", ["invoke", "start-api", "validate", "package", "event"])
+def test_help_is_printed_outside_a_project_too(tmp_path, command):
+    result = slsgen(command, "--help", cwd=tmp_path)
+    assert result.stdout.startswith(f"usage: slsgen {command} "), result.stdout
+    assert "examples:" in result.stdout
+    assert result.stderr == ""
+
+
+def test_a_venv_without_the_runner_is_a_one_line_error(tmp_path):
+    project = generate(tmp_path, "hello-world", "bare")
+    run([sys.executable, "-m", "venv", "--without-pip", str(project / ".venv")], project)
+    result = run([*SLSGEN, "invoke", "-e", "events/hello.json"], project, check=False)
+    assert result.returncode == 2
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith("error: the environment of ") and "has no slsgen-runner: run `make install`" in line
 
 
 def test_event_prints_a_sample_event(tmp_path):
