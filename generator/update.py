@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import settings, snapshot
+from . import runner_dependency, settings, snapshot
 from .blueprints import Blueprint, load_blueprint
 from .errors import BlueprintNotFound, InvalidOption, NotAProject, SlsgenError, WriteFailed
 from .merge import has_markers, merge
@@ -66,6 +66,7 @@ class Plan:
     available: bool = False  # the new version's files differ from the base
     record: bytes = b""
     base: bytes = b""
+    wheels: dict[str, snapshot.File] = field(default_factory=dict)  # the runner's wheel and pin (never merged)
 
     @property
     def changes(self) -> bool:
@@ -170,7 +171,7 @@ def base_files(
         return stored
     recorded = dict(record.get("answers", {}))
     env = recorded.pop("env", {})
-    digests = record.get("files", {})
+    digests = {path: digest for path, digest in record.get("files", {}).items() if not snapshot.is_bookkeeping(path)}
     rendered: dict[str, snapshot.File] = {}
     if blueprint.version == record["blueprint"].get("version"):
         try:
@@ -241,6 +242,10 @@ def plan_update(
     )
     for relative in sorted(base.keys() | theirs.keys()):
         merge_one(plan, relative, base.get(relative), current_file(project, relative), theirs.get(relative), labels)
+    plan.wheels = runner_dependency.wheel_files(rendered)
+    plan.writes.update(
+        (path, file) for path, file in plan.wheels.items() if current_file(project, path) != file
+    )
     return plan
 
 
@@ -479,6 +484,7 @@ def report(plan: Plan, *, dry_run: bool = False, check: bool = False) -> list[st
     lines += [f"kept {path}: the blueprint dropped it, but you changed it" for path in plan.kept_changed]
     lines += [f"kept deleted {path}: you deleted it; the blueprint changed it" for path in plan.kept_deleted]
     lines += [f"conflict {path}" for path in plan.conflicts]
+    lines += runner_dependency.hints(plan.kept_changed, plan.wheels)
     if plan.conflicts and not dry_run:
         lines.append(
             f"{len(plan.conflicts)} file(s) have conflicts between <<<<<<< and >>>>>>> markers: resolve them, then "
