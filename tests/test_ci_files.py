@@ -296,7 +296,7 @@ def test_every_workflow_command_passes_in_the_project(tmp_path, blueprint, trigg
         result = shell(command, project, env)
         targets = make_targets(command) or []
         if "validate" in targets:
-            assert "validate: OK (template.yaml: 1 function(s)" in result.stdout
+            assert "validate: OK (template.yaml: 1 function" in result.stdout
         if "package" in targets:
             assert "dist/ci-project.zip: " in result.stderr  # built now, not left from before
             builds.append(zip_path.read_bytes())
@@ -367,7 +367,7 @@ def test_every_workflow_command_passes_in_the_project(tmp_path, blueprint, trigg
                 assert not (sam / "sam-args").exists()
             result = shell(script, project, env)
             if "validate" in targets:
-                assert re.search(r"validate: OK \(.* 2 CI file\(s\)\)", result.stdout)  # .gitlab-ci.yml, pre-commit
+                assert re.search(r"validate: OK \(.* 2 CI files\)", result.stdout)  # .gitlab-ci.yml, pre-commit
             if "package" in targets:
                 assert (project / "dist" / "ci-project.zip").read_bytes() == builds[0]
     assert rerun == ["lint", "validate", "package", "deploy"]

@@ -16,11 +16,13 @@ import re
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from .config.template import FunctionConfig, read_functions, select_function
 from .errors import RunnerError, json_error
 
+if TYPE_CHECKING:
+    from .service.invoke import Invocation, Invoker
 
 # How the user called the runner, for its usage lines; slsgen sets `slsgen` when it hands a command over.
 PROG_VARIABLE = "LAMBDA_RUNNER_PROG"
@@ -137,12 +139,6 @@ def _write_payload(payload: bytes | dict[str, Any], *, pretty: bool) -> None:
     sys.stdout.flush()
 
 
-def _cost(function: FunctionConfig, billed_ms: int) -> str:
-    from .service.pricing import cost_line
-
-    return cost_line(function.memory_size, billed_ms, function.architecture, function.ephemeral_storage)
-
-
 def _check_runtime(function: FunctionConfig, log: TextIO) -> None:
     """Refuse what is not a Python function; say so when this interpreter is not the template's Python."""
     if not function.runtime.startswith("python"):
@@ -167,16 +163,31 @@ def _dry_run(function: FunctionConfig, events: list[bytes], log: TextIO) -> int:
     return 0
 
 
+def default_event(template_path: Path, log: TextIO) -> bytes:
+    """No `-e`: the project's first sample event (events/*.json, in name order), said on one line; else `{}`."""
+    samples = sorted((template_path.parent / "events").glob("*.json"))
+    if not samples:
+        return b"{}"
+    try:
+        shown = samples[0].relative_to(Path.cwd()).as_posix()
+    except ValueError:
+        shown = str(samples[0])
+    log.write(f"note: no event given: using {shown}, the first sample event (-e FILE for another, -e - for stdin)\n")
+    return _checked_json(samples[0].read_bytes(), shown)
+
+
 def _invoke(args: argparse.Namespace, log: TextIO) -> int:
+    template_path = _template_path(args)
     if args.events:
         events = read_events_file(args.events)
     elif args.event is None and args.seed:
         from .local.local_aws import seed_event
 
         events = [json.dumps(seed_event(args.seed)).encode()]  # the S3 notification of the seeded objects
+    elif args.event is None and not args.send:
+        events = [default_event(template_path, log)]
     else:
         events = [read_event(args.event)]
-    template_path = _template_path(args)
     functions = read_functions(template_path)
     function = select_function(functions, args.function)
     _check_runtime(function, log)
@@ -189,8 +200,9 @@ def _invoke(args: argparse.Namespace, log: TextIO) -> int:
 
         bodies = read_bodies(args.send)  # before the local AWS starts: a bad file fails fast
     mode = "isolated" if args.isolated else "emulate" if args.emulate else "inprocess"
+    local = bool(args.local_aws or args.seed or args.send)
     with contextlib.ExitStack() as stack:
-        if args.local_aws or args.seed or args.send:
+        if local:
             from .local.local_aws import local_aws
 
             aws = local_aws(template_path, functions, args.seed or [], log, download_to=args.download_to)
@@ -199,34 +211,61 @@ def _invoke(args: argparse.Namespace, log: TextIO) -> int:
 
         invoker = open_invoker(function, mode=mode, env_overrides=overrides, log=log)
         stack.callback(invoker.close)
+        results = _Results(log, pretty=len(events) * args.repeat == 1, local_aws=local)
         if args.send:
-            return _invoke_from_queue(invoker, template_path, overrides["AWS_ENDPOINT_URL"], bodies, log)
+            from .local.local_aws import send_and_poll
+
+            endpoint = overrides["AWS_ENDPOINT_URL"]
+            return 0 if send_and_poll(invoker, template_path, endpoint, bodies, log, results.show) else 1
         if args.invocation_type == "Event":
-            return _invoke_async(invoker, events, args.repeat, log)
-        return _invoke_sync(invoker, events, args.repeat, log)
+            return _invoke_async(invoker, events, args.repeat, log, results)
+        return _invoke_sync(invoker, events, args.repeat, results)
 
 
-def _invoke_sync(invoker: Any, events: list[bytes], repeat: int, log: TextIO) -> int:
+class _Results:
+    """What the command line shows of each invocation: its result on stdout, and the one hint a failure may have."""
+
+    def __init__(self, log: TextIO, *, pretty: bool, local_aws: bool) -> None:
+        self.log = log
+        self.pretty = pretty
+        self.local_aws = local_aws
+        self.hinted = False
+
+    def show(self, invocation: Invocation) -> None:
+        result = invocation.response if invocation.ok else invocation.error
+        if result is not None:
+            _write_payload(result, pretty=self.pretty)
+        self.hint(invocation)
+
+    def hint(self, invocation: Invocation) -> None:
+        """One line, once a run, when a failure comes from reaching real AWS without --local-aws."""
+        if invocation.ok or self.local_aws or self.hinted:
+            return
+        from .service.hints import unreachable_aws
+
+        hint = unreachable_aws(invocation.error)
+        if hint is not None:
+            sys.stderr.write(hint + "\n")  # for the person, even with --quiet
+            self.hinted = True
+
+
+def _invoke_sync(invoker: Invoker, events: list[bytes], repeat: int, results: _Results) -> int:
     """Each event in turn, `repeat` times over, in one environment; a summary of the run when there are several."""
-    function: FunctionConfig = invoker.function
     count = len(events) * repeat
     totals = None
     if count > 1:
         from .service.summary import Totals
 
-        # Running totals, never the invocations: a run of 1,000,000 keeps flat memory (tests/runner/test_soak.py).
-        totals = Totals(function)
+        # Running totals, never the invocations: a run of 1,000,000 keeps flat memory (tests/test_soak.py).
+        totals = Totals(invoker.function)
     ok = True
     for event in _repeated(events, repeat):
         invocation = invoker.invoke(event)
         ok = ok and invocation.ok
         if totals is not None:
             totals.add(invocation)
-        log.write(_cost(function, invocation.billed_ms) + "\n")
-        log.flush()
-        result = invocation.response if invocation.ok else invocation.error
-        if result is not None:
-            _write_payload(result, pretty=count == 1)
+        results.log.flush()
+        results.show(invocation)
     if totals is not None:  # printed with --quiet too: it is what `--repeat 100 -q` is for
         from .service.summary import summary_lines
 
@@ -240,81 +279,16 @@ def _repeated(events: list[bytes], repeat: int) -> Iterator[bytes]:
         yield from events
 
 
-def _invoke_from_queue(invoker: Any, template_path: Path, endpoint: str, bodies: list[str], log: TextIO) -> int:
-    """`--send`: fill the function's local SQS queue, then poll it into batches as Lambda's event source mapping."""
-    import boto3
-
-    from .account import region
-    from .config.template import Resolver, default_stack_name, load_template
-    from .local.event_sources import SqsPoller, sqs_source, stream_source
-    from .local.local_aws import DUMMY_CREDENTIALS
-
-    function: FunctionConfig = invoker.function
-    resolver = Resolver(load_template(template_path), default_stack_name(template_path.resolve().parent))
-    stream = stream_source(function, resolver)
-    if stream is not None:
-        return _invoke_from_stream(invoker, stream, endpoint, bodies, log)
-    source = sqs_source(function, resolver)
-    credentials = {key.lower(): value for key, value in DUMMY_CREDENTIALS.items()}
-    sqs = boto3.client("sqs", endpoint_url=endpoint, region_name=region(), **credentials)
-    poller = SqsPoller(sqs, source)
-    poller.send(bodies)
-    log.write(
-        f"[local-aws] sent {len(bodies)} message(s) to {source.queue}; polling it in batches of {source.batch_size}\n"
-    )
-    ok = True
-    while (event := poller.next_batch()) is not None:
-        invocation = invoker.invoke(json.dumps(event).encode())
-        log.write(_cost(function, invocation.billed_ms) + "\n")
-        left = poller.settle(invocation.ok, invocation.response)
-        size = len(event["Records"])
-        log.write(f"[local-aws] batch of {size}: {size - len(left)} deleted, {len(left)} left in the queue\n")
-        log.flush()
-        result = invocation.response if invocation.ok else invocation.error
-        if result is not None:
-            _write_payload(result, pretty=True)
-        ok = ok and invocation.ok
-    return 0 if ok else 1
-
-
-def _invoke_from_stream(invoker: Any, source: Any, endpoint: str, lines: list[str], log: TextIO) -> int:
-    """`--send` to a Kinesis or DynamoDB event: fill the stream, then read it in batches as Lambda's mapping does."""
-    from .local.event_sources import StreamPoller
-    from .local.local_aws import _Clients
-
-    function: FunctionConfig = invoker.function
-    poller = StreamPoller(_Clients(endpoint), source)
-    poller.send(lines)
-    what = (
-        f"put {len(lines)} record(s) on {source.name}"
-        if source.kind == "Kinesis"
-        else (f"wrote {len(lines)} item(s) to {source.name}")
-    )
-    log.write(f"[local-aws] {what}; reading its stream in batches of {source.batch_size}\n")
-    while (event := poller.next_batch()) is not None:
-        invocation = invoker.invoke(json.dumps(event).encode())
-        log.write(_cost(function, invocation.billed_ms) + "\n")
-        outcome = poller.settle(invocation.ok, invocation.response)
-        log.write(f"[local-aws] batch of {len(event['Records'])}: {outcome}\n")
-        log.flush()
-        result = invocation.response if invocation.ok else invocation.error
-        if result is not None:
-            _write_payload(result, pretty=True)
-    return 1 if poller.dropped and not source.on_failure else 0
-
-
-def _invoke_async(invoker: Any, events: list[bytes], repeat: int, log: TextIO) -> int:
+def _invoke_async(invoker: Invoker, events: list[bytes], repeat: int, log: TextIO, results: _Results) -> int:
     from .service.async_invoke import invoke_async
     from .service.invoke import ASYNC_PAYLOAD_LIMIT, check_request_size
 
-    function: FunctionConfig = invoker.function
     ok = True
     for event in _repeated(events, repeat):
         check_request_size(event, ASYNC_PAYLOAD_LIMIT)
-        _write_payload({"StatusCode": 202}, pretty=len(events) * repeat == 1)
+        _write_payload({"StatusCode": 202}, pretty=results.pretty)
         result = invoke_async(invoker, event, log=log)
-        for attempt in result.attempts:
-            log.write(_cost(function, attempt.billed_ms) + "\n")
+        results.hint(result.attempts[-1])  # an Event invocation returns no payload: only the hint, if any
         ok = ok and result.ok
     log.flush()
     return 0 if ok else 1

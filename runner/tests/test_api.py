@@ -541,17 +541,23 @@ def test_http_details_head_chunked_bodies_and_header_injection(tmp_path: Path) -
         "def handler(event, context):\n"
         "    return {'statusCode': 200, 'headers': {'X-Evil': 'a\\r\\nInjected: yes'}, 'body': 'hello'}\n"
     )
-    with running(template) as (api, _):
+    with running(template) as (api, log):
         status, headers, body = request(api, "HEAD", "/anything")
         assert (status, headers["Content-Length"], body) == (200, "5", b"")
         assert headers["X-Evil"] == "a  Injected: yes"
         assert "Injected" not in headers
+        assert headers["Server"] == "slsgen-start-api"  # no trailing space, no Python version
         connection = http.client.HTTPConnection("127.0.0.1", api.port, timeout=10)
         try:
-            connection.request("POST", "/anything", body=iter([b"a", b"b"]), encode_chunked=True)
-            assert connection.getresponse().status == 411
+            # A chunked body is read to its end before the 411, so the client gets the answer, not a broken pipe.
+            chunks = iter([b"a" * 65536] * 64 + [b"b"])
+            connection.request("POST", "/anything", body=chunks, encode_chunked=True)
+            answer = connection.getresponse()
+            assert (answer.status, answer.getheader("Content-Type")) == (411, "application/json")
+            assert json.loads(answer.read()) == {"message": "Length Required: send the body with a Content-Length"}
         finally:
             connection.close()
+        assert '"POST /anything" 411 ' in logged(log, '"POST /anything" 411 ')  # an access-log line, as for others
 
 
 def _request_ignoring_the_end(api: LocalApi, path: str) -> None:

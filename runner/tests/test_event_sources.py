@@ -12,7 +12,6 @@ from typing import Any
 
 import boto3
 import pytest
-from lambda_project import response, runner, write_project
 from moto import mock_aws
 
 from lambda_runner.config.template import Resolver, load_template, read_functions
@@ -27,6 +26,8 @@ from lambda_runner.local.event_sources import (
     stream_source,
 )
 from lambda_runner.local.local_aws import collect_written, report_written
+
+from lambda_project import response, runner, write_project
 
 SERVICES = ("s3", "sqs", "dynamodb", "kinesis")
 QUEUE_EVENT = """\
@@ -185,7 +186,7 @@ def test_send_end_to_end(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     seen = [json.loads(line) for line in (tmp_path / "seen.jsonl").read_text().splitlines()]
     assert seen == [["one", "fail"], ["three"]]
-    assert "[local-aws] sent 3 message(s) to proj-JobsQueue; polling it in batches of 2" in result.stderr
+    assert "[local-aws] sent 3 messages to proj-JobsQueue; polling it in batches of 2" in result.stderr
     assert "[local-aws] batch of 2: 1 deleted, 1 left in the queue" in result.stderr
     assert "[local-aws] batch of 1: 1 deleted, 0 left in the queue" in result.stderr
     last = result.stdout[result.stdout.rindex("{\n") :]
@@ -253,7 +254,7 @@ def test_kinesis_checkpoints_at_the_first_failure_then_gives_up(aws: Any) -> Non
     second = poller.next_batch()
     assert second is not None
     assert [base64.b64decode(record["kinesis"]["data"]) for record in second["Records"]] == [b"b", b"c"]
-    assert poller.settle(False, None).startswith("failed after 1 retries: 2 record(s) skipped, sent to failed")
+    assert poller.settle(False, None).startswith("failed after 1 retries: 2 records skipped, sent to failed")
     assert poller.next_batch() is None
     url = aws.sqs.get_queue_url(QueueName="failed")["QueueUrl"]
     (message,) = aws.sqs.receive_message(QueueUrl=url)["Messages"]

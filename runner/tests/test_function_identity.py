@@ -12,10 +12,11 @@ import os
 import re
 
 import pytest
-from lambda_project import REPO, RUNTIME, START, mode_flags, response, runner, write_project
 
 from lambda_runner.config.template import read_functions
 from lambda_runner.sandboxes.choose import open_invoker
+
+from lambda_project import REPO, RUNTIME, START, mode_flags, response, runner, write_project
 
 DUMP = """\
 import os

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import json
-import os
 import re
-import subprocess
 import sys
 
 import pytest
-from lambda_project import REPO, START, mode_flags, reports, response, runner, write_project
+
+from lambda_project import START, mode_flags, reports, response, runner, write_project
 
 HELLO = """\
 import logging
@@ -450,3 +449,80 @@ def test_json_init_failure_records_are_the_runtimes(tmp_path, mode):
     assert (warning["level"], warning["logger"], warning["requestId"]) == ("WARNING", "root", "")
     assert list(error) == ["timestamp", "level", "errorMessage", "errorType", "requestId", "stackTrace"]
     assert (error["errorType"], error["errorMessage"], error["requestId"]) == ("ValueError", "at import", "")
+
+
+ECHO = """\
+def handler(event, context):
+    return event
+"""
+
+
+def test_without_an_event_the_first_sample_event_is_used_and_said(tmp_path):
+    project = write_project(tmp_path, ECHO)
+    (project / "events").mkdir()
+    (project / "events" / "b.json").write_text('{"from": "b"}')
+    (project / "events" / "a.json").write_text('{"from": "a"}')
+    result = runner(project, "invoke")
+    assert result.returncode == 0, result.stderr
+    assert response(result) == {"from": "a"}  # name order: a stable choice
+    notes = [line for line in result.stderr.splitlines() if line.startswith("note: no event given")]
+    assert notes == [
+        "note: no event given: using events/a.json, the first sample event (-e FILE for another, -e - for stdin)"
+    ]
+    empty = runner(project, "invoke", "-e", "-", stdin=b"{}")  # the empty event stays one flag away
+    assert response(empty) == {}
+    assert "no event given" not in empty.stderr
+    repeated = runner(project, "invoke", "--repeat", "3", "-q")
+    assert "Errors: 0" in repeated.stderr
+    assert [json.loads(line) for line in repeated.stdout.splitlines()] == [{"from": "a"}] * 3
+    (project / "events" / "a.json").unlink()
+    (project / "events" / "b.json").unlink()
+    assert response(runner(project, "invoke")) == {}  # no sample event: {} as before
+
+
+REACHES_FOR_AWS = """\
+def handler(event, context):
+    raise type("EndpointConnectionError", (Exception,), {})(
+        'Could not connect to the endpoint URL: "https://dynamodb.us-east-1.amazonaws.com/"'
+    )
+"""
+
+
+def test_a_function_that_cannot_reach_aws_gets_one_line_naming_local_aws(tmp_path):
+    project = write_project(tmp_path, REACHES_FOR_AWS)
+    result = runner(project, "invoke", "-e", "-", stdin=b"{}")
+    assert result.returncode == 1
+    assert response(result)["errorType"] == "EndpointConnectionError"  # Lambda's error JSON stays the result
+    hints = [line for line in result.stderr.splitlines() if line.startswith("hint: ")]
+    assert hints == [
+        "hint: the function reached for AWS and failed (EndpointConnectionError): run with --local-aws to give it "
+        "the template's resources in a local, in-memory AWS (moto)"
+    ]
+    repeated = runner(project, "invoke", "-e", "-", "--repeat", "5", "-q", stdin=b"{}")
+    assert sum(line.startswith("hint: ") for line in repeated.stderr.splitlines()) == 1  # once a run
+    other = write_project(tmp_path / "other", 'def handler(event, context):\n    raise ValueError("no")\n')
+    assert "hint:" not in runner(other, "invoke", "-e", "-", stdin=b"{}").stderr
+
+
+NOISY_IMPORT = """\
+import warnings
+
+warnings.warn_explicit("invalid escape sequence '\\\\d'", SyntaxWarning, "noisy_sdk/model.py", 3, module="noisy_sdk.model")
+warnings.warn_explicit("kept: another warning", SyntaxWarning, "other.py", 1, module="other")
+
+
+def handler(event, context):
+    return "ok"
+"""
+
+
+@pytest.mark.modes("inprocess", "isolated")  # awslambdaric imports the handler itself
+def test_the_projects_ignored_warnings_are_ignored_by_invoke_too(tmp_path, mode):
+    project = write_project(tmp_path, NOISY_IMPORT)
+    (project / "pyproject.toml").write_text(
+        '[tool.pytest.ini_options]\nfilterwarnings = ["error", "ignore:invalid escape sequence:SyntaxWarning:.*noisy_sdk"]\n'
+    )
+    result = runner(project, "invoke", "-e", "-", *mode_flags(mode), stdin=b"{}")
+    assert result.returncode == 0, result.stderr
+    assert "invalid escape sequence" not in result.stderr
+    assert "kept: another warning" in result.stderr  # only the project's own `ignore` entries apply

@@ -7,6 +7,7 @@ import re
 import time
 
 import pytest
+
 from lambda_project import START, mode_flags, reports, response, runner, write_project
 
 LOOP_FOREVER = """\

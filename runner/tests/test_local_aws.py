@@ -176,7 +176,7 @@ def test_resources_seeds_and_report(project: Path, tmp_path: Path, monkeypatch: 
         "[local-aws] items in table thumbs-Results: 1",
         '  {"pk": "photo", "sk": 1}',
         "[local-aws] records in stream thumbs-Clicks: 1",
-        f"[local-aws] downloaded 2 object(s) to {downloads}",
+        f"[local-aws] downloaded 2 objects to {downloads}",
     ]
     assert (downloads / DEST / "thumbs" / "photo one.jpg").read_bytes() == b"small"
     assert (downloads / SOURCE / "uploads" / "photo one.jpg").read_bytes() == b"rewritten"

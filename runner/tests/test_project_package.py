@@ -11,10 +11,11 @@ from pathlib import Path
 
 import pytest
 import yaml
-from lambda_project import runner, write_project
 
 from lambda_runner.errors import RunnerError
 from lambda_runner.project import package as pkg
+
+from lambda_project import runner, write_project
 
 HANDLER = """\
 def handler(event, context):
@@ -153,7 +154,7 @@ def test_package_without_dependencies_writes_the_zip_and_a_deployable_template(t
     project = write_project(tmp_path / "orders-api", HANDLER, files={"requirements.txt": "# nothing\n"})
     result = runner(project, "package")
     assert result.returncode == 0, result.stderr
-    assert "dist/orders-api.zip: 1 files" in result.stderr
+    assert "dist/orders-api.zip: 1 file," in result.stderr
     with zipfile.ZipFile(project / "dist" / "orders-api.zip") as archive:
         assert archive.namelist() == ["app.py"]
     deployed = yaml.safe_load((project / "dist" / "template.yaml").read_text())

@@ -6,9 +6,10 @@ import datetime
 import json
 
 import pytest
-from lambda_project import runner, write_project
 
 from lambda_runner.project import event_shapes, handler_check, iam, locate, validate
+
+from lambda_project import runner, write_project
 
 HANDLER = "def handler(event, context):\n    return {}\n"
 
@@ -121,7 +122,7 @@ def test_a_runtime_past_its_deprecation_date_is_refused(tmp_path):
     validate.check_settings(checker, "Fn", props, today=datetime.date(2028, 10, 30))
     assert checker.problems == []
     validate.check_settings(checker, "Fn", props, today=datetime.date(2028, 10, 31))  # Runtime: in Globals, line 5
-    assert checker.problems == [("template.yaml", 5, "Runtime python3.12 was deprecated on 2028-10-31: use python3.13")]
+    assert checker.problems == [("template.yaml", 5, "Runtime python3.12 was deprecated on 2028-10-31: use python3.14")]
 
 
 BROKEN_PROPERTIES = """\
@@ -169,7 +170,7 @@ def test_a_broken_project_gets_one_line_per_problem_with_file_and_line(tmp_path)
     assert "events/other.json: not an event of the function's trigger (as SQS: no Records list of records)" in lines
     assert any(line.startswith(".github/workflows/ci.yml:4: not valid YAML") for line in lines)
     assert len(lines) == len(set(lines)) == 8, result.stdout  # cfn-lint finds nothing more, and nothing twice
-    assert "validate: 8 problem(s)" in result.stderr
+    assert "validate: 8 problems" in result.stderr
 
 
 def test_a_clean_project_is_one_ok_line(tmp_path):
@@ -178,7 +179,7 @@ def test_a_clean_project_is_one_ok_line(tmp_path):
     (project / "events" / "any.json").write_text("{}")
     result = runner(project, "validate", timeout=300)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert result.stdout == "validate: OK (template.yaml: 1 function(s), 1 event file(s), 0 CI file(s))\n"
+    assert result.stdout == "validate: OK (template.yaml: 1 function, 1 event file, 0 CI files)\n"
 
 
 def test_a_failing_sam_transform_is_reported_once(tmp_path):

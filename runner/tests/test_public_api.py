@@ -11,10 +11,11 @@ import time
 from pathlib import Path
 
 import pytest
-from lambda_project import write_project
 
-import lambda_runner as lambda_runner
+import lambda_runner
 from lambda_runner.events.catalog import build_event as catalog_build_event
+
+from lambda_project import write_project
 
 pytest_plugins = ["pytester"]
 

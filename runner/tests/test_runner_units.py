@@ -14,7 +14,6 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from lambda_project import write_project
 
 from lambda_runner.config.environment import read_dotenv, read_env_vars_file
 from lambda_runner.config.template import read_functions
@@ -30,6 +29,8 @@ from lambda_runner.service.dryrun import check_handler
 from lambda_runner.service.pricing import cost_line, invocation_cost
 from lambda_runner.service.reports import PlatformLog, billed_ms
 from lambda_runner.service.summary import percentile
+
+from lambda_project import write_project
 
 
 def test_billed_duration_rounds_up_and_includes_init_on_a_cold_start():

@@ -11,10 +11,11 @@ import re
 import time
 
 import pytest
-from lambda_project import reports, runner, write_project
 
 from lambda_runner.config.template import read_functions
 from lambda_runner.sandboxes.choose import open_invoker
+
+from lambda_project import reports, runner, write_project
 
 ALL_MODES = ["inprocess", "isolated", "emulate"]
 LEFT_BEHIND = "note: the function did not stop at its timeout"

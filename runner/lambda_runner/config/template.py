@@ -10,6 +10,7 @@ it creates those resources, so that code and resources agree.
 from __future__ import annotations
 
 import re
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -210,6 +211,7 @@ class FunctionConfig:
         "system_log_level",
         "timeout",
         "tracing",
+        "warning_filters",
     )
 
     def __init__(
@@ -237,6 +239,7 @@ class FunctionConfig:
         on_failure: str | None = None,
         dead_letter_queue: str | None = None,
         platform_log_json: bool = False,
+        warning_filters: tuple[str, ...] = (),
     ) -> None:
         self.logical_id = logical_id
         self.name = name
@@ -264,6 +267,7 @@ class FunctionConfig:
         # `platform.*` JSON records Lambda writes with LogFormat JSON (`--json-platform-logs`). Application logs
         # always follow LogFormat, as in Lambda.
         self.platform_log_json = platform_log_json
+        self.warning_filters = warning_filters  # the project's `ignore` warning filters (its pytest settings)
 
     def __repr__(self) -> str:
         return f"FunctionConfig({self.logical_id!r}, handler={self.handler!r}, runtime={self.runtime!r})"
@@ -291,10 +295,42 @@ def default_stack_name(template_dir: Path) -> str:
     return match.group(1) if match else template_dir.resolve().name
 
 
+def ignored_warnings(project: Path) -> tuple[str, ...]:
+    """The `ignore:` entries of the project's pytest `filterwarnings` (pyproject.toml), which `invoke` applies too.
+
+    Read only when the file names them (no TOML parser on the path of every cold `invoke`), and only where the
+    standard library has one (Python 3.11+).
+    """
+    try:
+        text = (project / "pyproject.toml").read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return ()
+    if "filterwarnings" not in text:
+        return ()
+    if sys.version_info < (3, 11):
+        return ()
+    return _ignore_entries(text)
+
+
+def _ignore_entries(text: str) -> tuple[str, ...]:
+    if sys.version_info >= (3, 11):
+        import tomllib
+
+        try:
+            document = tomllib.loads(text)
+        except tomllib.TOMLDecodeError:
+            return ()
+        entries = document.get("tool", {}).get("pytest", {}).get("ini_options", {}).get("filterwarnings")
+        if isinstance(entries, list):
+            return tuple(entry for entry in entries if isinstance(entry, str) and entry.strip().startswith("ignore:"))
+    return ()
+
+
 def read_functions(template_path: Path, stack_name: str | None = None) -> dict[str, FunctionConfig]:
     """Every `AWS::Serverless::Function` in the template, by logical id, in template order."""
     template = load_template(template_path)
     template_dir = template_path.resolve().parent
+    warning_filters = ignored_warnings(template_dir)
     resolver = Resolver(template, stack_name or default_stack_name(template_dir))
     global_props = ((template.get("Globals") or {}).get("Function")) or {}
     functions: dict[str, FunctionConfig] = {}
@@ -322,7 +358,9 @@ def read_functions(template_path: Path, stack_name: str | None = None) -> dict[s
             timeout=int(props.get("Timeout", facts.DEFAULT_TIMEOUT_S)),
             code_dir=(template_dir / code_uri).resolve(),
             environment={key: resolver.value(value) for key, value in variables.items()},
-            ephemeral_storage=int((props.get("EphemeralStorage") or {}).get("Size", facts.DEFAULT_EPHEMERAL_STORAGE_MB)),
+            ephemeral_storage=int(
+                (props.get("EphemeralStorage") or {}).get("Size", facts.DEFAULT_EPHEMERAL_STORAGE_MB)
+            ),
             log_format=str(logging_config.get("LogFormat", "Text")),
             application_log_level=logging_config.get("ApplicationLogLevel"),
             system_log_level=logging_config.get("SystemLogLevel"),
@@ -334,6 +372,7 @@ def read_functions(template_path: Path, stack_name: str | None = None) -> dict[s
             on_success=_destination(resolver, invoke_config, "OnSuccess"),
             on_failure=_destination(resolver, invoke_config, "OnFailure"),
             dead_letter_queue=resolver.value(dead_letter["TargetArn"]) if "TargetArn" in dead_letter else None,
+            warning_filters=warning_filters,
         )
     return functions
 

@@ -1,66 +1,62 @@
 """`start-api`: a local HTTP endpoint in front of one function, shaped like API Gateway or a function URL.
 
-This module is the supervisor; the requests are answered by execution environments, each a child process
-(`api_worker.py`), as Lambda scales out: at most `max_concurrency` of them, started when a request finds none
-idle (a cold start), kept warm afterwards. The supervisor owns the listening socket and every client
-connection. A connection whose client has sent a request goes to an idle environment, the most recently used
-one first (as Lambda reuses warm environments), which answers it and hands it back once the client pauses;
-beyond `max_concurrency` a request waits for an environment (Lambda would throttle instead).
+The standard library's threading HTTP server parses the requests; each request borrows an execution environment
+from a pool and invokes the function there, as Lambda scales out: at most `max_concurrency` environments, each
+a warm child process (the isolated sandbox of `invoke --isolated`), started when a request finds none idle (a
+cold start) and kept warm afterwards; the most recently used idle one serves next, as Lambda reuses warm ones.
+Beyond `max_concurrency` a request waits for an environment (Lambda would throttle instead).
 
-It enforces what Lambda enforces from outside the function: the Timeout and the MemorySize of every
-invocation (read from the shared table of `slots.py` every `TICK_S`), and the end of an environment whose
-function exits or crashes. Such an environment is killed, its invocation reported in Lambda's words, its client
-answered with API Gateway's 502, and the next request starts a new one, so the server keeps serving. Before
-handing over a connection (and on every tick while any is handed over) the code folder and the template are
-checked (`watch.py`): after an edit every environment is retired, so the next requests are cold starts with the
-new code and configuration, without restarting the server. Every environment writes its output (the function's
-and its platform lines) straight into the log's file, as the server's own lines; a log that is not a file (a
-StringIO) gets it through a pipe per environment, copied line by line.
+What Lambda enforces from outside the function, the sandbox enforces: it kills an environment at its Timeout or
+over its MemorySize, and notices one that exits or crashes; the invocation is reported in Lambda's words, the
+client gets API Gateway's 502, and the next request in that environment is a cold start, so the server keeps
+serving. Before each request the code folder and the template are checked (`watch.py`): after an edit every
+environment is retired, so the next requests are cold starts with the new code and configuration.
 """
 
 from __future__ import annotations
 
-import collections
 import contextlib
+import io
 import json
-import math
-import mmap
-import os
-import pickle
-import select
-import selectors
-import socket
-import struct
-import subprocess
 import sys
-import tempfile
+import threading
 import time
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Iterator
+from datetime import datetime, timezone
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO, cast
 
 from ..config.template import FunctionConfig, load_template, read_functions
 from ..errors import RunnerError
-from ..sandboxes.process import current_rss_mb, exit_reason, kill, peak_rss_mb, start_environment
-from ..service.invoke import conclude
-from ..service.reports import PlatformLog
-from ..service.sandbox import EXITED, MEMORY, TIMEOUT, Step
-from .api_worker import MESSAGE, EnvironmentConfig
-from .routes import HTTP, REST, Route, failure_answer, find_routes
-from .slots import INIT, SlotState, clear_slot, read_slot, set_waiting, table_size
+from ..events.http_events import HttpRequest
+from ..sandboxes.isolated import IsolatedSandbox
+from ..sandboxes.process import kill
+from ..service.invoke import Invocation, PayloadTooLarge, PlatformInvoker
+from .routes import (
+    ANY_METHOD,
+    API_BODY_LIMIT,
+    BODY_TOO_LARGE,
+    DRAIN_LIMIT,
+    MISSING_TOKEN,
+    NOT_FOUND,
+    REST,
+    URL,
+    HttpResponse,
+    Route,
+    event_for,
+    failure_answer,
+    find_routes,
+    json_response,
+    map_response,
+    select_route,
+)
 from .watch import CodeWatcher
 
 DEFAULT_MAX_CONCURRENCY = 4  # warm environments at once when the template reserves no concurrency
-TICK_S = 0.005  # how often the limits of running invocations are checked (a fast allocator overshoots by this much)
-_OUTPUT_WAIT_S = 2.0  # how long the last output of an ended environment is waited for
-
-
-def _fileno(log: TextIO) -> int | None:
-    """The log's file descriptor, when it is a real file (stderr is; a StringIO is not)."""
-    try:
-        return log.fileno()
-    except (AttributeError, OSError, ValueError):
-        return None
+SOCKET_TIMEOUT_S = 30.0  # a client that stalls mid-request is dropped after this long without a byte
+LENGTH_REQUIRED = (411, {"message": "Length Required: send the body with a Content-Length"})
 
 
 def max_concurrency_of(function: FunctionConfig, requested: int | None) -> int:
@@ -86,22 +82,94 @@ def max_concurrency_of(function: FunctionConfig, requested: int | None) -> int:
     return reserved
 
 
-class _Environment:
-    """The supervisor's view of one environment process."""
+class _Lines(io.TextIOBase):
+    """One environment's log: complete lines only, written under a lock shared by all, so lines never mix."""
 
-    def __init__(self, process: subprocess.Popen[bytes], control: socket.socket, output: int, index: int) -> None:
-        self.process = process
-        self.control = control
-        self.output = output  # the read end of its stdout and stderr (-1: they are the log's file)
-        self.index = index  # its slot in the shared table
-        self.connection: int | None = None  # the connection it is answering
-        self.retiring = False  # told to quit: not to be given another connection
-        self.partial = b""  # output after its last complete line
-        self.peak_mb = 0  # the highest resident memory seen while it ran an invocation
+    def __init__(self, log: TextIO, lock: threading.Lock) -> None:
+        self.log = log
+        self.lock = lock
+        self.partial = ""
+
+    def write(self, text: str) -> int:
+        self.partial += text
+        cut = self.partial.rfind("\n") + 1
+        if cut:
+            with self.lock:
+                self.log.write(self.partial[:cut])
+                self.log.flush()
+            self.partial = self.partial[cut:]
+        return len(text)
+
+    def flush(self) -> None:
+        """Complete lines are written at once; a partial one waits for its end."""
+
+
+class Pool:
+    """Up to `size` warm environments of the function; `environment()` lends one to a request."""
+
+    def __init__(self, function: FunctionConfig, env_overrides: dict[str, str], log: TextIO, size: int) -> None:
+        self.function = function
+        self.env_overrides = env_overrides
+        self.log = log
+        self.size = size
+        self._lock = threading.Lock()
+        self._log_lock = threading.Lock()
+        self._free = threading.BoundedSemaphore(size)
+        self._idle: list[PlatformInvoker] = []  # the most recently used last
+        self._sandboxes: set[IsolatedSandbox] = set()  # every environment, idle or busy, for `close()`
+        self._generation = 0  # bumped by `retire()`: environments of an older one are not reused
+
+    @contextlib.contextmanager
+    def environment(self) -> Iterator[PlatformInvoker]:
+        self._free.acquire()
+        try:
+            with self._lock:
+                invoker = self._idle.pop() if self._idle else None
+                generation, function = self._generation, self.function
+            if invoker is None:
+                lines = cast(TextIO, _Lines(self.log, self._log_lock))
+                sandbox = IsolatedSandbox(function, self.env_overrides, lines)
+                with self._lock:
+                    self._sandboxes.add(sandbox)
+                invoker = PlatformInvoker(function, sandbox, lines, cost=False)
+            try:
+                yield invoker
+            finally:
+                with self._lock:
+                    keep = generation == self._generation
+                    if keep:
+                        self._idle.append(invoker)
+                if not keep:
+                    self._end(invoker)
+        finally:
+            self._free.release()
+
+    def retire(self, function: FunctionConfig) -> None:
+        """Serve `function` from new environments: idle ones end now, busy ones when their request is done."""
+        with self._lock:
+            self._generation += 1
+            self.function = function
+            idle, self._idle = self._idle, []
+        for invoker in idle:
+            self._end(invoker)
+
+    def _end(self, invoker: PlatformInvoker) -> None:
+        invoker.close()
+        with self._lock:
+            self._sandboxes.discard(cast(IsolatedSandbox, invoker.sandbox))
+
+    def close(self) -> None:
+        """End every environment: idle ones, and busy ones too (their requests get API Gateway's 502)."""
+        self.retire(self.function)
+        with self._lock:
+            busy = list(self._sandboxes)
+        for sandbox in busy:
+            if sandbox.process is not None:
+                kill(sandbox.process)
 
 
 class LocalApi:
-    """The running server: its URL, and `stop()`, which any thread may call."""
+    """The running server: its URL, and `stop()`, which any thread but the serving one may call."""
 
     def __init__(
         self,
@@ -115,32 +183,20 @@ class LocalApi:
         template_path: Path | None = None,
         max_concurrency: int | None = None,
     ) -> None:
-        if not hasattr(socket, "send_fds"):
-            raise RunnerError("start-api needs Linux or macOS (WSL on Windows): it hands connections to processes")
         self.function = function
         self.routes = routes
         self.template_path = template_path
-        self.env_overrides = env_overrides or {}
         self.log = log
         self.max_concurrency = max_concurrency_of(function, max_concurrency)
+        self.pool = Pool(function, env_overrides or {}, log, self.max_concurrency)
         self._watcher = CodeWatcher(function.code_dir, also=(template_path,) if template_path else ())
+        self._watch_lock = threading.Lock()
         try:
-            self._listener = socket.create_server((host, port), backlog=128)
+            self._server = ThreadingHTTPServer((host, port), _handler_class(self))
         except OSError as exc:
             raise RunnerError(f"cannot listen on {host}:{port} ({exc.strerror}): pass another --port") from None
-        self._listener.setblocking(False)
-        self._host, self._port = str(self._listener.getsockname()[0]), int(self._listener.getsockname()[1])
-        self._wake_read, self._wake_write = socket.socketpair()
-        self._table_file = tempfile.TemporaryFile()  # noqa: SIM115  # closed in run()
-        self._table_file.truncate(table_size(self.max_concurrency))
-        self._table = mmap.mmap(self._table_file.fileno(), table_size(self.max_concurrency))
-        self._selector = selectors.DefaultSelector()
-        self._connections: dict[int, socket.socket] = {}
-        self._ready: collections.deque[int] = collections.deque()  # connections with a request, in arrival order
-        self._idle: list[_Environment] = []  # the most recently used last
-        self._environments: list[_Environment] = []
-        self._next_connection = 0
-        self._stopping = False
+        self._server.daemon_threads = True
+        self._host, self._port = str(self._server.server_address[0]), int(self._server.server_address[1])
 
     @property
     def port(self) -> int:
@@ -151,299 +207,205 @@ class LocalApi:
         return f"http://{self._host}:{self._port}"
 
     def stop(self) -> None:
-        self._stopping = True
-        with contextlib.suppress(OSError):
-            self._wake_write.send(b"x")
+        self._server.shutdown()
 
     def run(self, ready: Callable[[LocalApi], None] | None) -> None:
         """Serve until `stop()` or Ctrl-C."""
-        print(f"{self.function.logical_id} is served at {self.url}", file=self.log)
+        self.write(f"{self.function.logical_id} is served at {self.url}")
         for route in self.routes:
-            print(f"  {route.describe()}", file=self.log)
-        print(
+            self.write(f"  {route.describe()}")
+        self.write(
             f"Up to {self.max_concurrency} requests at once, each in a warm environment of its own (a child process)."
-            " Edits to the code and the template are picked up on the next request. Ctrl-C stops.",
-            file=self.log,
+            " Edits to the code and the template are picked up on the next request. Ctrl-C stops."
         )
-        self.log.flush()
-        self._selector.register(self._listener, selectors.EVENT_READ, self._accept)
-        self._selector.register(self._wake_read, selectors.EVENT_READ, lambda: None)
         if ready is not None:
             ready(self)
         try:
-            while not self._stopping:
-                busy = any(environment.connection is not None for environment in self._environments)
-                for key, _ in self._selector.select(TICK_S if busy or self._ready else None):
-                    key.data()
-                if busy:
-                    self._pick_up_edits()
-                    self._enforce_limits()
-                self._dispatch()
+            self._server.serve_forever(poll_interval=0.1)
         except KeyboardInterrupt:
             pass
         finally:
-            self._close()
+            self._server.server_close()
+            self.pool.close()
 
-    # Connections
-
-    def _accept(self) -> None:
-        with contextlib.suppress(OSError):  # none waiting (or out of file descriptors: the client waits)
-            while True:
-                connection, _ = self._listener.accept()
-                connection.setblocking(True)
-                number = self._next_connection = self._next_connection + 1
-                self._connections[number] = connection
-                self._watch_connection(number)
-
-    def _watch_connection(self, number: int) -> None:
-        """Wait for the client's next request (or its goodbye) on a connection no environment holds."""
-        self._selector.register(self._connections[number], selectors.EVENT_READ, lambda: self._readable(number))
-
-    def _readable(self, number: int) -> None:
-        connection = self._connections[number]
-        self._selector.unregister(connection)
-        try:
-            goodbye = connection.recv(1, socket.MSG_PEEK) == b""
-        except OSError:
-            goodbye = True
-        if goodbye:
-            self._drop(number)
-        else:
-            self._ready.append(number)
-
-    def _drop(self, number: int) -> None:
-        connection = self._connections.pop(number, None)
-        if connection is not None:
-            connection.close()
-
-    def _dispatch(self) -> None:
-        """Hand the connections with a request to idle environments, or to new ones while under the limit."""
-        if self._ready:
-            self._pick_up_edits()
-        while self._ready and (self._idle or len(self._environments) < self.max_concurrency):
-            number = self._ready.popleft()
-            environment = self._idle.pop() if self._idle else self._start_environment()
-            environment.connection = number
-            try:
-                socket.send_fds(environment.control, [MESSAGE.pack(b"C", number)], [self._connections[number].fileno()])
-            except OSError:  # it has just died: the connection waits for the next one
-                environment.connection = None
-                self._ready.appendleft(number)
-                self._end(environment, EXITED)
-        set_waiting(self._table, bool(self._ready))
-
-    # Environments
-
-    def _start_environment(self) -> _Environment:
-        used = {environment.index for environment in self._environments}
-        index = min(set(range(self.max_concurrency)) - used)
-        clear_slot(self._table, index)
-        ours, theirs = socket.socketpair()
-        # Straight into the log's file when it has one; through a pipe that `_copy_output` empties, when not.
-        log_fd = _fileno(self.log)
-        output_read, output_write = os.pipe() if log_fd is None else (-1, log_fd)
-        self.log.flush()
-        try:
-            process = start_environment(
-                self.function,
-                self.env_overrides,
-                module=f"{__package__}.api_worker",
-                arguments=f"{theirs.fileno()}, {self._table_file.fileno()}, {index}, {time.monotonic()!r}",
-                pass_fds=(theirs.fileno(), self._table_file.fileno()),
-                output=output_write,
-            )
-        finally:
-            theirs.close()
-            if log_fd is None:
-                os.close(output_write)
-        config = pickle.dumps(EnvironmentConfig(self.function, self.routes, self.port, self.max_concurrency))
-        ours.sendall(struct.pack("<I", len(config)) + config)
-        environment = _Environment(process, ours, output_read, index)
-        self._environments.append(environment)
-        self._selector.register(ours, selectors.EVENT_READ, lambda: self._message(environment))
-        if output_read >= 0:
-            self._selector.register(output_read, selectors.EVENT_READ, lambda: self._copy_output(environment))
-        return environment
-
-    def _message(self, environment: _Environment) -> None:
-        """`B`/`X` (and `b`/`x`: the environment ends after it) when it is done with its connection; b"" if dead."""
-        if environment not in self._environments:  # ended earlier in this round of events
-            return
-        try:
-            data = environment.control.recv(MESSAGE.size)
-        except OSError:
-            data = b""
-        if len(data) < MESSAGE.size:
-            self._end(environment, EXITED)
-            return
-        operation, number = MESSAGE.unpack(data)
-        environment.connection = None
-        if operation in (b"B", b"b"):
-            self._watch_connection(number)
-        else:
-            self._drop(number)
-        if operation in (b"b", b"x") or environment.retiring:
-            self._retire(environment)
-        else:
-            self._idle.append(environment)
-
-    def _retire(self, environment: _Environment) -> None:
-        """Ask it to quit when it is done with its connection (now, when it has none)."""
-        environment.retiring = True
-        if environment in self._idle:
-            self._idle.remove(environment)
-        with contextlib.suppress(OSError):
-            environment.control.sendall(MESSAGE.pack(b"Q", 0))
-
-    def _copy_output(self, environment: _Environment) -> None:
-        if environment.output < 0:  # closed earlier in this round of events
-            return
-        try:
-            chunk = os.read(environment.output, 1 << 16)
-        except OSError:
-            chunk = b""
-        if not chunk:
-            self._close_output(environment)
-            return
-        environment.partial += chunk
-        self._write_lines(environment)
-
-    def _close_output(self, environment: _Environment) -> None:
-        self._write_lines(environment, final=True)
-        self._selector.unregister(environment.output)
-        os.close(environment.output)
-        environment.output = -1
-
-    def _write_lines(self, environment: _Environment, *, final: bool = False) -> None:
-        """Write its complete lines to the log (so that two environments' lines never mix mid-line)."""
-        cut = len(environment.partial) if final else environment.partial.rfind(b"\n") + 1
-        if cut:
-            self.log.write(environment.partial[:cut].decode("utf-8", "replace"))
+    def write(self, line: str) -> None:
+        with self.pool._log_lock:
+            self.log.write(line + "\n")
             self.log.flush()
-            environment.partial = environment.partial[cut:]
 
-    def _enforce_limits(self) -> None:
-        """Kill an environment past its deadline or over MemorySize, as Lambda's sandbox does."""
-        now = time.monotonic()
-        for environment in list(self._environments):
-            state = read_slot(self._table, environment.index)
-            if state is None:
-                continue
-            if now >= state.deadline:
-                self._end(environment, TIMEOUT)
-                continue
-            rss = current_rss_mb(environment.process.pid)
-            if rss is not None:
-                environment.peak_mb = max(environment.peak_mb, math.ceil(rss))
-                if rss > self.function.memory_size:
-                    self._end(environment, MEMORY)
+    def respond(self, method: str, target: str, headers: list[tuple[str, str]], body: bytes, peer: str) -> HttpResponse:
+        """One HTTP request: the event of its route, the invocation, and the HTTP response of its result."""
+        self._pick_up_edits()
+        raw_path, _, query = target.partition("?")
+        request = HttpRequest(
+            method=method,
+            path=raw_path or "/",
+            query=query,
+            headers=[
+                *headers,
+                ("X-Amzn-Trace-Id", f"Root=1-{int(time.time()):08x}-{uuid.uuid4().hex[:24]}"),
+                ("X-Forwarded-For", peer),
+                ("X-Forwarded-Port", str(self.port)),
+                ("X-Forwarded-Proto", "http"),
+            ],
+            body=body,
+            source_ip=peer,
+            request_id=str(uuid.uuid4()),
+            time=datetime.now(timezone.utc),
+        )
+        routes = self.routes
+        route = select_route(routes, method, request.decoded_path)
+        if route is None:
+            all_rest = all(candidate.api == REST for candidate in routes)
+            response = json_response(MISSING_TOKEN if all_rest else NOT_FOUND)
+        elif route.api != URL and len(body) > API_BODY_LIMIT:
+            response = _body_too_large()
+        else:
+            domain = request.header("host") or f"127.0.0.1:{self.port}"
+            event = json.dumps(event_for(route, request, domain)).encode()
+            invocation = self._invoke(event)
+            if isinstance(invocation, Invocation):
+                response = map_response(route, invocation, cast(TextIO, _Lines(self.log, self.pool._log_lock)))
+            else:  # the invocation was refused (500) or the runner failed (502): API Gateway's answers
+                response = json_response((invocation, failure_answer(route.api)[1]))
+        request_id_header = "x-amzn-RequestId" if route is None or route.api == REST else "Apigw-Requestid"
+        response.headers.append((request_id_header, request.request_id))
+        return response
 
-    def _end(self, environment: _Environment, ended: str, *, report: bool = True) -> None:
-        """The environment is over (killed, or it exited): report its invocation if it had one, answer its client.
+    def _invoke(self, event: bytes) -> Invocation | int:
+        """Invoke the function; else the HTTP status of the failure, logged.
 
-        Not when the server stops (`report=False`): the requests in flight then just fail.
+        API Gateway answers 500 when Lambda refuses the invocation (a payload over 6 MB) and 502 when it fails.
         """
-        peak = max(peak_rss_mb(environment.process.pid) or 0, environment.peak_mb)  # before the kill: a live process
-        kill(environment.process)
-        if environment not in self._environments:  # ended earlier in this round of events
-            return
-        while environment.output >= 0:  # its last words, before the platform's lines about it
-            if select.select([environment.output], [], [], _OUTPUT_WAIT_S)[0]:
-                self._copy_output(environment)
-            else:  # a process it started still holds the pipe
-                self._close_output(environment)
-        state = read_slot(self._table, environment.index)
-        clear_slot(self._table, environment.index)
-        if state is not None and report:
-            reason = exit_reason(environment.process.returncode) if ended == EXITED else ""
-            self._report_ended_invocation(state, ended, reason, max(peak, state.memory_mb))
-        if environment.connection is not None:
-            if state is not None and report:
-                self._answer_failure(environment.connection, state.rest, state.request_line, state.started)
-            self._drop(environment.connection)
-        self._selector.unregister(environment.control)
-        environment.control.close()
-        self._environments.remove(environment)
-        if environment in self._idle:
-            self._idle.remove(environment)
-
-    def _report_ended_invocation(self, state: SlotState, ended: str, reason: str, peak_mb: int) -> None:
-        platform = PlatformLog(
-            json_format=self.function.platform_log_json, system_log_level=self.function.system_log_level
-        )
-        elapsed_ms = (time.monotonic() - (state.deadline - state.limit_s)) * 1000
-        init_ms: float | None
-        if state.phase == INIT:  # as `PlatformInvoker` reports an INIT that ended: START, then the outcome
-            init_ms, step = elapsed_ms, Step(None, 0.0, ended=ended, exit_reason=reason, memory_mb=peak_mb)
-            lines = [platform.start(state.request_id)]
-        else:
-            init_ms, step = state.init_ms, Step(None, elapsed_ms, ended=ended, exit_reason=reason, memory_mb=peak_mb)
-            lines = []
-        _, ending = conclude(
-            self.function,
-            platform,
-            state.request_id,
-            state.trace_id,
-            step,
-            init_ms,
-            state.limit_s,
-            warm=state.phase != INIT,
-        )
-        if platform.enabled:
-            self.log.write("\n".join([*lines, *ending]) + "\n")
-            self.log.flush()
-
-    def _answer_failure(self, number: int, rest: bool, request_line: str, started: float) -> None:
-        """API Gateway's 502 for an invocation that failed with its environment."""
-        status, body = failure_answer(REST if rest else HTTP)
-        payload = json.dumps(body).encode()
-        head = (
-            f"HTTP/1.1 {status} Bad Gateway\r\nContent-Type: application/json\r\nContent-Length: {len(payload)}\r\n"
-            "Connection: close\r\n\r\n"
-        )
-        with contextlib.suppress(OSError):
-            connection = self._connections[number]
-            connection.settimeout(1.0)  # a client that reads nothing does not hold the server up
-            connection.sendall(head.encode() + payload)
-        elapsed = (time.monotonic() - started) * 1000
-        self.log.write(f'"{request_line}" {status} {elapsed:.1f} ms\n')
-        self.log.flush()
+        try:
+            with self.pool.environment() as invoker:
+                return invoker.invoke(event)
+        except PayloadTooLarge as exc:
+            self.write(f"start-api: Lambda refused the invocation: {exc}")
+            return 500
+        except RunnerError as exc:
+            self.write(f"start-api: {exc}")
+            return 502
 
     def _pick_up_edits(self) -> None:
         """After an edit of the code or the template, serve from new environments (with the new configuration)."""
-        if not self._watcher.changed():
-            return
-        if self.template_path is not None:
-            try:
-                function = read_functions(self.template_path)[self.function.logical_id]
-                routes = find_routes(function, load_template(self.template_path))
-            except (RunnerError, KeyError) as exc:
-                problem = f"{self.function.logical_id} is gone" if isinstance(exc, KeyError) else str(exc)
-                self.log.write(f"start-api: the edited template cannot be used ({problem}): serving the last one\n")
-                self.log.flush()
+        with self._watch_lock:
+            if not self._watcher.changed():
                 return
-            function.platform_log_json = self.function.platform_log_json
-            if function.code_dir != self.function.code_dir:
-                self._watcher = CodeWatcher(function.code_dir, also=(self.template_path,))
-            self.function, self.routes = function, routes or self.routes
-        self.log.write("Code or template changed: the next invocations are cold starts.\n")
-        self.log.flush()
-        for environment in list(self._environments):
-            self._retire(environment)
+            function = self.function
+            if self.template_path is not None:
+                try:
+                    function = read_functions(self.template_path)[self.function.logical_id]
+                    routes = find_routes(function, load_template(self.template_path))
+                except (RunnerError, KeyError) as exc:
+                    problem = f"{self.function.logical_id} is gone" if isinstance(exc, KeyError) else str(exc)
+                    self.write(f"start-api: the edited template cannot be used ({problem}): serving the last one")
+                    return
+                function.platform_log_json = self.function.platform_log_json
+                if function.code_dir != self.function.code_dir:
+                    self._watcher = CodeWatcher(function.code_dir, also=(self.template_path,))
+                self.function, self.routes = function, routes or self.routes
+            self.write("Code or template changed: the next invocations are cold starts.")
+            self.pool.retire(function)
 
-    def _close(self) -> None:
-        """End every environment (busy ones too: their requests fail) and close every connection."""
-        for environment in list(self._environments):
-            with contextlib.suppress(Exception):  # one that cannot be ended cleanly must not spare the others
-                self._end(environment, EXITED, report=False)
-        for number in list(self._connections):
-            self._drop(number)
-        self._selector.close()
-        self._listener.close()
-        self._wake_read.close()
-        self._wake_write.close()
-        self._table.close()
-        self._table_file.close()
+
+def _body_too_large() -> HttpResponse:
+    status, content_type, text = BODY_TOO_LARGE
+    return HttpResponse(status, [("Content-Type", content_type)], text.encode())
+
+
+def _one_line(text: str) -> str:
+    return text.replace("\r", " ").replace("\n", " ")
+
+
+def _handler_class(api: LocalApi) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        server_version = "slsgen-start-api"
+        protocol_version = "HTTP/1.1"  # keep-alive
+        # Status line, headers and body in one write (http.server flushes after each request), sent at once.
+        wbufsize = -1
+        disable_nagle_algorithm = True
+        timeout = SOCKET_TIMEOUT_S
+
+        def version_string(self) -> str:
+            return self.server_version  # not "slsgen-start-api Python/3.13": no trailing space, no version
+
+        def _handle(self) -> None:
+            started = time.perf_counter()
+            response, close = self._answer()
+            self._send(response, close=close)
+            api.write(f'"{self.command} {self.path}" {response.status} {(time.perf_counter() - started) * 1000:.1f} ms')
+
+        def _answer(self) -> tuple[HttpResponse, bool]:
+            """The response, and whether the connection closes after it (its body could not be read)."""
+            chunked = self.headers.get("Transfer-Encoding", "").lower() not in ("", "identity")
+            try:
+                length = int(self.headers.get("Content-Length") or 0)
+            except ValueError:
+                length = -1
+            if chunked:
+                # Like API Gateway without a length: 411. The body is read and dropped first (bounded), as for a
+                # 413: a client still sending it would get a broken pipe instead of the answer.
+                self._drain_chunked()
+                return json_response(LENGTH_REQUIRED), True
+            if length < 0:
+                return json_response((400, {"message": "Bad Request: Content-Length is not a number"})), True
+            if length > API_BODY_LIMIT:
+                remaining = length if length <= DRAIN_LIMIT else 0
+                while remaining > 0 and (chunk := self.rfile.read(min(remaining, 1 << 20))):
+                    remaining -= len(chunk)
+                return _body_too_large(), True
+            body = self.rfile.read(length) if length > 0 else b""
+            return api.respond(self.command, self.path, list(self.headers.items()), body, self.client_address[0]), False
+
+        def _drain_chunked(self) -> None:
+            """Read a chunked body to its end, at most DRAIN_LIMIT bytes; a malformed one is left unread."""
+            left = DRAIN_LIMIT
+            with contextlib.suppress(OSError, ValueError):
+                while left > 0:
+                    size = int(self.rfile.readline(1024).split(b";", 1)[0].strip() or b"0", 16)
+                    if size == 0:
+                        while self.rfile.readline(1024) not in (b"\r\n", b"\n", b""):
+                            pass  # trailers
+                        return
+                    left -= size
+                    self.rfile.read(min(size, max(left, 0)) + 2)
+
+        def _send(self, response: HttpResponse, *, close: bool = False) -> None:
+            self.send_response_only(response.status)
+            self.send_header("Server", self.version_string())
+            self.send_header("Date", self.date_time_string())
+            if close:
+                self.send_header("Connection", "close")  # and http.server closes it after this response
+            for name, value in response.headers:
+                if name.lower() not in ("content-length", "transfer-encoding", "connection"):
+                    # A header of the function's cannot split the response (http.server writes it as given).
+                    self.send_header(_one_line(name), _one_line(value))
+            self.send_header("Content-Length", str(len(response.body)))
+            self.end_headers()
+            if self.command != "HEAD":
+                self.wfile.write(response.body)
+
+        def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+            """http.server's own refusals (a malformed request line, headers too long) as the runner's JSON errors.
+
+            An unknown method or HTTP version is a malformed request: 400, as API Gateway answers.
+            """
+            if code in (501, 505):
+                code, message = 400, "Bad Request"
+                self.request_version = "HTTP/1.1"  # not yet set for a bad version: the answer needs its status line
+            self.close_connection = True
+            text = message or self.responses.get(code, ("Error",))[0]
+            self._send(json_response((code, {"message": text})), close=True)
+            command = getattr(self, "command", None) or "-"
+            api.write(f'"{command} {getattr(self, "path", "-")}" {code} 0.0 ms')
+
+        def log_message(self, format: str, *args: Any) -> None:
+            """Each request is logged by `_handle`, with its time."""
+
+    for method in ANY_METHOD:
+        setattr(Handler, f"do_{method}", Handler._handle)
+    return Handler
 
 
 def serve(

@@ -20,6 +20,7 @@ from ..account import ACCOUNT_ID, region
 from ..config.template import FunctionConfig, Resolver
 from ..errors import RunnerError
 from ..events.record_events import dynamodb_event, kinesis_event, to_dynamodb_json
+from ..wording import counted
 
 _RECEIVE_MAX = 10  # messages per ReceiveMessage call, SQS's limit
 
@@ -314,7 +315,7 @@ class StreamPoller:
         self.position += len(self.batch)
         self.failures = 0
         self.dropped += sequences
-        return f"failed after {self.source.retries} retries: {len(sequences)} record(s) skipped{where}"
+        return f"failed after {self.source.retries} retries: {counted(len(sequences), 'record')} skipped{where}"
 
     def _send_to_destination(self, sequences: list[str]) -> str:
         """An invocation record naming the skipped records, as Lambda sends to a stream's OnFailure queue."""

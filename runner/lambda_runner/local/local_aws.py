@@ -20,16 +20,20 @@ import logging
 import mimetypes
 import os
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from ..account import region
 from ..config.template import FunctionConfig, Resolver, default_stack_name, load_template
 from ..errors import RunnerError
 from ..events.record_events import S3Object, s3_event
+from ..wording import counted
+
+if TYPE_CHECKING:
+    from ..service.invoke import Invocation, Invoker
 
 MOTO_MISSING = "--local-aws needs moto[server]: pip install 'moto[server]'"
 SEED_FORM = "s3://BUCKET/KEY=./FILE"
@@ -537,7 +541,7 @@ def _report(
         report_written(written, log)
         if download_to is not None and written.objects:
             saved = download_written(clients, written.objects, download_to)
-            print(f"{PREFIX} downloaded {len(saved)} object(s) to {download_to}", file=log)
+            print(f"{PREFIX} downloaded {counted(len(saved), 'object')} to {download_to}", file=log)
     except Exception as exc:  # the local AWS itself misbehaving: say so, keep the function's result
         print(f"{PREFIX} could not read back what the function wrote: {exc}", file=log)
 
@@ -593,3 +597,57 @@ def local_aws(
         server.stop()
         werkzeug_logger.setLevel(previous_level)
         os.environ.update(profiles)
+
+
+def send_and_poll(
+    invoker: Invoker,
+    template_path: Path,
+    endpoint: str,
+    bodies: list[str],
+    log: TextIO,
+    show: Callable[[Invocation], None],
+) -> bool:
+    """`invoke --send`: fill the function's local SQS queue (or Kinesis stream, or DynamoDB table with a stream),
+    then poll it in batches as Lambda's event source mapping does; whether every batch ended as it should.
+
+    `endpoint` is the running local AWS's (`local_aws` gives it as `AWS_ENDPOINT_URL`). Each invocation is
+    handed to `show` once its batch is settled.
+    """
+    from .event_sources import SqsPoller, StreamPoller, sqs_source, stream_source
+
+    function = invoker.function
+    resolver = Resolver(load_template(template_path), default_stack_name(template_path.resolve().parent))
+    stream = stream_source(function, resolver)
+    if stream is not None:
+        stream_poller = StreamPoller(_Clients(endpoint), stream)
+        stream_poller.send(bodies)
+        what = (
+            f"put {counted(len(bodies), 'record')} on {stream.name}"
+            if stream.kind == "Kinesis"
+            else f"wrote {counted(len(bodies), 'item')} to {stream.name}"
+        )
+        log.write(f"{PREFIX} {what}; reading its stream in batches of {stream.batch_size}\n")
+        while (event := stream_poller.next_batch()) is not None:
+            invocation = invoker.invoke(json.dumps(event).encode())
+            outcome = stream_poller.settle(invocation.ok, invocation.response)
+            log.write(f"{PREFIX} batch of {len(event['Records'])}: {outcome}\n")
+            log.flush()
+            show(invocation)
+        return not (stream_poller.dropped and not stream.on_failure)
+    source = sqs_source(function, resolver)
+    poller = SqsPoller(_Clients(endpoint).sqs, source)
+    poller.send(bodies)
+    log.write(
+        f"{PREFIX} sent {counted(len(bodies), 'message')} to {source.queue}; "
+        f"polling it in batches of {source.batch_size}\n"
+    )
+    ok = True
+    while (event := poller.next_batch()) is not None:
+        invocation = invoker.invoke(json.dumps(event).encode())
+        left = poller.settle(invocation.ok, invocation.response)
+        size = len(event["Records"])
+        log.write(f"{PREFIX} batch of {size}: {size - len(left)} deleted, {len(left)} left in the queue\n")
+        log.flush()
+        show(invocation)
+        ok = ok and invocation.ok
+    return ok

@@ -25,6 +25,7 @@ from typing import Any, BinaryIO, TextIO
 
 from ..config.template import FunctionConfig, load_template, read_functions, select_function
 from ..errors import RunnerError
+from ..wording import counted
 
 MB = 1024 * 1024
 ZIPPED_LIMIT = 50 * MB  # a direct upload (API, SDK, console)
@@ -148,7 +149,7 @@ def write_zip(files: dict[str, Path], destination: Path, log: TextIO) -> int:
     live = log.isatty()
     shown = -1
     if not live:
-        log.write(f"zipping {len(names)} files\n")
+        log.write(f"zipping {counted(len(names), 'file')}\n")
     with replacing(destination) as stream:
         with zipfile.ZipFile(stream, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=6) as archive:
             for number, name in enumerate(names, start=1):
@@ -162,7 +163,7 @@ def write_zip(files: dict[str, Path], destination: Path, log: TextIO) -> int:
                 percent = number * 100 // len(names)
                 if live and percent // 10 != shown:
                     shown = percent // 10
-                    log.write(f"\rzipping {len(names)} files: {percent}%")
+                    log.write(f"\rzipping {counted(len(names), 'file')}: {percent}%")
                     log.flush()
         if live:
             log.write("\n")
@@ -314,7 +315,7 @@ def package(template_path: Path, function_id: str | None, out_dir: Path, log: Te
     with replacing(deploy) as stream:  # the zip's name does not change: either template goes with either zip
         stream.write(deploy_template(template_path, function, destination.name, out_dir.resolve()).encode())
     log.write(
-        f"{_shown(destination)}: {len(files)} files, {zipped / MB:.1f} MB zipped (limit 50), "
+        f"{_shown(destination)}: {counted(len(files), 'file')}, {zipped / MB:.1f} MB zipped (limit 50), "
         f"{unzipped / MB:.1f} MB unzipped (limit 250), for {function.runtime} {function.architecture}\n"
     )
     return destination

@@ -21,6 +21,7 @@ from typing import Any
 from .. import facts
 from ..config.template import FUNCTION_TYPE, Resolver, default_stack_name, load_template, merge_globals
 from ..errors import RunnerError
+from ..wording import counted
 from . import event_shapes, handler_check, iam, locate
 
 Problem = tuple[str, int | None, str]  # file (relative to the project), line, message
@@ -249,7 +250,10 @@ def run_checks(template_path: Path, today: datetime.date | None = None) -> tuple
         checker.add(message, path)
     events = check_events(checker)
     ci = check_ci_files(checker)
-    summary = f"{template_path.name}: {len(checker.functions)} function(s), {events} event file(s), {ci} CI file(s)"
+    summary = (
+        f"{template_path.name}: {counted(len(checker.functions), 'function')}, {counted(events, 'event file')}, "
+        f"{counted(ci, 'CI file')}"
+    )
     return checker.problems, summary
 
 
@@ -261,7 +265,7 @@ def validate(template_path: Path) -> int:
     for file, line, message in sorted(problems, key=lambda p: (p[0], p[1] or 0)):
         sys.stdout.write(f"{file}:{line}: {message}\n" if line else f"{file}: {message}\n")
     if problems:
-        sys.stderr.write(f"validate: {len(problems)} problem(s) ({summary})\n")
+        sys.stderr.write(f"validate: {counted(len(problems), 'problem')} ({summary})\n")
         return 1
     sys.stdout.write(f"validate: OK ({summary})\n")
     return 0

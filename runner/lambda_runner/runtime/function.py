@@ -140,6 +140,20 @@ def set_trace_id(trace_id: str | None) -> None:
         environ._data[key] = environ.encodevalue(trace_id)
 
 
+def ignore_warnings(filters: tuple[str, ...]) -> None:
+    """The project's `ignore` warning filters (pytest's `filterwarnings` form, `ignore:message:Category:module`,
+    message and module as regular expressions), so that `invoke` is as quiet as the project's tests about the
+    warnings they chose to ignore (a dependency's SyntaxWarnings while it is compiled). Others stay as they are."""
+    import builtins
+    import warnings
+
+    for entry in filters:
+        action, message, category, module, *_ = [*entry.split(":"), "", "", "", ""]
+        kind = getattr(builtins, category.strip(), None) if category.strip() else Warning
+        if action.strip() == "ignore" and isinstance(kind, type) and issubclass(kind, Warning):
+            warnings.filterwarnings("ignore", message=message.strip(), category=kind, module=module.strip())
+
+
 def _elapsed_ms(start: float) -> float:
     return (time.perf_counter() - start) * 1000
 
@@ -147,8 +161,9 @@ def _elapsed_ms(start: float) -> float:
 class FunctionRuntime:
     """One execution environment's runtime: `init()` once, then `invoke()` per request."""
 
-    def __init__(self, handler_name: str) -> None:
+    def __init__(self, handler_name: str, warning_filters: tuple[str, ...] = ()) -> None:
         self.handler_name = handler_name
+        self.warning_filters = warning_filters
         self.handler: Callable[..., Any] | None = None
         self._log_handler: logs.LambdaLogHandler | None = None
         self._ascii_only = True  # how responses are encoded: set at init, from the runtime version
@@ -158,6 +173,7 @@ class FunctionRuntime:
         start = time.perf_counter()
         self._log_handler = logs.install()
         self._ascii_only = escapes_non_ascii()
+        ignore_warnings(self.warning_filters)
         error = None
         try:
             self.handler = resolve_handler(self.handler_name)

@@ -215,7 +215,7 @@ class InProcessSandbox:
         if self.fallback is not None:
             return self.fallback.init(limit_s)
         self._enter()
-        runtime = self.runtime = FunctionRuntime(self.function.handler)
+        runtime = self.runtime = FunctionRuntime(self.function.handler, self.function.warning_filters)
         return self._call(runtime.init, limit_s)
 
     def run(self, event: bytes, request: Request, timeout_s: float) -> Step:

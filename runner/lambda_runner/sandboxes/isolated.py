@@ -134,7 +134,7 @@ class IsolatedSandbox:
     def init(self, limit_s: float) -> Step:
         start = time.perf_counter()
         self._spawn()
-        step = self._exchange({"op": "init"}, b"", limit_s, start)
+        step = self._exchange({"op": "init", "warnings": self.function.warning_filters}, b"", limit_s, start)
         step.duration_ms = (time.perf_counter() - start) * 1000  # process start-up is part of INIT
         return step
 

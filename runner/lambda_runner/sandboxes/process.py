@@ -8,6 +8,7 @@ runtime), and describe its end in Lambda's words (`exit status 3`, `signal: kill
 from __future__ import annotations
 
 import contextlib
+import functools
 import math
 import signal
 import sys
@@ -19,6 +20,7 @@ from ..config.environment import lambda_environment
 from ..service.sandbox import EXITED, MEMORY, TIMEOUT
 
 if TYPE_CHECKING:  # subprocess is imported only by the modes that start processes, to keep start-up fast
+    import concurrent.futures
     import subprocess
 
     from ..config.template import FunctionConfig
@@ -115,16 +117,36 @@ def start_environment(
     from ..runtime.function import RUNNER_IMPORT_ROOT
 
     code = f"import sys; sys.path.insert(0, {str(RUNNER_IMPORT_ROOT)!r}); from {module} import main; main({arguments})"
-    return subprocess.Popen(
-        [sys.executable, "-c", code],
-        stdin=subprocess.DEVNULL,
-        stdout=output,
-        stderr=output,
-        pass_fds=pass_fds,
-        cwd=function.code_dir,
-        env=lambda_environment(function, env_overrides),
-        start_new_session=True,
-    )
+
+    def start() -> subprocess.Popen[bytes]:
+        return subprocess.Popen(
+            [sys.executable, "-c", code],
+            stdin=subprocess.DEVNULL,
+            stdout=output,
+            stderr=output,
+            pass_fds=pass_fds,
+            cwd=function.code_dir,
+            env=lambda_environment(function, env_overrides),
+            start_new_session=True,
+        )
+
+    import threading
+
+    if threading.current_thread() is threading.main_thread():
+        return start()
+    return _spawner().submit(start).result()
+
+
+@functools.cache
+def _spawner() -> concurrent.futures.ThreadPoolExecutor:
+    """One long-lived thread that starts environments for other threads (start-api's request threads).
+
+    A worker asks Linux to kill it when its parent dies (PR_SET_PDEATHSIG), and Linux takes the parent to be the
+    *thread* that started it: started from a request thread, it would be killed as soon as that request ends.
+    """
+    import concurrent.futures
+
+    return concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="environments")
 
 
 def kill(process: subprocess.Popen[bytes]) -> None:

@@ -90,12 +90,26 @@ def die_of(exc: BaseException) -> NoReturn:
     os._exit(1)
 
 
+def _die_with_the_runner() -> None:
+    """On Linux, be killed when the runner dies, even by SIGKILL (elsewhere, an idle worker sees its pipe end).
+
+    Without it a function stuck in a loop would outlive a killed runner (or start-api server).
+    """
+    if sys.platform.startswith("linux"):
+        import ctypes
+        import signal
+
+        pr_set_pdeathsig = 1
+        ctypes.CDLL(None).prctl(pr_set_pdeathsig, signal.SIGKILL)
+
+
 def main(command_fd: int, reply_fd: int) -> None:
     """Serve `init` and `invoke` commands until the command pipe closes.
 
     SystemExit from the function ends the process with its status, as in Lambda; any other BaseException
     (a KeyboardInterrupt the handler raises) ends it as an uncaught exception ends Python.
     """
+    _die_with_the_runner()
     try:
         _serve(command_fd, reply_fd)
     except SystemExit:
@@ -111,10 +125,15 @@ def _serve(command_fd: int, reply_fd: int) -> None:
     sys.stdout = Unbuffered(sys.stdout)
     sys.stderr = Unbuffered(sys.stderr)
     sys.path[:] = lambda_sys_path(Path(os.environ["LAMBDA_TASK_ROOT"]), sys.path)
-    runtime = FunctionRuntime(os.environ["_HANDLER"])
+    runtime: FunctionRuntime | None = None
     while (message := receive(command_fd)) is not None:
         header, body = message
-        outcome = runtime.init() if header["op"] == "init" else runtime.invoke(body, Request(**header["request"]))
+        if header["op"] == "init":
+            runtime = FunctionRuntime(os.environ["_HANDLER"], tuple(header.get("warnings", ())))
+            outcome = runtime.init()
+        else:
+            assert runtime is not None
+            outcome = runtime.invoke(body, Request(**header["request"]))
         _mark_output(header["seq"])
         reply = {
             "error": outcome.error,

@@ -18,6 +18,7 @@ from .. import facts
 from ..config.template import FunctionConfig
 from ..errors import RunnerError
 from ..runtime.function import Request
+from .pricing import cost_line, invocation_cost
 from .reports import PlatformLog, billed_ms, exit_message, timeout_message
 from .sandbox import EXITED, MEMORY, TIMEOUT, Sandbox, Step
 
@@ -51,7 +52,17 @@ class Invocation:
     so 97 ms, 15 % of the command.
     """
 
-    __slots__ = ("billed_ms", "duration_ms", "error", "init_ms", "max_memory_mb", "request_id", "response", "status")
+    __slots__ = (
+        "billed_ms",
+        "cost_usd",
+        "duration_ms",
+        "error",
+        "init_ms",
+        "max_memory_mb",
+        "request_id",
+        "response",
+        "status",
+    )
 
     def __init__(
         self,
@@ -63,6 +74,7 @@ class Invocation:
         billed_ms: int,  # ceil(duration [+ init on a cold start]) at 1 ms granularity
         init_ms: float | None,  # only on a cold start
         max_memory_mb: int,  # measured for real (ru_maxrss / VmHWM)
+        cost_usd: float = 0.0,  # at Lambda's on-demand prices (service/pricing.py)
     ) -> None:
         self.request_id = request_id
         self.response = response
@@ -72,6 +84,7 @@ class Invocation:
         self.billed_ms = billed_ms
         self.init_ms = init_ms
         self.max_memory_mb = max_memory_mb
+        self.cost_usd = cost_usd
 
     def __repr__(self) -> str:
         return f"Invocation({self.request_id!r}, status={self.status!r}, duration_ms={self.duration_ms:.2f})"
@@ -139,15 +152,17 @@ def conclude(
             "errorMessage": f"Response payload size exceeded maximum allowed payload size {limit}.",
             "errorType": "Function.ResponseSizeTooLarge",
         }
+    billed = billed_ms(duration, init_ms)
     invocation = Invocation(
         request_id,
         response if status == "success" else None,
         error,
         status,
         duration,
-        billed_ms(duration, init_ms),
+        billed,
         init_ms,
         memory,
+        invocation_cost(function.memory_size, billed, function.architecture, function.ephemeral_storage),
     )
     platform_status = "error" if status == "oom" else status  # the Telemetry API's statuses
     error_type = "Runtime.OutOfMemory" if status == "oom" else None if error is None else error.get("errorType")
@@ -180,10 +195,11 @@ def conclude(
 class PlatformInvoker:
     """The Lambda platform around one sandbox: see the module docstring."""
 
-    def __init__(self, function: FunctionConfig, sandbox: Sandbox, log: TextIO) -> None:
+    def __init__(self, function: FunctionConfig, sandbox: Sandbox, log: TextIO, *, cost: bool = True) -> None:
         self.function = function
         self.sandbox = sandbox
         self.log = log
+        self.cost = cost  # a COST line after each REPORT: what the invocation costs at Lambda's prices
         self.platform = PlatformLog(json_format=function.platform_log_json, system_log_level=function.system_log_level)
         self.warm = False
         self._arn = function.arn
@@ -235,6 +251,14 @@ class PlatformInvoker:
             self.sandbox.reset()
             self.warm = False
         self._emit(*lines)
+        if self.cost:
+            function = self.function
+            self.log.write(
+                cost_line(function.memory_size, invocation.billed_ms, function.architecture, function.ephemeral_storage)
+                + "\n"
+            )
+            if self._flush_lines:
+                self.log.flush()
         return invocation
 
     def close(self) -> None:

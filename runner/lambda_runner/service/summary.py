@@ -17,7 +17,7 @@ from collections.abc import Sequence
 
 from ..config.template import FunctionConfig
 from .invoke import Invocation
-from .pricing import MONTHLY_PROJECTION, invocation_cost
+from .pricing import MONTHLY_PROJECTION
 
 EXACT_DURATIONS = 1_000
 BUCKET_RATIO = 1.005  # each bucket's upper edge is 0.5 % above its lower one
@@ -89,14 +89,11 @@ class Totals:
         self.durations = Durations()
 
     def add(self, invocation: Invocation) -> None:
-        function = self.function
         self.invocations += 1
         self.errors += not invocation.ok
         self.cold += invocation.init_ms is not None
         self.peak_memory_mb = max(self.peak_memory_mb, invocation.max_memory_mb)
-        self.cost += invocation_cost(
-            function.memory_size, invocation.billed_ms, function.architecture, function.ephemeral_storage
-        )
+        self.cost += invocation.cost_usd
         self.durations.add(invocation.duration_ms)
 
     @property
