@@ -10,6 +10,6 @@ import sys
 if sys.path and sys.path[0] in ("", os.getcwd()) and not os.path.isdir(os.path.join(os.getcwd(), "generator")):
     del sys.path[0]
 
-from generator.entry import main  # noqa: E402 - after the import path is fixed
+from generator.entry import main
 
 main()

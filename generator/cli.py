@@ -113,9 +113,14 @@ def new(
     runtime: Annotated[
         str | None, typer.Option(metavar="RUNTIME", help=f"{choices(settings.RUNTIMES, settings.DEFAULT_RUNTIME)}.")
     ] = None,
-    arch: Annotated[str | None, typer.Option(metavar="ARCH", help=f"{choices(settings.ARCHITECTURES, settings.DEFAULT_ARCHITECTURE)}.")] = None,
+    arch: Annotated[
+        str | None,
+        typer.Option(metavar="ARCH", help=f"{choices(settings.ARCHITECTURES, settings.DEFAULT_ARCHITECTURE)}."),
+    ] = None,
     memory: Annotated[str | None, typer.Option(metavar="MB", help=f"Memory in MB, {span(settings.MEMORY_MB)}.")] = None,
-    timeout: Annotated[str | None, typer.Option(metavar="SECONDS", help=f"Timeout in seconds, {span(settings.TIMEOUT_S)}.")] = None,
+    timeout: Annotated[
+        str | None, typer.Option(metavar="SECONDS", help=f"Timeout in seconds, {span(settings.TIMEOUT_S)}.")
+    ] = None,
     env: Annotated[
         list[str] | None,
         typer.Option(
@@ -130,13 +135,19 @@ def new(
     ] = None,
     vpc: Annotated[bool | None, typer.Option("--vpc/--no-vpc", help="Attach to a VPC (ids as parameters).")] = None,
     tracing: Annotated[bool | None, typer.Option("--tracing/--no-tracing", help="AWS X-Ray tracing.")] = None,
-    log_format: Annotated[str | None, typer.Option(metavar="FORMAT", help=f"{choices(settings.LOG_FORMATS, settings.DEFAULT_LOG_FORMAT)}.")] = None,
+    log_format: Annotated[
+        str | None,
+        typer.Option(metavar="FORMAT", help=f"{choices(settings.LOG_FORMATS, settings.DEFAULT_LOG_FORMAT)}."),
+    ] = None,
     log_level: Annotated[
         str | None, typer.Option(metavar="LEVEL", help=f"{choices(settings.LOG_LEVELS, settings.DEFAULT_LOG_LEVEL)}.")
     ] = None,
     ephemeral_storage: Annotated[
-        str | None, typer.Option(metavar="MB", help=f"Ephemeral storage (the /tmp folder) in MB, {span(settings.EPHEMERAL_STORAGE_MB)}.",
-        )
+        str | None,
+        typer.Option(
+            metavar="MB",
+            help=f"Ephemeral storage (the /tmp folder) in MB, {span(settings.EPHEMERAL_STORAGE_MB)}.",
+        ),
     ] = None,
     reserved_concurrency: Annotated[
         str | None, typer.Option(metavar="INTEGER", help="Reserved concurrent executions (-1: unreserved).")

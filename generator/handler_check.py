@@ -73,6 +73,15 @@ def foreign_import(path: Path, module: str, bound: set[str] | None) -> int | Non
     return None
 
 
+def runner_files() -> list[tuple[Path, str]]:
+    """The local runner's modules, shown as `lambda_runner/...`: not in the project, but in every environment its
+    handler runs in (a handler module named like one of their imports would hide it from them too)."""
+    import lambda_runner
+
+    package = Path(lambda_runner.__file__).parent
+    return [(path, f"lambda_runner/{path.relative_to(package).as_posix()}") for path in sorted(package.rglob("*.py"))]
+
+
 def check_rendered_handler(project: Path, module: str, function: str, handler: str) -> None:
     """Refuse a handler whose module or function collides with a name of the rendered project."""
     source = project / "src" / f"{module}.py"
@@ -85,10 +94,12 @@ def check_rendered_handler(project: Path, module: str, function: str, handler: s
         )
     tree = ast.parse(source.read_text(encoding="utf-8"), str(source)) if source.is_file() else None
     bound = {name for name, _ in module_bindings(tree)} if tree is not None else set()
-    for path in sorted(project.rglob("*.py")):
+    for path, where in [
+        *((path, path.relative_to(project).as_posix()) for path in sorted(project.rglob("*.py"))),
+        *runner_files(),
+    ]:
         line = foreign_import(path, module, None if path == source else bound)
         if line is not None:
-            where = path.relative_to(project).as_posix()
             raise InvalidOption(
                 f"handler module {module!r} would hide the module {module!r} that {where} imports (line {line}); "
                 f"choose another module name, e.g. app.{function}"

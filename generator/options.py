@@ -209,7 +209,11 @@ def check_handler(value: str) -> None:
             f"handler {value!r} is not valid: write it as module.function, e.g. {settings.DEFAULT_HANDLER}"
         )
     stdlib: frozenset[str] = getattr(sys, "stdlib_module_names", frozenset())  # Python 3.10+
-    if module in sys.builtin_module_names or module in stdlib or module in {"boto3", "botocore", "tests", settings.RUNNER_PACKAGE}:
+    if (
+        module in sys.builtin_module_names
+        or module in stdlib
+        or module in {"boto3", "botocore", "tests", settings.RUNNER_PACKAGE}
+    ):
         raise InvalidOption(
             f"handler module {module!r} would shadow the module of that name; choose another, e.g. app.{function}"
         )

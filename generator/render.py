@@ -5,7 +5,8 @@ The layers (skeleton, then each blueprint) are assembled into one temporary cook
 writes replay files into the user's home. Every layer is also reachable from Jinja as `<layer>/<path>`, which is
 how a blueprint file `{% extends %}` the file it replaces. After rendering come the steps cookiecutter has no
 notion of: manifest exclusions, sample events from the runner's single source, the runner's wheel (a
-development dependency of the project, with its hash pin), the `.slsgen.json` record, and ruff, so that every generated project passes `ruff check` and `ruff format --check`.
+development dependency of the project, with its hash pin), the `.slsgen.json` record, and ruff, so that every
+generated project passes `ruff check` and `ruff format --check`.
 """
 
 from __future__ import annotations

@@ -38,11 +38,7 @@ def hints(kept_changed: list[str], wheels: dict[str, snapshot.File]) -> list[str
     wheel = next((Path(path).name for path in wheels if path.endswith(".whl")), settings.RUNNER_DISTRIBUTION)
     version = wheel.split("-")[1] if wheel.endswith(".whl") else ""
     shadows = f"{VENDORED}__init__.py" in kept
-    effect = (
-        f"until it goes, {VENDORED} hides the installed runner"
-        if shadows
-        else "the project no longer runs them"
-    )
+    effect = f"until it goes, {VENDORED} hides the installed runner" if shadows else "the project no longer runs them"
     return [
         f"hint: {', '.join(kept)}: your edits of the runner slsgen used to copy into the project; it now runs "
         f"{settings.RUNNER_DISTRIBUTION} {version} (pyproject.toml's test group) and {effect}: port the edits "

@@ -243,9 +243,7 @@ def plan_update(
     for relative in sorted(base.keys() | theirs.keys()):
         merge_one(plan, relative, base.get(relative), current_file(project, relative), theirs.get(relative), labels)
     plan.wheels = runner_dependency.wheel_files(rendered)
-    plan.writes.update(
-        (path, file) for path, file in plan.wheels.items() if current_file(project, path) != file
-    )
+    plan.writes.update((path, file) for path, file in plan.wheels.items() if current_file(project, path) != file)
     return plan
 
 

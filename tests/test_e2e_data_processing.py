@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from generator.runner.config.template import load_template
 
 from helpers import BIN, check_project, generate, refused, run

@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 import yaml
+from test_ci_files import fake_sam, github_commands, shell
 
 from helpers import BIN, generate, run
-from test_ci_files import fake_sam, github_commands, shell
 
 pytestmark = pytest.mark.e2e
 
@@ -99,7 +99,7 @@ def test_a_fresh_clone_passes_every_make_target_and_ci_command_without_slsgen(tm
     variables = {key: value.replace("$CI_PROJECT_DIR", str(gitlab)) for key, value in pipeline["variables"].items()}
     jobs = {name: job for name, job in pipeline.items() if isinstance(job, dict) and "script" in job}
     assert list(jobs) == ["lint", "test", "validate", "package", "deploy"]
-    for name, job in jobs.items():
+    for _name, job in jobs.items():
         # On GitLab's python image there is no uv: the Makefile's fallback bootstraps it with pip.
         job_env = {**env, **variables, "AWS_ROLE_ARN": "", "PATH": env["PATH"].split(os.pathsep, 2)[2]}
         assert shutil.which("uv", path=job_env["PATH"]) is None
@@ -122,6 +122,8 @@ def test_the_runner_wheel_is_installed_only_with_its_pinned_hash(tmp_path):
     swapped_venv = tmp_path / "swapped"
     run([sys.executable, "-m", "venv", str(swapped_venv)], tmp_path)
     refused = run([str(swapped_venv / "bin/python"), *pip_pin[1:]], project, check=False)
-    assert refused.returncode != 0 and "hash" in refused.stderr.lower()
+    assert refused.returncode != 0
+    assert "hash" in refused.stderr.lower()
     uv = run(["make", "install"], project, check=False)
-    assert uv.returncode != 0 and "hash" in (uv.stdout + uv.stderr).lower()
+    assert uv.returncode != 0
+    assert "hash" in (uv.stdout + uv.stderr).lower()

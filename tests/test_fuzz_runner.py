@@ -21,12 +21,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
-
 from generator.runner.cli import main as runner_main
 from generator.runner.config.template import read_functions
 from generator.runner.local.api import LocalApi, serve
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 SCALE = float(os.environ.get("SLSGEN_FUZZ_SCALE", "1"))
 ECHO = """\

@@ -26,7 +26,7 @@ from helpers import slsgen
         ("hello-world", "app.logger", "handler function 'logger' would collide"),
         ("hello-world", "app.LambdaContext", "handler function 'LambdaContext' would collide"),
         ("hello-world", "conftest.main", r"handler module 'conftest' would collide with tests/conftest\.py"),
-        ("hello-world", "lambda_runner.main", "handler module 'lambda_runner' would collide with lambda_runner"),
+        ("hello-world", "lambda_runner.main", "handler module 'lambda_runner' would shadow the module of that name"),
         ("hello-world", "yaml.main", r"handler module 'yaml' would hide the module 'yaml' that lambda_runner/"),
         ("hello-world", "pytest.main", r"would hide the module 'pytest' that lambda_runner/pytest_plugin\.py imports"),
         ("hello-world", "app.print", "builtin print"),

@@ -63,7 +63,8 @@ def test_a_venv_without_the_runner_is_a_one_line_error(tmp_path):
     result = run([*SLSGEN, "invoke", "-e", "events/hello.json"], project, check=False)
     assert result.returncode == 2
     (line,) = result.stderr.strip().splitlines()
-    assert line.startswith("error: the environment of ") and "has no slsgen-runner: run `make install`" in line
+    assert line.startswith("error: the environment of ")
+    assert "has no slsgen-runner: run `make install`" in line
 
 
 def test_event_prints_a_sample_event(tmp_path):
