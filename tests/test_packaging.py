@@ -1,4 +1,5 @@
-"""The wheel users install carries the skeleton, the blueprints and the runner: `pip install .` works anywhere."""
+"""The wheels users install: slsgen's carries the skeleton, the blueprints and the runner's wheel that projects get;
+the runner is a wheel of its own. `pip install ./runner .` works anywhere."""
 
 from __future__ import annotations
 
