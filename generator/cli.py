@@ -413,8 +413,8 @@ def event(ctx: typer.Context) -> None:
 def main() -> None:
     """Entry point: run the app and turn every user error into one line on stderr and exit code 2."""
     # A command runs for a fraction of a second and allocates little, so the cyclic garbage collector is off for
-    # it (here, not on import: a test or a library user importing this module keeps theirs). Measured with
-    # bench/bench_new.py: about 25 ms of `slsgen new`'s 236 ms (11%), 2026-11 (bench/README.md).
+    # it (here, not on import: a test or a library user importing this module keeps theirs): a tenth of `slsgen
+    # new`, measured with bench/bench_new.py (bench/README.md, "The garbage collector").
     gc.disable()
     try:
         code = app(standalone_mode=False, prog_name="slsgen")

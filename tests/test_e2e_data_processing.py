@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from generator.runner.config.template import load_template
+from lambda_runner.config.template import load_template
 
 from helpers import BIN, check_project, generate, refused, run
 

@@ -14,7 +14,7 @@ import re
 from pathlib import Path
 
 import pytest
-from generator.runner.config.template import load_template
+from lambda_runner.config.template import load_template
 from PIL import Image
 
 from helpers import BIN, SLSGEN, check_project, generate, require_python, run

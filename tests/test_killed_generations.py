@@ -26,9 +26,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from generator.runner.errors import RunnerError
-from generator.runner.project import package as package_module
-from generator.runner.project.package import collect_files, remove_stale, replacing, write_zip
+from lambda_runner.errors import RunnerError
+from lambda_runner.project import package as package_module
+from lambda_runner.project.package import collect_files, remove_stale, replacing, write_zip
 
 from generator import generate_project, render
 from generator.errors import RenderError
@@ -627,7 +627,7 @@ Resources:
 
 
 def package_command(project: Path, dist: Path) -> list[str]:
-    return [sys.executable, "-m", "generator.runner", "package", "-t", str(project / "template.yaml"), "-o", str(dist)]
+    return [sys.executable, "-m", "lambda_runner", "package", "-t", str(project / "template.yaml"), "-o", str(dist)]
 
 
 def dist_files(dist: Path) -> dict[str, bytes]:

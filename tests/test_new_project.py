@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from generator.runner.config.template import load_template
+from lambda_runner.config.template import load_template
 
 from generator import generate_project, new_project
 from generator.errors import InvalidOption, OutputDirInvalid, RenderError, TargetConflict, TargetExists, WriteFailed

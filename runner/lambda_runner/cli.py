@@ -22,7 +22,8 @@ from .config.template import FunctionConfig, read_functions, select_function
 from .errors import RunnerError, json_error
 
 if TYPE_CHECKING:
-    from .service.invoke import Invocation, Invoker
+    from .runtime.result import Invocation
+    from .service.invoke import Invoker
 
 # How the user called the runner, for its usage lines; slsgen sets `slsgen` when it hands a command over.
 PROG_VARIABLE = "LAMBDA_RUNNER_PROG"
@@ -232,7 +233,7 @@ class _Results:
         self.hinted = False
 
     def show(self, invocation: Invocation) -> None:
-        result = invocation.response if invocation.ok else invocation.error
+        result = invocation.payload if invocation.ok else invocation.error
         if result is not None:
             _write_payload(result, pretty=self.pretty)
         self.hint(invocation)

@@ -9,7 +9,6 @@ from __future__ import annotations
 import io
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -17,26 +16,13 @@ from .config.template import FunctionConfig, read_functions, select_function
 from .errors import RunnerError
 from .events.catalog import build_event as _build_event
 from .runtime.context import LambdaContext
+from .runtime.result import Invocation
 
 __all__ = ["FunctionConfig", "InvokeResult", "LambdaContext", "RunnerError", "build_event", "invoke", "read_function"]
 
 
-@dataclass(frozen=True)
-class InvokeResult:
-    """One invocation as its caller sees it."""
-
-    response: Any  # the handler's return value after the JSON round trip Lambda makes; None when it failed
-    error: dict[str, Any] | None  # Lambda's error JSON (errorMessage, errorType, stackTrace...) when it failed
-    logs: str  # the invocation's log stream: START, the function's own output and log lines, END, REPORT
-    status: str  # "success", "error", "timeout" or "oom"
-    request_id: str
-    duration_ms: float
-    billed_ms: int
-    max_memory_mb: int
-
-    @property
-    def ok(self) -> bool:
-        return self.status == "success"
+# The result of `invoke()`: the runner's one record of an invocation (`runtime/result.py`), logs included.
+InvokeResult = Invocation
 
 
 def read_function(project: str | Path = ".", name: str | None = None) -> FunctionConfig:
@@ -97,13 +83,5 @@ def invoke(
         invocation = invoker.invoke(payload, client_context=client_context)
     finally:
         invoker.close()
-    return InvokeResult(
-        response=json.loads(invocation.response) if invocation.ok and invocation.response is not None else None,
-        error=invocation.error,
-        logs=log.getvalue(),
-        status=invocation.status,
-        request_id=invocation.request_id,
-        duration_ms=invocation.duration_ms,
-        billed_ms=invocation.billed_ms,
-        max_memory_mb=invocation.max_memory_mb,
-    )
+    invocation.logs = log.getvalue()
+    return invocation

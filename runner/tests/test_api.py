@@ -371,10 +371,10 @@ def test_the_service_reads_the_json_of_the_result() -> None:
 
     from lambda_runner.local.routes import HTTP, REST, Route, map_response
     from lambda_runner.runtime.serialize import marshal_response
-    from lambda_runner.service.invoke import Invocation
+    from lambda_runner.runtime.result import Invocation
 
     def mapped(route: Route, result: object) -> tuple[int, list[tuple[str, str]], bytes]:
-        invocation = Invocation("r", marshal_response(result), None, "success", 1.0, 1, None, 64)
+        invocation = Invocation(marshal_response(result), None, 1.0, request_id="r", billed_ms=1, max_memory_mb=64)
         response = map_response(route, invocation, io.StringIO())
         return response.status, response.headers, response.body
 

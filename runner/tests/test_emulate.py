@@ -91,7 +91,7 @@ def test_success_then_warm_invocation(emulated, tmp_path: Path) -> None:
     assert first.error is None
     assert first.init_ms is not None
     assert first.init_ms > 0
-    body = json.loads(first.response)
+    body = json.loads(first.payload)
     assert body == {
         "pid": body["pid"],
         "request_id": first.request_id,
@@ -106,7 +106,7 @@ def test_success_then_warm_invocation(emulated, tmp_path: Path) -> None:
     second = _call(invoker, "ok")
     assert second.ok
     assert second.init_ms is None  # warm: no INIT phase
-    assert json.loads(second.response)["pid"] == body["pid"]  # the same process served both
+    assert json.loads(second.payload)["pid"] == body["pid"]  # the same process served both
     lines = log.getvalue().splitlines()
     assert lines.count("init ran") == 1
     start = lines.index(f"START RequestId: {first.request_id} Version: $LATEST")
@@ -122,7 +122,7 @@ def test_exception_gives_awslambdaric_error_json(emulated) -> None:
     invoker, log = emulated
     result = _call(invoker, "fail")
     assert result.status == "error"
-    assert result.response is None
+    assert result.payload is None
     assert list(result.error) == ["errorMessage", "errorType", "requestId", "stackTrace"]
     assert result.error["errorMessage"] == "boom"
     assert result.error["errorType"] == "ValueError"
@@ -155,7 +155,7 @@ def test_import_error_is_an_init_error_and_the_next_call_retries_init(tmp_path: 
 
 def test_timeout_kills_the_process_and_the_next_call_is_cold(emulated) -> None:
     invoker, log = emulated
-    pid = json.loads(_call(invoker, "ok").response)["pid"]
+    pid = json.loads(_call(invoker, "ok").payload)["pid"]
     result = _call(invoker, "sleep")
     assert result.status == "timeout"
     assert result.error["errorType"] == "Sandbox.Timedout"
@@ -164,7 +164,7 @@ def test_timeout_kills_the_process_and_the_next_call_is_cold(emulated) -> None:
     assert result.error["errorMessage"] in log.getvalue()
     after = _call(invoker, "ok")
     assert after.init_ms is not None
-    assert json.loads(after.response)["pid"] != pid
+    assert json.loads(after.payload)["pid"] != pid
 
 
 def test_runtime_exit_is_reported_as_lambda_does(emulated) -> None:

@@ -166,7 +166,7 @@ def test_client_context_reads_as_the_runtime_presents_it(tmp_path, mode):
         invoker.close()
 
     assert invocation.ok, invocation.error
-    assert json.loads(invocation.response or b"") == {
+    assert json.loads(invocation.payload or b"") == {
         "custom": {"tenant": "a"},
         "env": {"platform": "web"},
         "client": ["i-1", "Shop", None],

@@ -215,7 +215,7 @@ def test_seeded_invocation_end_to_end(project: Path) -> None:
         finally:
             invoker.close()
     assert result.status == "success", result.error
-    assert json.loads(result.response) == {"written": "thumbs/photo one.jpg"}
+    assert json.loads(result.payload) == {"written": "thumbs/photo one.jpg"}
     assert log.getvalue().splitlines()[-2:] == [
         "[local-aws] S3 objects written (1):",
         f"  s3://{DEST}/thumbs/photo one.jpg  4 bytes  image/jpeg",

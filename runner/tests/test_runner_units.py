@@ -245,7 +245,7 @@ def test_in_process_reopen_is_a_real_cold_start_and_restores_the_process(tmp_pat
     assert "app" not in sys.modules
     assert first.init_ms is not None
     assert warm.init_ms is None
-    assert first.response == f'{{"version": "first", "cwd": "{project / "src"}", "region": "us-east-1"}}'.encode()
+    assert first.payload == f'{{"version": "first", "cwd": "{project / "src"}", "region": "us-east-1"}}'.encode()
     assert log.getvalue().count("in handler") == 2
     assert inprocess.InProcessSandbox.warm is None
 
@@ -256,7 +256,7 @@ def test_in_process_reopen_is_a_real_cold_start_and_restores_the_process(tmp_pat
     finally:
         invoker.close()
     assert again.init_ms is not None
-    assert b'"version": "second"' in again.response
+    assert b'"version": "second"' in again.payload
 
 
 def test_in_process_timeout_discards_the_environment(tmp_path):
@@ -276,6 +276,6 @@ def test_in_process_timeout_discards_the_environment(tmp_path):
     assert timed_out.error["errorType"] == "Sandbox.Timedout"
     assert timed_out.duration_ms == 1000.0
     assert timed_out.billed_ms == billed_ms(1000.0, timed_out.init_ms)
-    assert timed_out.response is None
+    assert timed_out.payload is None
     assert after.ok
     assert after.init_ms is not None

@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from lambda_runner.config.template import read_functions
-from lambda_runner.service.invoke import Invocation
+from lambda_runner.runtime.result import Invocation
 from lambda_runner.service.summary import BUCKET_RATIO, EXACT_DURATIONS, Totals, percentile, summary_lines
 
 REPO = Path(__file__).resolve().parents[1]  # runner/: the folder that holds lambda_runner/
@@ -380,7 +380,7 @@ def test_the_summary_of_a_long_run_keeps_bounded_figures(tmp_path: Path) -> None
     totals, rng = Totals(function), random.Random(14)
     durations = [rng.lognormvariate(2, 1.5) for _ in range(200_000)] + [0.0, 1e-9, 899_999.0]
     for number, duration in enumerate(durations):
-        totals.add(Invocation(str(number), None, None, "success", duration, 1, None, 64))
+        totals.add(Invocation(None, None, duration, request_id=str(number), billed_ms=1, max_memory_mb=64))
         if number == EXACT_DURATIONS - 1:
             assert totals.durations.percentile(0.95) == percentile(durations[:EXACT_DURATIONS], 0.95)  # exact so far
     assert totals.durations.exact is None

@@ -31,9 +31,10 @@ from typing import Any, TextIO, cast
 from ..config.template import FunctionConfig, load_template, read_functions
 from ..errors import RunnerError
 from ..events.http_events import HttpRequest
+from ..runtime.result import Invocation
 from ..sandboxes.isolated import IsolatedSandbox
 from ..sandboxes.process import kill
-from ..service.invoke import Invocation, PayloadTooLarge, PlatformInvoker
+from ..service.invoke import PayloadTooLarge, PlatformInvoker
 from .routes import (
     ANY_METHOD,
     API_BODY_LIMIT,

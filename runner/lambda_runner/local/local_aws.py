@@ -33,7 +33,8 @@ from ..events.record_events import S3Object, s3_event
 from ..wording import counted
 
 if TYPE_CHECKING:
-    from ..service.invoke import Invocation, Invoker
+    from ..runtime.result import Invocation
+    from ..service.invoke import Invoker
 
 MOTO_MISSING = "--local-aws needs moto[server]: pip install 'moto[server]'"
 SEED_FORM = "s3://BUCKET/KEY=./FILE"
@@ -629,7 +630,7 @@ def send_and_poll(
         log.write(f"{PREFIX} {what}; reading its stream in batches of {stream.batch_size}\n")
         while (event := stream_poller.next_batch()) is not None:
             invocation = invoker.invoke(json.dumps(event).encode())
-            outcome = stream_poller.settle(invocation.ok, invocation.response)
+            outcome = stream_poller.settle(invocation.ok, invocation.payload)
             log.write(f"{PREFIX} batch of {len(event['Records'])}: {outcome}\n")
             log.flush()
             show(invocation)
@@ -644,7 +645,7 @@ def send_and_poll(
     ok = True
     while (event := poller.next_batch()) is not None:
         invocation = invoker.invoke(json.dumps(event).encode())
-        left = poller.settle(invocation.ok, invocation.response)
+        left = poller.settle(invocation.ok, invocation.payload)
         size = len(event["Records"])
         log.write(f"{PREFIX} batch of {size}: {size - len(left)} deleted, {len(left)} left in the queue\n")
         log.flush()

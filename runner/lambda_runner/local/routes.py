@@ -24,7 +24,7 @@ from ..events.http_events import (
     rest_api_event,
     route_specificity,
 )
-from ..service.invoke import Invocation
+from ..runtime.result import Invocation
 
 REST, HTTP, URL = "rest", "http", "url"
 # What API Gateway answers itself, without calling the function.
@@ -160,16 +160,16 @@ def _body_bytes(result: dict[str, Any]) -> bytes:
 def map_response(route: Route, invocation: Invocation, log: TextIO) -> HttpResponse:
     """Turn the function's result into the HTTP response API Gateway (or the function URL) would send."""
     failure = failure_answer(route.api)
-    if not invocation.ok or invocation.response is None:
+    if not invocation.ok or invocation.payload is None:
         return json_response(failure)
     try:
-        result = json.loads(invocation.response)
+        result = json.loads(invocation.payload)
     except ValueError:
         result = None
     structured = isinstance(result, dict) and "statusCode" in result
     if route.payload == "2.0" and not structured:
         # Payload 2.0 infers the format: any JSON result is the body of a 200 application/json response.
-        return HttpResponse(200, [("Content-Type", "application/json")], invocation.response)
+        return HttpResponse(200, [("Content-Type", "application/json")], invocation.payload)
     if not structured:
         print(f"Malformed Lambda proxy response: a {route.payload} payload needs statusCode", file=log)
         return json_response(failure)

@@ -1,7 +1,7 @@
 """Noticing edits to a function's code (and its template), cheaply enough to ask before every `start-api` request.
 
 `start-api` promises that an edit is picked up by the next request. Walking the code folder (`os.walk`, a
-`stat` per file) on every request cost about 50 us, a quarter of a warm request. So `changed()` looks only at
+`stat` per file) on every request costs a good part of a warm request. So `changed()` looks only at
 what the last walk found: the `.py` files (modification time and size) and the folders themselves (a folder's
 modification time changes when an entry is added, removed or renamed in it). That is a `stat` per known file
 and folder, a few microseconds for a typical function, and it notices the same edits the walk does: a new

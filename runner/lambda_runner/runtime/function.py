@@ -18,13 +18,14 @@ from typing import Any, TextIO
 from . import logs
 from .context import LambdaContext
 from .handler import HandlerFault, error_from_exception, resolve_handler
+from .result import Invocation
 from .serialize import escapes_non_ascii, marshal_response, unmarshal_request
 
 
 class Request:
     """What the platform hands the runtime with each event (the Runtime API's invocation headers).
 
-    A plain class, not a dataclass: see `service.invoke.Invocation`. `as_dict()` is what the isolated worker
+    A plain class, not a dataclass: see `runtime.result`. `as_dict()` is what the isolated worker
     receives.
     """
 
@@ -59,17 +60,6 @@ class Request:
     def as_dict(self) -> dict[str, Any]:
         """The fields by name: `Request(**request.as_dict())` is an equal request."""
         return {name: getattr(self, name) for name in self.__slots__}
-
-
-class Outcome:
-    """The runtime's answer: the encoded response, or the error JSON; and how long the work took."""
-
-    __slots__ = ("duration_ms", "error", "response")
-
-    def __init__(self, response: bytes | None, error: dict[str, Any] | None, duration_ms: float) -> None:
-        self.response = response
-        self.error = error
-        self.duration_ms = duration_ms
 
 
 # The directory the runner package is imported from (site-packages, when installed), for its child processes.
@@ -168,7 +158,7 @@ class FunctionRuntime:
         self._log_handler: logs.LambdaLogHandler | None = None
         self._ascii_only = True  # how responses are encoded: set at init, from the runtime version
 
-    def init(self) -> Outcome:
+    def init(self) -> Invocation:
         """Set up logging and import the handler; a failure is logged and returned as the error JSON."""
         start = time.perf_counter()
         self._log_handler = logs.install()
@@ -183,9 +173,9 @@ class FunctionRuntime:
             error = error_from_exception(exc)
         if error is not None:
             logs.log_unhandled_error(error, during_init=True)
-        return Outcome(None, error, _elapsed_ms(start))
+        return Invocation(None, error, _elapsed_ms(start))
 
-    def invoke(self, event: bytes, request: Request) -> Outcome:
+    def invoke(self, event: bytes, request: Request) -> Invocation:
         """Handle one event. SystemExit and other BaseExceptions propagate: they end the runtime, as in Lambda."""
         if self.handler is None:
             raise RuntimeError("invoke() before a successful init()")
@@ -212,7 +202,7 @@ class FunctionRuntime:
         duration = _elapsed_ms(start)
         if error is not None:
             logs.log_unhandled_error(error, during_init=False)
-        return Outcome(response, error, duration)
+        return Invocation(response, error, duration)
 
     def shutdown(self) -> None:
         """Take the runtime's logging back out (the in-process mode leaves the runner's process as it found it)."""

@@ -35,8 +35,9 @@ from ..config.environment import lambda_environment
 from ..config.template import FunctionConfig
 from ..errors import RunnerError
 from ..runtime.function import Request
+from ..runtime.result import Invocation
 from ..service.invoke import PlatformInvoker
-from ..service.sandbox import EXITED, Step
+from ..service.sandbox import EXITED
 from .process import exit_reason, kill, peak_rss_mb, supervise
 
 AWSLAMBDARIC_MISSING = "--emulate needs awslambdaric: pip install awslambdaric"
@@ -259,18 +260,18 @@ class EmulatedSandbox:
 
         return until
 
-    def _ended(self, ended: str | None, elapsed_ms: float) -> Step:
+    def _ended(self, ended: str | None, elapsed_ms: float) -> Invocation:
         """The process died (killed at a limit, or exited on its own): collect its last output and say how."""
         process = self.process
         assert process is not None
         process.wait()
         self._copy_output()
         reason = exit_reason(process.returncode)
-        return Step(None, elapsed_ms, ended=ended or EXITED, exit_reason=reason, memory_mb=self.peak_mb)
+        return Invocation(None, None, elapsed_ms, ended=ended or EXITED, exit_reason=reason, max_memory_mb=self.peak_mb)
 
     # -- the Sandbox protocol
 
-    def init(self, limit_s: float) -> Step:
+    def init(self, limit_s: float) -> Invocation:
         """Start the runtime; INIT ends at its first `/next`, or with the error it posts to `/init/error`."""
         start = time.perf_counter()
         process = self._start()
@@ -285,11 +286,13 @@ class EmulatedSandbox:
         if ended is not None:
             return self._ended(ended, (time.perf_counter() - start) * 1000)
         if channel.init_error is not None:
-            return Step(channel.init_error, (time.perf_counter() - start) * 1000, memory_mb=self.peak_mb)
+            return Invocation(
+                None, channel.init_error, (time.perf_counter() - start) * 1000, max_memory_mb=self.peak_mb
+            )
         assert channel.first_next_at is not None
-        return Step(None, (channel.first_next_at - start) * 1000, memory_mb=self.peak_mb)
+        return Invocation(None, None, (channel.first_next_at - start) * 1000, max_memory_mb=self.peak_mb)
 
-    def run(self, event: bytes, request: Request, timeout_s: float) -> Step:
+    def run(self, event: bytes, request: Request, timeout_s: float) -> Invocation:
         """Hand `event` to the waiting `/next` and wait for the response or error, within the timeout."""
         process, channel = self.process, self.channel
         if process is None or channel is None:
@@ -311,7 +314,7 @@ class EmulatedSandbox:
         assert invoke.delivered_at is not None
         assert invoke.answered_at is not None
         duration = (invoke.answered_at - invoke.delivered_at) * 1000
-        return Step(invoke.error, duration, invoke.response, memory_mb=self.peak_mb)
+        return Invocation(invoke.response, invoke.error, duration, max_memory_mb=self.peak_mb)
 
     def reset(self) -> None:
         """End the environment: kill the runtime, release waiting `/next` calls, stop the Runtime API."""

@@ -37,8 +37,9 @@ from typing import ClassVar, NoReturn, TextIO
 
 from ..config.environment import lambda_environment
 from ..config.template import FunctionConfig
-from ..runtime.function import FunctionRuntime, Outcome, Request, lambda_sys_path, uncaught_traceback
-from ..service.sandbox import EXITED, TIMEOUT, Sandbox, Step
+from ..runtime.function import FunctionRuntime, Request, lambda_sys_path, uncaught_traceback
+from ..runtime.result import Invocation
+from ..service.sandbox import EXITED, TIMEOUT, Sandbox
 from .process import peak_rss_mb, uncaught_exit_reason
 
 _RUNNER_PACKAGE = (__package__ or "").rpartition(".")[0]  # the runner package, all its layers
@@ -120,10 +121,10 @@ def _exit_in_function(status: int) -> NoReturn:
 class _Call(threading.Thread):
     """The function's init or one invocation, on a thread the runner can wait for and, if need be, leave behind."""
 
-    def __init__(self, work: Callable[[], Outcome]) -> None:
+    def __init__(self, work: Callable[[], Invocation]) -> None:
         super().__init__(name="lambda-function", daemon=True)
         self.work = work
-        self.outcome: Outcome | None = None
+        self.outcome: Invocation | None = None
         self.raised: BaseException | None = None
         self.finished = threading.Event()  # the work ended, or the environment exited (os._exit)
         self._lock = threading.Lock()
@@ -211,14 +212,14 @@ class InProcessSandbox:
         if call is not None:
             call.finished.set()
 
-    def init(self, limit_s: float) -> Step:
+    def init(self, limit_s: float) -> Invocation:
         if self.fallback is not None:
             return self.fallback.init(limit_s)
         self._enter()
         runtime = self.runtime = FunctionRuntime(self.function.handler, self.function.warning_filters)
         return self._call(runtime.init, limit_s)
 
-    def run(self, event: bytes, request: Request, timeout_s: float) -> Step:
+    def run(self, event: bytes, request: Request, timeout_s: float) -> Invocation:
         if self.fallback is not None:
             return self.fallback.run(event, request, timeout_s)
         runtime = self.runtime
@@ -226,7 +227,7 @@ class InProcessSandbox:
             raise RuntimeError("run() before init()")
         return self._call(lambda: runtime.invoke(event, request), timeout_s)
 
-    def _call(self, work: Callable[[], Outcome], limit_s: float) -> Step:
+    def _call(self, work: Callable[[], Invocation], limit_s: float) -> Invocation:
         """Run `work` as the function, on its thread: its output to the log, given up on after `limit_s`."""
         log = self.log
         for stream in (sys.stdout, sys.stderr):
@@ -257,8 +258,9 @@ class InProcessSandbox:
         memory = peak_rss_mb() or 0
         outcome = call.outcome
         if outcome is None or ended is not None:
-            return Step(None, elapsed, ended=ended, exit_reason=reason, memory_mb=memory)
-        return Step(outcome.error, outcome.duration_ms, outcome.response, memory_mb=memory)
+            return Invocation(None, None, elapsed, ended=ended, exit_reason=reason, max_memory_mb=memory)
+        outcome.max_memory_mb = memory
+        return outcome
 
     def _leave_behind(self) -> None:
         """The function would not stop: it keeps running here, and later environments start in a child process."""

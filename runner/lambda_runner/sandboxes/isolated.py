@@ -20,7 +20,8 @@ from typing import TextIO
 
 from ..config.template import FunctionConfig
 from ..runtime.function import Request
-from ..service.sandbox import EXITED, Step
+from ..runtime.result import Invocation
+from ..service.sandbox import EXITED
 from .process import exit_reason, kill, peak_rss_mb, start_environment, supervise
 from .worker import SYNC_PREFIX, SYNC_SUFFIX, receive, send
 
@@ -131,14 +132,14 @@ class IsolatedSandbox:
         self.process, self.command_fd, self.reply_fd = process, command_write, reply_read
         self.output = Output(output_read, self.log)
 
-    def init(self, limit_s: float) -> Step:
+    def init(self, limit_s: float) -> Invocation:
         start = time.perf_counter()
         self._spawn()
         step = self._exchange({"op": "init", "warnings": self.function.warning_filters}, b"", limit_s, start)
         step.duration_ms = (time.perf_counter() - start) * 1000  # process start-up is part of INIT
         return step
 
-    def run(self, event: bytes, request: Request, timeout_s: float) -> Step:
+    def run(self, event: bytes, request: Request, timeout_s: float) -> Invocation:
         return self._exchange({"op": "invoke", "request": request.as_dict()}, event, timeout_s, time.perf_counter())
 
     def _reply_ready(self, wait_s: float) -> bool:
@@ -159,7 +160,7 @@ class IsolatedSandbox:
             self.peak_mb = max(self.peak_mb, peak_rss_mb(self.process.pid) or 0)
         return False
 
-    def _exchange(self, header: dict[str, object], body: bytes, limit_s: float, start: float) -> Step:
+    def _exchange(self, header: dict[str, object], body: bytes, limit_s: float, start: float) -> Invocation:
         process, output = self.process, self.output
         if process is None or output is None:
             raise RuntimeError("run() before init()")
@@ -173,16 +174,18 @@ class IsolatedSandbox:
             process.wait()
             output.copy_until(lambda: False, _SYNC_WAIT_S)  # its last words, up to the end of the pipe
             reason = exit_reason(process.returncode)
-            return Step(None, elapsed, ended=ended or EXITED, exit_reason=reason, memory_mb=self.peak_mb)
+            return Invocation(
+                None, None, elapsed, ended=ended or EXITED, exit_reason=reason, max_memory_mb=self.peak_mb
+            )
         sequence = self.sequence
         output.copy_until(lambda: output.seen >= sequence, _SYNC_WAIT_S)  # everything it printed before replying
         head, payload = reply
         self.peak_mb = max(self.peak_mb, head["memory_mb"] or 0)
-        return Step(
+        return Invocation(
+            payload if head["has_response"] else None,
             head["error"],
             head["duration_ms"],
-            payload if head["has_response"] else None,
-            memory_mb=self.peak_mb,
+            max_memory_mb=self.peak_mb,
         )
 
     def reset(self) -> None:

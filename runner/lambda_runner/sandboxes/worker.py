@@ -138,7 +138,7 @@ def _serve(command_fd: int, reply_fd: int) -> None:
         reply = {
             "error": outcome.error,
             "duration_ms": outcome.duration_ms,
-            "has_response": outcome.response is not None,
+            "has_response": outcome.payload is not None,
             "memory_mb": peak_rss_mb(),
         }
-        send(reply_fd, reply, outcome.response or b"")
+        send(reply_fd, reply, outcome.payload or b"")

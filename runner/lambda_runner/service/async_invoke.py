@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 from typing import Any, TextIO
 
 from ..config.template import FunctionConfig
-from .invoke import ASYNC_PAYLOAD_LIMIT, Invocation, Invoker, check_request_size
+from ..runtime.result import Invocation
+from .invoke import ASYNC_PAYLOAD_LIMIT, Invoker, check_request_size
 from .reports import iso_timestamp
 
 
@@ -57,7 +58,7 @@ def invocation_record(function: FunctionConfig, event: bytes, last: Invocation, 
         },
         "requestPayload": _payload(event),
         "responseContext": response_context,
-        "responsePayload": _payload(last.response) if last.ok else last.error,
+        "responsePayload": _payload(last.payload) if last.ok else last.error,
     }
 
 

@@ -18,9 +18,10 @@ from .. import facts
 from ..config.template import FunctionConfig
 from ..errors import RunnerError
 from ..runtime.function import Request
+from ..runtime.result import Invocation
 from .pricing import cost_line, invocation_cost
 from .reports import PlatformLog, billed_ms, exit_message, timeout_message
-from .sandbox import EXITED, MEMORY, TIMEOUT, Sandbox, Step
+from .sandbox import EXITED, MEMORY, TIMEOUT, Sandbox
 
 SYNC_PAYLOAD_LIMIT = facts.SYNC_PAYLOAD_BYTES
 RESPONSE_LIMIT = facts.RESPONSE_BYTES
@@ -40,58 +41,6 @@ def check_request_size(event: bytes, limit: int) -> None:
             f"RequestEntityTooLargeException: Request must be smaller than {limit} bytes for the InvokeFunction "
             f"operation (this event is {len(event)} bytes)"
         )
-
-
-class Invocation:
-    """The result of one invocation, as the caller and the REPORT line see it.
-
-    The records on the path of a one-shot `invoke` (this one, `Step`, `Request`, `Outcome`, `FunctionConfig`)
-    are plain classes, not dataclasses: importing `dataclasses` (which imports `inspect`) is over a tenth of a
-    cold `invoke`. Measured 2026-11-30 in bench/bench_runner.py's project, minimum of 15 runs on a loaded
-    machine: `python -c "import dataclasses"` 168 ms against `python -c pass` 71 ms, a cold `invoke` 635 ms,
-    so 97 ms, 15 % of the command.
-    """
-
-    __slots__ = (
-        "billed_ms",
-        "cost_usd",
-        "duration_ms",
-        "error",
-        "init_ms",
-        "max_memory_mb",
-        "request_id",
-        "response",
-        "status",
-    )
-
-    def __init__(
-        self,
-        request_id: str,
-        response: bytes | None,  # the serialized response payload exactly as Lambda returns it (None when failed)
-        error: dict[str, Any] | None,  # Lambda's error JSON when failed
-        status: str,  # "success" | "error" | "timeout" | "oom"
-        duration_ms: float,
-        billed_ms: int,  # ceil(duration [+ init on a cold start]) at 1 ms granularity
-        init_ms: float | None,  # only on a cold start
-        max_memory_mb: int,  # measured for real (ru_maxrss / VmHWM)
-        cost_usd: float = 0.0,  # at Lambda's on-demand prices (service/pricing.py)
-    ) -> None:
-        self.request_id = request_id
-        self.response = response
-        self.error = error
-        self.status = status
-        self.duration_ms = duration_ms
-        self.billed_ms = billed_ms
-        self.init_ms = init_ms
-        self.max_memory_mb = max_memory_mb
-        self.cost_usd = cost_usd
-
-    def __repr__(self) -> str:
-        return f"Invocation({self.request_id!r}, status={self.status!r}, duration_ms={self.duration_ms:.2f})"
-
-    @property
-    def ok(self) -> bool:
-        return self.status == "success"
 
 
 class Invoker(Protocol):
@@ -117,31 +66,33 @@ def conclude(
     platform: PlatformLog,
     request_id: str,
     trace_id: str | None,
-    step: Step,
+    result: Invocation,
     init_ms: float | None,
     limit_s: float,
     *,
     warm: bool,
 ) -> tuple[Invocation, list[str]]:
-    """The invocation a sandbox's `step` amounts to, and the platform lines that end it (END, REPORT...).
+    """The sandbox's `result` completed as Lambda reports it (status, billing, its error for a timeout or a
+    crash), and the platform lines that end the invocation (END, REPORT...).
 
     `warm` says the environment was initialized (an invocation that times out is then billed for the whole
-    timeout). Besides `PlatformInvoker`, start-api's supervisor uses it for an environment it had to kill.
+    timeout).
     """
-    response, error, status = step.response, step.error, "success"
-    duration, memory = step.duration_ms, step.memory_mb
+    response, error, status = result.payload, result.error, "success"
+    duration, memory = result.duration_ms, result.max_memory_mb
+    step_duration = result.duration_ms
     after: list[str] = []
-    if step.ended == TIMEOUT:
+    if result.ended == TIMEOUT:
         status, message = "timeout", timeout_message(request_id, limit_s)
         error = {"errorMessage": message, "errorType": "Sandbox.Timedout"}
         if warm:  # an invocation that times out is billed for the full timeout
             duration = limit_s * 1000.0
         after = [message]
-    elif step.ended in (MEMORY, EXITED):
-        reason = "signal: killed" if step.ended == MEMORY else step.exit_reason
-        status = "oom" if step.ended == MEMORY else "error"
+    elif result.ended in (MEMORY, EXITED):
+        reason = "signal: killed" if result.ended == MEMORY else result.exit_reason
+        status = "oom" if result.ended == MEMORY else "error"
         error = {"errorMessage": exit_message(request_id, reason), "errorType": "Runtime.ExitError"}
-        memory = function.memory_size if step.ended == MEMORY else memory
+        memory = function.memory_size if result.ended == MEMORY else memory
         after = [error["errorMessage"], "Runtime.ExitError"]
     elif error is not None:
         status, error = "error", {**error, "requestId": request_id}
@@ -153,17 +104,15 @@ def conclude(
             "errorType": "Function.ResponseSizeTooLarge",
         }
     billed = billed_ms(duration, init_ms)
-    invocation = Invocation(
-        request_id,
-        response if status == "success" else None,
-        error,
-        status,
-        duration,
-        billed,
-        init_ms,
-        memory,
-        invocation_cost(function.memory_size, billed, function.architecture, function.ephemeral_storage),
-    )
+    result.request_id = request_id
+    result.payload = response if status == "success" else None
+    result.error = error
+    result.status = status
+    result.duration_ms = duration
+    result.billed_ms = billed
+    result.init_ms = init_ms
+    result.max_memory_mb = memory
+    result.cost_usd = invocation_cost(function.memory_size, billed, function.architecture, function.ephemeral_storage)
     platform_status = "error" if status == "oom" else status  # the Telemetry API's statuses
     error_type = "Runtime.OutOfMemory" if status == "oom" else None if error is None else error.get("errorType")
     lines = [
@@ -171,25 +120,25 @@ def conclude(
         platform.end(
             request_id,
             platform_status,
-            duration_ms=step.duration_ms,
-            produced_bytes=len(invocation.response or b""),
+            duration_ms=step_duration,
+            produced_bytes=len(result.payload or b""),
             error_type=error_type,
         ),
         platform.report(
             request_id,
             duration_ms=duration,
-            billed=invocation.billed_ms,
+            billed=billed,
             memory_size=function.memory_size,
             max_memory_mb=memory,
             init_ms=init_ms,
             status=platform_status,
             error_type=error_type,
-            ended=step.ended is not None,
+            ended=result.ended is not None,
         ),
     ]
     if function.tracing and trace_id:
         lines.append(platform.xray(trace_id))
-    return invocation, lines
+    return result, lines
 
 
 class PlatformInvoker:
@@ -243,7 +192,9 @@ class PlatformInvoker:
             step.duration_ms = 0.0
         return self._finish(request_id, trace_id, step, init_ms, limit_s)
 
-    def _finish(self, request_id: str, trace_id: str, step: Step, init_ms: float | None, limit_s: float) -> Invocation:
+    def _finish(
+        self, request_id: str, trace_id: str, step: Invocation, init_ms: float | None, limit_s: float
+    ) -> Invocation:
         invocation, lines = conclude(
             self.function, self.platform, request_id, trace_id, step, init_ms, limit_s, warm=self.warm
         )

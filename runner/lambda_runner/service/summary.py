@@ -16,7 +16,7 @@ from array import array
 from collections.abc import Sequence
 
 from ..config.template import FunctionConfig
-from .invoke import Invocation
+from ..runtime.result import Invocation
 from .pricing import MONTHLY_PROJECTION
 
 EXACT_DURATIONS = 1_000
