@@ -27,7 +27,7 @@ from cfnlint.decode.cfn_yaml import loads
 
 import generator
 
-from helpers import BIN, generate, run
+from helpers import BIN, run
 
 # checkov's version, pinned: a release brings new checks, to adopt on purpose (templates fixed or skips reasoned).
 CHECKOV = "checkov==3.3.30"
@@ -77,15 +77,10 @@ def variants() -> list[tuple[str, tuple[str, ...]]]:
 
 
 @pytest.fixture(scope="module")
-def projects(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
-    root = tmp_path_factory.mktemp("security")
-
-    def make(numbered: tuple[int, tuple[str, tuple[str, ...]]]) -> Path:
-        number, (blueprint, args) = numbered
-        return generate(root, blueprint, f"p{number:02d}-{blueprint}", *args)
-
+def projects(matrix) -> list[Path]:
+    """Every variant, from the session's shared matrix of generated projects (read only)."""
     with ThreadPoolExecutor(max_workers=2) as pool:  # each generation is its own `slsgen new` process
-        return list(pool.map(make, enumerate(variants())))
+        return list(pool.map(lambda variant: matrix(variant[0], *variant[1]), variants()))
 
 
 def tool(name: str) -> str:
@@ -109,11 +104,11 @@ def test_projects_hold_no_copy_of_the_runner(projects):
 
 
 def test_bandit_finds_no_medium_or_high_issue(projects):
-    root = projects[0].parent
     runner = Path(__file__).resolve().parent.parent / "runner" / "lambda_runner"
+    targets = [str(project) for project in projects]
     result = run(
-        [tool("bandit"), "-r", str(root), str(runner), "--severity-level", "medium", "-f", "json", "-q"],
-        root,
+        [tool("bandit"), "-r", *targets, str(runner), "--severity-level", "medium", "-f", "json", "-q"],
+        projects[0],
         check=False,
     )
     report = json.loads(result.stdout)
@@ -162,14 +157,13 @@ def checkov_reports(output: str) -> list[dict[str, Any]]:
 
 
 def test_checkov_passes_every_template_but_the_reasoned_skips(projects, checkov):
-    root = projects[0].parent
+    root = projects[0]
     result = run(
         [
             *checkov,
             "--config-file",  # one run over every project: their `.checkov.yaml` files are the same (test below)
             str(projects[0] / ".checkov.yaml"),
-            "--directory",
-            str(root),
+            *(argument for project in projects for argument in ("--directory", str(project))),
             "--framework",
             "cloudformation",
             "--skip-download",
