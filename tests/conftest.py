@@ -142,7 +142,8 @@ def module_fixture_unit(item: pytest.Item) -> str | None:
 @pytest.hookimpl(tryfirst=True)  # before xdist's own, which reads the xdist_group marks set here
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Order the units slowest first: by the last run's durations if known, else end-to-end ones first."""
-    last: dict[str, float] = config.cache.get(DURATIONS_KEY, {}) if config.cache is not None else {}
+    cache = getattr(config, "cache", None)  # None with `-p no:cacheprovider`
+    last: dict[str, float] = cache.get(DURATIONS_KEY, {}) if cache is not None else {}
     units: dict[str, list[pytest.Item]] = {}
     for item in items:
         unit = module_fixture_unit(item)
@@ -175,10 +176,11 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
     """Record this run's durations for the next run's order (on the controller: it sees every worker's reports)."""
-    if os.environ.get("PYTEST_XDIST_WORKER") or session.config.cache is None:
+    cache = getattr(session.config, "cache", None)
+    if os.environ.get("PYTEST_XDIST_WORKER") or cache is None:
         return
     durations = session.config.stash.get(_durations, {})
     if durations:
-        recorded = session.config.cache.get(DURATIONS_KEY, {})
+        recorded = cache.get(DURATIONS_KEY, {})
         recorded.update({key: round(value, 2) for key, value in durations.items()})
-        session.config.cache.set(DURATIONS_KEY, recorded)
+        cache.set(DURATIONS_KEY, recorded)

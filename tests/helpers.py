@@ -157,3 +157,34 @@ def data_processing_triggers() -> list[str]:
     question = next(q for q in generator.load_blueprint("data-processing").all_questions() if q.name == "trigger")
     assert question.default in question.choices
     return [choice for choice in question.choices if choice != question.default]
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def served(command: list[str], cwd: Path, path: str, *, env: dict[str, str] | None = None) -> tuple[int, bytes]:
+    """Start a server (`command` holding `{port}`), GET `path` once it answers, stop it; the status and body."""
+    import time
+    import urllib.request
+
+    port = free_port()
+    argv = [part.replace("{port}", str(port)) for part in command]
+    server = subprocess.Popen(argv, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=5) as reply:
+                    return reply.status, reply.read()
+            except OSError:
+                if time.monotonic() > deadline or server.poll() is not None:
+                    raise
+                time.sleep(0.1)
+    finally:
+        server.terminate()
+        server.wait(timeout=10)

@@ -6,18 +6,15 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 import yaml
 from test_ci_files import fake_sam, github_commands, shell
 
-from helpers import BIN, generate, run
+from helpers import BIN, generate, run, served
 
 pytestmark = pytest.mark.e2e
 
@@ -47,30 +44,6 @@ def run_clean(command: list[str], cwd: Path, env: dict[str, str], timeout: float
     return result
 
 
-def start_api_answers(project: Path, env: dict[str, str]) -> None:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    server = subprocess.Popen(
-        [str(project / ".venv/bin/python"), "-m", "lambda_runner", "start-api", "--port", str(port)],
-        cwd=project, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/hello?name=Ada", timeout=5) as reply:
-                    assert reply.status == 200
-                    return
-            except OSError:
-                if time.monotonic() > deadline or server.poll() is not None:
-                    raise
-                time.sleep(0.1)
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
-
-
 def test_a_fresh_clone_passes_every_make_target_and_ci_command_without_slsgen(tmp_path):
     (tmp_path / "made").mkdir()
     origin = generate(tmp_path / "made", "hello-world", "solo", "--git", "--ci", "github")
@@ -88,7 +61,8 @@ def test_a_fresh_clone_passes_every_make_target_and_ci_command_without_slsgen(tm
     for target in ("test", "lint", "format", "invoke", "validate", "package", "build", "deploy-package", "clean"):
         run_clean(["make", target], project, offline)
     run_clean(["make", "invoke", "INVOKE_FLAGS=--emulate", "EVENT=events/hello.json"], project, offline)
-    start_api_answers(project, offline)
+    start_api = [str(project / ".venv/bin/python"), "-m", "lambda_runner", "start-api", "--port", "{port}"]
+    assert served(start_api, project, "/hello?name=Ada", env=offline)[0] == 200
     assert run(["git", "status", "--porcelain"], project).stdout == ""  # `make format` changed nothing
 
     for _, command in github_commands(project):  # ci.yml, then deploy.yml

@@ -3,16 +3,12 @@
 from __future__ import annotations
 
 import json
-import socket
-import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
-from helpers import SLSGEN, generate, run, slsgen, with_venv
+from helpers import SLSGEN, generate, run, served, slsgen, with_venv
 
 pytestmark = pytest.mark.e2e
 
@@ -74,33 +70,7 @@ def test_event_prints_a_sample_event(tmp_path):
     assert record["s3"]["object"]["key"] == "uploads/my+photo%2B1.jpg"
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def test_start_api_serves_the_function(project):
-    port = free_port()
-    server = subprocess.Popen(
-        [*SLSGEN, "start-api", "--port", str(port)],
-        cwd=project,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    try:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/hello?name=Grace", timeout=5) as reply:
-                    assert reply.status == 200
-                    assert json.loads(reply.read()) == {"message": "Hello, Grace!"}
-                break
-            except OSError:
-                if time.monotonic() > deadline or server.poll() is not None:
-                    raise
-                time.sleep(0.1)
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
+    status, body = served([*SLSGEN, "start-api", "--port", "{port}"], project, "/hello?name=Grace")
+    assert status == 200
+    assert json.loads(body) == {"message": "Hello, Grace!"}

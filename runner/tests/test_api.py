@@ -370,8 +370,8 @@ def test_the_service_reads_the_json_of_the_result() -> None:
     from decimal import Decimal
 
     from lambda_runner.local.routes import HTTP, REST, Route, map_response
-    from lambda_runner.runtime.serialize import marshal_response
     from lambda_runner.runtime.result import Invocation
+    from lambda_runner.runtime.serialize import marshal_response
 
     def mapped(route: Route, result: object) -> tuple[int, list[tuple[str, str]], bytes]:
         invocation = Invocation(marshal_response(result), None, 1.0, request_id="r", billed_ms=1, max_memory_mb=64)

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import subprocess
 import sys
@@ -20,6 +21,7 @@ from lambda_project import write_project
 pytest_plugins = ["pytester"]
 
 GREETER = """\
+import base64
 import json
 import os
 
@@ -277,3 +279,12 @@ def test_local_aws_creates_the_templates_resources_before_the_handler_makes_its_
         """
     result = _run(pytester, project, tests)
     result.assert_outcomes(passed=4)
+
+
+def test_build_event_gives_a_batch_of_one_record_per_value() -> None:
+    sqs = lambda_runner.build_event("sqs", "message", queue="jobs", body=['{"id": 1}', '{"id": 2}'])
+    assert [record["body"] for record in sqs["Records"]] == ['{"id": 1}', '{"id": 2}']
+    assert len({record["messageId"] for record in sqs["Records"]}) == 2
+    kinesis = lambda_runner.build_event("kinesis", "record", stream="s", data=["a", "b"], count=2)
+    decoded = [base64.b64decode(record["kinesis"]["data"]) for record in kinesis["Records"]]
+    assert decoded == [b"a", b"b", b"a", b"b"]

@@ -148,15 +148,23 @@ _SPECS: dict[str, dict[str, _Field]] = {
         "etag": _Field("", "object ETag (put only; default: derived from the key)"),
     },
     "sqs": {
-        "body": _Field('{"message": "hello"}', "message body (always a string in the event)"),
+        "body": _Field(
+            '{"message": "hello"}',
+            "message body (always a string in the event); repeat the field for one record per body",
+            repeatable=True,
+        ),
         "queue": _Field("my-queue", "queue name; a name ending in .fifo adds FIFO attributes"),
-        "count": _Field("1", "number of records, each with its own messageId"),
+        "count": _Field("1", "how many times the bodies repeat, each record with its own messageId"),
     },
     "kinesis": {
-        "data": _Field('{"message": "hello"}', "record payload; the event carries it base64-encoded"),
+        "data": _Field(
+            '{"message": "hello"}',
+            "record payload (the event carries it base64-encoded); repeat the field for one record per payload",
+            repeatable=True,
+        ),
         "stream": _Field("my-stream", "stream name"),
         "partition-key": _Field("1", "partition key"),
-        "count": _Field("1", "number of records"),
+        "count": _Field("1", "how many times the payloads repeat"),
     },
     "dynamodb": {
         "table": _Field("my-table", "table name"),
@@ -220,6 +228,10 @@ class _Fields:
 
     def text(self, name: str) -> str:
         return self.values.get(name, [self.specs[name].default])[-1]
+
+    def every(self, name: str) -> list[str]:
+        """Every value of a repeatable field, as given (each may span lines); its default when not given."""
+        return self.values.get(name, [self.specs[name].default])
 
     def lines(self, name: str) -> list[str]:
         found = self.values.get(name, [self.specs[name].default])
@@ -349,11 +361,11 @@ def _build_s3(fields: _Fields, kind: str) -> dict[str, Any]:
 
 
 def _build_sqs(fields: _Fields, _kind: str) -> dict[str, Any]:
-    return sqs_event(fields.text("queue"), [fields.text("body")] * fields.integer("count", minimum=1))
+    return sqs_event(fields.text("queue"), fields.every("body") * fields.integer("count", minimum=1))
 
 
 def _build_kinesis(fields: _Fields, _kind: str) -> dict[str, Any]:
-    payloads = [fields.text("data").encode("utf-8")] * fields.integer("count", minimum=1)
+    payloads = [data.encode("utf-8") for data in fields.every("data")] * fields.integer("count", minimum=1)
     return kinesis_event(fields.text("stream"), payloads, partition_key=fields.text("partition-key"))
 
 
