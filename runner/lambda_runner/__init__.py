@@ -13,11 +13,13 @@ the isolated worker) imports this package first, and a cold `invoke` must not pa
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+TYPE_CHECKING = False  # not `typing`'s: slsgen reads `facts` before it hands a command over, and `typing` is slow
 
 __version__ = "1.0.0"
 
 if TYPE_CHECKING:
+    from typing import Any
+
     from .public import (
         FunctionConfig,
         InvokeResult,

@@ -8,8 +8,7 @@ Sources: Lambda's quotas page and runtime deprecation policy, as shipped in cfn-
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
+TYPE_CHECKING = False  # not `typing`'s, which slsgen's hand-over to the runner would then import (bench/README.md)
 if TYPE_CHECKING:  # imported where used: a cold `invoke` reads the defaults here and needs no dates
     import datetime
 
