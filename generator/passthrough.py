@@ -54,14 +54,24 @@ def project_python(project: str) -> str:
 
 
 def has_runner(python: str) -> bool:
-    """Whether the environment of `python` (a venv's) holds the runner; True when that cannot be told offhand."""
+    """Whether the environment of `python` (a venv's) holds the runner (installed, or editable: its dist-info);
+    True when that cannot be told offhand (no site-packages found, or the venv sees the system's packages)."""
     prefix = os.path.dirname(os.path.dirname(python))
+    try:
+        with open(os.path.join(prefix, "pyvenv.cfg"), encoding="utf-8") as config:
+            if "include-system-site-packages = true" in config.read().lower():
+                return True
+    except OSError:
+        return True
     libraries = [os.path.join(prefix, "Lib", "site-packages")]
     lib = os.path.join(prefix, "lib")
     if os.path.isdir(lib):
         libraries += [os.path.join(lib, name, "site-packages") for name in os.listdir(lib)]
     found = [folder for folder in libraries if os.path.isdir(folder)]
-    return not found or any(os.path.isdir(os.path.join(folder, settings.RUNNER_PACKAGE)) for folder in found)
+    marker = settings.RUNNER_DISTRIBUTION.replace("-", "_") + "-"
+    return not found or any(
+        name.startswith(marker) and name.endswith(".dist-info") for folder in found for name in os.listdir(folder)
+    )
 
 
 # Commands about the whole project take the project's folder first: `slsgen validate path/to/project`.

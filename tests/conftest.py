@@ -2,11 +2,12 @@
 per session, and an order that starts the slowest work first.
 
 Shared work. `matrix` generates each blueprint with each option set once per session, for every test that only
-reads a project (the security scans, the template checks); `shared_venv` builds one virtual environment per
-dependency set with the project's own `make install` (the requirements, the dependency groups and the Python
-decide it), for every test that runs a project's Makefile in a fresh venv (the CI commands, the e2e runs). Both are
-built under a file lock in the folder all of a session's workers share, so two workers never build the same thing:
-the second one waits for it, then reuses it.
+reads a project (the security scans, the template checks): under a file lock in the folder all of a session's
+workers share, so two workers never build the same project; the second one waits for it, then reuses it.
+`shared_venv` builds one virtual environment per dependency set with the project's own `make install` (the
+requirements, the dependency groups and the Python decide it), for every test that runs a project's Makefile in
+a fresh venv (the CI commands): once per worker, since later targets install their groups into it (`make lint`,
+`make validate`), which two workers must not do into one venv at the same time.
 
 Order. With `--dist loadgroup --no-loadscope-reorder` (pyproject's addopts), xdist hands out tests in collection
 order, one unit at a time to whichever worker is free, so the order decides the wall time. Tests that share a
@@ -102,9 +103,9 @@ def matrix(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., Path]:
 @pytest.fixture(scope="session")
 def shared_venv(tmp_path_factory: pytest.TempPathFactory) -> Callable[[Path], Path]:
     """`shared_venv(project)`: a virtual environment that `make install` built for a project with the same
-    requirements, dependency groups and Python, once per session (all workers). The project's Makefile uses it
-    with `VENV=` it (its own variable); its stamps live inside it, so later `make install`s only audit it."""
-    root = shared_folder(tmp_path_factory, "venvs")
+    requirements, dependency groups and Python, once per worker. The project's Makefile uses it with `VENV=` it
+    (its own variable); its stamps live inside it, so later `make install`s only audit it."""
+    root = tmp_path_factory.mktemp("venvs")
 
     def venv_for(project: Path) -> Path:
         pyproject = tomllib.loads((project / "pyproject.toml").read_text(encoding="utf-8"))
@@ -116,9 +117,8 @@ def shared_venv(tmp_path_factory: pytest.TempPathFactory) -> Callable[[Path], Pa
         ]
         key = hashlib.sha256(json.dumps(inputs, sort_keys=True).encode()).hexdigest()[:12]
         venv = root / key / ".venv"
-        with locked(root / key):
-            if not (venv / ".installed").is_file():
-                run(["make", "install", f"VENV={venv}"], project, timeout=900)
+        if not (venv / ".installed").is_file():
+            run(["make", "install", f"VENV={venv}"], project, timeout=900)
         return venv
 
     return venv_for

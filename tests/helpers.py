@@ -105,6 +105,15 @@ def with_venv(project: Path) -> Path:
     """The project's .venv over this interpreter's packages (what `make install` would give, in a second), its
     stamps touched so that make goes straight to the target and the project's commands use this .venv."""
     run([sys.executable, "-m", "venv", "--system-site-packages", str(project / ".venv")], project)
+    # "System" packages are the base interpreter's, not this venv's: add this one's site-packages (and its .pth
+    # files: the runner may be an editable install) to the new venv's.
+    import sysconfig
+
+    new_site = run(
+        [str(project / ".venv/bin/python"), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"], project
+    )
+    here = sysconfig.get_path("purelib")
+    Path(new_site.stdout.strip(), "slsgen_tests.pth").write_text(f"import site; site.addsitedir({here!r})\n")
     for stamp in (".created", ".installed", ".installed-validate"):
         (project / ".venv" / stamp).touch()
     return project
