@@ -1,5 +1,5 @@
 """The import rules of slsgen's architecture (`[tool.importlinter]` in pyproject.toml) hold, and would catch a
-break. The runner, a distribution of its own, checks its rules in its own tests (runner/tests/test_architecture.py)."""
+break. The runner, a distribution of its own, checks its rules in its own tests (runner/tests/test_contracts.py)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""`mypy --strict` stays clean on all of generator/ (the runner checks itself: runner/tests/test_architecture.py).
+"""`mypy --strict` stays clean on all of generator/ (the runner checks itself: runner/tests/test_contracts.py).
 
 Its configuration is pyproject's [tool.mypy]: Python 3.10 (the oldest Python slsgen runs on), and only
 third-party modules without stubs (cookiecutter, ruff, tomli) skipped.

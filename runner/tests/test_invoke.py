@@ -328,7 +328,9 @@ def test_event_command_passes_fields_to_the_event_builders(tmp_path):
     assert listing.returncode == 0
     # Every source with its kinds, then its fields, with what they mean and their defaults.
     assert "sqs message: SQS batch of messages\n  --body   message body" in listing.stdout
-    assert "  --count  number of records, each with its own messageId (default: '1')\n" in listing.stdout
+    assert "  --count  how many times the bodies repeat, each record with its own messageId (default: '1')\n" in (
+        listing.stdout
+    )
     assert "s3 delete: S3 ObjectRemoved:Delete notification\n  --bucket" in listing.stdout
     one = runner(tmp_path, "event", "s3")
     assert one.returncode == 0
