@@ -37,13 +37,13 @@ sys.path.insert(0, str(ROOT))
 
 import boto3  # noqa: E402
 from botocore.response import StreamingBody  # noqa: E402
+from lambda_runner.config.environment import lambda_environment  # noqa: E402
+from lambda_runner.config.template import read_functions, select_function  # noqa: E402
+from lambda_runner.events.catalog import S3Object, s3_event, sqs_event  # noqa: E402
+from lambda_runner.runtime.context import LambdaContext  # noqa: E402
 from moto import mock_aws  # noqa: E402
 
 from generator import new_project  # noqa: E402
-from generator.runner.config.environment import lambda_environment  # noqa: E402
-from generator.runner.config.template import read_functions, select_function  # noqa: E402
-from generator.runner.events.catalog import S3Object, s3_event, sqs_event  # noqa: E402
-from generator.runner.runtime.context import LambdaContext  # noqa: E402
 
 
 def load_function(project: Path) -> tuple[ModuleType, Any, dict[str, str]]:

@@ -29,12 +29,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from lambda_runner.config.template import read_functions, select_function  # noqa: E402
+from lambda_runner.local.local_aws import local_aws, seed_event  # noqa: E402
+from lambda_runner.sandboxes.choose import open_invoker  # noqa: E402
 from PIL import Image  # noqa: E402
 
 from generator import new_project  # noqa: E402
-from generator.runner.config.template import read_functions, select_function  # noqa: E402
-from generator.runner.local.local_aws import local_aws, seed_event  # noqa: E402
-from generator.runner.sandboxes.choose import open_invoker  # noqa: E402
 
 MB_PER_VCPU = 1769  # Lambda: memory at which a function gets one full vCPU
 

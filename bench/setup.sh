@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Create or refresh the benchmark environment: a separate virtualenv holding aws-sam-cli, cookiecutter,
-# python-lambda-local and slsgen installed from this checkout (non-editable, byte-compiled: what
+# python-lambda-local and slsgen (with its runner, runner/) installed from this checkout (non-editable, byte-compiled: what
 # `pip install slsgen` gives a user). bench_new.py uses sam and cookiecutter, bench_runner.py python-lambda-local.
 #
 #   bash bench/setup.sh [VENV]          VENV defaults to .bench/venv at the repository root (git-ignored)
@@ -53,14 +53,15 @@ if [[ -n "${UV:-}" ]]; then
     # --reinstall-package slsgen: uv caches a local folder's build by its pyproject.toml only, so without it an
     # edited generator/ would not reach the venv.
     "$UV" pip install --quiet --python "$VENV/bin/python" --compile-bytecode \
-        --reinstall-package slsgen "$SAM_SPEC" "$CC_SPEC" "$LL_SPEC" "$LL_DEPS" "$ROOT"
+        --reinstall-package slsgen --reinstall-package slsgen-runner "$SAM_SPEC" "$CC_SPEC" "$LL_SPEC" "$LL_DEPS" \
+        "$ROOT/runner" "$ROOT"
 else
     echo "bench setup: pip -> $VENV" >&2
     if [[ ! -x "$VENV/bin/python" ]]; then
         "$PYTHON" -m venv "$VENV"
     fi
-    "$VENV/bin/python" -m pip install --quiet "$SAM_SPEC" "$CC_SPEC" "$LL_SPEC" "$LL_DEPS" "$ROOT"
-    "$VENV/bin/python" -m pip install --quiet --no-deps --force-reinstall "$ROOT"
+    "$VENV/bin/python" -m pip install --quiet "$SAM_SPEC" "$CC_SPEC" "$LL_SPEC" "$LL_DEPS" "$ROOT/runner" "$ROOT"
+    "$VENV/bin/python" -m pip install --quiet --no-deps --force-reinstall "$ROOT/runner" "$ROOT"
 fi
 
 for tool in sam cookiecutter python-lambda-local slsgen; do

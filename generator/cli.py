@@ -15,7 +15,7 @@ from typing import Annotated
 
 import typer
 
-from . import __version__
+from . import __version__, settings
 from .errors import SlsgenError
 
 app = typer.Typer(
@@ -35,6 +35,16 @@ RefOption = Annotated[
 DirectoryOption = Annotated[
     str | None, typer.Option(metavar="PATH", help="The blueprint's folder inside a git repository or folder.")
 ]
+
+
+def choices(values: tuple[str, ...], default: str) -> str:
+    """`a, b (default) or c`: a help text's allowed values, from the settings they are checked against."""
+    shown = [f"{value} (default)" if value == default else value for value in values]
+    return f"{', '.join(shown[:-1])} or {shown[-1]}" if len(shown) > 1 else shown[0]
+
+
+def span(limits: tuple[int, int]) -> str:
+    return f"{limits[0]}-{limits[1]}"
 
 
 def complete_blueprint(incomplete: str) -> list[str]:
@@ -108,11 +118,16 @@ def new(
         list[str] | None, typer.Option("--set", metavar="KEY=VALUE", help="A blueprint option, KEY=VALUE (repeatable).")
     ] = None,
     runtime: Annotated[
-        str | None, typer.Option(metavar="RUNTIME", help="python3.12, python3.13 (default) or python3.14.")
+        str | None, typer.Option(metavar="RUNTIME", help=f"{choices(settings.RUNTIMES, settings.DEFAULT_RUNTIME)}.")
     ] = None,
-    arch: Annotated[str | None, typer.Option(metavar="ARCH", help="arm64 (default) or x86_64.")] = None,
-    memory: Annotated[str | None, typer.Option(metavar="MB", help="Memory in MB, 128-10240.")] = None,
-    timeout: Annotated[str | None, typer.Option(metavar="SECONDS", help="Timeout in seconds, 1-900.")] = None,
+    arch: Annotated[
+        str | None,
+        typer.Option(metavar="ARCH", help=f"{choices(settings.ARCHITECTURES, settings.DEFAULT_ARCHITECTURE)}."),
+    ] = None,
+    memory: Annotated[str | None, typer.Option(metavar="MB", help=f"Memory in MB, {span(settings.MEMORY_MB)}.")] = None,
+    timeout: Annotated[
+        str | None, typer.Option(metavar="SECONDS", help=f"Timeout in seconds, {span(settings.TIMEOUT_S)}.")
+    ] = None,
     env: Annotated[
         list[str] | None,
         typer.Option(
@@ -133,12 +148,19 @@ def new(
         bool | None,
         typer.Option("--alarms/--no-alarms", help="CloudWatch alarms notifying an SNS topic (default: on)."),
     ] = None,
-    log_format: Annotated[str | None, typer.Option(metavar="FORMAT", help="json (default) or text.")] = None,
+    log_format: Annotated[
+        str | None,
+        typer.Option(metavar="FORMAT", help=f"{choices(settings.LOG_FORMATS, settings.DEFAULT_LOG_FORMAT)}."),
+    ] = None,
     log_level: Annotated[
-        str | None, typer.Option(metavar="LEVEL", help="TRACE, DEBUG, INFO (default), WARN, ERROR, FATAL.")
+        str | None, typer.Option(metavar="LEVEL", help=f"{choices(settings.LOG_LEVELS, settings.DEFAULT_LOG_LEVEL)}.")
     ] = None,
     ephemeral_storage: Annotated[
-        str | None, typer.Option(metavar="MB", help="Ephemeral storage (the /tmp folder) in MB, 512-10240.")
+        str | None,
+        typer.Option(
+            metavar="MB",
+            help=f"Ephemeral storage (the /tmp folder) in MB, {span(settings.EPHEMERAL_STORAGE_MB)}.",
+        ),
     ] = None,
     reserved_concurrency: Annotated[
         str | None, typer.Option(metavar="INTEGER", help="Reserved concurrent executions (-1: unreserved).")
@@ -435,7 +457,7 @@ def event(ctx: typer.Context) -> None:
 
     Examples:  slsgen event s3 put --bucket photos --key "uploads/my photo.jpg"  |  slsgen event --help
     """
-    from .runner.cli import main as runner_main
+    from lambda_runner.cli import main as runner_main
 
     raise typer.Exit(runner_main(["event", *ctx.args], prog="slsgen"))
 
@@ -443,8 +465,8 @@ def event(ctx: typer.Context) -> None:
 def main() -> None:
     """Entry point: run the app and turn every user error into one line on stderr and exit code 2."""
     # A command runs for a fraction of a second and allocates little, so the cyclic garbage collector is off for
-    # it (here, not on import: a test or a library user importing this module keeps theirs). Measured with
-    # bench/bench_new.py: about 25 ms of `slsgen new`'s 236 ms (11%), 2026-11 (bench/README.md).
+    # it (here, not on import: a test or a library user importing this module keeps theirs): a tenth of `slsgen
+    # new`, measured with bench/bench_new.py (bench/README.md, "The garbage collector").
     gc.disable()
     try:
         code = app(standalone_mode=False, prog_name="slsgen")

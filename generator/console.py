@@ -105,7 +105,7 @@ def print_generated(project: Path, next_steps: list[str]) -> None:
     nodes: dict[Path, Tree] = {Path("."): tree}
     for name in sorted(record["files"]):
         relative = Path(name)
-        if relative.parts[0] == settings.RUNNER_PACKAGE:
+        if name.startswith(settings.RUNNER_WHEELS + "/"):
             continue
         parent = Path(".")
         for part in relative.parent.parts:
@@ -114,7 +114,7 @@ def print_generated(project: Path, next_steps: list[str]) -> None:
                 nodes[child] = nodes[parent].add(f"[bold blue]{part}/")
             parent = child
         nodes[parent].add(relative.name)
-    tree.add(f"[bold blue]{settings.RUNNER_PACKAGE}/[/] [dim](the local runner)[/dim]")
+    tree.add(f"[bold blue]{settings.RUNNER_WHEELS}/[/] [dim](the local runner's wheel, a dev dependency)[/dim]")
     out.print(tree)
     blueprint = record["blueprint"]["name"]
     out.print(f"\n[green]Created[/green] {record['project_name']} from {blueprint} {record['blueprint']['version']}.")

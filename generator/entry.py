@@ -1,7 +1,7 @@
 """The `slsgen` executable: project commands go straight to the project's runner, the rest to the Typer app.
 
 `slsgen invoke` runs again and again while a function is developed. Importing Typer and the generator first
-(about 45 ms) would make it slower than the runner it hands over to, so the pass-through commands are picked
+would make it slower than the runner it hands over to (bench/README.md), so the pass-through commands are picked
 out of `sys.argv` here, before anything heavy is imported; `slsgen --help` still lists them (see `cli.py`).
 Ctrl-C while those imports run is caught here, since no other handler exists yet.
 """
@@ -33,7 +33,7 @@ def dispatch(args: list[str]) -> None:
             print(f"error: {exc}", file=sys.stderr)
             sys.exit(exc.exit_code)
     if args and args[0] == "event":  # no function runs: slsgen's own copy of the runner builds the event
-        from .runner.cli import main as runner_main
+        from lambda_runner.cli import main as runner_main
 
         sys.exit(runner_main(["event", *args[1:]], prog="slsgen"))
     from .cli import main as cli_main

@@ -13,6 +13,8 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
+from lambda_runner.bindings import module_bindings
+
 from .errors import InvalidOption, RenderError
 
 SEARCH_DIRS = ("src", ".", "tests")  # the generated pytest's pythonpath, and the tests' own folder
@@ -71,49 +73,13 @@ def foreign_import(path: Path, module: str, bound: set[str] | None) -> int | Non
     return None
 
 
-class _Bindings(ast.NodeVisitor):
-    """The names a module binds at its top level, with the node binding each (nested scopes are not visited)."""
+def runner_files() -> list[tuple[Path, str]]:
+    """The local runner's modules, shown as `lambda_runner/...`: not in the project, but in every environment its
+    handler runs in (a handler module named like one of their imports would hide it from them too)."""
+    import lambda_runner
 
-    def __init__(self) -> None:
-        self.found: list[tuple[str, ast.AST]] = []
-
-    def _scope(self, node: ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef) -> None:
-        self.found.append((node.name, node))
-
-    visit_FunctionDef = visit_AsyncFunctionDef = visit_ClassDef = _scope
-
-    def _skip(self, node: ast.AST) -> None:
-        """Lambdas and comprehensions have scopes of their own."""
-
-    visit_Lambda = visit_ListComp = visit_SetComp = visit_DictComp = visit_GeneratorExp = _skip
-
-    def _imports(self, node: ast.Import | ast.ImportFrom) -> None:
-        for alias in node.names:
-            if alias.name != "*":
-                self.found.append((alias.asname or alias.name.split(".")[0], node))
-
-    visit_Import = visit_ImportFrom = _imports
-
-    def visit_Name(self, node: ast.Name) -> None:
-        if isinstance(node.ctx, (ast.Store, ast.Del)):
-            self.found.append((node.id, node))
-
-    def visit_ExceptHandler(self, node: ast.ExceptHandler) -> None:
-        if node.name:
-            self.found.append((node.name, node))
-        self.generic_visit(node)
-
-    def visit_MatchAs(self, node: ast.MatchAs) -> None:
-        if node.name:
-            self.found.append((node.name, node))
-        self.generic_visit(node)
-
-
-def module_bindings(tree: ast.Module) -> list[tuple[str, ast.AST]]:
-    visitor = _Bindings()
-    for statement in tree.body:
-        visitor.visit(statement)
-    return visitor.found
+    package = Path(lambda_runner.__file__).parent
+    return [(path, f"lambda_runner/{path.relative_to(package).as_posix()}") for path in sorted(package.rglob("*.py"))]
 
 
 def check_rendered_handler(project: Path, module: str, function: str, handler: str) -> None:
@@ -128,10 +94,12 @@ def check_rendered_handler(project: Path, module: str, function: str, handler: s
         )
     tree = ast.parse(source.read_text(encoding="utf-8"), str(source)) if source.is_file() else None
     bound = {name for name, _ in module_bindings(tree)} if tree is not None else set()
-    for path in sorted(project.rglob("*.py")):
+    for path, where in [
+        *((path, path.relative_to(project).as_posix()) for path in sorted(project.rglob("*.py"))),
+        *runner_files(),
+    ]:
         line = foreign_import(path, module, None if path == source else bound)
         if line is not None:
-            where = path.relative_to(project).as_posix()
             raise InvalidOption(
                 f"handler module {module!r} would hide the module {module!r} that {where} imports (line {line}); "
                 f"choose another module name, e.g. app.{function}"

@@ -209,7 +209,11 @@ def check_handler(value: str) -> None:
             f"handler {value!r} is not valid: write it as module.function, e.g. {settings.DEFAULT_HANDLER}"
         )
     stdlib: frozenset[str] = getattr(sys, "stdlib_module_names", frozenset())  # Python 3.10+
-    if module in sys.builtin_module_names or module in stdlib or module in {"boto3", "botocore", "tests"}:
+    if (
+        module in sys.builtin_module_names
+        or module in stdlib
+        or module in {"boto3", "botocore", "tests", settings.RUNNER_PACKAGE}
+    ):
         raise InvalidOption(
             f"handler module {module!r} would shadow the module of that name; choose another, e.g. app.{function}"
         )
@@ -374,6 +378,10 @@ class DerivedContext(TypedDict):
     dev_dependencies: list[str]
     events: list[str]
     runner: str
+    runner_distribution: str
+    runner_version: str
+    runner_wheel: str
+    runner_wheels: str
 
 
 # Names a blueprint question may not take: the runtime settings, the derived template variables, the

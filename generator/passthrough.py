@@ -1,10 +1,11 @@
-"""Project commands: run the project's own copy of the local runner with the project's own interpreter.
+"""Project commands: run the project's own local runner with the project's own interpreter.
 
 A function must run with its project's dependencies, never with slsgen's, so `slsgen invoke` and `slsgen
-start-api` find the project (the nearest folder holding template.yaml and the runner) and replace themselves
-with `<project python> -m lambda_runner ...`. This module imports only what that needs: it runs before the
+start-api` find the project (the nearest folder holding template.yaml), and replace themselves with `<project
+python> -m lambda_runner ...`: the runner installed in the project's environment (its test dependency group),
+which names itself `slsgen` in its usage lines. This module imports only what that needs: it runs before the
 command line is parsed (see `entry.py`), with `os.path` rather than `pathlib`, whose imports (re, urllib) would be
-most of what slsgen loads before it hands over (measured in bench/README.md).
+most of what slsgen loads before it hands over.
 """
 
 from __future__ import annotations
@@ -15,19 +16,21 @@ import sys
 from . import settings
 from .errors import NotAProject
 
+TEMPLATES = ("template.yaml", "template.yml")
+# The runner's command line reads this for its usage lines: `slsgen invoke`, not `python -m lambda_runner invoke`.
+PROG_VARIABLE = "LAMBDA_RUNNER_PROG"
+
 
 def find_project(start: str) -> str:
-    """The generated project that holds `start`: the nearest folder with template.yaml and the runner."""
+    """The project that holds `start`: the nearest folder with a SAM template."""
     folder = os.path.abspath(start)
     while True:
-        if os.path.isfile(os.path.join(folder, "template.yaml")) and os.path.isdir(
-            os.path.join(folder, settings.RUNNER_PACKAGE)
-        ):
+        if any(os.path.isfile(os.path.join(folder, name)) for name in TEMPLATES):
             return folder
         if os.path.dirname(folder) == folder:
             raise NotAProject(
-                f"no generated project here ({start}): run this inside a folder made by `slsgen new`, which holds "
-                f"template.yaml and {settings.RUNNER_PACKAGE}/"
+                f"no project here ({start}): run this inside a folder made by `slsgen new` (or any folder holding "
+                "a SAM template.yaml)"
             )
         folder = os.path.dirname(folder)
 
@@ -50,17 +53,56 @@ def project_python(project: str) -> str:
     )
 
 
+def has_runner(python: str) -> bool:
+    """Whether the environment of `python` (a venv's) holds the runner (installed, or editable: its dist-info);
+    True when that cannot be told offhand (no site-packages found, or the venv sees the system's packages)."""
+    prefix = os.path.dirname(os.path.dirname(python))
+    try:
+        with open(os.path.join(prefix, "pyvenv.cfg"), encoding="utf-8") as config:
+            if "include-system-site-packages = true" in config.read().lower():
+                return True
+    except OSError:
+        return True
+    libraries = [os.path.join(prefix, "Lib", "site-packages")]
+    lib = os.path.join(prefix, "lib")
+    if os.path.isdir(lib):
+        libraries += [os.path.join(lib, name, "site-packages") for name in os.listdir(lib)]
+    found = [folder for folder in libraries if os.path.isdir(folder)]
+    marker = settings.RUNNER_DISTRIBUTION.replace("-", "_") + "-"
+    return not found or any(
+        name.startswith(marker) and name.endswith(".dist-info") for folder in found for name in os.listdir(folder)
+    )
+
+
 # Commands about the whole project take the project's folder first: `slsgen validate path/to/project`.
 TAKES_FOLDER = frozenset({"package", "validate"})
 
 
 def run_in_project(command: str, args: list[str]) -> int:
-    """Run `python -m lambda_runner COMMAND ARGS` in the project, with the project's interpreter."""
+    """Run `python -m lambda_runner COMMAND ARGS` in the project, with the project's interpreter.
+
+    `--help` is answered wherever slsgen runs: outside a project, by slsgen's own copy of the runner.
+    """
     start = os.getcwd()
     if command in TAKES_FOLDER and args and not args[0].startswith("-") and os.path.isdir(args[0]):
         start, args = os.path.abspath(args[0]), args[1:]
-    project = find_project(start)
-    argv = [project_python(project), "-m", settings.RUNNER_PACKAGE, command, *args]
+    wants_help = "-h" in args or "--help" in args
+    try:
+        project = find_project(start)
+        python = project_python(project)
+        if not has_runner(python):
+            raise NotAProject(
+                f"the environment of {python} has no {settings.RUNNER_DISTRIBUTION}: run `make install` in "
+                f"{project} (or add {settings.RUNNER_DISTRIBUTION} to its development dependencies)"
+            )
+    except NotAProject:
+        if not wants_help:
+            raise
+        from lambda_runner.cli import main as runner_main
+
+        return runner_main([command, *args], prog="slsgen")
+    argv = [python, "-m", settings.RUNNER_PACKAGE, command, *args]
+    os.environ[PROG_VARIABLE] = "slsgen"
     if os.name == "posix":
         os.chdir(project)
         os.execv(argv[0], argv)  # noqa: S606 - replaces slsgen: signals and exit codes are the runner's own

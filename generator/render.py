@@ -4,8 +4,9 @@ The layers (skeleton, then each blueprint) are assembled into one temporary cook
 `cookiecutter.json` holds answers slsgen has already asked and checked, so cookiecutter never prompts and never
 writes replay files into the user's home. Every layer is also reachable from Jinja as `<layer>/<path>`, which is
 how a blueprint file `{% extends %}` the file it replaces. After rendering come the steps cookiecutter has no
-notion of: manifest exclusions, sample events from the runner's single source, the runner itself, the
-`.slsgen.json` record, and ruff, so that every generated project passes `ruff check` and `ruff format --check`.
+notion of: manifest exclusions, sample events from the runner's single source, the runner's wheel (a
+development dependency of the project, with its hash pin), the `.slsgen.json` record, and ruff, so that every
+generated project passes `ruff check` and `ruff format --check`.
 """
 
 from __future__ import annotations
@@ -88,6 +89,10 @@ def build_context(blueprint: Blueprint, project_name: str, answers: dict[str, An
         "dev_dependencies": requirements(blueprint.dev_dependencies, variables),
         "events": [event.file for event in applicable_events(blueprint, answers)],
         "runner": settings.RUNNER_PACKAGE,
+        "runner_distribution": settings.RUNNER_DISTRIBUTION,
+        "runner_version": runner_version(),
+        "runner_wheel": f"{settings.RUNNER_WHEELS}/{paths.runner_wheel().name}",
+        "runner_wheels": settings.RUNNER_WHEELS,
     }
     return {**answers, **derived}
 
@@ -263,8 +268,8 @@ def render_repeats(blueprint: Blueprint, stage: Path, project: Path, context: di
 
 def write_events(blueprint: Blueprint, project: Path, context: dict[str, Any]) -> None:
     """Sample events come from the runner's event builders: the same source as `lambda_runner event`."""
-    from .runner.errors import RunnerError
-    from .runner.events.catalog import build_event
+    from lambda_runner import RunnerError
+    from lambda_runner.events.catalog import build_event
 
     env = sandbox()
     for event in applicable_events(blueprint, context):
@@ -279,9 +284,28 @@ def write_events(blueprint: Blueprint, project: Path, context: dict[str, Any]) -
         target.write_text(json.dumps(payload, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
-def copy_runner(project: Path) -> None:
-    shutil.copytree(
-        paths.runner_dir(), project / settings.RUNNER_PACKAGE, ignore=shutil.ignore_patterns("__pycache__", "*.pyc")
+def runner_version() -> str:
+    """The version of the runner's wheel: `slsgen_runner-1.0.0-py3-none-any.whl` gives 1.0.0."""
+    return paths.runner_wheel().name.split("-")[1]
+
+
+def add_runner_wheel(project: Path) -> None:
+    """The runner's wheel in `.slsgen/wheels/`, and its pin with the wheel's hash, which the installers check.
+
+    The project depends on the runner (its test group names `slsgen-runner==<version>`); until the runner is on
+    the package index the wheel travels with the project. `requirements.txt` beside it is the pin pip and uv
+    verify (`--find-links .slsgen/wheels -r .slsgen/wheels/requirements.txt`), so the wheel can be neither
+    swapped nor stale; `[tool.uv.sources]` names the same file for `uv sync` and a lock.
+    """
+    wheel = paths.runner_wheel()
+    folder = project / settings.RUNNER_WHEELS
+    folder.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(wheel, folder / wheel.name)
+    digest = hashlib.sha256(wheel.read_bytes()).hexdigest()
+    (folder / "requirements.txt").write_text(
+        "# The local runner, from the wheel beside this file; its hash is checked at every install (see README.md).\n"
+        f"{settings.RUNNER_DISTRIBUTION}=={runner_version()} --hash=sha256:{digest}\n",
+        encoding="utf-8",
     )
 
 
@@ -294,10 +318,8 @@ def remove_empty_dirs(project: Path) -> None:
 def format_python(project: Path) -> None:
     """Format the generated Python with ruff and the project's own configuration (its target Python version).
 
-    The runner's copy is included, under the per-file target (py310) the project's pyproject gives it: a newer
-    target would rewrite some syntax (Python 3.14's `except A, B:`) that older Pythons, on which the runner also
-    runs, cannot parse. Templates must already pass `ruff check` unchanged: the end-to-end tests check every
-    blueprint, which keeps generation to one ruff process.
+    Templates must already pass `ruff check` unchanged: the end-to-end tests check every blueprint, which keeps
+    generation to one ruff process.
     """
     from ruff.__main__ import find_ruff_bin
 
@@ -414,7 +436,7 @@ def render(blueprint: Blueprint, project_name: str, answers: dict[str, Any], wor
         write_events(blueprint, project, context)
     if (project / "template.yaml").is_file():
         deploy_role.write_role(project, answers["ci"])  # computed from the rendered template, as it will deploy
-    copy_runner(project)
+    add_runner_wheel(project)
     remove_empty_dirs(project)
     format_python(project)
     check_rendered_handler(project, context["handler_module"], context["handler_function"], answers["handler"])

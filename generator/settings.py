@@ -1,39 +1,35 @@
-"""Lambda's facts and slsgen's defaults: the constants every other module checks against.
+"""slsgen's defaults, and the constants every other module checks against.
 
-Sources: Lambda quotas (memory, timeout, /tmp, environment size) and runtime deprecation dates as published by
-AWS and shipped in cfn-lint's runtime lifecycle data (see the project's reference notes). This module is at the
-bottom of the package: it imports nothing from slsgen.
+Lambda's own facts (runtimes and their deprecation dates, limits, reserved environment names) are the runner's
+(`lambda_runner.facts`): slsgen depends on exactly one runner version, so they are read from there, never
+copied. This module is at the bottom of the package: it imports nothing from slsgen.
 """
 
 from __future__ import annotations
 
-RUNTIMES = ("python3.12", "python3.13", "python3.14")
+from lambda_runner import facts
+
+# Lambda's facts (runtimes and their deprecation, limits, reserved names) live once, in the runner.
+RUNTIMES = facts.supported_runtimes()
 DEFAULT_RUNTIME = "python3.13"
+# Runtimes Lambda deprecated: identifier -> (deprecated, creation blocked).
+DEPRECATED_RUNTIMES = {name: dates for name, dates in facts.PYTHON_RUNTIMES.items() if name not in RUNTIMES}
 
-# Runtimes that Lambda no longer accepts for new functions: identifier -> (deprecated, creation blocked).
-DEPRECATED_RUNTIMES = {
-    "python3.11": ("2026-06-30", "2026-07-31"),
-    "python3.10": ("2026-06-30", "2026-07-31"),
-    "python3.9": ("2025-12-15", "2026-06-01"),
-    "python3.8": ("2024-10-14", "2026-06-01"),
-    "python3.7": ("2023-12-04", "2024-01-09"),
-}
-
-ARCHITECTURES = ("arm64", "x86_64")
+ARCHITECTURES = facts.ARCHITECTURES
 DEFAULT_ARCHITECTURE = "arm64"
 # pip's platform tag for each Lambda architecture (arm64 is aarch64 to pip).
 WHEEL_ARCH = {"arm64": "aarch64", "x86_64": "x86_64"}
 
-MEMORY_MB = (128, 10240)
-TIMEOUT_S = (1, 900)
-EPHEMERAL_STORAGE_MB = (512, 10240)
-ENVIRONMENT_BYTES = 4096
+MEMORY_MB = facts.MEMORY_MB
+TIMEOUT_S = facts.TIMEOUT_S
+EPHEMERAL_STORAGE_MB = facts.EPHEMERAL_STORAGE_MB
+ENVIRONMENT_BYTES = facts.ENVIRONMENT_BYTES
 DEFAULT_MEMORY_MB = 128
 DEFAULT_TIMEOUT_S = 10
-DEFAULT_EPHEMERAL_STORAGE_MB = 512
+DEFAULT_EPHEMERAL_STORAGE_MB = facts.DEFAULT_EPHEMERAL_STORAGE_MB
 
 LOG_FORMATS = ("json", "text")
-LOG_LEVELS = ("TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL")
+LOG_LEVELS = facts.LOG_LEVELS
 DEFAULT_LOG_FORMAT = "json"
 DEFAULT_LOG_LEVEL = "INFO"
 LOG_RETENTION_DAYS = 30
@@ -57,28 +53,7 @@ SKELETON_EXCLUDE: tuple[tuple[str, str | None], ...] = (
 )
 
 # Environment variables Lambda reserves: a function may not set them.
-RESERVED_ENV_VARS = frozenset(
-    {
-        "_HANDLER",
-        "_X_AMZN_TRACE_ID",
-        "AWS_DEFAULT_REGION",
-        "AWS_REGION",
-        "AWS_EXECUTION_ENV",
-        "AWS_LAMBDA_FUNCTION_NAME",
-        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
-        "AWS_LAMBDA_FUNCTION_VERSION",
-        "AWS_LAMBDA_INITIALIZATION_TYPE",
-        "AWS_LAMBDA_LOG_GROUP_NAME",
-        "AWS_LAMBDA_LOG_STREAM_NAME",
-        "AWS_ACCESS_KEY",
-        "AWS_ACCESS_KEY_ID",
-        "AWS_SECRET_ACCESS_KEY",
-        "AWS_SESSION_TOKEN",
-        "AWS_LAMBDA_RUNTIME_API",
-        "LAMBDA_TASK_ROOT",
-        "LAMBDA_RUNTIME_DIR",
-    }
-)
+RESERVED_ENV_VARS = facts.RESERVED_ENV_VARS
 
 # Version-control metadata: never blueprint content, and nothing slsgen writes or removes may be under it (a copied
 # `.git` brings its history, remotes, tokens and `core.fsmonitor`; a write into one breaks the repository).
@@ -90,5 +65,8 @@ MANIFEST_NAME = "blueprint.yaml"
 AUTHOR_NOTES = "BLUEPRINT.md"
 # The record of how a project was generated, written into its root.
 RECORD_NAME = ".slsgen.json"
-# The folder name of the local runner inside a generated project.
+# The local runner: the import name a project runs (`python -m lambda_runner`) and its distribution.
 RUNNER_PACKAGE = "lambda_runner"
+RUNNER_DISTRIBUTION = "slsgen-runner"
+# Where a project keeps the runner's wheel (until the runner is on the package index), with its hash pin.
+RUNNER_WHEELS = ".slsgen/wheels"

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import records, settings, snapshot
+from . import records, runner_dependency, settings, snapshot
 from . import trust as trusted
 from .blueprints import Blueprint, load_blueprint
 from .cookietemplate import Rendered, render_template
@@ -75,6 +75,7 @@ class Plan:
     available: bool = False  # the new version's files differ from the base
     record: bytes = b""
     base: bytes = b""
+    wheels: dict[str, snapshot.File] = field(default_factory=dict)  # the runner's wheel and pin (never merged)
 
     @property
     def changes(self) -> bool:
@@ -175,6 +176,7 @@ def base_files(project: Path, record: Mapping[str, Any], trust: bool, workdir: P
     version = recorded_blueprint.get("version")
     recorded = dict(record.get("answers", {}))
     env = recorded.pop("env", {})
+    digests = {path: digest for path, digest in record.get("files", {}).items() if not snapshot.is_bookkeeping(path)}
     rendered: dict[str, snapshot.File] = {}
     commit = recorded_blueprint.get("commit") if is_git(str(recorded_blueprint.get("source", ""))) else None
     old = blueprint_source(recorded_blueprint, commit)
@@ -188,7 +190,7 @@ def base_files(project: Path, record: Mapping[str, Any], trust: bool, workdir: P
             rendered = snapshot.files_of(folder)
         except (InvalidOption, RenderError, BlueprintInvalid):
             rendered = {}
-    same = {path: snapshot_digest(file) for path, file in rendered.items()} == record.get("files", {})
+    same = {path: snapshot_digest(file) for path, file in rendered.items()} == digests
     if not rendered or not same:
         raise UpdateRefused(
             f"{project} has no merge base: it has no {snapshot.SNAPSHOT}, and blueprint {old.name} {version} with "
@@ -251,6 +253,8 @@ def plan_update(
         base=(rendered / snapshot.SNAPSHOT).read_bytes(),
     )
     merge_all(plan, base, theirs)
+    plan.wheels = runner_dependency.wheel_files(rendered)
+    plan.writes.update((path, file) for path, file in plan.wheels.items() if current_file(project, path) != file)
     return plan
 
 
@@ -576,6 +580,7 @@ def report(plan: Plan, *, dry_run: bool = False, check: bool = False) -> list[st
     lines += [f"kept {path}: the blueprint dropped it, but you changed it" for path in plan.kept_changed]
     lines += [f"kept deleted {path}: you deleted it; the blueprint changed it" for path in plan.kept_deleted]
     lines += [f"conflict {path}" for path in plan.conflicts]
+    lines += runner_dependency.hints(plan.kept_changed, plan.wheels)
     if plan.conflicts and not dry_run:
         lines.append(
             f"{len(plan.conflicts)} file(s) have conflicts between <<<<<<< and >>>>>>> markers: resolve them, then "

@@ -163,7 +163,7 @@ def transformed(project: Path) -> dict[str, Any]:
 
 def role_statements(project: Path) -> list[dict[str, Any]]:
     """The inline statements of the function's execution role, resolved to the local names moto uses."""
-    from generator.runner.config.template import Resolver, default_stack_name
+    from lambda_runner.config.template import Resolver, default_stack_name
 
     template = transformed(project)
     resolver = Resolver(template, default_stack_name(project))
@@ -179,7 +179,7 @@ def role_statements(project: Path) -> list[dict[str, Any]]:
 
 def policy_problems(project: Path, calls_file: Path) -> list[str]:
     """Each recorded call the function's role would not allow."""
-    from generator.runner.account import ACCOUNT_ID, region
+    from lambda_runner.account import ACCOUNT_ID, region
 
     calls = [json.loads(line) for line in calls_file.read_text(encoding="utf-8").splitlines() if line]
     statements = role_statements(project)

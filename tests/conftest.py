@@ -1,59 +1,43 @@
-"""Scheduling of the suite on CI's two cores (`pytest -n 2`): slowest first, module fixtures built once.
+"""The suite on CI's two cores (`pytest -n 2`): the projects and virtual environments its tests share, built once
+per session, and an order that starts the slowest work first.
 
-With `--dist loadgroup --no-loadscope-reorder` (pyproject's addopts), xdist hands out tests in collection order,
-one unit at a time to whichever worker is free. So the order set here decides the wall time: the end-to-end tests
-that build virtual environments and run whole projects start first and the many quick tests fill the gaps, instead
-of a long test starting last and running alone. Tests that share a module- or session-scoped fixture (generated
-projects, a checkov environment) form one unit on one worker, so that the fixture is built once, not once per
-worker.
+Shared work. `matrix` generates each blueprint with each option set once per session, for every test that only
+reads a project (the security scans, the template checks): under a file lock in the folder all of a session's
+workers share, so two workers never build the same project; the second one waits for it, then reuses it.
+`shared_venv` builds one virtual environment per dependency set with the project's own `make install` (the
+requirements, the dependency groups and the Python decide it), for every test that runs a project's Makefile in
+a fresh venv (the CI commands): once per worker, since later targets install their groups into it (`make lint`,
+`make validate`), which two workers must not do into one venv at the same time.
+
+Order. With `--dist loadgroup --no-loadscope-reorder` (pyproject's addopts), xdist hands out tests in collection
+order, one unit at a time to whichever worker is free, so the order decides the wall time. Tests that share a
+module-scoped fixture form one unit (one xdist group, so the fixture is built once). Units are ordered by how long
+they took the last time this checkout ran them (pytest's cache, written at the end of every run), slowest first;
+where there is no such record (a fresh clone, as on CI), end-to-end units first, the largest first. No hand-kept
+table of timings.
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
+import hashlib
+import json
 import os
 import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 
-# Seconds per test function (its slowest case; a shared fixture's set-up counts in the first test using it),
-# from `--durations=80 -n 2` on the 2-core machine while other suites ran: inflated, but in proportion. Only the
-# order matters. A test missing here counts as E2E_SECONDS when marked e2e, else as 0, and keeps its place among
-# its equals; re-measure when a new test takes minutes.
-SECONDS = {
-    "test_e2e_package_validate.py::test_package_for_x86_64_from_another_folder_and_validate": 150,
-    "test_ci_files.py::test_every_workflow_command_passes_in_the_project": 480,
-    "test_image_resize_blueprint.py::test_non_default_options": 370,
-    "test_image_resize_blueprint.py::test_default_project": 320,
-    "test_killed_generations.py::test_sigkill_spread_across_a_whole_generation": 240,
-    "test_e2e_alexa_skill.py::test_makefile_in_a_fresh_venv_on_another_runtime_python": 60,
-    "test_e2e_data_processing.py::test_batch_triggers": 200,
-    "test_security_scans.py::test_the_vendored_runner_is_the_same_in_every_project": 200,
-    "test_fuzz_cli.py::test_new_with_fuzzed_arguments": 170,
-    "test_e2e_data_processing.py::test_s3_project": 160,
-    "test_e2e_package_validate.py::test_a_broken_generated_project_gets_one_line_per_problem": 130,
-    "test_security_scans.py::test_checkov_passes_every_template_but_the_reasoned_skips": 110,
-    "test_ci_files.py::test_readme_explains_the_one_time_aws_setup_of_the_chosen_ci": 80,
-    "test_e2e_data_processing.py::test_schedule_project": 80,
-    "test_architecture_types.py::test_mypy_strict_finds_no_errors_in_generator": 70,
-    "test_e2e_alexa_skill.py::test_several_locales_another_handler_and_python312": 70,
-    "test_e2e_hello_world.py::test_makefile_in_a_fresh_venv_on_another_runtime_python": 30,
-    "test_project_commands.py::test_invoke_runs_the_project_runner_with_the_project_venv": 60,
-    "test_fuzz_cli.py::test_blueprint_manifests_load_or_are_refused_in_one_line": 60,
-    "test_fuzz_cli.py::test_force_regeneration_with_fuzzed_records": 50,
-    "test_e2e_alexa_skill.py::test_default_project": 50,
-    "test_generation_frictions.py::test_other_env_keys_are_written_once_and_pass_cfn_lint": 50,
-    "test_e2e_hello_world.py::test_python314_project_is_formatted_for_its_target": 50,
-    "test_project_validate.py::test_a_clean_project_is_one_ok_line": 40,
-    "test_e2e_data_processing.py::test_sqs_template": 40,
-    "test_e2e_hello_world.py::test_the_makefile_says_which_python_it_falls_back_to": 30,
-    "test_e2e_hello_world.py::test_python314_project_runs_on_an_older_python": 30,
-    "test_security_scans.py::test_bandit_finds_no_medium_or_high_issue": 30,
-    "test_manifest.py::test_a_check_runs_in_the_rendered_project_and_its_failure_writes_nothing": 30,
-    "test_killed_generations.py::test_sigkill_at_every_step_of_a_placement": 30,
-    "test_blueprint_authoring.py::test_every_builtin_blueprint_passes_lint": 30,
-    "test_fuzz_runner.py::test_invoke_with_fuzzed_event_files": 30,
-}
-E2E_SECONDS = 25
+from helpers import generate, run
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10
+    import tomli as tomllib
+
+DURATIONS_KEY = "slsgen/durations"
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -69,42 +53,134 @@ def pytest_configure(config: pytest.Config) -> None:
     # run, and `package` is tested against the __pycache__ folders a real project has.
     os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
     sys.dont_write_bytecode = False
+    config.stash[_durations] = {}
 
 
-def seconds(item: pytest.Item) -> float:
-    """What `item` is expected to take, from SECONDS by its file and function name."""
-    key = f"{item.path.name}::{item.originalname}" if isinstance(item, pytest.Function) else item.nodeid
-    if key in SECONDS:
-        return SECONDS[key]
-    return E2E_SECONDS if item.get_closest_marker("e2e") else 0
+_durations = pytest.StashKey[dict[str, float]]()
 
 
-def shared_fixture_scope(item: pytest.Item) -> str | None:
-    """The test module whose tests share a module- or session-scoped fixture with `item`, if it uses one."""
+# --- what the session's tests share ----------------------------------------------------------------------------
+
+
+def shared_folder(tmp_path_factory: pytest.TempPathFactory, name: str) -> Path:
+    """A folder every xdist worker of this session sees (the parent of the workers' own base folders)."""
+    base = tmp_path_factory.getbasetemp()
+    root = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+    folder = root / name
+    folder.mkdir(exist_ok=True)
+    return folder
+
+
+@contextlib.contextmanager
+def locked(path: Path) -> Iterator[None]:
+    with open(path.with_suffix(".lock"), "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+@pytest.fixture(scope="session")
+def matrix(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., Path]:
+    """`matrix(blueprint, *args)`: that project as `slsgen new BLUEPRINT NAME --no-input ARGS` generates it, made
+    once per session (all workers): read it, never change it (copy it first)."""
+    root = shared_folder(tmp_path_factory, "matrix")
+
+    def project(blueprint: str, *args: str) -> Path:
+        key = hashlib.sha256(json.dumps([blueprint, *args]).encode()).hexdigest()[:10]
+        folder = root / key
+        name = f"{blueprint.rsplit('/', 1)[-1]}-{key[:4]}"
+        with locked(folder):
+            if not (folder / name / ".slsgen.json").is_file():
+                folder.mkdir(exist_ok=True)
+                generate(folder, blueprint, name, *args)
+        return folder / name
+
+    return project
+
+
+@pytest.fixture(scope="session")
+def shared_venv(tmp_path_factory: pytest.TempPathFactory) -> Callable[[Path], Path]:
+    """`shared_venv(project)`: a virtual environment that `make install` built for a project with the same
+    requirements, dependency groups and Python, once per worker. The project's Makefile uses it with `VENV=` it
+    (its own variable); its stamps live inside it, so later `make install`s only audit it."""
+    root = tmp_path_factory.mktemp("venvs")
+
+    def venv_for(project: Path) -> Path:
+        pyproject = tomllib.loads((project / "pyproject.toml").read_text(encoding="utf-8"))
+        inputs = [
+            (project / "src" / "requirements.txt").read_text(encoding="utf-8"),
+            pyproject["dependency-groups"],
+            pyproject["project"]["requires-python"],
+            pyproject.get("tool", {}).get("uv", {}).get("sources", {}),
+        ]
+        key = hashlib.sha256(json.dumps(inputs, sort_keys=True).encode()).hexdigest()[:12]
+        venv = root / key / ".venv"
+        if not (venv / ".installed").is_file():
+            run(["make", "install", f"VENV={venv}"], project, timeout=900)
+        return venv
+
+    return venv_for
+
+
+# --- the order -------------------------------------------------------------------------------------------------
+
+
+def module_fixture_unit(item: pytest.Item) -> str | None:
+    """The test module whose tests share a module-scoped fixture with `item`, if it uses one (session-scoped ones
+    are shared across workers through the file system instead: see the module docstring)."""
     info = getattr(item, "_fixtureinfo", None)  # pytest's own record of the fixtures an item uses
     if info is None:
         return None
-    for name, definitions in info.name2fixturedefs.items():
-        if definitions and definitions[-1].scope in ("module", "package", "session") and name != "tmp_path_factory":
-            if not definitions[-1].baseid:  # a plugin's (pytest's, xdist's): cheap or built anyway
-                continue
+    for definitions in info.name2fixturedefs.values():
+        if definitions and definitions[-1].scope in ("module", "package") and definitions[-1].baseid:
             return item.path.stem
     return None
 
 
 @pytest.hookimpl(tryfirst=True)  # before xdist's own, which reads the xdist_group marks set here
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Order the tests slowest first, each group of fixture-sharing tests as one unit (and one xdist group)."""
-    groups: dict[str, list[pytest.Item]] = {}
+    """Order the units slowest first: by the last run's durations if known, else end-to-end ones first."""
+    cache = getattr(config, "cache", None)  # None with `-p no:cacheprovider`
+    last: dict[str, float] = cache.get(DURATIONS_KEY, {}) if cache is not None else {}
+    units: dict[str, list[pytest.Item]] = {}
     for item in items:
-        scope = shared_fixture_scope(item)
-        if scope is not None:
-            item.add_marker(pytest.mark.xdist_group(scope))
-            groups.setdefault(scope, []).append(item)
-    unit_seconds = {scope: sum(seconds(item) for item in members) for scope, members in groups.items()}
+        unit = module_fixture_unit(item)
+        if unit is not None:
+            item.add_marker(pytest.mark.xdist_group(unit))
+        units.setdefault(unit or item.nodeid, []).append(item)
 
-    def cost(item: pytest.Item) -> float:
-        scope = shared_fixture_scope(item)
-        return unit_seconds[scope] if scope is not None else seconds(item)
+    def cost(unit: str) -> tuple[float, float]:
+        members = units[unit]
+        known = sum(last.get(item.nodeid, 0.0) for item in members)
+        end_to_end = sum(1 for item in members if item.get_closest_marker("e2e"))
+        return (known, end_to_end) if last else (end_to_end, 0.0)
 
-    items.sort(key=cost, reverse=True)  # stable: equals keep their collection order
+    order = sorted(units, key=cost, reverse=True)  # stable: equals keep their collection order
+    items[:] = [item for unit in order for item in units[unit]]
+
+
+_session: list[pytest.Session] = []  # the running session, for the report hook (which gets no config)
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    _session[:] = [session]
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    if _session and report.when in ("setup", "call", "teardown"):
+        durations = _session[0].config.stash.get(_durations, {})
+        durations[report.nodeid] = durations.get(report.nodeid, 0.0) + report.duration
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """Record this run's durations for the next run's order (on the controller: it sees every worker's reports)."""
+    cache = getattr(session.config, "cache", None)
+    if os.environ.get("PYTEST_XDIST_WORKER") or cache is None:
+        return
+    durations = session.config.stash.get(_durations, {})
+    if durations:
+        recorded = cache.get(DURATIONS_KEY, {})
+        recorded.update({key: round(value, 2) for key, value in durations.items()})
+        cache.set(DURATIONS_KEY, recorded)

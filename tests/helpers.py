@@ -85,7 +85,7 @@ def check_project(project: Path) -> None:
 
 def function_properties(project: Path, logical_id: str) -> dict:
     """A function's properties as SAM applies them: its own over those `Globals: Function:` gives every function."""
-    from generator.runner.config.template import load_template, merge_globals
+    from lambda_runner.config.template import load_template, merge_globals
 
     template = load_template(project / "template.yaml")
     shared = (template.get("Globals") or {}).get("Function") or {}
@@ -136,6 +136,15 @@ def with_venv(project: Path) -> Path:
     """The project's .venv over this interpreter's packages (what `make install` would give, in a second), its
     stamps touched so that make goes straight to the target and the project's commands use this .venv."""
     run([sys.executable, "-m", "venv", "--system-site-packages", str(project / ".venv")], project)
+    # "System" packages are the base interpreter's, not this venv's: add this one's site-packages (and its .pth
+    # files: the runner may be an editable install) to the new venv's.
+    import sysconfig
+
+    new_site = run(
+        [str(project / ".venv/bin/python"), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"], project
+    )
+    here = sysconfig.get_path("purelib")
+    Path(new_site.stdout.strip(), "slsgen_tests.pth").write_text(f"import site; site.addsitedir({here!r})\n")
     for stamp in (".created", ".installed", ".installed-validate"):
         (project / ".venv" / stamp).touch()
     return project
@@ -189,3 +198,34 @@ def data_processing_triggers() -> list[str]:
     question = next(q for q in generator.load_blueprint("data-processing").all_questions() if q.name == "trigger")
     assert question.default in question.choices
     return [choice for choice in question.choices if choice != question.default]
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def served(command: list[str], cwd: Path, path: str, *, env: dict[str, str] | None = None) -> tuple[int, bytes]:
+    """Start a server (`command` holding `{port}`), GET `path` once it answers, stop it; the status and body."""
+    import time
+    import urllib.request
+
+    port = free_port()
+    argv = [part.replace("{port}", str(port)) for part in command]
+    server = subprocess.Popen(argv, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=5) as reply:
+                    return reply.status, reply.read()
+            except OSError:
+                if time.monotonic() > deadline or server.poll() is not None:
+                    raise
+                time.sleep(0.1)
+    finally:
+        server.terminate()
+        server.wait(timeout=10)

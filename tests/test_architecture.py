@@ -1,4 +1,5 @@
-"""The import rules of the architecture (`[tool.importlinter]` in pyproject.toml) hold, and would catch a break."""
+"""The import rules of slsgen's architecture (`[tool.importlinter]` in pyproject.toml) hold, and would catch a
+break. The runner, a distribution of its own, checks its rules in its own tests (runner/tests/test_contracts.py)."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ LINT_IMPORTS = Path(sys.executable).with_name("lint-imports")
 
 
 def lint_imports(root: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONPATH": str(root)}  # the `generator` package found in `root` comes first
+    env = {**os.environ, "PYTHONPATH": str(root)}  # the package found in `root` comes first
     return subprocess.run(
         [str(LINT_IMPORTS), str(root / "pyproject.toml"), "--no-cache"],
         cwd=root,
@@ -26,10 +27,10 @@ def lint_imports(root: Path) -> subprocess.CompletedProcess[str]:
     )
 
 
-def with_import(tmp_path: Path, module: str, statement: str) -> Path:
-    """A copy of the package and its contracts in tmp_path, with `statement` added to `module`: a break to catch."""
-    shutil.copy(ROOT / "pyproject.toml", tmp_path / "pyproject.toml")
-    shutil.copytree(ROOT / "generator", tmp_path / "generator", ignore=shutil.ignore_patterns("__pycache__"))
+def with_import(tmp_path: Path, source: Path, package: str, module: str, statement: str) -> Path:
+    """A copy of `package` and its contracts in tmp_path, with `statement` added to `module`: a break to catch."""
+    shutil.copy(source / "pyproject.toml", tmp_path / "pyproject.toml")
+    shutil.copytree(source / package, tmp_path / package, ignore=shutil.ignore_patterns("__pycache__"))
     path = tmp_path / module
     path.write_text(path.read_text() + f"\n{statement}  # noqa\n")
     return tmp_path
@@ -42,26 +43,21 @@ def test_every_import_contract_is_kept() -> None:
 
 
 @pytest.mark.parametrize(
-    ("module", "statement", "contract", "edge"),
+    ("source", "package", "module", "statement", "contract", "edge"),
     [
-        # The template reader importing the event builders (as it once supplied their constants).
+        # A low layer of slsgen importing a command.
         (
-            "generator/runner/config/template.py",
-            "from ..events import samples",
-            "the runner's layers",
-            "generator.runner.config.template -> generator.runner.events.samples",
-        ),
-        # The runner importing the rest of slsgen, which is not copied into projects.
-        (
-            "generator/runner/sandboxes/worker.py",
-            "from ... import settings",
-            "the runner is copied into projects alone: it never imports the rest of slsgen",
-            "generator.runner.sandboxes.worker -> generator.settings",
+            ROOT,
+            "generator",
+            "generator/settings.py",
+            "from . import cli",
+            "slsgen's layers: commands on top, settings at the bottom",
+            "generator.settings -> generator.cli",
         ),
     ],
 )
-def test_a_forbidden_import_breaks_its_contract(tmp_path: Path, module: str, statement: str, contract: str, edge: str):
-    result = lint_imports(with_import(tmp_path, module, statement))
+def test_a_forbidden_import_breaks_its_contract(tmp_path, source, package, module, statement, contract, edge):
+    result = lint_imports(with_import(tmp_path, source, package, module, statement))
     assert result.returncode == 1, result.stdout + result.stderr
     assert f"{contract} BROKEN" in result.stdout
     assert edge in result.stdout

@@ -1,7 +1,7 @@
-"""`mypy --strict` stays clean on all of generator/, the vendored runner (generator/runner/) included.
+"""`mypy --strict` stays clean on all of generator/ (the runner checks itself: runner/tests/test_contracts.py).
 
-Its configuration is pyproject's [tool.mypy]: Python 3.10 (the oldest Python the runner runs on), and only
-third-party modules without stubs (awslambdaric, boto3, cfn-lint, the SAM translator...) skipped.
+Its configuration is pyproject's [tool.mypy]: Python 3.10 (the oldest Python slsgen runs on), and only
+third-party modules without stubs (cookiecutter, ruff, tomli) skipped.
 """
 
 from __future__ import annotations

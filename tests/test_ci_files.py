@@ -9,14 +9,11 @@ artifacts they upload must exist (GitLab's jobs that could not differ from GitHu
 
 from __future__ import annotations
 
-import hashlib
-import json
 import os
 import re
 import stat
 import subprocess
 import sys
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -25,11 +22,6 @@ import yaml
 import generator
 
 from helpers import BIN, check_zip, data_processing_triggers, generate, run
-
-try:
-    import tomllib
-except ModuleNotFoundError:  # Python 3.10
-    import tomli as tomllib
 
 SHA_PIN = re.compile(r"^[\w.-]+/[\w.-]+(?:/[\w./-]+)?@[0-9a-f]{40} # v\d+\.\d+\.\d+$")
 
@@ -245,34 +237,9 @@ CASES = [pytest.param(blueprint.name, None, id=blueprint.name) for blueprint in 
 ]
 
 
-@pytest.fixture(scope="session")
-def shared_venvs(tmp_path_factory) -> Callable[[Path], Path]:
-    """One virtual environment per dependency set, for the data-processing triggers: theirs are the same.
-
-    A trigger's project runs its Makefile with `VENV=` this folder (the Makefile's own variable), so `make install`
-    builds it once per test process and only audits it afterwards; uv's one shared cache (hard links, not copies)
-    feeds it. The key is what `make install` reads: the requirements, the dependency groups and the Python.
-    """
-    made: dict[str, Path] = {}
-
-    def venv_for(project: Path) -> Path:
-        pyproject = tomllib.loads((project / "pyproject.toml").read_text(encoding="utf-8"))
-        inputs = [
-            (project / "src" / "requirements.txt").read_text(encoding="utf-8"),
-            pyproject["dependency-groups"],
-            pyproject["project"]["requires-python"],
-        ]
-        key = hashlib.sha256(json.dumps(inputs, sort_keys=True).encode()).hexdigest()[:12]
-        if key not in made:
-            made[key] = tmp_path_factory.mktemp(f"venv-{key}") / ".venv"
-        return made[key]
-
-    return venv_for
-
-
 @pytest.mark.e2e
 @pytest.mark.parametrize(("blueprint", "trigger"), CASES)
-def test_every_workflow_command_passes_in_the_project(tmp_path, blueprint, trigger, shared_venvs):
+def test_every_workflow_command_passes_in_the_project(tmp_path, blueprint, trigger, shared_venv):
     """GitHub's commands run in order. GitLab's jobs are proved to run only targets GitHub's commands ran, on files
     that differ only in the CI files, the README and slsgen's record; the jobs whose targets could see that
     difference run again (all but `test`, whose tests are shown not to name those files). The zip is built twice
@@ -290,8 +257,7 @@ def test_every_workflow_command_passes_in_the_project(tmp_path, blueprint, trigg
         "AWS_REGION": "eu-west-1",
         "UV_LINK_MODE": "hardlink",  # the shared uv cache and the venvs are on one file system
     }
-    if trigger:
-        env["VENV"] = str(shared_venvs(project))
+    env["VENV"] = str(shared_venv(project))  # built by `make install` once per session for these dependencies
     commands = github_commands(project)
     assert ("ci.yml", "make install lint test validate package") in commands
     zip_path = project / "dist" / "ci-project.zip"
@@ -301,7 +267,7 @@ def test_every_workflow_command_passes_in_the_project(tmp_path, blueprint, trigg
         result = shell(command, project, env)
         targets = make_targets(command) or []
         if "validate" in targets:
-            assert "validate: OK (template.yaml: 1 function(s)" in result.stdout
+            assert "validate: OK (template.yaml: 1 function" in result.stdout
         if "package" in targets:
             assert "dist/ci-project.zip: " in result.stderr  # built now, not left from before
             builds.append(zip_path.read_bytes())
@@ -317,7 +283,7 @@ def test_every_workflow_command_passes_in_the_project(tmp_path, blueprint, trigg
     ]
     assert "| **TOTAL**" in summary.read_text()  # the coverage table in the job's summary
     # The venv `make install` built runs the function's runtime, and the sample events through the project's runner.
-    venv = Path(env.get("VENV", project / ".venv"))
+    venv = Path(env["VENV"])
     runtime = re.findall(r"^ +Runtime: python(3\.\d+)$", (project / "template.yaml").read_text(), re.MULTILINE)[0]
     assert run([str(venv / "bin" / "python"), "--version"], project).stdout.startswith(f"Python {runtime}.")
     invoked = shell("make invoke", project, env).stdout
@@ -373,7 +339,7 @@ def test_every_workflow_command_passes_in_the_project(tmp_path, blueprint, trigg
                 assert not (sam / "sam-args").exists()
             result = shell(script, project, env)
             if "validate" in targets:
-                assert re.search(r"validate: OK \(.* 2 CI file\(s\)\)", result.stdout)  # .gitlab-ci.yml, pre-commit
+                assert re.search(r"validate: OK \(.* 2 CI files\)", result.stdout)  # .gitlab-ci.yml, pre-commit
             if "package" in targets:
                 assert (project / "dist" / "ci-project.zip").read_bytes() == builds[0]
     assert rerun == ["lint", "validate", "package", "deploy"]

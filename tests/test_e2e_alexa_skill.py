@@ -17,8 +17,7 @@ from pathlib import Path
 from xml.sax.saxutils import escape
 
 import pytest
-
-from generator.runner.config.template import load_template
+from lambda_runner.config.template import load_template
 
 from helpers import check_project, function_properties, generate, invoke, refused, require_python, response, run
 

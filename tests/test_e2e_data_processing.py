@@ -16,8 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
-from generator.runner.config.template import load_template
+from lambda_runner.config.template import load_template
 
 from helpers import BIN, check_project, function_properties, generate, refused, run
 
@@ -78,23 +77,23 @@ def test_batch_triggers(tmp_path: Path, trigger: str) -> None:
         # Through the local queue: the runner polls it as Lambda's event source mapping does. The sample's third
         # line is not JSON and its fifth has no id; in a FIFO queue's single group the third holds back the rest.
         local = run([*MAKE, "invoke-local"], project).stderr
-        assert f"[local-aws] sent 6 message(s) to {QUEUES[trigger].format(project.name)}" in local
+        assert f"[local-aws] sent 6 messages to {QUEUES[trigger].format(project.name)}" in local
         written = 4 if trigger == "sqs" else 2
         assert f"[local-aws] batch of 6: {written} deleted, {6 - written} left in the queue" in local
         assert f"[local-aws] items in table dp-{trigger}-OutputTable: {written}" in local
     elif trigger == "kinesis":
         # Through the local stream: the fourth record is not JSON; retried from its sequence number, then skipped.
         local = run([*MAKE, "invoke-local"], project).stderr
-        assert f"[local-aws] put 4 record(s) on dp-{trigger}-InputStream; reading its stream in batches of 10" in local
+        assert f"[local-aws] put 4 records on dp-{trigger}-InputStream; reading its stream in batches of 10" in local
         assert "[local-aws] batch of 4: 3 processed, retrying from sequence number " in local
-        assert "[local-aws] batch of 1: failed after 3 retries: 1 record(s) skipped, sent to" in local
+        assert "[local-aws] batch of 1: failed after 3 retries: 1 record skipped, sent to" in local
         assert f"[local-aws] messages in queue dp-{trigger}-FailedRecordsQueue (1):" in local
         assert f"[local-aws] items in table dp-{trigger}-OutputTable: 3" in local
         assert '"id": "reading-103", "source": "shardId-' in local
     else:
         # Through the input table's stream: the third line rewrites the first item (a MODIFY).
         local = run([*MAKE, "invoke-local"], project).stderr
-        assert f"[local-aws] wrote 3 item(s) to dp-{trigger}-InputTable; reading its stream in batches of 10" in local
+        assert f"[local-aws] wrote 3 items to dp-{trigger}-InputTable; reading its stream in batches of 10" in local
         assert "[local-aws] batch of 3: 3 processed, checkpoint after it" in local
         assert f"[local-aws] items in table dp-{trigger}-OutputTable: 2" in local
         assert '{"data": {"name": "Ada", "plan": "enterprise", "seats": 50}, "id": "customer-101"' in local

@@ -23,10 +23,9 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
-from generator.runner.cli import main as runner_main
-from generator.runner.config.template import read_functions
-from generator.runner.local.api import LocalApi, serve
+from lambda_runner.cli import main as runner_main
+from lambda_runner.config.template import read_functions
+from lambda_runner.local.api import LocalApi, serve
 
 SCALE = float(os.environ.get("SLSGEN_FUZZ_SCALE", "1"))
 ECHO = """\

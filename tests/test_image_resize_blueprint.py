@@ -170,7 +170,7 @@ def test_quality_does_not_apply_to_png_output(tmp_path):
 
 @pytest.mark.parametrize("version", ["3.10", "3.13"])
 def test_a_python314_project_parses_on_older_pythons(tmp_path, version):
-    """Formatted for 3.14, the blueprint's code and the runner still parse where the Makefile may fall back."""
+    """Formatted for 3.14, the blueprint's code still parses where the Makefile may fall back."""
     python = require_python(version)
     project = generate(tmp_path, "image-resize", "thumbs", "--runtime", "python3.14")
-    run([python, "-m", "compileall", "-q", "src", "tests", "scripts", "lambda_runner"], project)
+    run([python, "-m", "compileall", "-q", "src", "tests", "scripts"], project)

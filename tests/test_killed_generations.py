@@ -26,13 +26,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from lambda_runner.errors import RunnerError
+from lambda_runner.project import package as package_module
+from lambda_runner.project.package import collect_files, remove_stale, replacing, write_zip
 
 from generator import generate_project, render
 from generator.errors import RenderError
 from generator.placement import lock, open_journal, place, recover, remove_workdir
-from generator.runner.errors import RunnerError
-from generator.runner.project import package as package_module
-from generator.runner.project.package import collect_files, remove_stale, replacing, write_zip
 from generator.update import continue_update, update_project
 
 NAME = "app"
@@ -367,14 +367,14 @@ def test_a_run_in_progress_keeps_its_work_folder(tmp_path: Path) -> None:
 def test_rendering_that_fails_midway_writes_nothing(
     tmp_path: Path, states: dict[str, dict[str, bytes]], monkeypatch: pytest.MonkeyPatch, forced: bool
 ) -> None:
-    """Rendering fails after half the files are written (at the runner's copy): the target is as it was."""
+    """Rendering fails after half the files are written (at the runner's wheel): the target is as it was."""
 
     def broken(project: Path) -> None:
-        (project / "lambda_runner").mkdir()
-        (project / "lambda_runner" / "half.py").write_text("# half\n")
+        (project / ".slsgen" / "wheels").mkdir(parents=True)
+        (project / ".slsgen" / "wheels" / "half.whl").write_bytes(b"PK half")
         raise RenderError("the disk is full (simulated)")
 
-    monkeypatch.setattr(render, "copy_runner", broken)
+    monkeypatch.setattr(render, "add_runner_wheel", broken)
     if forced:
         shutil.copytree(earlier_folder(states), tmp_path / NAME, symlinks=True)
     with pytest.raises(RenderError):
@@ -627,7 +627,7 @@ Resources:
 
 
 def package_command(project: Path, dist: Path) -> list[str]:
-    return [sys.executable, "-m", "generator.runner", "package", "-t", str(project / "template.yaml"), "-o", str(dist)]
+    return [sys.executable, "-m", "lambda_runner", "package", "-t", str(project / "template.yaml"), "-o", str(dist)]
 
 
 def dist_files(dist: Path) -> dict[str, bytes]:

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 import yaml
+from lambda_runner.config.template import load_template, merge_globals
 
 from generator import generate_project, new_project
 from generator.errors import InvalidOption, OutputDirInvalid, RenderError, TargetConflict, TargetExists, WriteFailed
-from generator.runner.config.template import load_template, merge_globals
 
 
 def files(folder: Path) -> set[str]:
@@ -68,11 +68,11 @@ def test_default_project_layout(tmp_path):
         "events/hello.json",
         "events/hello-no-name.json",
         "events/bad-query.json",
-        "lambda_runner/__init__.py",
-        "lambda_runner/__main__.py",
-        "lambda_runner/config/template.py",
+        ".slsgen/wheels/requirements.txt",
+        ".slsgen/wheels/slsgen_runner-1.0.0-py3-none-any.whl",
     }
     assert expected <= generated
+    assert not [name for name in generated if name.startswith("lambda_runner/")]  # a dependency, not a copy
     assert not any("__pycache__" in name or ".ruff_cache" in name for name in generated)
     assert list(tmp_path.iterdir()) == [project]  # no temporary folder left beside it
     props = function_properties(project)

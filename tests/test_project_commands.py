@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import json
-import socket
-import subprocess
-import time
-import urllib.request
+import sys
 from pathlib import Path
 
 import pytest
 
-from helpers import SLSGEN, generate, run, slsgen, with_venv
+from helpers import SLSGEN, generate, run, served, slsgen, with_venv
 
 pytestmark = pytest.mark.e2e
 
@@ -28,6 +25,7 @@ def test_invoke_runs_the_project_runner_with_the_project_venv(project):
     assert json.loads(payload["body"]) == {"message": "Hello, Ada!"}
     assert "REPORT RequestId:" in result.stderr
     helper = slsgen("invoke", "--help", cwd=project).stdout
+    assert helper.startswith("usage: slsgen invoke ")  # the project's runner, named as the user called it
     assert "--repeat" in helper
     assert "--isolated" in helper
     assert "examples:" in helper
@@ -43,12 +41,26 @@ def test_invoke_passes_the_runner_exit_code(project):
 def test_invoke_outside_a_project_is_a_one_line_error(tmp_path):
     result = run([*SLSGEN, "invoke"], tmp_path, check=False)
     assert result.returncode == 2
-    assert result.stderr.startswith("error: no generated project here")
+    assert result.stderr.startswith("error: no project here")
     assert len(result.stderr.strip().splitlines()) == 1
 
 
-def test_event_help_has_examples(tmp_path):
-    assert "event s3 put --bucket photos" in slsgen("event", "--help", cwd=tmp_path).stdout
+@pytest.mark.parametrize("command", ["invoke", "start-api", "validate", "package", "event"])
+def test_help_is_printed_outside_a_project_too(tmp_path, command):
+    result = slsgen(command, "--help", cwd=tmp_path)
+    assert result.stdout.startswith(f"usage: slsgen {command} "), result.stdout
+    assert "examples:" in result.stdout
+    assert result.stderr == ""
+
+
+def test_a_venv_without_the_runner_is_a_one_line_error(tmp_path):
+    project = generate(tmp_path, "hello-world", "bare")
+    run([sys.executable, "-m", "venv", "--without-pip", str(project / ".venv")], project)
+    result = run([*SLSGEN, "invoke", "-e", "events/hello.json"], project, check=False)
+    assert result.returncode == 2
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith("error: the environment of ")
+    assert "has no slsgen-runner: run `make install`" in line
 
 
 def test_event_prints_a_sample_event(tmp_path):
@@ -58,33 +70,7 @@ def test_event_prints_a_sample_event(tmp_path):
     assert record["s3"]["object"]["key"] == "uploads/my+photo%2B1.jpg"
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def test_start_api_serves_the_function(project):
-    port = free_port()
-    server = subprocess.Popen(
-        [*SLSGEN, "start-api", "--port", str(port)],
-        cwd=project,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    try:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/hello?name=Grace", timeout=5) as reply:
-                    assert reply.status == 200
-                    assert json.loads(reply.read()) == {"message": "Hello, Grace!"}
-                break
-            except OSError:
-                if time.monotonic() > deadline or server.poll() is not None:
-                    raise
-                time.sleep(0.1)
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
+    status, body = served([*SLSGEN, "start-api", "--port", "{port}"], project, "/hello?name=Grace")
+    assert status == 200
+    assert json.loads(body) == {"message": "Hello, Grace!"}

@@ -1,12 +1,13 @@
 """`slsgen update`: a blueprint's new version merged into a project generated earlier, the user's edits kept.
 
 Every test simulates an slsgen upgrade: the project is generated from a copy of slsgen's data (blueprints,
-skeleton, runner), then that copy is changed in place and its version bumped, so the version the project
+skeleton, the runner's wheel), then that copy is changed in place and its version bumped, so the version the project
 recorded no longer exists anywhere and the merge base can only come from the project's own snapshot.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 import subprocess
@@ -28,14 +29,14 @@ BP = "hello-world"
 
 @pytest.fixture
 def data(tmp_path, monkeypatch):
-    """A private copy of slsgen's blueprints, skeleton and runner, which the tests then "upgrade"."""
+    """A private copy of slsgen's blueprints, skeleton and runner wheel, which the tests then "upgrade"."""
     copy = tmp_path / "slsgen-data"
     shutil.copytree(ROOT / "blueprints", copy / "blueprints")
     shutil.copytree(ROOT / "templates", copy / "templates")
-    shutil.copytree(ROOT / "generator" / "runner", copy / "runner", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(ROOT / "wheels", copy / "wheels")
     monkeypatch.setattr(paths, "builtin_blueprints_dir", lambda: copy / "blueprints")
     monkeypatch.setattr(paths, "skeleton_dir", lambda: copy / "templates")
-    monkeypatch.setattr(paths, "runner_dir", lambda: copy / "runner")
+    monkeypatch.setattr(paths, "runner_wheel", lambda: next((copy / "wheels").glob("*.whl")))
     return copy
 
 
@@ -96,9 +97,9 @@ def test_a_project_keeps_its_generated_files_as_the_merge_base(project):
     base = snapshot.read(project)
     assert base is not None
     assert base[HANDLER].data == (project / HANDLER).read_bytes()
-    assert "lambda_runner/__init__.py" in base
+    assert not [path for path in base if path.startswith(("lambda_runner/", ".slsgen/"))]  # no runner, no wheel
     assert ".slsgen.json" not in base
-    assert set(base) == set(record(project)["files"])
+    assert set(base) == {path for path in record(project)["files"] if not path.startswith(".slsgen/")}
 
 
 def test_clean_merge_keeps_the_users_edits_and_takes_the_blueprints(data, project, monkeypatch, capsys):
@@ -245,15 +246,30 @@ def test_a_dirty_work_tree_is_refused_unless_forced(data, project, monkeypatch, 
     assert "fresh" in (project / "Makefile").read_text()
 
 
-def test_the_vendored_runner_is_updated_too(data, project):
-    (data / "runner" / "errors.py").write_text((data / "runner" / "errors.py").read_text() + "\nFIXED = True\n")
-    plan = update_project(project)
-    assert "lambda_runner/errors.py" in plan.writes
-    assert "FIXED = True" in (project / "lambda_runner/errors.py").read_text()
+def test_a_new_runner_is_a_version_bump_of_the_pin_and_the_wheel(data, project, monkeypatch, capsys):
+    (old,) = (data / "wheels").glob("*.whl")
+    new = old.with_name(old.name.replace("-1.0.0-", "-1.0.1-"))
+    new.write_bytes(old.read_bytes() + b"\0")  # another wheel: another hash
+    old.unlink()
+    edit(project / "pyproject.toml", "line-length = 120", "line-length = 120  # our note")  # a user's edit
+    commit(project)
+    code, out, _ = run_cli(monkeypatch, capsys, "update", str(project))
+    assert code == 0, out
+    assert not [line for line in out.splitlines() if line.startswith(("conflict", "kept"))]
+    pyproject = (project / "pyproject.toml").read_text()
+    assert '"slsgen-runner==1.0.1",' in pyproject
+    assert "# our note" in pyproject
+    assert f'path = ".slsgen/wheels/{new.name}"' in pyproject
+    wheels = sorted(path.name for path in (project / ".slsgen" / "wheels").iterdir())
+    assert wheels == sorted([new.name, "requirements.txt"])  # the old wheel is gone
+    assert (project / ".slsgen" / "wheels" / new.name).read_bytes() == new.read_bytes()
+    pin = (project / ".slsgen" / "wheels" / "requirements.txt").read_text()
+    assert f"slsgen-runner==1.0.1 --hash=sha256:{hashlib.sha256(new.read_bytes()).hexdigest()}" in pin
+    assert ".slsgen/wheels/" + new.name in record(project)["files"]
 
 
 def test_a_project_without_snapshot_uses_a_proven_rerender_or_is_refused(data, project):
-    shutil.rmtree(project / ".slsgen")
+    (project / snapshot.SNAPSHOT).unlink()
     commit(project)
     assert not update_project(project).changes  # same version: re-rendered, digests match the record
     shutil.rmtree(project / ".slsgen", ignore_errors=True)

@@ -1,12 +1,12 @@
 """`validate`'s checks of what would fail only at deploy time: the stack's name in the names derived from it, and
-parameter defaults that are placeholders (generator/runner/project/deploy_checks.py), on generated projects."""
+parameter defaults that are placeholders (runner/lambda_runner/project/deploy_checks.py), on generated projects."""
 
 from __future__ import annotations
 
 import pytest
+from lambda_runner.project.validate import run_checks, validate
 
 import generator
-from generator.runner.project.validate import run_checks, validate
 
 
 def set_stack_name(project, name: str) -> str:

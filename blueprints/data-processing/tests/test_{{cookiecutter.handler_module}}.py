@@ -42,7 +42,6 @@ from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import D
 from botocore.response import StreamingBody
 {%- endif %}
 {%- if trigger != 'schedule' %}
-
 from {{ cookiecutter.runner }}.events.catalog import {{ {'sqs': 'sqs_event', 'sqs-fifo': 'sqs_event', 'kinesis': 'kinesis_event', 'dynamodb': 'dynamodb_event', 's3': 'S3Object, s3_event'}[trigger] }}
 {%- endif %}
 

@@ -20,9 +20,8 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 from botocore.stub import Stubber
-from PIL import Image
-
 from {{ cookiecutter.runner }} import build_event
+from PIL import Image
 
 ORIENTATION = 0x0112  # the EXIF tag
 ALL_EXTENSIONS = frozenset({"jpg", "jpeg", "png", "webp", "gif"})

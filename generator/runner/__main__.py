@@ -1,5 +1,0 @@
-"""`python -m lambda_runner` (in a generated project) or `python -m generator.runner` (in slsgen) runs the CLI."""
-
-from .cli import main
-
-raise SystemExit(main())
