@@ -48,7 +48,7 @@ def test_a_placeholder_skill_id_is_a_warning_until_samconfig_overrides_it(tmp_pa
     out = capsys.readouterr().out
     assert "template.yaml:" in out
     assert "warning: SkillId's default amzn1.ask.skill.00000000-0000-0000-0000-000000000000 is a placeholder" in out
-    assert out.rstrip().endswith("; 1 warning(s) above")
+    assert out.rstrip().endswith("; 1 warning above")
     template = (skill / "template.yaml").read_text(encoding="utf-8")
     assert "Assert: !Not [!Equals [!Ref SkillId, amzn1.ask.skill.00000000-0000-0000-0000-000000000000]]" in template
 
