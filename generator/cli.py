@@ -10,6 +10,7 @@ from __future__ import annotations
 import gc
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
@@ -17,6 +18,7 @@ import typer
 
 from . import __version__, settings
 from .errors import SlsgenError
+from .passthrough import RUNNER_COMMANDS
 
 app = typer.Typer(
     name="slsgen",
@@ -390,48 +392,20 @@ def cache_clear() -> None:
     print(f"removed {folder} ({size / 1e6:.1f} MB)")
 
 
-@app.command(context_settings=PASSTHROUGH)
-def invoke(ctx: typer.Context) -> None:
-    """Invoke the project's function locally, as Lambda would (run inside a generated project).
+def runner_command(name: str) -> Callable[[typer.Context], None]:
+    """The command `name` of `RUNNER_COMMANDS`, for `slsgen --help` and a call through the app (`entry.py` hands the
+    command line over before the app when it can): its arguments are the runner's to parse."""
 
-    Examples:  slsgen invoke -e events/hello.json  |  slsgen invoke --repeat 100  |  slsgen invoke --help
-    """
-    from .passthrough import run_in_project
+    def command(ctx: typer.Context) -> None:
+        from .passthrough import run
 
-    raise typer.Exit(run_in_project("invoke", ctx.args))
+        raise typer.Exit(run(name, ctx.args))
 
-
-@app.command("start-api", context_settings=PASSTHROUGH)
-def start_api(ctx: typer.Context) -> None:
-    """Serve the project's HTTP API locally on 127.0.0.1 (run inside a generated project).
-
-    Example:  slsgen start-api --port 3000
-    """
-    from .passthrough import run_in_project
-
-    raise typer.Exit(run_in_project("start-api", ctx.args))
+    return command
 
 
-@app.command(context_settings=PASSTHROUGH)
-def package(ctx: typer.Context) -> None:
-    """Build the project's deployable zip, dist/<project>.zip, for Lambda's platform, without Docker: [DIR].
-
-    Example:  slsgen package  |  slsgen package path/to/project
-    """
-    from .passthrough import run_in_project
-
-    raise typer.Exit(run_in_project("package", ctx.args))
-
-
-@app.command(context_settings=PASSTHROUGH)
-def validate(ctx: typer.Context) -> None:
-    """Check the project offline (template, SAM transform, handler, limits, IAM, events, CI files): [DIR].
-
-    Example:  slsgen validate  |  slsgen validate path/to/project
-    """
-    from .passthrough import run_in_project
-
-    raise typer.Exit(run_in_project("validate", ctx.args))
+for _name, (_help, _example) in RUNNER_COMMANDS.items():
+    app.command(_name, context_settings=PASSTHROUGH, help=f"{_help}\n\nExample:  {_example}")(runner_command(_name))
 
 
 @app.command("deploy-role")
@@ -449,17 +423,6 @@ def deploy_role_command(
 
     written = refresh_role(directory.resolve(), ci)
     print(f"wrote {written}: deploy it again to apply (the command is at its top)")
-
-
-@app.command(context_settings=PASSTHROUGH)
-def event(ctx: typer.Context) -> None:
-    """Print a realistic sample event: SOURCE KIND [--field value ...].
-
-    Examples:  slsgen event s3 put --bucket photos --key "uploads/my photo.jpg"  |  slsgen event --help
-    """
-    from lambda_runner.cli import main as runner_main
-
-    raise typer.Exit(runner_main(["event", *ctx.args], prog="slsgen"))
 
 
 def main() -> None:

@@ -23,7 +23,7 @@ from rich.tree import Tree
 from . import settings
 from .blueprints import Blueprint, Listed
 from .errors import InvalidOption
-from .options import Question, check_project_name
+from .options import Question
 
 if TYPE_CHECKING:
     from .defaults import Effective
@@ -170,15 +170,6 @@ def choose_blueprint() -> str:
     choices = [str(index) for index in range(1, len(blueprints) + 1)]
     picked = Prompt.ask("Blueprint", choices=choices, default="1", console=err)
     return blueprints[int(picked) - 1].name
-
-
-def ask_name(default: str, max_length: int) -> str:
-    while True:
-        name = Prompt.ask("Project name", default=default, console=err)
-        try:
-            return check_project_name(name, max_length)
-        except InvalidOption as exc:
-            err.print(f"[red]{exc}[/red]")
 
 
 def ask_question(question: Question) -> Any:

@@ -19,7 +19,7 @@ from typing import Any, ParamSpec
 from . import trust as trusted
 from .blueprints import Blueprint, load_blueprint
 from .errors import InvalidOption, OutputDirInvalid, TargetExists, WriteFailed
-from .options import Question, check_env, check_project_name, parse_pairs
+from .options import Question, check_env, check_project_name
 from .placement import new_workdir, open_journal, place, recover, remove_workdir
 from .render import evaluate, render
 from .snapshot import PENDING
@@ -115,7 +115,7 @@ class Generation:
 
 def generate_project(
     blueprint: str | Blueprint,
-    name: str,
+    name: str | None,
     *,
     output_dir: str | os.PathLike[str] = ".",
     options: Mapping[str, Any] | None = None,
@@ -128,17 +128,35 @@ def generate_project(
     """Render `blueprint` into `output_dir/name`; return the project's folder and the stale files it handled.
 
     `options` holds answers by question name (runtime settings such as `memory` and the blueprint's own
-    questions alike); `env` the function's environment variables. A blueprint from an untrusted source that
+    questions alike); `env` the function's environment variables. `ask` prompts for what is not given (and for
+    `name`, when it is None). A blueprint from an untrusted source that
     would run code (its `checks`) is refused unless `trust` (see `trust.require`). With `git`, the project becomes
     a repository with one first commit before it is moved into place (`vcs`: a problem there is a note in
     `Generation.git`, never an error). Raises an `SlsgenError` subclass, with nothing written,
     on any bad input and on any failure of the file system.
     """
     loaded = blueprint if isinstance(blueprint, Blueprint) else load_blueprint(blueprint)
-    trusted.require(loaded.name, loaded.chain, trusted.blueprint_code(loaded), trust)
-    check_project_name(name, loaded.max_name_length)
+    trusted.require(loaded.name, loaded.chain, trusted.blueprint_code(loaded), trust)  # before any prompt
+    project = project_name(loaded, name, ask)
     answers = resolve_answers(loaded, options, env, ask)
-    return generate_into(output_dir, name, lambda workdir: render(loaded, name, answers, workdir), force=force, git=git)
+    return generate_into(
+        output_dir, project, lambda workdir: render(loaded, project, answers, workdir), force=force, git=git
+    )
+
+
+def project_name(blueprint: Blueprint, name: str | None, ask: Ask | None) -> str:
+    """The project's name: `name` checked, else asked (`ask`: it is a question like the others), else refused."""
+    if name is not None:
+        return check_project_name(name, blueprint.max_name_length)
+    if ask is None:
+        raise InvalidOption(f"name the project: slsgen new {blueprint.name} NAME (lowercase letters, digits, hyphens)")
+
+    def check(value: str) -> None:
+        check_project_name(value, blueprint.max_name_length)
+
+    question = Question("project_name", "str", f"my-{blueprint.name}", "Project name", check=check)
+    answer: str = ask(question)
+    return answer
 
 
 def generate_into(
@@ -252,10 +270,3 @@ def remove_created(created: list[Path]) -> None:
                 folder.rmdir()
         except OSError:
             continue
-
-
-def parse_env(pairs: list[str]) -> dict[str, str]:
-    """`--env KEY=VALUE` flags as a dict, checked as Lambda checks them."""
-    env = parse_pairs(pairs, "--env")
-    check_env(env)
-    return env

@@ -100,7 +100,7 @@ def test_show_lists_options_with_defaults_and_allowed_values(tmp_path):
         (
             ["bogus"],
             "No such command 'bogus'; the commands are list, show, new, update, invoke, start-api, package, validate, "
-            "deploy-role, event, blueprint, config, cache.",
+            "event, deploy-role, blueprint, config, cache.",
         ),
         (["bogus"], "(see `slsgen --help`)"),
         (["nw"], "No such command 'nw'. Did you mean 'new'? (see `slsgen --help`)"),
