@@ -12,9 +12,10 @@ import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
+import typer.core
 
 from . import __version__, settings
 from .errors import SlsgenError
@@ -47,6 +48,67 @@ def choices(values: tuple[str, ...], default: str) -> str:
 
 def span(limits: tuple[int, int]) -> str:
     return f"{limits[0]}-{limits[1]}"
+
+
+# The options `new` and `add` share: declared once.
+NoInput = Annotated[bool, typer.Option("--no-input", help="Never prompt; use defaults for what is not given.")]
+SetOption = Annotated[
+    list[str] | None, typer.Option("--set", metavar="KEY=VALUE", help="A blueprint option, KEY=VALUE (repeatable).")
+]
+RuntimeOption = Annotated[
+    str | None, typer.Option(metavar="RUNTIME", help=f"{choices(settings.RUNTIMES, settings.DEFAULT_RUNTIME)}.")
+]
+ArchOption = Annotated[
+    str | None,
+    typer.Option(metavar="ARCH", help=f"{choices(settings.ARCHITECTURES, settings.DEFAULT_ARCHITECTURE)}."),
+]
+MemoryOption = Annotated[str | None, typer.Option(metavar="MB", help=f"Memory in MB, {span(settings.MEMORY_MB)}.")]
+TimeoutOption = Annotated[
+    str | None, typer.Option(metavar="SECONDS", help=f"Timeout in seconds, {span(settings.TIMEOUT_S)}.")
+]
+EnvOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--env",
+        metavar="KEY=VALUE",
+        help="Environment variable KEY=VALUE (repeatable); a key the blueprint sets is refused.",
+    ),
+]
+HandlerOption = Annotated[
+    str | None,
+    typer.Option(metavar="MODULE.FUNCTION", help="module.function (default lambda_function.lambda_handler)."),
+]
+VpcOption = Annotated[bool | None, typer.Option("--vpc/--no-vpc", help="Attach to a VPC (ids as parameters).")]
+TracingOption = Annotated[
+    bool | None, typer.Option("--tracing/--no-tracing", help="AWS X-Ray tracing, with Powertools Tracer.")
+]
+AlarmsOption = Annotated[
+    bool | None,
+    typer.Option("--alarms/--no-alarms", help="CloudWatch alarms notifying an SNS topic (default: on)."),
+]
+LogFormatOption = Annotated[
+    str | None,
+    typer.Option(metavar="FORMAT", help=f"{choices(settings.LOG_FORMATS, settings.DEFAULT_LOG_FORMAT)}."),
+]
+LogLevelOption = Annotated[
+    str | None, typer.Option(metavar="LEVEL", help=f"{choices(settings.LOG_LEVELS, settings.DEFAULT_LOG_LEVEL)}.")
+]
+EphemeralStorageOption = Annotated[
+    str | None,
+    typer.Option(
+        metavar="MB",
+        help=f"Ephemeral storage (the /tmp folder) in MB, {span(settings.EPHEMERAL_STORAGE_MB)}.",
+    ),
+]
+ReservedConcurrencyOption = Annotated[
+    str | None, typer.Option(metavar="INTEGER", help="Reserved concurrent executions (-1: unreserved).")
+]
+PresetOption = Annotated[
+    str | None, typer.Option(metavar="NAME", help="A preset of answers from the config file ([presets.NAME]).")
+]
+TrustOption = Annotated[
+    bool, typer.Option("--trust", help="Let a blueprint from outside slsgen run its code (checks, hooks).")
+]
 
 
 def complete_blueprint(incomplete: str) -> list[str]:
@@ -113,60 +175,21 @@ def new(
     output_dir: Annotated[
         Path, typer.Option("--output-dir", "-o", metavar="DIR", help="Where the project folder goes.")
     ] = Path("."),
-    no_input: Annotated[
-        bool, typer.Option("--no-input", help="Never prompt; use defaults for what is not given.")
-    ] = False,
-    set_: Annotated[
-        list[str] | None, typer.Option("--set", metavar="KEY=VALUE", help="A blueprint option, KEY=VALUE (repeatable).")
-    ] = None,
-    runtime: Annotated[
-        str | None, typer.Option(metavar="RUNTIME", help=f"{choices(settings.RUNTIMES, settings.DEFAULT_RUNTIME)}.")
-    ] = None,
-    arch: Annotated[
-        str | None,
-        typer.Option(metavar="ARCH", help=f"{choices(settings.ARCHITECTURES, settings.DEFAULT_ARCHITECTURE)}."),
-    ] = None,
-    memory: Annotated[str | None, typer.Option(metavar="MB", help=f"Memory in MB, {span(settings.MEMORY_MB)}.")] = None,
-    timeout: Annotated[
-        str | None, typer.Option(metavar="SECONDS", help=f"Timeout in seconds, {span(settings.TIMEOUT_S)}.")
-    ] = None,
-    env: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--env",
-            metavar="KEY=VALUE",
-            help="Environment variable KEY=VALUE (repeatable); a key the blueprint sets is refused.",
-        ),
-    ] = None,
-    handler: Annotated[
-        str | None,
-        typer.Option(metavar="MODULE.FUNCTION", help="module.function (default lambda_function.lambda_handler)."),
-    ] = None,
-    vpc: Annotated[bool | None, typer.Option("--vpc/--no-vpc", help="Attach to a VPC (ids as parameters).")] = None,
-    tracing: Annotated[
-        bool | None, typer.Option("--tracing/--no-tracing", help="AWS X-Ray tracing, with Powertools Tracer.")
-    ] = None,
-    alarms: Annotated[
-        bool | None,
-        typer.Option("--alarms/--no-alarms", help="CloudWatch alarms notifying an SNS topic (default: on)."),
-    ] = None,
-    log_format: Annotated[
-        str | None,
-        typer.Option(metavar="FORMAT", help=f"{choices(settings.LOG_FORMATS, settings.DEFAULT_LOG_FORMAT)}."),
-    ] = None,
-    log_level: Annotated[
-        str | None, typer.Option(metavar="LEVEL", help=f"{choices(settings.LOG_LEVELS, settings.DEFAULT_LOG_LEVEL)}.")
-    ] = None,
-    ephemeral_storage: Annotated[
-        str | None,
-        typer.Option(
-            metavar="MB",
-            help=f"Ephemeral storage (the /tmp folder) in MB, {span(settings.EPHEMERAL_STORAGE_MB)}.",
-        ),
-    ] = None,
-    reserved_concurrency: Annotated[
-        str | None, typer.Option(metavar="INTEGER", help="Reserved concurrent executions (-1: unreserved).")
-    ] = None,
+    no_input: NoInput = False,
+    set_: SetOption = None,
+    runtime: RuntimeOption = None,
+    arch: ArchOption = None,
+    memory: MemoryOption = None,
+    timeout: TimeoutOption = None,
+    env: EnvOption = None,
+    handler: HandlerOption = None,
+    vpc: VpcOption = None,
+    tracing: TracingOption = None,
+    alarms: AlarmsOption = None,
+    log_format: LogFormatOption = None,
+    log_level: LogLevelOption = None,
+    ephemeral_storage: EphemeralStorageOption = None,
+    reserved_concurrency: ReservedConcurrencyOption = None,
     ci: Annotated[
         str | None, typer.Option(metavar="CI", help="github (default: GitHub Actions), gitlab (GitLab CI/CD) or none.")
     ] = None,
@@ -184,12 +207,8 @@ def new(
     ] = False,
     ref: RefOption = None,
     directory: DirectoryOption = None,
-    preset: Annotated[
-        str | None, typer.Option(metavar="NAME", help="A preset of answers from the config file ([presets.NAME]).")
-    ] = None,
-    trust: Annotated[
-        bool, typer.Option("--trust", help="Let a blueprint from outside slsgen run its code (checks, hooks).")
-    ] = False,
+    preset: PresetOption = None,
+    trust: TrustOption = False,
 ) -> None:
     """Generate a project from a blueprint.
 
@@ -201,21 +220,21 @@ def new(
     """
     from . import console, workspace
 
-    flags = {
-        "runtime": runtime,
-        "architecture": arch,
-        "memory": memory,
-        "timeout": timeout,
-        "handler": handler,
-        "vpc": vpc,
-        "tracing": tracing,
-        "alarms": alarms,
-        "log_format": log_format,
-        "log_level": log_level,
-        "ephemeral_storage": ephemeral_storage,
-        "reserved_concurrency": reserved_concurrency,
-        "ci": ci,
-    }
+    flags = runtime_flags(
+        runtime,
+        arch,
+        memory,
+        timeout,
+        handler,
+        vpc,
+        tracing,
+        alarms,
+        log_format,
+        log_level,
+        ephemeral_storage,
+        reserved_concurrency,
+    )
+    flags["ci"] = ci
     interactive = not no_input and sys.stdin.isatty()
     try:
         generation, next_steps = workspace.generate(
@@ -240,6 +259,140 @@ def new(
     console.print_retired(generation.removed, generation.kept)
     for note in (*generation.notes, *([generation.git.note] if generation.git is not None else [])):
         console.print_note(note)
+
+
+def runtime_flags(
+    runtime: str | None,
+    arch: str | None,
+    memory: str | None,
+    timeout: str | None,
+    handler: str | None,
+    vpc: bool | None,
+    tracing: bool | None,
+    alarms: bool | None,
+    log_format: str | None,
+    log_level: str | None,
+    ephemeral_storage: str | None,
+    reserved_concurrency: str | None,
+) -> dict[str, Any]:
+    """The runtime flags of `new` and `add`, by the names of the settings they answer."""
+    return {
+        "runtime": runtime,
+        "architecture": arch,
+        "memory": memory,
+        "timeout": timeout,
+        "handler": handler,
+        "vpc": vpc,
+        "tracing": tracing,
+        "alarms": alarms,
+        "log_format": log_format,
+        "log_level": log_level,
+        "ephemeral_storage": ephemeral_storage,
+        "reserved_concurrency": reserved_concurrency,
+    }
+
+
+class AddCommand(typer.core.TyperCommand):
+    """`slsgen add --help` ends with what each blueprint adds: read from the blueprints when help is asked for."""
+
+    def format_epilog(self, ctx: Any, formatter: Any) -> None:
+        from .blueprints import catalog
+
+        formatter.write_paragraph()
+        formatter.write_text(
+            "What each blueprint adds (its resources go into template.yaml, its files into functions/NAME/):"
+        )
+        with formatter.indentation():
+            for row in catalog():
+                if row.trigger != "-":
+                    formatter.write_text(f"{row.name}: {row.trigger}: {row.description}")
+
+
+@app.command(cls=AddCommand)
+def add(
+    blueprint: Annotated[
+        str,
+        typer.Argument(
+            help="Blueprint name, folder or git URL (see `slsgen list`).", autocompletion=complete_blueprint
+        ),
+    ],
+    name: Annotated[
+        str, typer.Argument(help="The function's name: a slug naming its folder (functions/NAME/) and logical id.")
+    ],
+    project: Annotated[
+        Path, typer.Option("--project", "-C", metavar="DIR", help="The project (default: the one holding this folder).")
+    ] = Path("."),
+    no_input: NoInput = False,
+    set_: SetOption = None,
+    runtime: RuntimeOption = None,
+    arch: ArchOption = None,
+    memory: MemoryOption = None,
+    timeout: TimeoutOption = None,
+    env: EnvOption = None,
+    handler: HandlerOption = None,
+    vpc: VpcOption = None,
+    tracing: TracingOption = None,
+    alarms: AlarmsOption = None,
+    log_format: LogFormatOption = None,
+    log_level: LogLevelOption = None,
+    ephemeral_storage: EphemeralStorageOption = None,
+    reserved_concurrency: ReservedConcurrencyOption = None,
+    ref: RefOption = None,
+    directory: DirectoryOption = None,
+    preset: PresetOption = None,
+    trust: TrustOption = False,
+    force: Annotated[
+        bool,
+        typer.Option("--force", help="Replace a file the addition recomputes (the deploy role) though you changed it."),
+    ] = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Print what would change; write nothing.")] = False,
+) -> None:
+    """Add a function made from a blueprint to the project: its code, tests and sample events in functions/NAME/,
+    its resources and permissions merged into template.yaml (your comments and resources kept), its dependencies,
+    a section of the README, and the deploy role recomputed.
+
+    Examples:
+      slsgen add data-processing orders-worker --set trigger=sqs
+      slsgen add image-resize thumbnails --dry-run
+      slsgen add ./team-api payments --memory 512 --preset prod
+    """
+    from . import console, workspace
+
+    flags = runtime_flags(
+        runtime,
+        arch,
+        memory,
+        timeout,
+        handler,
+        vpc,
+        tracing,
+        alarms,
+        log_format,
+        log_level,
+        ephemeral_storage,
+        reserved_concurrency,
+    )
+    interactive = not no_input and sys.stdin.isatty()
+    try:
+        addition = workspace.add(
+            project,
+            blueprint,
+            name,
+            flags=flags,
+            set_pairs=set_ or [],
+            env_pairs=env or [],
+            interactive=interactive,
+            ref=ref,
+            directory=directory,
+            preset=preset,
+            trust=trust,
+            force=force,
+            dry_run=dry_run,
+        )
+    except KeyboardInterrupt:
+        print(file=sys.stderr)
+        raise typer.Abort from None
+    console.print_added(addition)
 
 
 blueprint_app = typer.Typer(

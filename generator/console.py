@@ -26,6 +26,7 @@ from .errors import InvalidOption
 from .options import Question
 
 if TYPE_CHECKING:
+    from .addition import Addition
     from .defaults import Effective
     from .userconfig import UserConfig
 
@@ -139,6 +140,23 @@ def files(count: int) -> str:
 def print_warning(line: str) -> None:
     """A problem that does not stop the command (a config key that looks like a typo), on stderr."""
     err.print(f"warning: {line}", highlight=False, markup=False, soft_wrap=True)
+
+
+def print_added(addition: Addition) -> None:
+    """What `slsgen add` did (or would do): the function, its files, the template's new resources, and the steps."""
+    would = "would " if addition.dry_run else ""
+    head = f"{'dry run: ' if addition.dry_run else ''}{addition.function_id} ({addition.blueprint})"
+    out.print(f"[bold]{escape(head)}[/bold] {would}add to {addition.project.name}:", highlight=False)
+    for path in addition.added:
+        out.print(f"  {would}add {path}", highlight=False, markup=False)
+    for path in addition.modified:
+        out.print(f"  {would}change {path}", highlight=False, markup=False)
+    out.print(f"template.yaml {would}gain: {', '.join(addition.resources)}", highlight=False, soft_wrap=True)
+    if addition.shared:
+        out.print(f"kept once (the same in both): {', '.join(addition.shared)}", highlight=False, soft_wrap=True)
+    if not addition.dry_run:
+        short = addition.function_id.removesuffix("Function")
+        out.print(f"\nNext: make install test && make invoke FUNCTION={short}", highlight=False)
 
 
 def print_note(note: str) -> None:

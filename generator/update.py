@@ -31,6 +31,7 @@ from typing import Any
 
 from . import records, runner_dependency, settings, snapshot
 from . import trust as trusted
+from .addition import FUNCTIONS, MERGED, attach, recorded_blueprint, render_part, stack_of
 from .blueprints import Blueprint, load_blueprint
 from .cookietemplate import Rendered, render_template
 from .errors import (
@@ -45,7 +46,7 @@ from .merge import has_markers, merge
 from .options import Question
 from .placement import is_project_file, new_workdir, open_journal, place, recover, remove_workdir, unfinished
 from .project import describe, holds_files, resolve_answers
-from .render import evaluate, render
+from .render import evaluate, file_digests, render
 from .sources import ResolvedSource, is_git, resolve
 
 Ask = Callable[[Question], Any]
@@ -240,6 +241,7 @@ def plan_update(
     name = str(record.get("project_name", project.name))
     (workdir / "new").mkdir()
     rendered = render(blueprint, name, answers, workdir / "new")
+    replay_functions(project, record, rendered, workdir, trust)
     theirs = project_files(snapshot.files_of(rendered))
     plan = Plan(
         project=project,
@@ -256,6 +258,41 @@ def plan_update(
     plan.wheels = runner_dependency.wheel_files(rendered)
     plan.writes.update((path, file) for path, file in plan.wheels.items() if current_file(project, path) != file)
     return plan
+
+
+def replay_functions(project: Path, record: Mapping[str, Any], rendered: Path, workdir: Path, trust: bool) -> None:
+    """Add the project's added functions to its new render, in the order they were added, each from its own
+    blueprint's current version (a git one at its recorded ref) with its recorded answers, exactly as `slsgen add`
+    attached them: the new render is then the whole project, and the record says which version each came from."""
+    functions = list(record.get("functions", []))
+    if not functions:
+        return
+    stack_name, ci = stack_of(project), record["answers"].get("ci")
+    entries = []
+    for index, function in enumerate(functions):
+        blueprint = blueprint_source(function["blueprint"], None)
+        trusted.require(blueprint.name, blueprint.chain, trusted.blueprint_code(blueprint), trust)
+        recorded = {key: value for key, value in function.get("answers", {}).items() if key != "env"}
+        given, _ = carried_answers(blueprint, recorded, {})
+        answers = resolve_answers(blueprint, {**given, "ci": ci}, function.get("answers", {}).get("env", {}))
+        (workdir / f"function-{index}").mkdir()
+        part = render_part(
+            blueprint, str(record["project_name"]), function["id"], answers, workdir / f"function-{index}"
+        )
+        files = {path: (rendered / path).read_bytes() for path in MERGED if (rendered / path).is_file()}
+        changes, _ = attach(files, part, function["name"], stack_name, ci)
+        for path, data in changes.items():
+            (rendered / path).parent.mkdir(parents=True, exist_ok=True)
+            (rendered / path).write_bytes(data)
+            if path.startswith(f"{FUNCTIONS}/") and os.access(part / path.split("/", 2)[2], os.X_OK):
+                (rendered / path).chmod(0o755)
+        entries.append({**function, "blueprint": recorded_blueprint(blueprint), "answers": answers})
+    new_record = json.loads((rendered / settings.RECORD_NAME).read_text(encoding="utf-8"))
+    new_record["functions"] = entries
+    (rendered / snapshot.SNAPSHOT).unlink()  # the record's digests are of the project's files, as `render` writes them
+    new_record["files"] = file_digests(rendered)
+    (rendered / settings.RECORD_NAME).write_text(json.dumps(new_record, indent=2) + "\n", encoding="utf-8")
+    snapshot.write(rendered)
 
 
 def merge_all(plan: Plan, base: Mapping[str, snapshot.File], theirs: Mapping[str, snapshot.File]) -> None:

@@ -14,6 +14,7 @@ from .errors import InvalidOption
 from .options import parse_pairs
 
 if TYPE_CHECKING:
+    from .addition import Addition
     from .blueprints import Blueprint
     from .defaults import Effective
     from .project import Ask, Generation
@@ -50,12 +51,12 @@ def generate(
     from .vcs import available
 
     config = userconfig.load()
-    reference = chosen_blueprint(blueprint, interactive)
-    source = resolve(reference, ref, directory)
+    blueprint = chosen_blueprint(blueprint, interactive)
+    source = resolve(blueprint, ref, directory)
     with_git = available() if git is None else git
     if source.kind == "cookiecutter":
         return generate_cookiecutter(
-            source, name, output_dir, flags, set_pairs, config, preset, force, interactive, trust, with_git, reference
+            source, name, output_dir, flags, set_pairs, config, preset, force, interactive, trust, with_git, blueprint
         )
     loaded, given, env = configured(source, config, flags, set_pairs, env_pairs, preset)
     generation = generate_project(
@@ -70,6 +71,47 @@ def generate(
         git=with_git,
     )
     return generation, loaded.next_steps
+
+
+def add(
+    project: Path,
+    blueprint: str,
+    name: str,
+    *,
+    flags: Mapping[str, Any],
+    set_pairs: list[str],
+    env_pairs: list[str],
+    interactive: bool,
+    ref: str | None = None,
+    directory: str | None = None,
+    preset: str | None = None,
+    trust: bool = False,
+    force: bool = False,
+    dry_run: bool = False,
+) -> Addition:
+    """`slsgen add`: the blueprint with the config's defaults and the command line's answers, as for `new`, added as
+    a function of the project that holds `project` (`addition.add_function` does the rest)."""
+    from . import userconfig
+    from .addition import add_function
+    from .sources import resolve
+
+    source = resolve(blueprint, ref, directory)
+    if source.kind == "cookiecutter":
+        raise InvalidOption(
+            f"{blueprint} is a cookiecutter template: slsgen add adds functions made from slsgen blueprints"
+        )
+    loaded, given, env = configured(source, userconfig.load(), flags, set_pairs, env_pairs, preset)
+    return add_function(
+        project,
+        loaded,
+        name,
+        options=given,
+        env=env,
+        ask=prompter(interactive),
+        trust=trust,
+        force=force,
+        dry_run=dry_run,
+    )
 
 
 def chosen_blueprint(blueprint: str | None, interactive: bool) -> str:
