@@ -298,14 +298,9 @@ class AddCommand(typer.core.TyperCommand):
     def format_epilog(self, ctx: Any, formatter: Any) -> None:
         from .blueprints import catalog
 
-        formatter.write_paragraph()
-        formatter.write_text(
-            "What each blueprint adds (its resources go into template.yaml, its files into functions/NAME/):"
-        )
-        with formatter.indentation():
-            for row in catalog():
-                if row.trigger != "-":
-                    formatter.write_text(f"{row.name}: {row.trigger}: {row.description}")
+        rows = [(row.name, f"{row.trigger}: {row.description}") for row in catalog() if row.trigger != "-"]
+        with formatter.section("What each blueprint adds (resources into template.yaml, files into functions/NAME/)"):
+            formatter.write_dl(rows)
 
 
 @app.command(cls=AddCommand)

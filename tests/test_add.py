@@ -270,3 +270,11 @@ def test_update_brings_a_change_to_the_function_made_from_that_blueprint_only(da
 
 def test_the_python_api_is_exported():
     assert generator.add_function is add_function
+
+
+def test_add_help_lists_what_each_blueprint_adds(tmp_path):
+    result = run([*SLSGEN, "add", "--help"], tmp_path)
+    listed = result.stdout.split("What each blueprint adds")[1]
+    for name in BLUEPRINTS:
+        assert f"  {name} " in listed
+    assert "slsgen add data-processing orders-worker --set trigger=sqs\n" in result.stdout
