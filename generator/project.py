@@ -9,6 +9,7 @@ earlier generation's unchanged ones are removed. Every file-system error becomes
 from __future__ import annotations
 
 import inspect
+import json
 import os
 import shutil
 from collections.abc import Callable, Mapping
@@ -16,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ParamSpec
 
+from . import settings
 from . import trust as trusted
 from .blueprints import Blueprint, load_blueprint
 from .errors import InvalidOption, OutputDirInvalid, TargetExists, WriteFailed
@@ -96,6 +98,21 @@ def check_target(target: Path, force: bool) -> None:
             f"{target} exists and is not empty: choose another name or --output-dir, or pass --force to overwrite "
             "the files this blueprint generates (other files are kept)"
         )
+    added = added_functions(target)
+    if added:
+        raise TargetExists(
+            f"{target} has functions added with slsgen add ({', '.join(added)}), which a new generation would drop: "
+            "bring the project up to date with `slsgen update` instead"
+        )
+
+
+def added_functions(target: Path) -> list[str]:
+    """The names of the functions `slsgen add` added to the project in `target` (none when it has no record)."""
+    try:
+        record = json.loads((target / settings.RECORD_NAME).read_text(encoding="utf-8"))
+        return [str(function["name"]) for function in record.get("functions", [])]
+    except (OSError, ValueError, TypeError, KeyError, AttributeError):
+        return []
 
 
 @dataclass(frozen=True)

@@ -278,3 +278,13 @@ def test_add_help_lists_what_each_blueprint_adds(tmp_path):
     for name in BLUEPRINTS:
         assert f"  {name} " in listed
     assert "slsgen add data-processing orders-worker --set trigger=sqs\n" in result.stdout
+
+
+def test_new_force_over_a_project_with_added_functions_is_refused(projects, tmp_path):
+    """A regeneration would drop the added functions: it points at `slsgen update` instead."""
+    project = edited_copy(projects["hello-world"], tmp_path / "base-0")
+    add_function(project, "hello-world", "greeter")
+    before = files_of(project)
+    with pytest.raises(TargetExists, match=r"has functions added with slsgen add \(greeter\)"):
+        generator.new_project("hello-world", "base-0", output_dir=tmp_path, force=True)
+    assert files_of(project) == before
