@@ -33,19 +33,17 @@ from typing import Any
 from . import deploy_role, records, settings, snapshot, stack
 from . import trust as trusted
 from .blueprints import Blueprint, load_blueprint
-from .errors import InvalidOption, NotAProject, SlsgenError, TargetExists, WriteFailed
+from .errors import InvalidOption, NotAProject, TargetExists, WriteFailed
 from .options import check_project_name
 from .placement import (
     is_project_file,
     locked,
-    new_workdir,
     open_journal,
     place_files,
     recover,
-    remove_workdir,
     unfinished,
 )
-from .project import Ask, describe, holds_files, resolve_answers
+from .project import Ask, in_workdir, resolve_answers
 from .render import render
 
 FUNCTIONS = "functions"
@@ -133,24 +131,14 @@ def add_function(
     trusted.require(loaded.name, loaded.chain, trusted.blueprint_code(loaded), trust)
     check_function_name(root, record, name)
     answers = resolve_answers(loaded, {**dict(options or {}), "ci": record["answers"].get("ci")}, env, ask)
-    try:
-        workdir, held = new_workdir(root.parent, f".{root.name}.slsgen-add-")
-    except OSError as exc:
-        raise WriteFailed(f"cannot write beside {root}: {describe(exc)}; nothing was changed") from None
-    try:
+
+    def run(workdir: Path) -> Plan:
         plan = plan_addition(root, record, loaded, name, answers, workdir, force)
         if not dry_run:
             place_addition(root, plan.files, workdir)
-    except BaseException as exc:
-        if not holds_files(workdir / "replaced"):
-            remove_workdir(workdir)
-        if isinstance(exc, OSError) and not isinstance(exc, SlsgenError):
-            raise WriteFailed(f"adding {name} failed: {describe(exc)}; nothing was changed") from None
-        raise
-    finally:
-        if held is not None:
-            os.close(held)
-    remove_workdir(workdir)
+        return plan
+
+    plan = in_workdir(root, "add", f"adding {name}", run)
     return dataclasses.replace(plan.addition, dry_run=dry_run)
 
 

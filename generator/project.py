@@ -15,12 +15,12 @@ import shutil
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ParamSpec
+from typing import Any, ParamSpec, TypeVar
 
 from . import settings
 from . import trust as trusted
 from .blueprints import Blueprint, load_blueprint
-from .errors import InvalidOption, OutputDirInvalid, TargetExists, WriteFailed
+from .errors import InvalidOption, OutputDirInvalid, SlsgenError, TargetExists, WriteFailed
 from .options import Question, check_env, check_project_name
 from .placement import new_workdir, open_journal, place, recover, remove_workdir
 from .render import evaluate, render
@@ -29,6 +29,7 @@ from .vcs import GitResult, init_repository
 
 Ask = Callable[[Question], Any]
 P = ParamSpec("P")
+T = TypeVar("T")
 
 
 def resolve_answers(
@@ -236,6 +237,33 @@ def generate_into(
     remove_workdir(workdir)
     notes = (f"discarded the update of {home.name} that waited for `slsgen update --continue`",) if pending else ()
     return Generation(where / str(name), retired.removed, retired.kept, repository, notes)
+
+
+def in_workdir(project: Path, task: str, doing: str, action: Callable[[Path], T]) -> T:
+    """Run `action` with a temporary folder beside the existing `project` (`.NAME.slsgen-TASK-*`: the same file
+    system, so placing is renames; the name recovery looks for).
+
+    The folder is held locked while it is in use, so that a run that starts meanwhile leaves it alone, and
+    removed afterwards, unless a placement failed and could not put everything back: then it holds the user's
+    originals, and the error names it. An OSError is one line, `doing` what failed.
+    """
+    try:
+        workdir, held = new_workdir(project.parent, f".{project.name}.slsgen-{task}-")
+    except OSError as exc:
+        raise WriteFailed(f"cannot write beside {project}: {describe(exc)}; nothing was changed") from None
+    try:
+        result = action(workdir)
+    except BaseException as exc:
+        if not holds_files(workdir / "replaced"):
+            remove_workdir(workdir)
+        if isinstance(exc, OSError) and not isinstance(exc, SlsgenError):
+            raise WriteFailed(f"{doing} failed: {describe(exc)}; nothing was changed") from None
+        raise
+    finally:
+        if held is not None:
+            os.close(held)
+    remove_workdir(workdir)  # the placement is done: the originals it replaced are history
+    return result
 
 
 def prepare_target(parent: Path, name: str, force: bool) -> Path:

@@ -44,8 +44,8 @@ from .errors import (
 )
 from .merge import has_markers, merge
 from .options import Question
-from .placement import is_project_file, new_workdir, open_journal, place, recover, remove_workdir, unfinished
-from .project import describe, holds_files, resolve_answers
+from .placement import is_project_file, open_journal, place, recover, unfinished
+from .project import describe, in_workdir, resolve_answers
 from .render import evaluate, file_digests, render
 from .sources import ResolvedSource, is_git, resolve
 
@@ -494,32 +494,6 @@ def recover_project(project: Path) -> None:
         raise WriteFailed(f"cannot use {project.parent}: {describe(exc)}") from None
 
 
-def in_workdir(project: Path, action: Callable[[Path], Any]) -> Any:
-    """Run `action` with a temporary folder beside the project (same file system: placing is renames).
-
-    The folder is held locked while it is in use, so that a run that starts meanwhile leaves it alone, and
-    removed afterwards, unless a placement failed and could not put everything back: then it holds the user's
-    originals, and the error names it.
-    """
-    try:
-        workdir, held = new_workdir(project.parent, f".{project.name}.slsgen-update-")
-    except OSError as exc:
-        raise WriteFailed(f"cannot write beside {project}: {describe(exc)}; nothing was changed") from None
-    try:
-        result = action(workdir)
-    except BaseException as exc:
-        if not holds_files(workdir / "replaced"):
-            remove_workdir(workdir)
-        if isinstance(exc, OSError):
-            raise WriteFailed(f"updating {project} failed: {describe(exc)}; nothing was changed") from None
-        raise
-    finally:
-        if held is not None:
-            os.close(held)
-    remove_workdir(workdir)  # the placement is done: the originals it replaced are history
-    return result
-
-
 def update_project(
     directory: str | os.PathLike[str] = ".",
     *,
@@ -563,7 +537,7 @@ def update_project(
             apply(plan, workdir)
         return plan
 
-    result: Plan = in_workdir(project, run)
+    result: Plan = in_workdir(project, "update", f"updating {project}", run)
     return result
 
 
@@ -592,7 +566,7 @@ def continue_update(directory: str | os.PathLike[str] = ".") -> Plan:
         place_journaled(staging, project, workdir, discard=(PENDING,))  # the records and pending's end: one step
         return plan
 
-    result: Plan = in_workdir(project, run)
+    result: Plan = in_workdir(project, "update", f"updating {project}", run)
     return result
 
 
