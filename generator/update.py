@@ -77,6 +77,7 @@ class Plan:
     record: bytes = b""
     base: bytes = b""
     wheels: dict[str, snapshot.File] = field(default_factory=dict)  # the runner's wheel and pin (never merged)
+    functions: list[tuple[str, str, str, str]] = field(default_factory=list)  # added: name, blueprint, old, new
 
     @property
     def changes(self) -> bool:
@@ -241,7 +242,7 @@ def plan_update(
     name = str(record.get("project_name", project.name))
     (workdir / "new").mkdir()
     rendered = render(blueprint, name, answers, workdir / "new")
-    replay_functions(project, record, rendered, workdir, trust)
+    functions = replay_functions(project, record, rendered, workdir, trust)
     theirs = project_files(snapshot.files_of(rendered))
     plan = Plan(
         project=project,
@@ -254,21 +255,25 @@ def plan_update(
         record=(rendered / settings.RECORD_NAME).read_bytes(),
         base=(rendered / snapshot.SNAPSHOT).read_bytes(),
     )
+    plan.functions = functions
     merge_all(plan, base, theirs)
     plan.wheels = runner_dependency.wheel_files(rendered)
     plan.writes.update((path, file) for path, file in plan.wheels.items() if current_file(project, path) != file)
     return plan
 
 
-def replay_functions(project: Path, record: Mapping[str, Any], rendered: Path, workdir: Path, trust: bool) -> None:
+def replay_functions(
+    project: Path, record: Mapping[str, Any], rendered: Path, workdir: Path, trust: bool
+) -> list[tuple[str, str, str, str]]:
     """Add the project's added functions to its new render, in the order they were added, each from its own
     blueprint's current version (a git one at its recorded ref) with its recorded answers, exactly as `slsgen add`
     attached them: the new render is then the whole project, and the record says which version each came from."""
     functions = list(record.get("functions", []))
     if not functions:
-        return
+        return []
     stack_name, ci = stack_of(project), record["answers"].get("ci")
-    entries = []
+    entries: list[dict[str, Any]] = []
+    versions: list[tuple[str, str, str, str]] = []
     for index, function in enumerate(functions):
         blueprint = blueprint_source(function["blueprint"], None)
         trusted.require(blueprint.name, blueprint.chain, trusted.blueprint_code(blueprint), trust)
@@ -287,12 +292,16 @@ def replay_functions(project: Path, record: Mapping[str, Any], rendered: Path, w
             if path.startswith(f"{FUNCTIONS}/") and os.access(part / path.split("/", 2)[2], os.X_OK):
                 (rendered / path).chmod(0o755)
         entries.append({**function, "blueprint": recorded_blueprint(blueprint), "answers": answers})
+        versions.append(
+            (function["name"], blueprint.name, str(function["blueprint"].get("version")), blueprint.version)
+        )
     new_record = json.loads((rendered / settings.RECORD_NAME).read_text(encoding="utf-8"))
     new_record["functions"] = entries
     (rendered / snapshot.SNAPSHOT).unlink()  # the record's digests are of the project's files, as `render` writes them
     new_record["files"] = file_digests(rendered)
     (rendered / settings.RECORD_NAME).write_text(json.dumps(new_record, indent=2) + "\n", encoding="utf-8")
     snapshot.write(rendered)
+    return versions
 
 
 def merge_all(plan: Plan, base: Mapping[str, snapshot.File], theirs: Mapping[str, snapshot.File]) -> None:
@@ -581,6 +590,9 @@ def report(plan: Plan, *, dry_run: bool = False, check: bool = False) -> list[st
         ]
     would = "would " if dry_run else ""
     lines = [f"{'dry run: ' if dry_run else ''}{plan.project.name}: {versions}"]
+    lines += [
+        f"function {name}: {blueprint} {old} -> {new}" for name, blueprint, old, new in plan.functions if old != new
+    ]
     lines += [
         f"new question {name} = {value!r} (change it with --set {name}=...)"
         for name, value in plan.new_questions.items()

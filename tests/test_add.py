@@ -252,9 +252,10 @@ def test_update_brings_a_change_to_the_function_made_from_that_blueprint_only(da
     manifest = data / "blueprints" / "data-processing" / "blueprint.yaml"
     manifest.write_text(manifest.read_text().replace("version: 1.0.0", "version: 1.1.0"))
     hello = (project / "src" / "lambda_function.py").read_bytes()
-    from generator.update import update_project
+    from generator.update import report, update_project
 
     plan = update_project(project, force=True)
+    assert "function orders-worker: data-processing 1.0.0 -> 1.1.0" in report(plan)
     assert plan.writes.keys() >= {"functions/orders-worker/src/lambda_function.py"}
     assert (
         (project / "functions" / "orders-worker" / "src" / "lambda_function.py")
