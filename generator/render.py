@@ -312,7 +312,7 @@ def write_events(blueprint: Blueprint, project: Path, context: dict[str, Any]) -
 
 
 def runner_version() -> str:
-    """The version of the runner's wheel: `slsgen_runner-1.0.0-py3-none-any.whl` gives 1.0.0."""
+    """The version of the runner's wheel: `slsgen_runner-1.1.0-py3-none-any.whl` gives 1.1.0."""
     return paths.runner_wheel().name.split("-")[1]
 
 
