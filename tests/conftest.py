@@ -109,9 +109,9 @@ def shared_venv(tmp_path_factory: pytest.TempPathFactory) -> Callable[[Path], Pa
 
     def venv_for(project: Path) -> Path:
         pyproject = tomllib.loads((project / "pyproject.toml").read_text(encoding="utf-8"))
-        requirements = [project / "src" / "requirements.txt", *(project / "functions").glob("*/requirements.txt")]
+        requirements = [project / "src" / "requirements.txt", *(project / "functions").glob("*/src/requirements.txt")]
         inputs = [
-            # every function's requirements (functions/NAME/ of a project with several), comments aside
+            # every function's requirements (functions/NAME/src/ of a project with several), comments aside
             sorted(
                 {
                     line.split("#", 1)[0].strip()

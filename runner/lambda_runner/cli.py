@@ -189,7 +189,7 @@ def chosen_function(
     functions: dict[str, FunctionConfig], reference: str | None, event: str | None, log: TextIO
 ) -> FunctionConfig:
     """The function named, or the only one; with several and none named, the one whose events folder holds the
-    event file (`-e events/orders-worker/x.json`: the function of functions/orders-worker/)."""
+    event file (`-e functions/orders-worker/events/x.json`: the function of functions/orders-worker/)."""
     if reference is None and len(functions) > 1 and event not in (None, "-"):
         found = owners({name: function.events_dir for name, function in functions.items()}, Path(event))
         if len(found) == 1:

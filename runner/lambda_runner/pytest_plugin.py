@@ -4,8 +4,8 @@ Installing the runner enables it (a `pytest11` entry point). The project folder 
 pyproject.toml is), which holds template.yaml and events/; under a root folder without a SAM template (another
 project in the same environment) the plugin stays out of the way: its autouse fixture changes nothing.
 
-In a project with several functions each test gets the function whose tests folder holds it (`tests/NAME/` for
-the function of `functions/NAME/`, the rest of `tests/` for the first function: `FunctionConfig.tests_dir`), so
+In a project with several functions each test gets the function whose tests folder holds it (`functions/NAME/tests/`
+for the function of `functions/NAME/src/`, `tests/` for the first function: `FunctionConfig.tests_dir`), so
 no folder needs a conftest; override `function_config` in a conftest to choose otherwise. Fixtures:
 
 - `function_config`: the function as template.yaml describes it (`FunctionConfig`: name, handler, runtime,
@@ -18,7 +18,7 @@ no folder needs a conftest; override `function_config` in a conftest to choose o
   other functions' code folders are out of `sys.modules` (and their folders off `sys.path`).
 - `lambda_context`: a `LambdaContext` with every attribute of the real one, counting down from Timeout.
 - `load_event`: `load_event("hello.json")` reads the function's events folder (events/hello.json; a function of
-  functions/NAME/ reads events/NAME/), a fresh copy each call.
+  functions/NAME/src/ reads functions/NAME/events/), a fresh copy each call.
 - `local_aws`: moto's in-memory AWS (`mock_aws`) for the test, with the template's buckets, queues, streams,
   tables and topics created under the names the function's environment uses. It yields a `TemplateResources`:
   `.names` and `.arns`, by logical id (`local_aws.names["SourceBucket"]`). Needs moto (and boto3).

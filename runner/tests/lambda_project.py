@@ -165,7 +165,7 @@ Resources:
   OrdersWorkerFunction:
     Type: AWS::Serverless::Function
     Properties:
-      CodeUri: functions/orders-worker/
+      CodeUri: functions/orders-worker/src/
       Environment:
         Variables:
           ORDERS_QUEUE: !GetAtt OrdersQueue.QueueName
@@ -187,7 +187,7 @@ Resources:
 def write_two_functions(root: Path, *, worker_events: str = "") -> Path:
     """A project with two functions, each with its own `lambda_function.py` and `helpers.py` (of different
     contents), in the layout of several functions: HelloFunction (src/, HTTP API GET /hello, events/, tests/) and
-    OrdersWorkerFunction (functions/orders-worker/, an SQS queue, events/orders-worker/, tests/orders-worker/).
+    OrdersWorkerFunction (functions/orders-worker/src/, an SQS queue, functions/orders-worker/events/ and tests/).
     `worker_events` adds YAML events to the worker's `Events`."""
     from lambda_runner import build_event
 
@@ -195,11 +195,13 @@ def write_two_functions(root: Path, *, worker_events: str = "") -> Path:
         "src/lambda_function.py": HELLO_HANDLER,
         "src/helpers.py": 'WHO = "hello"\n',
         "src/requirements.txt": "# none\n",
-        "functions/orders-worker/lambda_function.py": WORKER_HANDLER,
-        "functions/orders-worker/helpers.py": 'WHO = "orders-worker"\n',
-        "functions/orders-worker/requirements.txt": "# none\n",
+        "functions/orders-worker/src/lambda_function.py": WORKER_HANDLER,
+        "functions/orders-worker/src/helpers.py": 'WHO = "orders-worker"\n',
+        "functions/orders-worker/src/requirements.txt": "# none\n",
         "events/hello.json": json.dumps(build_event("apigw-http", "request", path="/hello"), indent=2),
-        "events/orders-worker/orders.json": json.dumps(build_event("sqs", "message", body=["one", "fail"]), indent=2),
+        "functions/orders-worker/events/orders.json": json.dumps(
+            build_event("sqs", "message", body=["one", "fail"]), indent=2
+        ),
         "template.yaml": TWO_FUNCTIONS.format(
             runtime=RUNTIME, worker_events=textwrap.indent(textwrap.dedent(worker_events), " " * 8)
         ),

@@ -1,9 +1,9 @@
 """A project with several functions: every command knows them all, and each finds its own files.
 
 The project (`lambda_project.write_two_functions`) is the layout `slsgen add` makes: HelloFunction (HTTP) in
-src/ with events/ and tests/, OrdersWorkerFunction (SQS) in functions/orders-worker/ with events/orders-worker/
-and tests/orders-worker/. Both have a `lambda_function.py` and a `helpers.py` of their own, so that a module of
-one function that stood in for the other's would show in the answers.
+src/ with events/ and tests/, OrdersWorkerFunction (SQS) in functions/orders-worker/src/ with its events/ and
+tests/ beside (functions/orders-worker/). Both have a `lambda_function.py` and a `helpers.py` of their own, so that
+a module of one function that stood in for the other's would show in the answers.
 """
 
 from __future__ import annotations
@@ -78,8 +78,11 @@ def test_each_function_knows_its_folders(project: Path) -> None:
     hello, worker = read_functions(project / "template.yaml").values()
     assert (hello.folder, hello.events_dir, hello.tests_dir) == ("", project / "events", project / "tests")
     assert worker.folder == "orders-worker"
-    assert (worker.events_dir, worker.tests_dir) == (project / "events/orders-worker", project / "tests/orders-worker")
-    assert worker.code_dir == (project / "functions/orders-worker").resolve()
+    assert (worker.events_dir, worker.tests_dir) == (
+        project / "functions/orders-worker/events",
+        project / "functions/orders-worker/tests",
+    )
+    assert worker.code_dir == (project / "functions/orders-worker/src").resolve()
     assert [path.name for path in hello.sample_events()] == ["hello.json"]  # not the worker's, one folder down
     assert [path.name for path in worker.sample_events()] == ["orders.json"]
 
@@ -103,8 +106,11 @@ def test_invoke_needs_a_function_and_lists_them(project: Path) -> None:
 def test_invoke_of_a_named_function_runs_its_code_on_its_first_sample_event(project: Path) -> None:
     result = runner(project, "invoke", "OrdersWorker")
     assert result.returncode == 0, result.stderr
-    assert "note: no event given: using events/orders-worker/orders.json, the first sample event" in result.stderr
-    event = json.loads((project / "events/orders-worker/orders.json").read_text())
+    assert (
+        "note: no event given: using functions/orders-worker/events/orders.json, the first sample event"
+        in result.stderr
+    )
+    event = json.loads((project / "functions/orders-worker/events/orders.json").read_text())
     assert response(result) == {"batchItemFailures": [{"itemIdentifier": event["Records"][1]["messageId"]}]}
 
     result = runner(project, "invoke", "hello")
@@ -114,10 +120,11 @@ def test_invoke_of_a_named_function_runs_its_code_on_its_first_sample_event(proj
 
 
 def test_an_event_in_a_functions_events_folder_picks_that_function(project: Path) -> None:
-    result = runner(project, "invoke", "-e", "events/orders-worker/orders.json")
+    result = runner(project, "invoke", "-e", "functions/orders-worker/events/orders.json")
     assert result.returncode == 0, result.stderr
-    assert "note: invoking OrdersWorkerFunction, the function whose sample events are in events/orders-worker/\n" in (
-        result.stderr
+    assert (
+        "note: invoking OrdersWorkerFunction, the function whose sample events are in functions/orders-worker/events/\n"
+        in (result.stderr)
     )
     assert "batchItemFailures" in response(result)  # type: ignore[operator]
     result = runner(project, "invoke", "-e", "events/hello.json")
@@ -129,12 +136,15 @@ def test_an_event_in_a_functions_events_folder_picks_that_function(project: Path
 
 def test_functions_lists_each_functions_sample_events_for_make_invoke(project: Path) -> None:
     result = runner(project, "functions", "--events")
-    assert (result.returncode, result.stdout) == (0, "events/hello.json\nevents/orders-worker/orders.json\n")
-    assert runner(project, "functions", "--events", "orders-worker").stdout == "events/orders-worker/orders.json\n"
-    (project / "events/orders-worker/orders.json").unlink()
+    assert (result.returncode, result.stdout) == (0, "events/hello.json\nfunctions/orders-worker/events/orders.json\n")
+    assert (
+        runner(project, "functions", "--events", "orders-worker").stdout
+        == "functions/orders-worker/events/orders.json\n"
+    )
+    (project / "functions/orders-worker/events/orders.json").unlink()
     result = runner(project, "functions", "--events", "OrdersWorker")
     assert (result.returncode, result.stdout) == (0, "")
-    assert result.stderr == "note: OrdersWorkerFunction has no sample events (events/orders-worker/*.json)\n"
+    assert result.stderr == "note: OrdersWorkerFunction has no sample events (functions/orders-worker/events/*.json)\n"
     result = runner(project, "functions", "--events", "Nope")
     assert (result.returncode, result.stderr) == (
         2,
@@ -199,11 +209,11 @@ def test_worker(handler, load_event, lambda_context, function_config, function_e
     assert function_config.logical_id == "OrdersWorkerFunction"
     assert function_environment["ORDERS_QUEUE"] == "proj-OrdersQueue" and "GREETING" not in function_environment
     assert lambda_context.function_name == "proj-OrdersWorkerFunction"
-    event = load_event("orders.json")  # events/orders-worker/orders.json
+    event = load_event("orders.json")  # functions/orders-worker/events/orders.json
     failed = event["Records"][1]["messageId"]
     assert handler(event, lambda_context) == {"batchItemFailures": [{"itemIdentifier": failed}]}
     module = sys.modules[handler.__module__]
-    assert module.__file__.endswith("functions/orders-worker/lambda_function.py")
+    assert module.__file__.endswith("functions/orders-worker/src/lambda_function.py")
     assert sys.modules["helpers"].WHO == "orders-worker"
 
 
@@ -213,23 +223,26 @@ def test_the_worker_answers_with_its_own_helpers(handler, lambda_context):
 
 
 def test_each_test_folder_gets_its_functions_fixtures_and_modules(pytester: pytest.Pytester, project: Path) -> None:
-    """Test files of the same name in tests/a_first/ and tests/orders-worker/ (importlib mode), no conftest per
-    folder; the worker's tests run between the hello function's, so each function's modules come and go."""
+    """Test files of the same name in tests/a_first/ and functions/orders-worker/tests/ (importlib mode), no conftest
+    per folder; the worker's tests run between the hello function's, so each function's modules come and go."""
     root = pytester.path / "proj"
     _copy(project, root)
     (root / "pyproject.toml").write_text(
-        '[tool.pytest.ini_options]\ntestpaths = ["tests"]\npythonpath = ["src", "."]\n'
+        '[tool.pytest.ini_options]\ntestpaths = ["tests", "functions"]\npythonpath = ["src", "."]\n'
         'addopts = "--import-mode=importlib"\n'
     )
-    for folder in ("tests/a_first", "tests/orders-worker"):  # a_first/: the hello function's (not a function's)
+    for folder in (
+        "tests/a_first",
+        "functions/orders-worker/tests",
+    ):  # a_first/: the hello function's (not a function's)
         (root / folder).mkdir(parents=True)
     (root / "tests/a_first/test_lambda_function.py").write_text(HELLO_TESTS)
-    (root / "tests/orders-worker/test_lambda_function.py").write_text(WORKER_TESTS)
+    (root / "functions/orders-worker/tests/test_lambda_function.py").write_text(WORKER_TESTS)
     (root / "tests/test_zz_again.py").write_text(HELLO_TESTS.replace("def test_the_workers", "def _not_again"))
     options = ["-p", "no:xdist", "-p", "no:cacheprovider", "-c", "proj/pyproject.toml", "--rootdir", "proj"]
-    result = pytester.runpytest_subprocess(*options, "proj/tests", "-v")
+    result = pytester.runpytest_subprocess(*options, "proj/tests", "proj/functions", "-v")
     result.assert_outcomes(passed=5)
-    assert re.search(r"tests/orders-worker/test_lambda_function\.py::test_worker PASSED", result.stdout.str())
+    assert re.search(r"functions/orders-worker/tests/test_lambda_function\.py::test_worker PASSED", result.stdout.str())
 
 
 def _copy(project: Path, root: Path) -> None:
@@ -245,9 +258,9 @@ def _copy(project: Path, root: Path) -> None:
     [
         ("src/", "src/", "*tests/test_x.py is in the tests folder of several functions (HelloFunction, Orders*"),
         (
-            "functions/hello/",
-            "functions/orders-worker/",
-            "*tests/test_x.py is in no function's tests folder (tests/hello/, tests/orders-worker/)*",
+            "functions/hello/src/",
+            "functions/orders-worker/src/",
+            "*tests/test_x.py is in no function's tests folder (functions/hello/tests/, functions/orders-worker/t*",
         ),
     ],
 )
@@ -258,7 +271,7 @@ def test_a_test_in_no_single_functions_folder_is_told_where_to_go(
     _copy(project, root)
     template = root / "template.yaml"
     text = template.read_text().replace("    CodeUri: src/\n", f"    CodeUri: {hello_code}\n", 1)
-    template.write_text(text.replace("CodeUri: functions/orders-worker/", f"CodeUri: {worker_code}"))
+    template.write_text(text.replace("CodeUri: functions/orders-worker/src/", f"CodeUri: {worker_code}"))
     (root / "pyproject.toml").write_text('[tool.pytest.ini_options]\ntestpaths = ["tests"]\n')
     (root / "tests").mkdir()
     (root / "tests/test_x.py").write_text("def test_x(function_config):\n    pass\n")
@@ -323,7 +336,7 @@ def test_each_zip_holds_its_own_functions_requirements(
     monkeypatch.setenv("PIP_FIND_LINKS", str(index))
     monkeypatch.setenv("PIP_CONFIG_FILE", "/dev/null")
     (project / "src/requirements.txt").write_text("hellodep==1.0\n")
-    (project / "functions/orders-worker/requirements.txt").write_text("workerdep==1.0\n")
+    (project / "functions/orders-worker/src/requirements.txt").write_text("workerdep==1.0\n")
     result = runner(project, "package", timeout=300)
     assert result.returncode == 0, result.stderr
     for name, dependency, other in (
@@ -335,7 +348,7 @@ def test_each_zip_holds_its_own_functions_requirements(
         assert f"{dependency}/__init__.py" in names
         assert not any(entry.startswith(other) for entry in names)
 
-    (project / "functions/orders-worker/requirements.txt").write_text("missingdep==1.0\n")
+    (project / "functions/orders-worker/src/requirements.txt").write_text("missingdep==1.0\n")
     result = runner(project, "package", timeout=300)
     assert result.returncode == 2
     assert "error: no binary wheel of missingdep==1.0 for " in result.stderr
@@ -351,22 +364,23 @@ def test_validate_checks_every_function_and_each_folders_events_against_its_own_
     assert result.returncode == 0, result.stdout + result.stderr
     assert result.stdout.splitlines()[-1] == "validate: OK (template.yaml: 2 functions, 2 event files, 0 CI files)"
 
-    (project / "events/orders-worker/http.json").write_text((project / "events/hello.json").read_text())
-    (project / "events/sqs.json").write_text((project / "events/orders-worker/orders.json").read_text())
+    (project / "functions/orders-worker/events/http.json").write_text((project / "events/hello.json").read_text())
+    (project / "events/sqs.json").write_text((project / "functions/orders-worker/events/orders.json").read_text())
     text = template.read_text().replace("Runtime: python3.13", "Runtime: python3.9")  # in Globals: both functions'
     template.write_text(
         text.replace(
-            "CodeUri: functions/orders-worker/\n",
-            "CodeUri: functions/orders-worker/\n      Handler: lambda_function.missing\n",
+            "CodeUri: functions/orders-worker/src/\n",
+            "CodeUri: functions/orders-worker/src/\n      Handler: lambda_function.missing\n",
         )
     )
     result = runner(project, "validate", timeout=300)
     assert result.returncode == 1
     problems = result.stdout.splitlines()
     assert problems[:3] == [
-        "events/orders-worker/http.json: not an event of the function's trigger (as SQS: no Records list of records)",
         "events/sqs.json: not an event of the function's trigger (as HttpApi: no version)",
-        "functions/orders-worker/lambda_function.py: no function missing at the top level of lambda_function "
+        "functions/orders-worker/events/http.json: not an event of the function's trigger "
+        "(as SQS: no Records list of records)",
+        "functions/orders-worker/src/lambda_function.py: no function missing at the top level of lambda_function "
         "(Handler 'lambda_function.missing')",
     ]
     deprecated = [line for line in problems if line.startswith("template.yaml:7: Runtime python3.9 was deprecated")]

@@ -8,8 +8,9 @@ it creates those resources, so that code and resources agree.
 
 A project may hold several functions; where each one's files are is written once, here (`FunctionConfig.folder`,
 `.events_dir`, `.tests_dir`): the project's first function has its code in `src/` (or any CodeUri but the one
-below), its sample events in `events/` and its tests in `tests/`; a function with `CodeUri: functions/NAME/` has
-them in `events/NAME/` and `tests/NAME/`. A command that acts on one function takes a reference to it
+below), its sample events in `events/` and its tests in `tests/`; a function with `CodeUri: functions/NAME/src/`
+(what `slsgen add` makes) is a folder of its own, with them in `functions/NAME/events/` and `functions/NAME/tests/`.
+A command that acts on one function takes a reference to it
 (`select_function`): its logical id in any case, with or without the `Function` suffix, or its folder name.
 """
 
@@ -28,7 +29,7 @@ if TYPE_CHECKING:
     from collections.abc import Mapping
 
 FUNCTION_TYPE = "AWS::Serverless::Function"
-FUNCTIONS_DIR = "functions"  # `CodeUri: functions/NAME/`: a function of its own folder, events/NAME/ and tests/NAME/
+FUNCTIONS_DIR = "functions"  # `CodeUri: functions/NAME/src/`: a function in a folder of its own, functions/NAME/
 EVENTS_DIR = "events"
 TESTS_DIR = "tests"
 
@@ -297,12 +298,12 @@ class FunctionConfig:
 
     @property
     def events_dir(self) -> Path:
-        """Where the function's sample events are: `events/`, or `events/NAME/` for `functions/NAME/`."""
+        """Where the function's sample events are: `events/`, or `functions/NAME/events/`."""
         return folder_of(self.project_dir, EVENTS_DIR, self.folder)
 
     @property
     def tests_dir(self) -> Path:
-        """Where the function's tests are: `tests/` (less the other functions' folders), or `tests/NAME/`."""
+        """Where the function's tests are: `tests/`, or `functions/NAME/tests/`."""
         return folder_of(self.project_dir, TESTS_DIR, self.folder)
 
     def sample_events(self) -> list[Path]:
@@ -311,15 +312,15 @@ class FunctionConfig:
 
 
 def folder_of(project_dir: Path, kind: str, folder: str) -> Path:
-    """A function's `events` or `tests` folder: `kind/` for the project's first function, `kind/NAME/` for the
-    function of `functions/NAME/` (`folder` is "" or NAME: see `function_folder`)."""
-    return project_dir / kind / folder if folder else project_dir / kind
+    """A function's `events` or `tests` folder: `kind/` for the project's first function, `functions/NAME/kind/`
+    for a function of its own folder (`folder` is "" or NAME: see `function_folder`)."""
+    return project_dir / FUNCTIONS_DIR / folder / kind if folder else project_dir / kind
 
 
 def function_folder(code_uri: str) -> str:
-    """The folder name of a function whose CodeUri is `functions/NAME/` (NAME); "" for any other CodeUri."""
+    """The folder name of a function whose CodeUri is `functions/NAME/src/` (NAME); "" for any other CodeUri."""
     parts = [part for part in code_uri.replace("\\", "/").split("/") if part not in ("", ".")]
-    return parts[1] if len(parts) == 2 and parts[0] == FUNCTIONS_DIR else ""
+    return parts[1] if len(parts) == 3 and parts[0] == FUNCTIONS_DIR and parts[2] == "src" else ""
 
 
 # `stack_name = "..."` in a samconfig.toml section of the default environment (global or deploy parameters).
@@ -449,7 +450,7 @@ def select_function(functions: dict[str, FunctionConfig], reference: str | None)
     """The function to act on: the one `reference` names, or the only one; several without one is a user error.
 
     A reference is a logical id, in any case and with or without its `Function` suffix (`OrdersWorker`,
-    `ordersworkerfunction`), or a function's folder name (`orders-worker` for `functions/orders-worker/`).
+    `ordersworkerfunction`), or a function's folder name (`orders-worker` for `functions/orders-worker/src/`).
     """
     if not functions:
         raise RunnerError("template.yaml declares no AWS::Serverless::Function: add one, or pass --template")
@@ -490,9 +491,9 @@ def find_function(functions: dict[str, FunctionConfig], reference: str) -> Funct
 def owners(folders: Mapping[str, Path], path: Path) -> list[str]:
     """The names (logical ids) whose folder holds `path`: the deepest such folder's.
 
-    With each function's tests folder, `tests/orders-worker/test_a.py` belongs to the function of
-    `functions/orders-worker/` and `tests/test_a.py` to the project's first function. Several names come back only
-    when they share that folder (two functions with the same CodeUri); none when no folder holds the path.
+    With each function's tests folder, `functions/orders-worker/tests/test_a.py` belongs to the function of
+    `functions/orders-worker/src/` and `tests/test_a.py` to the project's first function. Several names come back
+    only when they share that folder (two functions with the same CodeUri); none when no folder holds the path.
     """
     path = path.resolve()
     found: list[str] = []

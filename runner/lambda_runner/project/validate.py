@@ -207,15 +207,17 @@ def check_handler(checker: Checker, logical_id: str, props: dict[str, Any]) -> N
 
 
 def check_events(checker: Checker) -> int:
-    """Every events/**/*.json is JSON and has the shape of a trigger of the function whose events folder holds it
-    (events/NAME/ for functions/NAME/; any function's when no function's folder does); the count checked."""
+    """Every sample event is JSON and has the shape of a trigger of the function whose events folder holds it
+    (`events/`, or functions/NAME/events/ for functions/NAME/src/; any function's when no function's folder does);
+    the count checked."""
     triggers = {logical_id: event_shapes.triggers(props) for logical_id, props in checker.functions.items()}
     folders = {}
     for logical_id, props in checker.functions.items():
         code_uri = props.get("CodeUri")
         folder = function_folder(code_uri) if isinstance(code_uri, str) else ""
         folders[logical_id] = folder_of(checker.root, EVENTS_DIR, folder)
-    files = sorted((checker.root / EVENTS_DIR).rglob("*.json"))
+    searched = {*folders.values(), checker.root / EVENTS_DIR}
+    files = sorted({path for folder in searched for path in folder.rglob("*.json")})
     for path in files:
         kinds = [kind for name in owners(folders, path) or triggers for kind in triggers[name]]
         try:
