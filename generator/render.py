@@ -21,7 +21,7 @@ import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
@@ -33,6 +33,9 @@ from .expressions import evaluate, sandbox
 from .handler_check import check_rendered_handler
 from .manifest import SAFE_LOADER, Event
 from .options import DerivedContext
+
+if TYPE_CHECKING:
+    from .compiled import DeferredBytecodeCache
 
 __all__ = ["evaluate", "render"]
 
@@ -158,15 +161,16 @@ def layer_file(blueprint: Blueprint, relative: str) -> str:
     return relative
 
 
-def run_cookiecutter(stage: Path, output_dir: Path) -> Path:
-    """Render the assembled template with cookiecutter's library (no prompts, no hooks, no replay)."""
+def run_cookiecutter(stage: Path, output_dir: Path, caches: list[DeferredBytecodeCache] | None = None) -> Path:
+    """Render the assembled template with cookiecutter's library (no prompts, no hooks, no replay); with `caches`,
+    through slsgen's cache of compiled templates (see `trust.sandboxed_cookiecutter`)."""
     from cookiecutter.exceptions import CookiecutterException
     from cookiecutter.generate import generate_context, generate_files
     from jinja2 import TemplateError
 
     try:
         context = generate_context(context_file=str(stage / "cookiecutter.json"))
-        with trust.sandboxed_cookiecutter():
+        with trust.sandboxed_cookiecutter(caches):
             project = generate_files(
                 repo_dir=str(stage), context=context, output_dir=str(output_dir), accept_hooks=False
             )
@@ -449,11 +453,14 @@ def render(blueprint: Blueprint, project_name: str, answers: dict[str, Any], wor
     )
     output = workdir / "out"
     output.mkdir()
+    caches: list[DeferredBytecodeCache] = []
     with confined(output, blueprint.name):  # what the blueprint's names and templates write stays in the project
-        project = run_cookiecutter(stage, output)
+        project = run_cookiecutter(stage, output, caches)
         check_environment(blueprint, project, answers.get("env") or {})
         render_repeats(blueprint, stage, project, context)
         write_events(blueprint, project, context)
+    for cache in caches:
+        cache.save()
     if (project / "template.yaml").is_file():
         deploy_role.write_role(project, answers["ci"])  # computed from the rendered template, as it will deploy
     add_runner_wheel(project)

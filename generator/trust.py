@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from jinja2.sandbox import SandboxedEnvironment
 
     from .blueprints import Blueprint
+    from .compiled import DeferredBytecodeCache
 
 WINDOWS_RESERVED = {"CON", "PRN", "AUX", "NUL", *(f"COM{n}" for n in range(1, 10)), *(f"LPT{n}" for n in range(1, 10))}
 INVALID_CHARACTERS = re.compile(r'[:*?"<>|\\\x00-\x1f\x7f]')
@@ -229,23 +230,37 @@ def check_template_paths(template: Path, context: Mapping[str, Any], blueprint: 
     """
     env = cookiecutter_environment({"cookiecutter": dict(context)})
     starts = (env.variable_start_string, env.block_start_string, env.comment_start_string)
+    names: dict[str, str | None] = {}  # each name rendered once: every path starts with the project folder's
+
+    def render_name(name: str) -> str | None:
+        if name not in names:
+            try:
+                names[name] = env.from_string(name).render(cookiecutter=dict(context))
+            except Exception:  # a block across names (`{% if %}a/b{% endif %}`): only the whole path is checked
+                names[name] = None
+        return names[name]
+
     for current, dirs, files in os.walk(template):
         for entry in [*dirs, *files]:
             relative = (Path(current) / entry).relative_to(template.parent).as_posix()
             if not any(start in relative for start in starts):  # no delimiter: the name renders to itself
                 check_path(relative, blueprint)
                 continue
-            try:
-                whole = env.from_string(relative).render(cookiecutter=dict(context)).replace("\\", "/")
-            except Exception:  # noqa: S112 - cookiecutter reports template errors itself, with its context
-                continue
+            split = relative.split("/")
+            rendered_parts = [render_name(part) if any(start in part for start in starts) else part for part in split]
+            parts = [part for part in rendered_parts if part is not None]
+            if len(parts) == len(split):
+                whole = "/".join(parts)  # each name renders alone: the path is their join
+            else:
+                parts = []
+                try:
+                    whole = env.from_string(relative).render(cookiecutter=dict(context))
+                except Exception:  # noqa: S112 - cookiecutter reports template errors itself, with its context
+                    continue
+            whole = whole.replace("\\", "/")
             if entry in files and whole.endswith("/"):
                 continue
-            try:
-                parts = [env.from_string(part).render(cookiecutter=dict(context)) for part in relative.split("/")]
-            except Exception:  # a block across names (`{% if %}a/b{% endif %}`): only the whole path is checked
-                parts = []
-            for index, (part, rendered) in enumerate(zip(relative.split("/"), parts, strict=False)):
+            for index, (part, rendered) in enumerate(zip(split, parts, strict=False)):
                 if rendered == part:
                     continue
                 if (name_problem(rendered.replace("\\", "/")) or "").startswith("is (or holds) an absolute"):
@@ -291,14 +306,28 @@ def cookiecutter_environment(context: dict[str, Any]) -> SandboxedEnvironment:
 
 
 @contextlib.contextmanager
-def sandboxed_cookiecutter() -> Iterator[None]:
+def sandboxed_cookiecutter(caches: list[DeferredBytecodeCache] | None = None) -> Iterator[None]:
     """Make cookiecutter render in `sandboxed_environment` while the block runs (its generate, prompt and hook
     modules each build their environment through `create_env_with_context`, or `StrictEnvironment` before 2.7),
-    and run a trusted template's hooks outside the write confinement (`confine.released`)."""
+    and run a trusted template's hooks outside the write confinement (`confine.released`).
+
+    With `caches`, each environment reads compiled templates from slsgen's cache, and its cache (holding what it
+    compiled) is appended for the caller to save once the confinement is over (`compiled`)."""
     import importlib
 
+    def cached(environment: SandboxedEnvironment) -> SandboxedEnvironment:
+        if caches is not None:
+            from .compiled import bytecode_cache
+
+            environment.bytecode_cache = bytecode_cache(environment)
+            caches.append(environment.bytecode_cache)
+        return environment
+
     def strict(**kwargs: Any) -> SandboxedEnvironment:
-        return sandboxed_environment(kwargs.pop("context", None), **kwargs)
+        return cached(sandboxed_environment(kwargs.pop("context", None), **kwargs))
+
+    def with_context(context: dict[str, Any]) -> SandboxedEnvironment:
+        return cached(cookiecutter_environment(context))
 
     generate = importlib.import_module("cookiecutter.generate")
     run_hook = generate.run_hook_from_repo_dir
@@ -308,7 +337,7 @@ def sandboxed_cookiecutter() -> Iterator[None]:
             return run_hook(*args, **kwargs)
 
     replacements = (
-        ("create_env_with_context", cookiecutter_environment),
+        ("create_env_with_context", with_context),
         ("StrictEnvironment", strict),
         ("run_hook_from_repo_dir", unconfined_hook),
     )

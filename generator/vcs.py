@@ -56,14 +56,21 @@ def _git(folder: Path, *arguments: str) -> subprocess.CompletedProcess[str]:
 
 def enclosing_work_tree(folder: Path) -> Path | None:
     """The root of the git work tree `folder` is in, or None when it is in none."""
+    if not any(os.path.lexists(parent / ".git") for parent in (folder, *folder.parents)):
+        return None  # git finds a work tree only through a `.git` in the folder or above it (the variables aside)
     result = _git(folder, "rev-parse", "--show-toplevel")
     if result.returncode != 0 or not result.stdout.strip():
         return None
     return Path(result.stdout.strip())
 
 
-def _configured(folder: Path, key: str) -> bool:
-    return bool(_git(folder, "config", "--get", key).stdout.strip())
+def _has_identity(folder: Path) -> bool:
+    """Whether git has both user.name and user.email configured (one call for both)."""
+    found = _git(folder, "config", "--get-regexp", r"^user\.(name|email)$").stdout.splitlines()
+    return {line.split(" ", 1)[0] for line in found if " " in line and line.split(" ", 1)[1].strip()} == {
+        "user.name",
+        "user.email",
+    }
 
 
 def _last_line(result: subprocess.CompletedProcess[str]) -> str:
@@ -100,7 +107,7 @@ def init_repository(folder: Path, target: Path | None = None) -> GitResult:
             return GitResult(f"git add failed ({_last_line(add)}): the repository has no commit yet")
         identity: list[str] = []
         note = ""
-        if not (_configured(folder, "user.name") and _configured(folder, "user.email")):
+        if not _has_identity(folder):
             identity = ["-c", f"user.name={FALLBACK_NAME}", "-c", f"user.email={FALLBACK_EMAIL}"]
             note = (
                 f" (git has no user.name/user.email: authored as {FALLBACK_NAME} <{FALLBACK_EMAIL}>; "

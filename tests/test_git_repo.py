@@ -188,6 +188,7 @@ def test_enclosing_work_tree_ignores_repository_variables(tmp_path, monkeypatch)
     monkeypatch.setenv("GIT_DIR", str(other / ".git"))  # as inside a git hook of another repository
     folder = tmp_path / "plain"
     folder.mkdir()
+    (folder / ".git").mkdir()  # not a repository (empty): git is asked, and must not take GIT_DIR's
     assert vcs.enclosing_work_tree(folder) is None
 
 
