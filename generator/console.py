@@ -103,7 +103,8 @@ def print_generated(project: Path, next_steps: list[str]) -> None:
         return
     tree = Tree(f"[bold]{project}[/bold]")
     nodes: dict[Path, Tree] = {Path("."): tree}
-    for name in sorted(record["files"]):
+    derived = [name for name in settings.DERIVED_FILES if (project / name).is_file()]  # uv.lock, its export
+    for name in sorted({*record["files"], *derived}):
         relative = Path(name)
         if name.startswith(settings.RUNNER_WHEELS + "/"):
             continue

@@ -379,7 +379,7 @@ def retired_files(rendered: Path, target: Path) -> Retired:
     now = read_record(rendered)
     removed: list[str] = []
     kept: list[str] = []
-    for relative in sorted(set(earlier) - set(now)):
+    for relative in sorted(set(earlier) - set(now) - settings.DERIVED_FILES):  # an older record lists the export
         path = target / relative
         if not os.path.lexists(path):
             continue

@@ -8,6 +8,7 @@ earlier generation's unchanged ones are removed. Every file-system error becomes
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 import os
 import shutil
@@ -16,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ParamSpec
 
+from . import locking, settings
 from . import trust as trusted
 from .blueprints import Blueprint, load_blueprint
 from .errors import InvalidOption, OutputDirInvalid, TargetExists, WriteFailed
@@ -124,6 +126,7 @@ def generate_project(
     ask: Ask | None = None,
     git: bool = False,
     trust: bool = False,
+    lock: bool = False,
 ) -> Generation:
     """Render `blueprint` into `output_dir/name`; return the project's folder and the stale files it handled.
 
@@ -131,14 +134,28 @@ def generate_project(
     questions alike); `env` the function's environment variables. A blueprint from an untrusted source that
     would run code (its `checks`) is refused unless `trust` (see `trust.require`). With `git`, the project becomes
     a repository with one first commit before it is moved into place (`vcs`: a problem there is a note in
-    `Generation.git`, never an error). Raises an `SlsgenError` subclass, with nothing written,
-    on any bad input and on any failure of the file system.
+    `Generation.git`, never an error). With `lock`, the project gets its uv.lock offline from uv's cache when that
+    holds everything (`locking`: otherwise a note says the first `make install` locks); a forced generation keeps the
+    target's own uv.lock and src/requirements.txt. Raises an `SlsgenError` subclass, with nothing written, on any
+    bad input and on any failure of the file system.
     """
     loaded = blueprint if isinstance(blueprint, Blueprint) else load_blueprint(blueprint)
     trusted.require(loaded.name, loaded.chain, trusted.blueprint_code(loaded), trust)
     check_project_name(name, loaded.max_name_length)
     answers = resolve_answers(loaded, options, env, ask)
-    return generate_into(output_dir, name, lambda workdir: render(loaded, name, answers, workdir), force=force, git=git)
+    kept_lock = force and (Path(output_dir).expanduser() / name / settings.LOCK_FILE).is_file()
+    notes: list[str] = []
+
+    def render_into(workdir: Path) -> Path:
+        project = render(loaded, name, answers, workdir)
+        if kept_lock:  # the target's lock and its export stay: its next `make install` brings them in step
+            (project / settings.EXPORTED_REQUIREMENTS).unlink(missing_ok=True)
+        elif lock:
+            notes.append(locking.lock(project, answers["runtime"].removeprefix("python")))
+        return project
+
+    generation = generate_into(output_dir, name, render_into, force=force, git=git)
+    return dataclasses.replace(generation, notes=(*generation.notes, *notes))
 
 
 def generate_into(

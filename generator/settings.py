@@ -49,6 +49,7 @@ DEFAULT_CI = "github"
 SKELETON_EXCLUDE: tuple[tuple[str, str | None], ...] = (
     (".github/*", "ci != 'github'"),
     (".gitlab-ci.yml", "ci != 'gitlab'"),
+    ("renovate.json", "ci != 'gitlab'"),  # GitLab's dependency updates (GitHub's are .github/dependabot.yml)
     ("alarms.jinja", None),  # the alarm macros templates import, not a file of the project
 )
 
@@ -70,3 +71,9 @@ RUNNER_PACKAGE = "lambda_runner"
 RUNNER_DISTRIBUTION = "slsgen-runner"
 # Where a project keeps the runner's wheel (until the runner is on the package index), with its hash pin.
 RUNNER_WHEELS = ".slsgen/wheels"
+# What a project's own tools make from its pyproject.toml: uv.lock (`uv lock`) and src/requirements.txt, its export
+# for `sam build`. A generation may write them (`locking`), but they are the project's, not the blueprint's: never
+# recorded, snapshotted, merged or retired by slsgen.
+LOCK_FILE = "uv.lock"
+EXPORTED_REQUIREMENTS = "src/requirements.txt"
+DERIVED_FILES = frozenset({LOCK_FILE, EXPORTED_REQUIREMENTS})

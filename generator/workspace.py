@@ -35,13 +35,14 @@ def generate(
     preset: str | None = None,
     trust: bool = False,
     git: bool | None = None,
+    lock: bool | None = None,
 ) -> tuple[Generation, list[str]]:
     """Collect the answers of `slsgen new` and generate the project; return it and the next steps to print.
 
     Answers come in layers (`defaults`): flags > --set > preset > config defaults > the blueprint's defaults.
-    `git` None means: a repository wherever git is installed.
+    `git` None means: a repository wherever git is installed; `lock` None: a uv.lock wherever uv is on PATH.
     """
-    from . import defaults, userconfig
+    from . import defaults, locking, userconfig
     from .blueprints import builtin_names, load_blueprint
     from .project import generate_project, parse_env
     from .sources import resolve
@@ -100,6 +101,7 @@ def generate(
         ask=ask,
         trust=trust,
         git=available() if git is None else git,
+        lock=locking.available() if lock is None else lock,
     )
     return generation, loaded.next_steps
 

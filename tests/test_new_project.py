@@ -102,7 +102,8 @@ def test_record_of_the_generation(tmp_path):
     assert record["answers"]["memory"] == 256
     assert record["answers"]["env"] == {"AB": "1"}
     assert record["answers"]["trigger"] == "http-api"
-    assert set(record["files"]) == files(project) - {".slsgen.json", ".slsgen/base.json.gz"}  # the records
+    # Every file but the records, and src/requirements.txt: uv.lock's export once locked, the project's own file.
+    assert set(record["files"]) == files(project) - {".slsgen.json", ".slsgen/base.json.gz", "src/requirements.txt"}
     assert all(len(digest) == 64 for digest in record["files"].values())
 
 
