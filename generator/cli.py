@@ -10,13 +10,16 @@ from __future__ import annotations
 import gc
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
+import typer.core
 
 from . import __version__, settings
 from .errors import SlsgenError
+from .passthrough import RUNNER_COMMANDS
 
 app = typer.Typer(
     name="slsgen",
@@ -45,6 +48,67 @@ def choices(values: tuple[str, ...], default: str) -> str:
 
 def span(limits: tuple[int, int]) -> str:
     return f"{limits[0]}-{limits[1]}"
+
+
+# The options `new` and `add` share: declared once.
+NoInput = Annotated[bool, typer.Option("--no-input", help="Never prompt; use defaults for what is not given.")]
+SetOption = Annotated[
+    list[str] | None, typer.Option("--set", metavar="KEY=VALUE", help="A blueprint option, KEY=VALUE (repeatable).")
+]
+RuntimeOption = Annotated[
+    str | None, typer.Option(metavar="RUNTIME", help=f"{choices(settings.RUNTIMES, settings.DEFAULT_RUNTIME)}.")
+]
+ArchOption = Annotated[
+    str | None,
+    typer.Option(metavar="ARCH", help=f"{choices(settings.ARCHITECTURES, settings.DEFAULT_ARCHITECTURE)}."),
+]
+MemoryOption = Annotated[str | None, typer.Option(metavar="MB", help=f"Memory in MB, {span(settings.MEMORY_MB)}.")]
+TimeoutOption = Annotated[
+    str | None, typer.Option(metavar="SECONDS", help=f"Timeout in seconds, {span(settings.TIMEOUT_S)}.")
+]
+EnvOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--env",
+        metavar="KEY=VALUE",
+        help="Environment variable KEY=VALUE (repeatable); a key the blueprint sets is refused.",
+    ),
+]
+HandlerOption = Annotated[
+    str | None,
+    typer.Option(metavar="MODULE.FUNCTION", help="module.function (default lambda_function.lambda_handler)."),
+]
+VpcOption = Annotated[bool | None, typer.Option("--vpc/--no-vpc", help="Attach to a VPC (ids as parameters).")]
+TracingOption = Annotated[
+    bool | None, typer.Option("--tracing/--no-tracing", help="AWS X-Ray tracing, with Powertools Tracer.")
+]
+AlarmsOption = Annotated[
+    bool | None,
+    typer.Option("--alarms/--no-alarms", help="CloudWatch alarms notifying an SNS topic (default: on)."),
+]
+LogFormatOption = Annotated[
+    str | None,
+    typer.Option(metavar="FORMAT", help=f"{choices(settings.LOG_FORMATS, settings.DEFAULT_LOG_FORMAT)}."),
+]
+LogLevelOption = Annotated[
+    str | None, typer.Option(metavar="LEVEL", help=f"{choices(settings.LOG_LEVELS, settings.DEFAULT_LOG_LEVEL)}.")
+]
+EphemeralStorageOption = Annotated[
+    str | None,
+    typer.Option(
+        metavar="MB",
+        help=f"Ephemeral storage (the /tmp folder) in MB, {span(settings.EPHEMERAL_STORAGE_MB)}.",
+    ),
+]
+ReservedConcurrencyOption = Annotated[
+    str | None, typer.Option(metavar="INTEGER", help="Reserved concurrent executions (-1: unreserved).")
+]
+PresetOption = Annotated[
+    str | None, typer.Option(metavar="NAME", help="A preset of answers from the config file ([presets.NAME]).")
+]
+TrustOption = Annotated[
+    bool, typer.Option("--trust", help="Let a blueprint from outside slsgen run its code (checks, hooks).")
+]
 
 
 def complete_blueprint(incomplete: str) -> list[str]:
@@ -111,60 +175,21 @@ def new(
     output_dir: Annotated[
         Path, typer.Option("--output-dir", "-o", metavar="DIR", help="Where the project folder goes.")
     ] = Path("."),
-    no_input: Annotated[
-        bool, typer.Option("--no-input", help="Never prompt; use defaults for what is not given.")
-    ] = False,
-    set_: Annotated[
-        list[str] | None, typer.Option("--set", metavar="KEY=VALUE", help="A blueprint option, KEY=VALUE (repeatable).")
-    ] = None,
-    runtime: Annotated[
-        str | None, typer.Option(metavar="RUNTIME", help=f"{choices(settings.RUNTIMES, settings.DEFAULT_RUNTIME)}.")
-    ] = None,
-    arch: Annotated[
-        str | None,
-        typer.Option(metavar="ARCH", help=f"{choices(settings.ARCHITECTURES, settings.DEFAULT_ARCHITECTURE)}."),
-    ] = None,
-    memory: Annotated[str | None, typer.Option(metavar="MB", help=f"Memory in MB, {span(settings.MEMORY_MB)}.")] = None,
-    timeout: Annotated[
-        str | None, typer.Option(metavar="SECONDS", help=f"Timeout in seconds, {span(settings.TIMEOUT_S)}.")
-    ] = None,
-    env: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--env",
-            metavar="KEY=VALUE",
-            help="Environment variable KEY=VALUE (repeatable); a key the blueprint sets is refused.",
-        ),
-    ] = None,
-    handler: Annotated[
-        str | None,
-        typer.Option(metavar="MODULE.FUNCTION", help="module.function (default lambda_function.lambda_handler)."),
-    ] = None,
-    vpc: Annotated[bool | None, typer.Option("--vpc/--no-vpc", help="Attach to a VPC (ids as parameters).")] = None,
-    tracing: Annotated[
-        bool | None, typer.Option("--tracing/--no-tracing", help="AWS X-Ray tracing, with Powertools Tracer.")
-    ] = None,
-    alarms: Annotated[
-        bool | None,
-        typer.Option("--alarms/--no-alarms", help="CloudWatch alarms notifying an SNS topic (default: on)."),
-    ] = None,
-    log_format: Annotated[
-        str | None,
-        typer.Option(metavar="FORMAT", help=f"{choices(settings.LOG_FORMATS, settings.DEFAULT_LOG_FORMAT)}."),
-    ] = None,
-    log_level: Annotated[
-        str | None, typer.Option(metavar="LEVEL", help=f"{choices(settings.LOG_LEVELS, settings.DEFAULT_LOG_LEVEL)}.")
-    ] = None,
-    ephemeral_storage: Annotated[
-        str | None,
-        typer.Option(
-            metavar="MB",
-            help=f"Ephemeral storage (the /tmp folder) in MB, {span(settings.EPHEMERAL_STORAGE_MB)}.",
-        ),
-    ] = None,
-    reserved_concurrency: Annotated[
-        str | None, typer.Option(metavar="INTEGER", help="Reserved concurrent executions (-1: unreserved).")
-    ] = None,
+    no_input: NoInput = False,
+    set_: SetOption = None,
+    runtime: RuntimeOption = None,
+    arch: ArchOption = None,
+    memory: MemoryOption = None,
+    timeout: TimeoutOption = None,
+    env: EnvOption = None,
+    handler: HandlerOption = None,
+    vpc: VpcOption = None,
+    tracing: TracingOption = None,
+    alarms: AlarmsOption = None,
+    log_format: LogFormatOption = None,
+    log_level: LogLevelOption = None,
+    ephemeral_storage: EphemeralStorageOption = None,
+    reserved_concurrency: ReservedConcurrencyOption = None,
     ci: Annotated[
         str | None, typer.Option(metavar="CI", help="github (default: GitHub Actions), gitlab (GitLab CI/CD) or none.")
     ] = None,
@@ -192,12 +217,8 @@ def new(
     ] = False,
     ref: RefOption = None,
     directory: DirectoryOption = None,
-    preset: Annotated[
-        str | None, typer.Option(metavar="NAME", help="A preset of answers from the config file ([presets.NAME]).")
-    ] = None,
-    trust: Annotated[
-        bool, typer.Option("--trust", help="Let a blueprint from outside slsgen run its code (checks, hooks).")
-    ] = False,
+    preset: PresetOption = None,
+    trust: TrustOption = False,
 ) -> None:
     """Generate a project from a blueprint.
 
@@ -209,21 +230,21 @@ def new(
     """
     from . import console, workspace
 
-    flags = {
-        "runtime": runtime,
-        "architecture": arch,
-        "memory": memory,
-        "timeout": timeout,
-        "handler": handler,
-        "vpc": vpc,
-        "tracing": tracing,
-        "alarms": alarms,
-        "log_format": log_format,
-        "log_level": log_level,
-        "ephemeral_storage": ephemeral_storage,
-        "reserved_concurrency": reserved_concurrency,
-        "ci": ci,
-    }
+    flags = runtime_flags(
+        runtime,
+        arch,
+        memory,
+        timeout,
+        handler,
+        vpc,
+        tracing,
+        alarms,
+        log_format,
+        log_level,
+        ephemeral_storage,
+        reserved_concurrency,
+    )
+    flags["ci"] = ci
     interactive = not no_input and sys.stdin.isatty()
     try:
         generation, next_steps = workspace.generate(
@@ -249,6 +270,135 @@ def new(
     console.print_retired(generation.removed, generation.kept)
     for note in (*generation.notes, *([generation.git.note] if generation.git is not None else [])):
         console.print_note(note)
+
+
+def runtime_flags(
+    runtime: str | None,
+    arch: str | None,
+    memory: str | None,
+    timeout: str | None,
+    handler: str | None,
+    vpc: bool | None,
+    tracing: bool | None,
+    alarms: bool | None,
+    log_format: str | None,
+    log_level: str | None,
+    ephemeral_storage: str | None,
+    reserved_concurrency: str | None,
+) -> dict[str, Any]:
+    """The runtime flags of `new` and `add`, by the names of the settings they answer."""
+    return {
+        "runtime": runtime,
+        "architecture": arch,
+        "memory": memory,
+        "timeout": timeout,
+        "handler": handler,
+        "vpc": vpc,
+        "tracing": tracing,
+        "alarms": alarms,
+        "log_format": log_format,
+        "log_level": log_level,
+        "ephemeral_storage": ephemeral_storage,
+        "reserved_concurrency": reserved_concurrency,
+    }
+
+
+class AddCommand(typer.core.TyperCommand):
+    """`slsgen add --help` ends with what each blueprint adds: read from the blueprints when help is asked for."""
+
+    def format_epilog(self, ctx: Any, formatter: Any) -> None:
+        from .blueprints import catalog
+
+        rows = [(row.name, f"{row.trigger}: {row.description}") for row in catalog() if row.trigger != "-"]
+        with formatter.section("What each blueprint adds (resources into template.yaml, files into functions/NAME/)"):
+            formatter.write_dl(rows)
+
+
+@app.command(cls=AddCommand)
+def add(
+    blueprint: Annotated[
+        str,
+        typer.Argument(
+            help="Blueprint name, folder or git URL (see `slsgen list`).", autocompletion=complete_blueprint
+        ),
+    ],
+    name: Annotated[
+        str, typer.Argument(help="The function's name: a slug naming its folder (functions/NAME/) and logical id.")
+    ],
+    project: Annotated[
+        Path, typer.Option("--project", "-C", metavar="DIR", help="The project (default: the one holding this folder).")
+    ] = Path("."),
+    no_input: NoInput = False,
+    set_: SetOption = None,
+    runtime: RuntimeOption = None,
+    arch: ArchOption = None,
+    memory: MemoryOption = None,
+    timeout: TimeoutOption = None,
+    env: EnvOption = None,
+    handler: HandlerOption = None,
+    vpc: VpcOption = None,
+    tracing: TracingOption = None,
+    alarms: AlarmsOption = None,
+    log_format: LogFormatOption = None,
+    log_level: LogLevelOption = None,
+    ephemeral_storage: EphemeralStorageOption = None,
+    reserved_concurrency: ReservedConcurrencyOption = None,
+    ref: RefOption = None,
+    directory: DirectoryOption = None,
+    preset: PresetOption = None,
+    trust: TrustOption = False,
+    force: Annotated[
+        bool,
+        typer.Option("--force", help="Replace a file the addition recomputes (the deploy role) though you changed it."),
+    ] = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Print what would change; write nothing.")] = False,
+) -> None:
+    """Add a function made from a blueprint to the project: its code, tests and sample events in functions/NAME/,
+    its resources and permissions merged into template.yaml (your comments and resources kept), its dependencies,
+    a section of the README, and the deploy role recomputed.
+
+    Examples:
+      slsgen add data-processing orders-worker --set trigger=sqs
+      slsgen add image-resize thumbnails --dry-run
+      slsgen add ./team-api payments --memory 512 --preset prod
+    """
+    from . import console, workspace
+
+    flags = runtime_flags(
+        runtime,
+        arch,
+        memory,
+        timeout,
+        handler,
+        vpc,
+        tracing,
+        alarms,
+        log_format,
+        log_level,
+        ephemeral_storage,
+        reserved_concurrency,
+    )
+    interactive = not no_input and sys.stdin.isatty()
+    try:
+        addition = workspace.add(
+            project,
+            blueprint,
+            name,
+            flags=flags,
+            set_pairs=set_ or [],
+            env_pairs=env or [],
+            interactive=interactive,
+            ref=ref,
+            directory=directory,
+            preset=preset,
+            trust=trust,
+            force=force,
+            dry_run=dry_run,
+        )
+    except KeyboardInterrupt:
+        print(file=sys.stderr)
+        raise typer.Abort from None
+    console.print_added(addition)
 
 
 blueprint_app = typer.Typer(
@@ -401,48 +551,20 @@ def cache_clear() -> None:
     print(f"removed {folder} ({size / 1e6:.1f} MB)")
 
 
-@app.command(context_settings=PASSTHROUGH)
-def invoke(ctx: typer.Context) -> None:
-    """Invoke the project's function locally, as Lambda would (run inside a generated project).
+def runner_command(name: str) -> Callable[[typer.Context], None]:
+    """The command `name` of `RUNNER_COMMANDS`, for `slsgen --help` and a call through the app (`entry.py` hands the
+    command line over before the app when it can): its arguments are the runner's to parse."""
 
-    Examples:  slsgen invoke -e events/hello.json  |  slsgen invoke --repeat 100  |  slsgen invoke --help
-    """
-    from .passthrough import run_in_project
+    def command(ctx: typer.Context) -> None:
+        from .passthrough import run
 
-    raise typer.Exit(run_in_project("invoke", ctx.args))
+        raise typer.Exit(run(name, ctx.args))
 
-
-@app.command("start-api", context_settings=PASSTHROUGH)
-def start_api(ctx: typer.Context) -> None:
-    """Serve the project's HTTP API locally on 127.0.0.1 (run inside a generated project).
-
-    Example:  slsgen start-api --port 3000
-    """
-    from .passthrough import run_in_project
-
-    raise typer.Exit(run_in_project("start-api", ctx.args))
+    return command
 
 
-@app.command(context_settings=PASSTHROUGH)
-def package(ctx: typer.Context) -> None:
-    """Build the project's deployable zip, dist/<project>.zip, for Lambda's platform, without Docker: [DIR].
-
-    Example:  slsgen package  |  slsgen package path/to/project
-    """
-    from .passthrough import run_in_project
-
-    raise typer.Exit(run_in_project("package", ctx.args))
-
-
-@app.command(context_settings=PASSTHROUGH)
-def validate(ctx: typer.Context) -> None:
-    """Check the project offline (template, SAM transform, handler, limits, IAM, events, CI files): [DIR].
-
-    Example:  slsgen validate  |  slsgen validate path/to/project
-    """
-    from .passthrough import run_in_project
-
-    raise typer.Exit(run_in_project("validate", ctx.args))
+for _name, (_help, _example) in RUNNER_COMMANDS.items():
+    app.command(_name, context_settings=PASSTHROUGH, help=f"{_help}\n\nExample:  {_example}")(runner_command(_name))
 
 
 @app.command("deploy-role")
@@ -460,17 +582,6 @@ def deploy_role_command(
 
     written = refresh_role(directory.resolve(), ci)
     print(f"wrote {written}: deploy it again to apply (the command is at its top)")
-
-
-@app.command(context_settings=PASSTHROUGH)
-def event(ctx: typer.Context) -> None:
-    """Print a realistic sample event: SOURCE KIND [--field value ...].
-
-    Examples:  slsgen event s3 put --bucket photos --key "uploads/my photo.jpg"  |  slsgen event --help
-    """
-    from lambda_runner.cli import main as runner_main
-
-    raise typer.Exit(runner_main(["event", *ctx.args], prog="slsgen"))
 
 
 def main() -> None:

@@ -23,9 +23,10 @@ from rich.tree import Tree
 from . import settings
 from .blueprints import Blueprint, Listed
 from .errors import InvalidOption
-from .options import Question, check_project_name
+from .options import Question
 
 if TYPE_CHECKING:
+    from .addition import Addition
     from .defaults import Effective
     from .userconfig import UserConfig
 
@@ -103,7 +104,7 @@ def print_generated(project: Path, next_steps: list[str]) -> None:
         return
     tree = Tree(f"[bold]{project}[/bold]")
     nodes: dict[Path, Tree] = {Path("."): tree}
-    derived = [name for name in settings.DERIVED_FILES if (project / name).is_file()]  # uv.lock, its export
+    derived = [name for name in (settings.LOCK_FILE, settings.EXPORTED_REQUIREMENTS) if (project / name).is_file()]
     for name in sorted({*record["files"], *derived}):
         relative = Path(name)
         if name.startswith(settings.RUNNER_WHEELS + "/"):
@@ -142,6 +143,25 @@ def print_warning(line: str) -> None:
     err.print(f"warning: {line}", highlight=False, markup=False, soft_wrap=True)
 
 
+def print_added(addition: Addition) -> None:
+    """What `slsgen add` did (or would do): the function, its files, the template's new resources, and the steps."""
+    would = "would " if addition.dry_run else ""
+    head = f"{'dry run: ' if addition.dry_run else ''}{addition.function_id} ({addition.blueprint})"
+    out.print(f"[bold]{escape(head)}[/bold] {would}add to {addition.project.name}:", highlight=False)
+    for path in addition.added:
+        out.print(f"  {would}add {path}", highlight=False, markup=False)
+    for path in addition.modified:
+        out.print(f"  {would}change {path}", highlight=False, markup=False)
+    out.print(f"template.yaml {would}gain: {', '.join(addition.resources)}", highlight=False, soft_wrap=True)
+    if addition.shared:
+        out.print(f"kept once (the same in both): {', '.join(addition.shared)}", highlight=False, soft_wrap=True)
+    if addition.lock:
+        out.print(addition.lock, highlight=False, soft_wrap=True)
+    if not addition.dry_run:
+        short = addition.function_id.removesuffix("Function")
+        out.print(f"\nNext: make install test && make invoke FUNCTION={short}", highlight=False)
+
+
 def print_note(note: str) -> None:
     """One line about what happened beside the files (the git repository, say)."""
     out.print(f"\n{note}", highlight=False, soft_wrap=True)
@@ -171,15 +191,6 @@ def choose_blueprint() -> str:
     choices = [str(index) for index in range(1, len(blueprints) + 1)]
     picked = Prompt.ask("Blueprint", choices=choices, default="1", console=err)
     return blueprints[int(picked) - 1].name
-
-
-def ask_name(default: str, max_length: int) -> str:
-    while True:
-        name = Prompt.ask("Project name", default=default, console=err)
-        try:
-            return check_project_name(name, max_length)
-        except InvalidOption as exc:
-            err.print(f"[red]{exc}[/red]")
 
 
 def ask_question(question: Question) -> Any:

@@ -39,8 +39,8 @@ def is_bookkeeping(relative: str) -> bool:
 
 
 def is_derived(relative: str) -> bool:
-    """A file the project's tools make from its pyproject.toml (uv.lock and its export): never slsgen's to merge."""
-    return relative in settings.DERIVED_FILES
+    """A file the project's tools make from its pyproject.toml (uv.lock and its exports): never slsgen's to merge."""
+    return settings.DERIVED_FILES.fullmatch(relative) is not None
 
 
 def files_of(project: Path) -> dict[str, File]:

@@ -114,7 +114,7 @@ def shared_venv(tmp_path_factory: pytest.TempPathFactory) -> Callable[[Path], Pa
     def venv_for(project: Path) -> Path:
         pyproject = tomllib.loads((project / "pyproject.toml").read_text(encoding="utf-8"))
         inputs = [
-            pyproject["project"]["dependencies"],
+            pyproject["project"]["dependencies"],  # the functions' groups are among the dependency groups
             pyproject["dependency-groups"],
             pyproject["project"]["requires-python"],
             pyproject.get("tool", {}).get("uv", {}).get("sources", {}),

@@ -8,10 +8,13 @@ permissions, no bytecode or caches of the build machine's Python, no tests. The 
 a deploy that changed nothing uploads nothing new. `dist/template.yaml` is the template with `CodeUri` pointing at
 the zip: `sam deploy --config-env zip` (see samconfig.toml) deploys it without `sam build`. Each file in `dist/` is
 replaced atomically (written beside it, then renamed), so a run killed or failing anywhere leaves the previous one.
+A template with several functions gets one zip per function (`<project>-<LogicalId>.zip`, each from its own
+CodeUri and requirements.txt), and `dist/template.yaml` points each function at its own.
 
 Which dependencies: a project with a `uv.lock` (beside template.yaml) gets exactly the versions it pins for the
-project's dependencies (`[project] dependencies`), each download checked against the lock's hashes: uv exports them
-and installs them for the target, with the target's environment markers (pip evaluates markers on the build
+function's dependencies (the project's `[project] dependencies` for `src/`, the dependency group `function-NAME`
+for `functions/NAME/src/`), each download checked against the lock's hashes: uv exports them and installs them for
+the target, with the target's environment markers (pip evaluates markers on the build
 machine: a `; platform_machine == 'aarch64'` dependency would be left out of an arm64 zip built on x86_64). So the
 zip depends on the lock alone, not on the day it is built. Without a lock, pip installs `CodeUri/requirements.txt`.
 """
@@ -30,7 +33,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, BinaryIO, TextIO
 
-from ..config.template import FunctionConfig, load_template, read_functions, select_function
+from ..config.template import FunctionConfig, load_template, lock_selection, read_functions, select_function
 from ..errors import RunnerError
 from ..wording import counted
 
@@ -97,7 +100,7 @@ def has_requirements(requirements: Path) -> bool:
     return any(line.split("#", 1)[0].strip() for line in lines)
 
 
-def pip_failure(output: str, function: FunctionConfig) -> str:
+def pip_failure(output: str, function: FunctionConfig, requirements: str = "src/requirements.txt") -> str:
     """One line for a failed pip run: the dependency without a wheel for the target when that is the cause."""
     target = f"{function.runtime} on {function.architecture} (manylinux {WHEEL_ARCH.get(function.architecture)})"
     match = NO_WHEEL.search(output)
@@ -110,7 +113,7 @@ def pip_failure(output: str, function: FunctionConfig) -> str:
         return f"pip is not installed in {sys.executable}: run `make install`, or `python -m ensurepip`"
     errors = [line.strip() for line in output.splitlines() if line.startswith("ERROR:")]
     last = errors[-1] if errors else (output.strip().splitlines() or ["no output"])[-1]
-    return f"pip could not install src/requirements.txt for {target}: {last}"
+    return f"pip could not install {requirements} for {target}: {last}"
 
 
 def install_dependencies(requirements: Path, target: Path, function: FunctionConfig, log: TextIO) -> None:
@@ -130,7 +133,7 @@ def install_dependencies(requirements: Path, target: Path, function: FunctionCon
                 log.write(f"  {line.strip()}\n")
                 log.flush()
     if process.returncode != 0:
-        raise RunnerError(pip_failure("".join(output), function))
+        raise RunnerError(pip_failure("".join(output), function, _shown(requirements)))
 
 
 def find_uv() -> str | None:
@@ -145,10 +148,11 @@ def uv_platform(runtime: str, architecture: str) -> str:
     return f"{WHEEL_ARCH[architecture]}-manylinux_2_{minor if minor >= UV_GLIBC_FLOOR else 17}"
 
 
-def locked_requirements(uv: str, project: Path) -> str:
-    """The project's dependencies as `uv.lock` pins them, with their hashes, in requirements-file form."""
-    command = [uv, "export", "--quiet", "--frozen", "--no-default-groups", "--no-emit-project", "--no-header"]
-    result = subprocess.run(command, cwd=project, capture_output=True, text=True, check=False)
+def locked_requirements(uv: str, function: FunctionConfig) -> str:
+    """The function's dependencies as `uv.lock` pins them, with their hashes, in requirements-file form."""
+    selection = lock_selection(function.folder)
+    command = [uv, "export", "--quiet", "--frozen", *selection, "--no-emit-project", "--no-header"]
+    result = subprocess.run(command, cwd=function.project_dir, capture_output=True, text=True, check=False)
     if result.returncode != 0:
         reason = (result.stderr.strip().splitlines() or ["no output"])[-1].removeprefix("error: ")
         raise RunnerError(f"uv could not read {LOCK}: {reason}; fix it with `uv lock` (or `make lock`)")
@@ -206,15 +210,20 @@ def pins(text: str) -> dict[str, str]:
     return {re.sub(r"[-_.]+", "-", name).lower(): version for name, version in PIN.findall(text)}
 
 
-def drift_warning(code_requirements: Path, locked: str) -> str | None:
+def drift_warning(function: FunctionConfig, locked: str) -> str | None:
     """A warning when `CodeUri/requirements.txt`, what `sam build` installs, pins other versions than the lock."""
+    code_requirements = function.code_dir / "requirements.txt"
     given = code_requirements.read_text(encoding="utf-8") if code_requirements.is_file() else ""
     if pins(given) == pins(locked):
         return None
-    shown = code_requirements.relative_to(code_requirements.parent.parent).as_posix()
+    try:
+        shown = code_requirements.resolve().relative_to(function.project_dir.resolve()).as_posix()
+    except ValueError:
+        shown = str(code_requirements)
+    export = " ".join(("uv export --frozen", *lock_selection(function.folder)))
     return (
         f"warning: {shown} does not pin what {LOCK} pins, so `sam build` would deploy other versions than this "
-        f"zip: write it again from the lock (`make lock`, or `uv export --frozen --no-default-groups > {shown}`)"
+        f"zip: write it again from the lock (`make lock`, or `{export} > {shown}`)"
     )
 
 
@@ -349,7 +358,7 @@ def check_zipped(zipped: int) -> None:
         )
 
 
-def dateutil_warning(dependencies: Path) -> str | None:
+def dateutil_warning(dependencies: Path, requirements: str = "src/requirements.txt") -> str | None:
     """python-dateutil 3+ in the zip shadows the runtime's copy, and the runtime's botocore requires < 3."""
     if any(dependencies.glob("botocore-*.dist-info")):
         return None  # botocore is in the zip too: pip resolved both together
@@ -358,13 +367,14 @@ def dateutil_warning(dependencies: Path) -> str | None:
         if int(version.split(".")[0]) >= 3:
             return (
                 f"warning: python-dateutil {version} in the zip shadows the runtime's own, which its botocore "
-                "requires below 3: add `python-dateutil<3` to src/requirements.txt"
+                f"requires below 3: add `python-dateutil<3` to {requirements}"
             )
     return None
 
 
-def deploy_template(template_path: Path, function: FunctionConfig, zip_name: str, out_dir: Path) -> str:
-    """The template with the function's CodeUri on the zip and every other local CodeUri seen from `out_dir`."""
+def deploy_template(template_path: Path, zips: dict[str, str], out_dir: Path) -> str:
+    """The template with each packaged function's CodeUri on its zip (`zips`: logical id -> zip name) and every
+    other local CodeUri seen from `out_dir`."""
     import yaml
 
     template: dict[str, Any] = load_template(template_path)
@@ -382,62 +392,81 @@ def deploy_template(template_path: Path, function: FunctionConfig, zip_name: str
         props = resource.get("Properties") if isinstance(resource, dict) else None
         if not isinstance(props, dict) or resource.get("Type") != "AWS::Serverless::Function":
             continue
-        if logical_id == function.logical_id:
-            props["CodeUri"] = zip_name
+        if logical_id in zips:
+            props["CodeUri"] = zips[logical_id]
         elif "CodeUri" in props:
             props["CodeUri"] = rebased(props["CodeUri"])
     header = f"# Generated by `make package` from {template_path.name}: deploy with `sam deploy --config-env zip`.\n"
     return header + yaml.safe_dump(template, sort_keys=False, allow_unicode=True, width=120)
 
 
-def function_dependencies(project: Path, function: FunctionConfig, scratch: Path, log: TextIO) -> Path | None:
+def function_dependencies(function: FunctionConfig, scratch: Path, log: TextIO) -> Path | None:
     """Install the function's dependencies for Lambda into `scratch`: `uv.lock`'s pins when the project has one,
     else `CodeUri/requirements.txt`'s; the folder, or None when there are none."""
     requirements = function.code_dir / "requirements.txt"
     dependencies = scratch / "dependencies"
-    lock = project / LOCK
-    if lock.is_file():
+    if (function.project_dir / LOCK).is_file():
         uv = find_uv()
         if uv is None:
             raise RunnerError(f"{LOCK} pins the dependencies and uv installs them: install uv (`pip install uv`)")
-        locked = locked_requirements(uv, project)
-        drift = drift_warning(requirements, locked)
+        locked = locked_requirements(uv, function)
+        drift = drift_warning(function, locked)
         if drift:
             log.write(drift + "\n")
+        shown = _shown(requirements)
         requirements = scratch / "locked-requirements.txt"
         requirements.write_text(locked, encoding="utf-8")
         if has_requirements(requirements):
             install_locked(requirements, dependencies, function, uv, log)
     elif has_requirements(requirements):
+        shown = _shown(requirements)
         install_dependencies(requirements, dependencies, function, log)
     if not dependencies.is_dir():
         return None
-    warning = dateutil_warning(dependencies)
+    warning = dateutil_warning(dependencies, shown)
     if warning:
         log.write(warning + "\n")
     return dependencies
 
 
-def package(template_path: Path, function_id: str | None, out_dir: Path, log: TextIO) -> Path:
-    """Build `out_dir/<project>.zip` (`<project>-<LogicalId>.zip` for one of several functions); its path."""
+def package(template_path: Path, function_id: str | None, out_dir: Path, log: TextIO) -> list[Path]:
+    """Build `out_dir/<project>.zip`, or `<project>-<LogicalId>.zip` for each of several functions (the one named,
+    else every one), and `out_dir/template.yaml`; the zips' paths."""
     functions = read_functions(template_path)
-    function = select_function(functions, function_id)
-    platform_tags(function.runtime, function.architecture)  # an unsupported target fails before any download
-    if not function.code_dir.is_dir():
-        raise RunnerError(f"CodeUri of {function.logical_id} is not a folder ({function.code_dir}): point it at code")
+    if function_id is None and len(functions) > 1:
+        chosen = list(functions.values())
+    else:
+        chosen = [select_function(functions, function_id)]
+    for function in chosen:  # an unsupported target or a missing folder fails before any download
+        platform_tags(function.runtime, function.architecture)
+        if not function.code_dir.is_dir():
+            raise RunnerError(
+                f"CodeUri of {function.logical_id} is not a folder ({function.code_dir}): point it at code"
+            )
     project = template_path.resolve().parent.name
-    stem = project if len(functions) == 1 else f"{project}-{function.logical_id}"
     out_dir.mkdir(parents=True, exist_ok=True)
-    destination, deploy = out_dir / f"{stem}.zip", out_dir / "template.yaml"
-    for written in (destination, deploy):
-        remove_stale(written)  # what a killed run left
+    deploy = out_dir / "template.yaml"
+    remove_stale(deploy)
+    zips = {}
+    for function in chosen:
+        stem = project if len(functions) == 1 else f"{project}-{function.logical_id}"
+        zips[function.logical_id] = package_function(function, out_dir / f"{stem}.zip", log)
+    with replacing(deploy) as stream:  # the zips' names do not change: either template goes with either zip
+        stream.write(
+            deploy_template(template_path, {name: path.name for name, path in zips.items()}, out_dir.resolve()).encode()
+        )
+    return list(zips.values())
+
+
+def package_function(function: FunctionConfig, destination: Path, log: TextIO) -> Path:
+    """One function's zip: its locked dependencies (or its requirements.txt) installed for its platform, its code
+    folder over them."""
+    remove_stale(destination)  # what a killed run left
     with tempfile.TemporaryDirectory(prefix="package-") as scratch:
-        dependencies = function_dependencies(template_path.resolve().parent, function, Path(scratch), log)
+        dependencies = function_dependencies(function, Path(scratch), log)
         files = collect_files(function.code_dir, dependencies)
         unzipped = check_unzipped(files)
         zipped = write_zip(files, destination, log)
-    with replacing(deploy) as stream:  # the zip's name does not change: either template goes with either zip
-        stream.write(deploy_template(template_path, function, destination.name, out_dir.resolve()).encode())
     log.write(
         f"{_shown(destination)}: {counted(len(files), 'file')}, {zipped / MB:.1f} MB zipped (limit 50), "
         f"{unzipped / MB:.1f} MB unzipped (limit 250), for {function.runtime} {function.architecture}\n"
