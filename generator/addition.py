@@ -200,6 +200,9 @@ def plan_addition(
             )
         ),
     }
+    requirements = part / settings.EXPORTED_REQUIREMENTS  # the function's ranges, for `sam build` until it is locked
+    if requirements.is_file():  # placed, never recorded: `make` (or the lock below) writes it from uv.lock
+        changes[f"{FUNCTIONS}/{name}/{settings.EXPORTED_REQUIREMENTS}"] = requirements.read_bytes()
     files = {path: snapshot.File(data, executable(part, name, path)) for path, data in changes.items()}
     files[settings.RECORD_NAME] = snapshot.File(json.dumps(new_record, indent=2).encode() + b"\n")
     files[snapshot.SNAPSHOT] = snapshot.File(snapshot.encode(new_base))

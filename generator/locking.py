@@ -92,4 +92,4 @@ def lock(project: Path, python_version: str, *, later: str = "the first `make in
         return f"{LOCK}: not made, uv's cache lacks some dependency and slsgen stays offline: {later}"
     for requirements, text in written.items():
         requirements.write_text(text, encoding="utf-8")
-    return f"{LOCK}: every dependency pinned with its hashes, from uv's cache (`make lock UPGRADE=1`: the newest)"
+    return f"{LOCK}: every dependency pinned with its hashes, from uv's cache (README.md, Locked dependencies: updates)"

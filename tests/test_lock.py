@@ -143,7 +143,7 @@ def test_ci_refuses_a_lock_out_of_step_and_a_developers_install_updates_it(locke
     assert STALE in missing.stderr.splitlines()
     (project / "uv.lock").write_bytes(lock)
     local = make(project, venv, "install")
-    assert "uv.lock: updated from pyproject.toml: commit it, with each function's requirements.txt" in local.stdout.splitlines()
+    assert WRITTEN.replace("written", "updated") in local.stdout.splitlines()
     assert 'specifier = ">=12.2,<13.9"' in (project / "uv.lock").read_text()
     assert pinned(project, "pillow")["version"] == pinned(locked[0], "pillow")["version"]  # no pin moved needlessly
 
@@ -206,3 +206,32 @@ def test_pre_commit_runs_the_locked_ruff_and_updates_follow_the_lock(matrix):
     renovate = (gitlab / "renovate.json").read_text()
     assert '"ignorePaths": ["src/requirements.txt", "functions/*/src/requirements.txt", ".slsgen/**"]' in renovate
     assert '"minimumReleaseAge": "7 days"' in renovate
+
+
+def test_slsgen_add_locks_the_new_functions_group_and_each_zip_has_its_own_pins(locked, tmp_path):
+    """An added function's dependencies are its own group in pyproject.toml; `slsgen add` locks again offline, so
+    CI's locked install of the committed project passes, and `make package` zips each function's pins alone."""
+    project, venv = copy(locked, tmp_path), locked[1]
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@example.com"]
+    run(["git", "add", "-A"], project)
+    run([*git, "commit", "-q", "-m", "Lock"], project)
+    before = lock_of(project)
+    added = slsgen("add", "hello-world", "greet", "--no-input", "--set", "trigger=none", cwd=project)
+    assert "uv.lock: every dependency pinned with its hashes, from uv's cache" in added.stdout.replace("\n", " ")
+    pyproject = tomllib.loads((project / "pyproject.toml").read_text())
+    assert pyproject["dependency-groups"]["function-greet"] == []  # hello-world without Powertools: none
+    assert {"include-group": "function-greet"} in pyproject["dependency-groups"]["test"]
+    assert pyproject["project"]["dependencies"] == ["pillow>=12.2,<14"]  # the first function's, unchanged
+    assert lock_of(project)["package"] == before["package"]  # no pin moved
+    exported = (project / "functions/greet/src/requirements.txt").read_text()
+    assert exported.startswith(EXPORTED.replace("--no-default-groups", "--only-group=function-greet"))
+    assert "pillow" not in exported
+    assert "functions/greet/src/requirements.txt" not in (project / ".slsgen.json").read_text()  # the project's own
+    run(["git", "add", "-A"], project)
+    run([*git, "commit", "-q", "-m", "Add greet"], project)
+    (project / "pyproject.toml").touch()  # so that make installs again
+    make(project, venv, "install", UV_LOCKED="1")  # CI's install of the committed project
+    make(project, venv, "package")
+    assert zip_versions(project / "dist/thumbs-ResizeFunction.zip") == {"pillow": pinned(project, "pillow")["version"]}
+    assert zip_versions(project / "dist/thumbs-GreetFunction.zip") == {}
+    assert run(["git", "status", "--porcelain"], project).stdout == ""  # each export was in step with the lock

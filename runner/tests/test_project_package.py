@@ -8,6 +8,7 @@ import stat
 import tarfile
 import zipfile
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 import yaml
@@ -220,22 +221,31 @@ def test_requirements_that_pin_other_versions_than_the_lock_are_warned(tmp_path)
     code.mkdir()
     requirements = code / "requirements.txt"
     requirements.write_text("# export\npillow==13.0.0 \\\n    --hash=sha256:cd\ntyping-extensions==4.16.0\n")
-    assert pkg.drift_warning(requirements, locked) is None  # the same pins, names as pip compares them
+    function = SimpleNamespace(code_dir=code, project_dir=tmp_path, folder="")
+    assert pkg.drift_warning(function, locked) is None  # the same pins, names as pip compares them
     requirements.write_text("pillow>=12.2,<14\n")
-    warning = pkg.drift_warning(requirements, locked)
+    warning = pkg.drift_warning(function, locked)
     assert warning is not None
     assert warning.startswith("warning: src/requirements.txt does not pin what uv.lock pins")
+    assert warning.endswith("`uv export --frozen --no-default-groups > src/requirements.txt`)")
     requirements.unlink()
-    assert pkg.drift_warning(requirements, locked) is not None  # `sam build` would install nothing
+    assert pkg.drift_warning(function, locked) is not None  # `sam build` would install nothing
+    added = tmp_path / "functions/thumbs/src"  # a function of its own folder: its own group of the lock
+    added.mkdir(parents=True)
+    (added / "requirements.txt").write_text("pillow==12.2.0\n")
+    warning = pkg.drift_warning(SimpleNamespace(code_dir=added, project_dir=tmp_path, folder="thumbs"), locked)
+    assert warning is not None
+    assert warning.startswith("warning: functions/thumbs/src/requirements.txt does not pin what uv.lock pins")
+    assert "`uv export --frozen --only-group=function-thumbs > functions/thumbs/src/requirements.txt`" in warning
 
 
 def test_a_locked_project_without_uv_is_one_clear_error(tmp_path, monkeypatch):
     project = write_project(tmp_path / "proj", HANDLER)
     (project / "uv.lock").write_text("version = 1\n")
     monkeypatch.setattr(pkg, "find_uv", lambda: None)
-    function = type("F", (), {"code_dir": project / "src", "runtime": "python3.13", "architecture": "arm64"})()
+    function = SimpleNamespace(code_dir=project / "src", project_dir=project, folder="", runtime="python3.13")
     with pytest.raises(RunnerError, match=r"uv.lock pins the dependencies and uv installs them: install uv"):
-        pkg.function_dependencies(project, function, tmp_path / "scratch", io.StringIO())
+        pkg.function_dependencies(function, tmp_path / "scratch", io.StringIO())
 
 
 def test_uvs_lock_file_of_the_install_folder_is_not_zipped(tmp_path):
