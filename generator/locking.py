@@ -63,16 +63,17 @@ def lock(project: Path, python_version: str, *, later: str = "the first `make in
     """Lock `project` offline and export each function's requirements; one line saying what happened, for the user.
     A lock the project had stays as it was when this fails (`later` says what brings it in step)."""
     later = f"{later} (commit uv.lock then)"
+    had_lock = (project / LOCK).is_file()
+    undone = "not in step with pyproject.toml" if had_lock else "not made"
     uv = shutil.which("uv")
     if uv is None:
-        return f"{LOCK}: not made, uv is not on PATH: {later}"
+        return f"{LOCK}: {undone}, uv is not on PATH: {later}"
     python = runtime_python(python_version)
     if python is None:
-        return f"{LOCK}: not made, no Python {python_version} found to lock for: {later}"
+        return f"{LOCK}: {undone}, no Python {python_version} found to lock for: {later}"
     environment = {**os.environ, "UV_PYTHON_DOWNLOADS": "never"}
     environment.pop("UV_LOCKED", None)  # slsgen writes the lock; CI's check is for later installs
     environment.pop("UV_FROZEN", None)
-    had_lock = (project / LOCK).is_file()
     command = [uv, "lock", "--offline", "--no-build", "--quiet", "--python", python]
     written: dict[Path, str] = {}
     try:
@@ -89,7 +90,7 @@ def lock(project: Path, python_version: str, *, later: str = "the first `make in
     if result.returncode != 0:
         if not had_lock:
             (project / LOCK).unlink(missing_ok=True)
-        return f"{LOCK}: not made, uv's cache lacks some dependency and slsgen stays offline: {later}"
+        return f"{LOCK}: {undone}, uv's cache lacks some dependency and slsgen stays offline: {later}"
     for requirements, text in written.items():
         requirements.write_text(text, encoding="utf-8")
     return f"{LOCK}: every dependency pinned with its hashes, from uv's cache (README.md, Locked dependencies: updates)"

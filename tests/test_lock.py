@@ -45,6 +45,11 @@ def lock_of(project: Path) -> dict:
     return tomllib.loads((project / "uv.lock").read_text(encoding="utf-8"))
 
 
+def versions(lock: dict) -> dict[str, str]:
+    """The version each package of a lock pins (not the project's own entry, whose groups an addition changes)."""
+    return {package["name"]: package["version"] for package in lock["package"] if "virtual" not in package["source"]}
+
+
 def pinned(project: Path, name: str) -> dict:
     (package,) = [package for package in lock_of(project)["package"] if package["name"] == name]
     return package
@@ -133,13 +138,13 @@ def test_ci_refuses_a_lock_out_of_step_and_a_developers_install_updates_it(locke
     pyproject.write_text(pyproject.read_text().replace('"pillow>=12.2,<14"', '"pillow>=12.2,<13.9"'))
     ci = make(project, venv, "install", check=False, UV_LOCKED="1")
     assert ci.returncode != 0
-    assert "needs to be updated, but `UV_LOCKED=1` was provided" in ci.stderr
+    assert "needs to be updated, but `UV_LOCKED=1` was provided" in " ".join(ci.stderr.split())  # uv wraps it
     assert STALE in ci.stderr.splitlines()
     assert (project / "uv.lock").read_bytes() == lock
     (project / "uv.lock").unlink()  # a lock never committed fails as clearly
     missing = make(project, venv, "install", check=False, UV_LOCKED="1")
     assert missing.returncode != 0
-    assert "Unable to find lockfile at `uv.lock`" in missing.stderr
+    assert "Unable to find lockfile at `uv.lock`" in " ".join(missing.stderr.split())
     assert STALE in missing.stderr.splitlines()
     (project / "uv.lock").write_bytes(lock)
     local = make(project, venv, "install")
@@ -222,7 +227,7 @@ def test_slsgen_add_locks_the_new_functions_group_and_each_zip_has_its_own_pins(
     assert pyproject["dependency-groups"]["function-greet"] == []  # hello-world without Powertools: none
     assert {"include-group": "function-greet"} in pyproject["dependency-groups"]["test"]
     assert pyproject["project"]["dependencies"] == ["pillow>=12.2,<14"]  # the first function's, unchanged
-    assert lock_of(project)["package"] == before["package"]  # no pin moved
+    assert versions(lock_of(project)) == versions(before)  # no pin moved
     exported = (project / "functions/greet/src/requirements.txt").read_text()
     assert exported.startswith(EXPORTED.replace("--no-default-groups", "--only-group=function-greet"))
     assert "pillow" not in exported
@@ -235,3 +240,28 @@ def test_slsgen_add_locks_the_new_functions_group_and_each_zip_has_its_own_pins(
     assert zip_versions(project / "dist/thumbs-ResizeFunction.zip") == {"pillow": pinned(project, "pillow")["version"]}
     assert zip_versions(project / "dist/thumbs-GreetFunction.zip") == {}
     assert run(["git", "status", "--porcelain"], project).stdout == ""  # each export was in step with the lock
+
+
+def test_an_add_that_cannot_lock_offline_leaves_the_lock_to_the_next_make_install(locked, tmp_path):
+    project, venv = copy(locked, tmp_path), locked[1]
+    lock = (project / "uv.lock").read_bytes()
+    added = run(
+        [sys.executable, "-m", "generator", "add", "image-resize", "thumbs-b", "--no-input"],
+        project,
+        env={"PATH": "/usr/bin:/bin"},  # no uv
+    )
+    assert (
+        "uv.lock: not in step with pyproject.toml, uv is not on PATH: the next `make install` locks it again and"
+        in (" ".join(added.stdout.split()))
+    )
+    assert (project / "uv.lock").read_bytes() == lock  # as it was, never half-written
+    ranges = (project / "functions/thumbs-b/src/requirements.txt").read_text()
+    assert ranges.startswith(UNLOCKED)  # until the lock: the ranges, for `sam build`
+    stale = make(project, venv, "install", check=False, UV_LOCKED="1")
+    assert stale.returncode != 0  # CI refuses it, clearly
+    assert STALE in stale.stderr.splitlines()
+    relocked = make(project, venv, "install")
+    assert WRITTEN.replace("written", "updated") in relocked.stdout.splitlines()
+    assert "function-thumbs-b" in (project / "uv.lock").read_text()
+    exported = (project / "functions/thumbs-b/src/requirements.txt").read_text()
+    assert re.search(rf"^pillow=={re.escape(pinned(project, 'pillow')['version'])} \\$", exported, re.MULTILINE)
