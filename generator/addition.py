@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from . import deploy_role, records, settings, snapshot, stack
+from . import deploy_role, locking, records, settings, snapshot, stack
 from . import trust as trusted
 from .blueprints import Blueprint, load_blueprint
 from .errors import InvalidOption, NotAProject, TargetExists, WriteFailed
@@ -74,6 +74,7 @@ class Addition:
     shared: tuple[str, ...] = ()
     renamed: tuple[tuple[str, str], ...] = ()
     dry_run: bool = False
+    lock: str = ""  # what became of the project's uv.lock (`locking`), when it has one
 
 
 def prefix_of(name: str) -> str:
@@ -139,7 +140,11 @@ def add_function(
         return plan
 
     plan = in_workdir(root, "add", f"adding {name}", run)
-    return dataclasses.replace(plan.addition, dry_run=dry_run)
+    lock = ""
+    if not dry_run and (root / settings.LOCK_FILE).is_file():  # pyproject.toml changed: the lock follows it
+        runtime = str(record["answers"].get("runtime", "")).removeprefix("python")
+        lock = locking.lock(root, runtime, later="the next `make install` locks it again and says so")
+    return dataclasses.replace(plan.addition, dry_run=dry_run, lock=lock)
 
 
 def check_function_name(root: Path, record: Mapping[str, Any], name: str) -> None:
@@ -195,6 +200,9 @@ def plan_addition(
             )
         ),
     }
+    requirements = part / settings.EXPORTED_REQUIREMENTS  # the function's ranges, for `sam build` until it is locked
+    if requirements.is_file():  # placed, never recorded: `make` (or the lock below) writes it from uv.lock
+        changes[f"{FUNCTIONS}/{name}/{settings.EXPORTED_REQUIREMENTS}"] = requirements.read_bytes()
     files = {path: snapshot.File(data, executable(part, name, path)) for path, data in changes.items()}
     files[settings.RECORD_NAME] = snapshot.File(json.dumps(new_record, indent=2).encode() + b"\n")
     files[snapshot.SNAPSHOT] = snapshot.File(snapshot.encode(new_base))
@@ -260,10 +268,12 @@ def attach(
     for path in sorted(part.rglob("*")):
         relative = path.relative_to(part).as_posix()
         target = f"{FUNCTIONS}/{name}/{relative}"
-        if path.is_file() and not PROJECT_FILES.match(relative) and is_project_file(target):
+        derived = snapshot.is_derived(relative) or snapshot.is_derived(target)  # the lock's export, made by `make`
+        if path.is_file() and not PROJECT_FILES.match(relative) and is_project_file(target) and not derived:
             changed[target] = followed(path.read_bytes(), renames)
     if "pyproject.toml" in files and (part / "pyproject.toml").is_file():
-        changed["pyproject.toml"] = merge_pyproject(files["pyproject.toml"], (part / "pyproject.toml").read_bytes())
+        part_pyproject = (part / "pyproject.toml").read_bytes()
+        changed["pyproject.toml"] = merge_pyproject(files["pyproject.toml"], part_pyproject, name)
     if "README.md" in files:
         changed["README.md"] = files["README.md"] + readme_section(part, name, merged).encode("utf-8")
     role = role_file(ci)
@@ -306,14 +316,23 @@ def followed(data: bytes, renames: list[tuple[str, str]]) -> bytes:
     return text.encode("utf-8")
 
 
-def merge_pyproject(project: bytes, part: bytes) -> bytes:
-    """The project's pyproject.toml with what the function's adds: dependency-group entries and list settings (a
-    pytest warning filter) it lacks, appended; the project's own values win everywhere else (tomlkit keeps its
-    comments and layout)."""
+def merge_pyproject(project: bytes, part: bytes, name: str) -> bytes:
+    """The project's pyproject.toml with what the function's adds: its runtime dependencies (the part's `[project]
+    dependencies`) as the group `function-NAME`, which the `test` group includes (uv.lock pins it, `make package`
+    zips it); dependency-group entries and list settings (a pytest warning filter) it lacks, appended; the project's
+    own values win everywhere else (tomlkit keeps its comments and layout)."""
     import tomlkit
+    from lambda_runner.config.template import FUNCTION_GROUP
 
     ours = tomlkit.parse(project.decode("utf-8"))
     theirs = tomlkit.parse(part.decode("utf-8"))
+    group = FUNCTION_GROUP.format(name)
+    groups = theirs.setdefault("dependency-groups", tomlkit.table())
+    groups[group] = tomlkit.array()
+    groups[group].extend(str(item) for item in theirs.get("project", {}).get("dependencies", []))
+    if "test" in groups and {"include-group": group} not in groups["test"]:
+        groups["test"].append(tomlkit.inline_table())
+        groups["test"][-1]["include-group"] = group
     for table in ("dependency-groups", "tool"):
         if table in theirs:
             _merge(ours, table, theirs[table])

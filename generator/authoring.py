@@ -58,7 +58,7 @@ version: 0.1.0                # bump it on every change: `slsgen update` shows p
 # runtime:                    # defaults for slsgen's runtime settings (still overridable with flags)
 #   memory: 256
 #   timeout: 15
-# dependencies: ["requests>=2.32"]          # added to the function's src/requirements.txt
+# dependencies: ["requests>=2.32"]          # added to the function's dependencies (pyproject.toml)
 # dev_dependencies: ["pytest-cov>=5"]       # added to the project's dev dependency group
 
 questions:                    # added to the inherited ones; an entry with an inherited name replaces it

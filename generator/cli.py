@@ -197,6 +197,16 @@ def new(
         bool | None,
         typer.Option("--git/--no-git", help="git init on main and a first commit (default: when git is installed)."),
     ] = None,
+    lock: Annotated[
+        bool | None,
+        typer.Option(
+            "--lock/--no-lock",
+            envvar="SLSGEN_LOCK",
+            show_envvar=True,
+            help="Pin the dependencies in uv.lock, offline from uv's cache (default: when uv is on PATH); what the "
+            "cache lacks, the first `make install` locks.",
+        ),
+    ] = None,
     force: Annotated[
         bool,
         typer.Option(
@@ -251,6 +261,7 @@ def new(
             preset=preset,
             trust=trust,
             git=git,
+            lock=lock,
         )
     except KeyboardInterrupt:  # Typer would turn it into a silent exit 130; the user must know nothing changed
         print(file=sys.stderr)  # end the prompt's line, as Typer does for Ctrl-D

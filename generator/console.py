@@ -104,7 +104,8 @@ def print_generated(project: Path, next_steps: list[str]) -> None:
         return
     tree = Tree(f"[bold]{project}[/bold]")
     nodes: dict[Path, Tree] = {Path("."): tree}
-    for name in sorted(record["files"]):
+    derived = [name for name in (settings.LOCK_FILE, settings.EXPORTED_REQUIREMENTS) if (project / name).is_file()]
+    for name in sorted({*record["files"], *derived}):
         relative = Path(name)
         if name.startswith(settings.RUNNER_WHEELS + "/"):
             continue
@@ -154,6 +155,8 @@ def print_added(addition: Addition) -> None:
     out.print(f"template.yaml {would}gain: {', '.join(addition.resources)}", highlight=False, soft_wrap=True)
     if addition.shared:
         out.print(f"kept once (the same in both): {', '.join(addition.shared)}", highlight=False, soft_wrap=True)
+    if addition.lock:
+        out.print(addition.lock, highlight=False, soft_wrap=True)
     if not addition.dry_run:
         short = addition.function_id.removesuffix("Function")
         out.print(f"\nNext: make install test && make invoke FUNCTION={short}", highlight=False)

@@ -38,7 +38,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import TextIO
 
-from . import settings
+from . import settings, snapshot
 from .errors import TargetConflict, TargetExists, UnsafePath, WriteFailed
 
 JOURNAL_NAME = "journal"
@@ -380,6 +380,8 @@ def retired_files(rendered: Path, target: Path) -> Retired:
     removed: list[str] = []
     kept: list[str] = []
     for relative in sorted(set(earlier) - set(now)):
+        if snapshot.is_derived(relative):  # an older record lists the export: the project's own file now
+            continue
         path = target / relative
         if not os.path.lexists(path):
             continue

@@ -8,6 +8,7 @@ earlier generation's unchanged ones are removed. Every file-system error becomes
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 import json
 import os
@@ -17,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
 
-from . import settings
+from . import locking, settings
 from . import trust as trusted
 from .blueprints import Blueprint, load_blueprint
 from .errors import InvalidOption, OutputDirInvalid, SlsgenError, TargetExists, WriteFailed
@@ -142,6 +143,7 @@ def generate_project(
     ask: Ask | None = None,
     git: bool = False,
     trust: bool = False,
+    lock: bool = False,
 ) -> Generation:
     """Render `blueprint` into `output_dir/name`; return the project's folder and the stale files it handled.
 
@@ -150,16 +152,28 @@ def generate_project(
     `name`, when it is None). A blueprint from an untrusted source that
     would run code (its `checks`) is refused unless `trust` (see `trust.require`). With `git`, the project becomes
     a repository with one first commit before it is moved into place (`vcs`: a problem there is a note in
-    `Generation.git`, never an error). Raises an `SlsgenError` subclass, with nothing written,
-    on any bad input and on any failure of the file system.
+    `Generation.git`, never an error). With `lock`, the project gets its uv.lock offline from uv's cache when that
+    holds everything (`locking`: otherwise a note says the first `make install` locks); a forced generation keeps the
+    target's own uv.lock and src/requirements.txt. Raises an `SlsgenError` subclass, with nothing written, on any
+    bad input and on any failure of the file system.
     """
     loaded = blueprint if isinstance(blueprint, Blueprint) else load_blueprint(blueprint)
     trusted.require(loaded.name, loaded.chain, trusted.blueprint_code(loaded), trust)  # before any prompt
     project = project_name(loaded, name, ask)
     answers = resolve_answers(loaded, options, env, ask)
-    return generate_into(
-        output_dir, project, lambda workdir: render(loaded, project, answers, workdir), force=force, git=git
-    )
+    kept_lock = force and (Path(output_dir).expanduser() / project / settings.LOCK_FILE).is_file()
+    notes: list[str] = []
+
+    def render_into(workdir: Path) -> Path:
+        rendered = render(loaded, project, answers, workdir)
+        if kept_lock:  # the target's lock and its export stay: its next `make install` brings them in step
+            (rendered / settings.EXPORTED_REQUIREMENTS).unlink(missing_ok=True)
+        elif lock:
+            notes.append(locking.lock(rendered, answers["runtime"].removeprefix("python")))
+        return rendered
+
+    generation = generate_into(output_dir, project, render_into, force=force, git=git)
+    return dataclasses.replace(generation, notes=(*generation.notes, *notes))
 
 
 def project_name(blueprint: Blueprint, name: str | None, ask: Ask | None) -> str:

@@ -410,10 +410,13 @@ def run_checks(blueprint: Blueprint, project: Path) -> None:
 
 
 def file_digests(project: Path) -> dict[str, str]:
+    """The digest of every file the blueprint made (not the record, nor the files derived from pyproject.toml)."""
     return {
-        path.relative_to(project).as_posix(): hashlib.sha256(path.read_bytes()).hexdigest()
+        relative: hashlib.sha256(path.read_bytes()).hexdigest()
         for path in sorted(project.rglob("*"))
-        if path.is_file() and path.name != settings.RECORD_NAME
+        if path.is_file()
+        and path.name != settings.RECORD_NAME
+        and not snapshot.is_derived(relative := path.relative_to(project).as_posix())
     }
 
 

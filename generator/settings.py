@@ -7,6 +7,8 @@ copied. This module is at the bottom of the package: it imports nothing from sls
 
 from __future__ import annotations
 
+import re
+
 from lambda_runner import facts
 
 # Lambda's facts (runtimes and their deprecation, limits, reserved names) live once, in the runner.
@@ -49,6 +51,7 @@ DEFAULT_CI = "github"
 SKELETON_EXCLUDE: tuple[tuple[str, str | None], ...] = (
     (".github/*", "ci != 'github'"),
     (".gitlab-ci.yml", "ci != 'gitlab'"),
+    ("renovate.json", "ci != 'gitlab'"),  # GitLab's dependency updates (GitHub's are .github/dependabot.yml)
     ("alarms.jinja", None),  # the alarm macros templates import, not a file of the project
 )
 
@@ -70,3 +73,9 @@ RUNNER_PACKAGE = "lambda_runner"
 RUNNER_DISTRIBUTION = "slsgen-runner"
 # Where a project keeps the runner's wheel (until the runner is on the package index), with its hash pin.
 RUNNER_WHEELS = ".slsgen/wheels"
+# What a project's own tools make from its pyproject.toml: uv.lock (`uv lock`) and each function's requirements.txt
+# (src/, functions/NAME/src/), its export for `sam build`. A generation or an addition may write them (`locking`), but
+# they are the project's, not the blueprint's: never recorded, snapshotted, merged or retired by slsgen.
+LOCK_FILE = "uv.lock"
+EXPORTED_REQUIREMENTS = "src/requirements.txt"
+DERIVED_FILES = re.compile(r"uv\.lock|(functions/[^/]+/)?src/requirements\.txt")

@@ -38,12 +38,17 @@ def is_bookkeeping(relative: str) -> bool:
     return relative == settings.RECORD_NAME or relative.startswith(FOLDER + "/")
 
 
+def is_derived(relative: str) -> bool:
+    """A file the project's tools make from its pyproject.toml (uv.lock and its exports): never slsgen's to merge."""
+    return settings.DERIVED_FILES.fullmatch(relative) is not None
+
+
 def files_of(project: Path) -> dict[str, File]:
-    """Every regular file of a rendered project except slsgen's records, by POSIX path."""
+    """Every regular file of a rendered project except slsgen's records and the derived files, by POSIX path."""
     found: dict[str, File] = {}
     for path in sorted(project.rglob("*")):
         relative = path.relative_to(project).as_posix()
-        if path.is_file() and not path.is_symlink() and not is_bookkeeping(relative):
+        if path.is_file() and not path.is_symlink() and not is_bookkeeping(relative) and not is_derived(relative):
             found[relative] = File(path.read_bytes(), os.access(path, os.X_OK))
     return found
 

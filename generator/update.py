@@ -112,8 +112,9 @@ def blueprint_source(recorded: Mapping[str, Any], ref: str | None) -> Blueprint:
 
 def project_files(files: Mapping[str, snapshot.File]) -> dict[str, snapshot.File]:
     """The files a merge may plan: none under version-control metadata, whatever a snapshot holds (a project
-    generated before slsgen left a blueprint's `.git` out may have it in its records)."""
-    return {path: file for path, file in files.items() if is_project_file(path)}
+    generated before slsgen left a blueprint's `.git` out may have it in its records), and none of those the
+    project's tools derive from pyproject.toml (an older snapshot holds src/requirements.txt: never removed)."""
+    return {path: file for path, file in files.items() if is_project_file(path) and not snapshot.is_derived(path)}
 
 
 def carried_answers(

@@ -37,15 +37,16 @@ def generate(
     preset: str | None = None,
     trust: bool = False,
     git: bool | None = None,
+    lock: bool | None = None,
 ) -> tuple[Generation, list[str]]:
     """`slsgen new`: find the blueprint, then hand it to the one path its kind takes; return the generation and
     the next steps to print. `git` None means: a repository wherever git is installed.
 
     A plain cookiecutter template takes its own path (`generate_cookiecutter`) from the start; a blueprint gets the
     config's defaults and the command line's answers (`configured`), then `generate_project` does the rest: the
-    trust check, the prompts, the render and the placement, each once.
+    trust check, the prompts, the render and the placement, each once. `lock` None: a uv.lock wherever uv is on PATH.
     """
-    from . import userconfig
+    from . import locking, userconfig
     from .project import generate_project
     from .sources import resolve
     from .vcs import available
@@ -69,6 +70,7 @@ def generate(
         ask=prompter(interactive),
         trust=trust,
         git=with_git,
+        lock=locking.available() if lock is None else lock,
     )
     return generation, loaded.next_steps
 

@@ -5,9 +5,10 @@ Shared work. `matrix` generates each blueprint with each option set once per ses
 reads a project (the security scans, the template checks): under a file lock in the folder all of a session's
 workers share, so two workers never build the same project; the second one waits for it, then reuses it.
 `shared_venv` builds one virtual environment per dependency set with the project's own `make install` (the
-requirements, the dependency groups and the Python decide it), for every test that runs a project's Makefile in
-a fresh venv (the CI commands): once per worker, since later targets install their groups into it (`make lint`,
-`make validate`), which two workers must not do into one venv at the same time.
+dependencies, the dependency groups and the Python decide it; that install also writes the project's uv.lock), for
+every test that runs a project's Makefile in a fresh venv (the CI commands): once per worker, since later targets
+install their groups into it (`make lint`, `make validate`), which two workers must not do into one venv at the same
+time.
 
 Order. With `--dist loadgroup --no-loadscope-reorder` (pyproject's addopts), xdist hands out tests in collection
 order, one unit at a time to whichever worker is free, so the order decides the wall time. Tests that share a
@@ -48,6 +49,9 @@ def pytest_configure(config: pytest.Config) -> None:
     os.environ["UV_LINK_MODE"] = "hardlink"
     os.environ.pop("UV_NO_CACHE", None)
     os.environ["UV_PYTHON_DOWNLOADS"] = "never"
+    # `slsgen new` locks only when a test asks (`--lock`): whether uv's cache could lock offline would otherwise
+    # depend on what earlier tests downloaded. A project's first `make install` locks it, as for a user without uv.
+    os.environ["SLSGEN_LOCK"] = "0"
     # Bytecode caches, as a user's shell has them (a CI image may set PYTHONDONTWRITEBYTECODE=1): a project's tools
     # (cfn-lint, moto, boto3) then compile once per virtual environment instead of at every command the tests
     # run, and `package` is tested against the __pycache__ folders a real project has.
@@ -109,16 +113,8 @@ def shared_venv(tmp_path_factory: pytest.TempPathFactory) -> Callable[[Path], Pa
 
     def venv_for(project: Path) -> Path:
         pyproject = tomllib.loads((project / "pyproject.toml").read_text(encoding="utf-8"))
-        requirements = [project / "src" / "requirements.txt", *(project / "functions").glob("*/src/requirements.txt")]
         inputs = [
-            # every function's requirements (functions/NAME/src/ of a project with several), comments aside
-            sorted(
-                {
-                    line.split("#", 1)[0].strip()
-                    for path in requirements
-                    for line in path.read_text("utf-8").splitlines()
-                }
-            ),
+            pyproject["project"]["dependencies"],  # the functions' groups are among the dependency groups
             pyproject["dependency-groups"],
             pyproject["project"]["requires-python"],
             pyproject.get("tool", {}).get("uv", {}).get("sources", {}),

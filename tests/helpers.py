@@ -156,7 +156,7 @@ WHEEL_ARCH = {"arm64": "aarch64", "x86_64": "x86_64"}
 
 def check_zip(path: Path, architecture: str, handler_file: str, python_tag: str = "cp313") -> None:
     """A Lambda zip: code at the root, nothing of the build machine's, native code for Linux on `architecture`,
-    and every distribution that the project's `src/requirements.txt` (beside `dist/`) names.
+    and every distribution the function depends on (`pyproject.toml` beside `dist/`).
 
     Each shared library must be an ELF file for that machine, and each wheel with platform tags manylinux ones
     for it, built for the runtime's CPython (`python_tag`) or the stable ABI.
@@ -185,10 +185,13 @@ def check_zip(path: Path, architecture: str, handler_file: str, python_tag: str 
 
 
 def required_distributions(project: Path) -> set[str]:
-    """The distributions the function's `src/requirements.txt` names, as pip compares names (PEP 503)."""
-    lines = (project / "src" / "requirements.txt").read_text(encoding="utf-8").splitlines()
-    requirements = [line.split("#", 1)[0].strip() for line in lines]  # pip's comments, inline ones too
-    return {canonicalize_name(Requirement(line).name) for line in requirements if line}
+    """The distributions the function depends on (pyproject.toml's `dependencies`), as pip compares names (PEP 503)."""
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # Python 3.10
+        import tomli as tomllib
+    pyproject = tomllib.loads((project / "pyproject.toml").read_text(encoding="utf-8"))
+    return {canonicalize_name(Requirement(line).name) for line in pyproject["project"]["dependencies"]}
 
 
 def data_processing_triggers() -> list[str]:

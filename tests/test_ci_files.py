@@ -159,14 +159,29 @@ def test_workflows_hold_least_privilege_and_the_runtime_python(github_project):
     assert deploy["jobs"]["deploy"]["env"]["AWS_ROLE_ARN"] == "${{ vars.AWS_ROLE_ARN }}"
     caches = [s["with"] for s in ci["jobs"]["ci"]["steps"] if "setup-uv" in s.get("uses", "")]
     assert caches[0]["enable-cache"] is True
-    assert caches[0]["cache-dependency-glob"].split() == ["src/requirements.txt", "pyproject.toml"]
+    assert caches[0]["cache-dependency-glob"].split()[0] == "uv.lock"  # every wheel CI downloads is pinned there
+    installs = [
+        s
+        for flow in flows.values()
+        for j in flow["jobs"].values()
+        for s in j.get("steps", [])
+        if "make" in s.get("run", "")
+    ]
+    locked = {
+        step["run"]: step.get("env", {}).get("UV_LOCKED") for step in installs if "package" in step["run"].split()
+    }
+    assert locked == {  # the steps that install the project's dependencies
+        "make install lint test validate package": "1",
+        "make package": "1",
+    }
 
 
 def test_gitlab_pipeline_has_the_stages_cache_artifact_and_oidc(gitlab_project):
     pipeline = yaml.safe_load((gitlab_project / ".gitlab-ci.yml").read_text())
     assert pipeline["stages"] == ["lint", "test", "validate", "package", "deploy"]
     assert pipeline["default"]["image"] == "python:3.13-bookworm"
-    assert pipeline["default"]["cache"]["key"]["files"] == ["src/requirements.txt", "pyproject.toml"]
+    assert pipeline["default"]["cache"]["key"]["files"] == ["uv.lock"]
+    assert pipeline["variables"]["UV_LOCKED"] == "1"  # every job installs exactly uv.lock, or fails
     assert pipeline["package"]["artifacts"]["paths"] == ["dist/"]
     assert pipeline["deploy"]["id_tokens"] == {"AWS_ID_TOKEN": {"aud": "sts.amazonaws.com"}}
 
@@ -211,10 +226,10 @@ def fake_sam(folder: Path) -> Path:
     return folder
 
 
-def github_commands(project: Path) -> list[tuple[str, str]]:
-    """(workflow, command) for every `run:` step, in file and step order."""
+def github_commands(project: Path) -> list[tuple[str, str, dict[str, str]]]:
+    """(workflow, command, the step's environment) for every `run:` step, in file and step order."""
     return [
-        (name, step["run"])
+        (name, step["run"], step.get("env", {}))
         for name, flow in workflows(project).items()
         for job in flow["jobs"].values()
         for step in job.get("steps", [])
@@ -258,13 +273,21 @@ def test_every_workflow_command_passes_in_the_project(tmp_path, blueprint, trigg
         "UV_LINK_MODE": "hardlink",  # the shared uv cache and the venvs are on one file system
     }
     env["VENV"] = str(shared_venv(project))  # built by `make install` once per session for these dependencies
+    # The developer's first `make install` writes uv.lock and src/requirements.txt, its export, and says to commit them.
+    shell("make install", project, env)
+    assert run(["git", "status", "--porcelain"], project).stdout.splitlines() == [
+        " M src/requirements.txt",
+        "?? uv.lock",
+    ]
+    run(["git", "add", "uv.lock", "src/requirements.txt"], project)
+    run(["git", "-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-q", "-m", "Lock"], project)
     commands = github_commands(project)
-    assert ("ci.yml", "make install lint test validate package") in commands
+    assert ("ci.yml", "make install lint test validate package", {"UV_LOCKED": "1"}) in commands
     zip_path = project / "dist" / "ci-project.zip"
     builds: list[bytes] = []
-    for _, command in commands:
+    for _, command, step_env in commands:
         assert "${{" not in command  # no expression is ever expanded into a shell (template injection)
-        result = shell(command, project, env)
+        result = shell(command, project, {**env, **step_env})
         targets = make_targets(command) or []
         if "validate" in targets:
             assert "validate: OK (template.yaml: 1 function" in result.stdout
@@ -296,7 +319,7 @@ def test_every_workflow_command_passes_in_the_project(tmp_path, blueprint, trigg
     assert list((project / upload).glob("*.zip")), f"nothing to upload in {upload}"
     status = run(["git", "status", "--porcelain"], project).stdout
     assert status == "", f"the workflow's commands left the work tree dirty:\n{status}"
-    ran = {target for _, command in commands for target in make_targets(command) or []}
+    ran = {target for _, command, _ in commands for target in make_targets(command) or []}
 
     # The same project on GitLab: its file replaces the GitHub ones, and nothing a Makefile target reads changes.
     generate(tmp_path, blueprint, "ci-project", "--ci", "gitlab", "--force", *answers)
@@ -304,7 +327,7 @@ def test_every_workflow_command_passes_in_the_project(tmp_path, blueprint, trigg
     changed = {line[3:]: line[:2].strip() for line in status}
     github_files = run(["git", "ls-files", ".github", "deploy/github-oidc-role.yaml"], project).stdout.split()
     assert {path for path, code in changed.items() if code == "D"} == set(github_files)
-    gitlab_files = {".gitlab-ci.yml", "deploy/gitlab-oidc-role.yaml"}
+    gitlab_files = {".gitlab-ci.yml", "deploy/gitlab-oidc-role.yaml", "renovate.json"}
     assert {path for path, code in changed.items() if code == "??"} == gitlab_files
     modified = {path for path, code in changed.items() if code == "M"}  # the README's CI section, slsgen's record
     assert {path for path in modified if not path.startswith(".slsgen")} == {"README.md"}

@@ -93,7 +93,7 @@ def test_default_project(tmp_path):
     assert manifest["apis"]["custom"]["endpoint"]["uri"].endswith(":function:hello-skill")
     resources = json.loads((project / "ask-resources.json").read_text())
     assert resources["profiles"]["default"]["skillMetadata"] == {"src": "./skill-package"}
-    assert "ask-sdk-core>=1.19,<2" in (project / "src/requirements.txt").read_text()
+    assert '"ask-sdk-core>=1.19,<2",' in (project / "pyproject.toml").read_text()  # the function's dependencies
     assert not (project / "l10n.jinja").exists()
 
     # The model check, as `make check-model` runs it.

@@ -126,8 +126,12 @@ def test_python314_project_runs_on_an_older_python(tmp_path, version):
     project = generate(tmp_path, "hello-world", "py314", "--runtime", "python3.14", "--set", "trigger=none")
     run([sys.executable, "-m", "ruff", "format", "--check", "--no-cache", "."], project)
     install = run(["make", "install", f"PYTHON={python}"], project, timeout=600)
-    note = f"note: using {python} (Python {version}) for the python3.14 runtime: PYTHON was given"
+    note = (
+        f"note: using {python} (Python {version}) for the python3.14 runtime: PYTHON was given; uv.lock pins Python "
+        "3.14's dependencies, so pyproject.toml's ranges are installed"
+    )
     assert note in install.stdout.splitlines()
+    assert not (project / "uv.lock").exists()  # a lock for 3.14 cannot be made or used with this Python
     for target in ("test", "invoke"):
         run(["make", target], project, timeout=600)
     assert run([str(project / ".venv/bin/python"), "--version"], project).stdout.startswith(f"Python {version}.")
@@ -143,6 +147,7 @@ def test_the_makefile_says_which_python_it_falls_back_to(tmp_path):
     assert len(notes) == 1, install.stdout
     assert notes[0].startswith("note: using ")
     assert notes[0].endswith(
-        "for the python3.14 runtime: python3.14 was not found: install it (pyenv install 3.14) or pass PYTHON=..."
+        "for the python3.14 runtime: python3.14 was not found: install it (pyenv install 3.14) or pass PYTHON=...; "
+        "uv.lock pins Python 3.14's dependencies, so pyproject.toml's ranges are installed"
     )
     run(["make", "test"], project, timeout=600)

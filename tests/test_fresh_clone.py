@@ -37,6 +37,15 @@ def clone(project: Path, target: Path) -> Path:
     return target
 
 
+def locked(project: Path) -> Path:
+    """The generated repository as its team keeps it: `make lock` run once (uv.lock and src/requirements.txt, its
+    export) and committed."""
+    run(["make", "lock"], project, timeout=900)
+    run(["git", "add", "uv.lock", "src/requirements.txt"], project)
+    run(["git", "-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-qm", "Lock"], project)
+    return project
+
+
 def run_clean(command: list[str], cwd: Path, env: dict[str, str], timeout: float = 900) -> subprocess.CompletedProcess:
     """Run with exactly `env` (helpers.run would put slsgen's venv back on PATH)."""
     result = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout, check=False)
@@ -46,7 +55,7 @@ def run_clean(command: list[str], cwd: Path, env: dict[str, str], timeout: float
 
 def test_a_fresh_clone_passes_every_make_target_and_ci_command_without_slsgen(tmp_path):
     (tmp_path / "made").mkdir()
-    origin = generate(tmp_path / "made", "hello-world", "solo", "--git", "--ci", "github")
+    origin = locked(generate(tmp_path / "made", "hello-world", "solo", "--git", "--ci", "github"))
     project = clone(origin, tmp_path / "clone")
     env = without_slsgen(tmp_path)
     assert not (project / "lambda_runner").exists()
@@ -65,10 +74,12 @@ def test_a_fresh_clone_passes_every_make_target_and_ci_command_without_slsgen(tm
     assert served(start_api, project, "/hello?name=Ada", env=offline)[0] == 200
     assert run(["git", "status", "--porcelain"], project).stdout == ""  # `make format` changed nothing
 
-    for _, command in github_commands(project):  # ci.yml, then deploy.yml
-        shell(command, project, {**offline, "GITHUB_STEP_SUMMARY": str(tmp_path / "summary.md")})
+    for _, command, step_env in github_commands(project):  # ci.yml, then deploy.yml (UV_LOCKED=1: the lock only)
+        shell(command, project, {**offline, **step_env, "GITHUB_STEP_SUMMARY": str(tmp_path / "summary.md")})
+    assert run(["git", "status", "--porcelain"], project).stdout == ""
 
-    gitlab = clone(generate(tmp_path / "made", "hello-world", "solo-gl", "--git", "--ci", "gitlab"), tmp_path / "gl")
+    made = locked(generate(tmp_path / "made", "hello-world", "solo-gl", "--git", "--ci", "gitlab"))
+    gitlab = clone(made, tmp_path / "gl")
     pipeline = yaml.safe_load((gitlab / ".gitlab-ci.yml").read_text())
     variables = {key: value.replace("$CI_PROJECT_DIR", str(gitlab)) for key, value in pipeline["variables"].items()}
     jobs = {name: job for name, job in pipeline.items() if isinstance(job, dict) and "script" in job}

@@ -48,7 +48,7 @@ def test_default_project(tmp_path):
     props = function_properties(project)
     assert (props["MemorySize"], props["Timeout"], props["Architectures"]) == (1024, 30, ["arm64"])
     assert props["Environment"]["Variables"]["THUMBNAIL_SIZES"] == "256x256"
-    assert "pillow>=12.2,<14" in (project / "src/requirements.txt").read_text()
+    assert '"pillow>=12.2,<14",' in (project / "pyproject.toml").read_text()  # the function's dependencies
 
     # `make help` lines up every target's help, the blueprint's own (invoke-local) too.
     helped = [line for line in run(["make", "help"], project).stdout.splitlines() if line.strip()]

@@ -103,7 +103,8 @@ def test_record_of_the_generation(tmp_path):
     assert record["answers"]["memory"] == 256
     assert record["answers"]["env"] == {"AB": "1"}
     assert record["answers"]["trigger"] == "http-api"
-    assert set(record["files"]) == files(project) - {".slsgen.json", ".slsgen/base.json.gz"}  # the records
+    # Every file but the records, and src/requirements.txt: uv.lock's export once locked, the project's own file.
+    assert set(record["files"]) == files(project) - {".slsgen.json", ".slsgen/base.json.gz", "src/requirements.txt"}
     assert all(len(digest) == 64 for digest in record["files"].values())
 
 
@@ -365,7 +366,8 @@ def test_another_blueprint_over_an_earlier_generation_leaves_none_of_its_files(t
     assert generation.kept == ()
     assert "events/hello.json" in generation.removed
     record = json.loads((project / ".slsgen.json").read_text())
-    assert files(project) == set(record["files"]) | {".slsgen.json", ".slsgen/base.json.gz"}
+    derived = {"src/requirements.txt"}  # uv.lock's export, the project's own file: never recorded
+    assert files(project) == set(record["files"]) | {".slsgen.json", ".slsgen/base.json.gz"} | derived
 
 
 def blueprint_with_docs(tmp_path: Path) -> Path:

@@ -27,6 +27,7 @@ import pytest
 from cfnlint.decode.cfn_yaml import loads
 
 import generator
+import generator.paths
 
 from helpers import BIN, run
 
@@ -132,6 +133,93 @@ def test_every_bandit_exception_says_why(projects):
             if "nosec" in line and not re.search(r"# nosec B\d{3}(, ?B\d{3})*\s+#\s*\S", line):
                 bare.append(f"{path.relative_to(projects[0])}:{number}: {line.strip()}")
     assert bare == [], "\n".join(bare)
+
+
+# --- the runner's public API ---------------------------------------------------------------------------------------
+
+RUNNER_README = Path(__file__).resolve().parent.parent / "runner" / "README.md"
+
+
+def runner_public_api() -> tuple[set[str], set[str]]:
+    """(the names `lambda_runner` exports, the dotted modules and names under it) that the runner's README lists
+    as its public API: its "Public API" section, up to the next section."""
+    import lambda_runner
+
+    text = RUNNER_README.read_text(encoding="utf-8")
+    section = text.split("\n## Public API\n", 1)[1].split("\n## ", 1)[0]
+    names = {name for name in lambda_runner.__all__ if f"`{name}" in section or f" {name}(" in section}
+    assert names == set(lambda_runner.__all__), "README.md's Public API must list every name in __all__"
+    dotted = set(re.findall(r"\blambda_runner(?:\.\w+)+", section))
+    return names, dotted
+
+
+def private_runner_uses(source: str, names: set[str], dotted: set[str]) -> list[str]:
+    """The places where Python source reaches into the runner beyond its public API: an import of, or an
+    attribute path through, a module or name that the README does not list."""
+    import ast
+
+    def public(path: str) -> bool:
+        parts = path.split(".")
+        return (
+            path == "lambda_runner"
+            or (len(parts) == 2 and parts[1] in names)
+            or any(path == listed or path.startswith(listed + ".") for listed in dotted)
+        )
+
+    found = []
+    inner: set[int] = set()
+    for node in ast.walk(ast.parse(source)):  # breadth first: a path before its parts
+        paths: list[str] = []
+        if isinstance(node, ast.Import):
+            paths = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            module = node.module
+            paths = [module if module in dotted else f"{module}.{alias.name}" for alias in node.names]
+        elif isinstance(node, ast.Attribute) and id(node) not in inner:  # the whole path `a.b.c`, not `a.b` again
+            chain = [node.attr]
+            value = node.value
+            while isinstance(value, ast.Attribute):
+                inner.add(id(value))
+                chain.append(value.attr)
+                value = value.value
+            if isinstance(value, ast.Name) and value.id == "lambda_runner":
+                paths = [".".join(["lambda_runner", *reversed(chain)])]
+        found += [
+            f"line {node.lineno}: {path}"
+            for path in paths
+            if path.split(".")[0] == "lambda_runner" and not public(path)
+        ]
+    return found
+
+
+def test_generated_code_uses_only_the_runners_public_api(projects):
+    """Every generated test, fixture and script uses only what the runner's README promises under semantic
+    versioning, so a minor release of the runner can never break a project's tests."""
+    names, dotted = runner_public_api()
+    problems = []
+    for project in projects:
+        for path in sorted(project.rglob("*.py")):
+            uses = private_runner_uses(path.read_text(encoding="utf-8"), names, dotted)
+            problems += [f"{path.relative_to(project.parent)} {use}" for use in uses]
+    assert problems == [], "private runner modules in generated code:\n" + "\n".join(problems)
+
+
+def test_the_public_api_check_finds_private_uses():
+    names, dotted = runner_public_api()
+    assert {"lambda_runner.facts", "lambda_runner.bindings.module_bindings"} <= dotted
+    source = (
+        "import lambda_runner\nfrom lambda_runner import build_event, invoke\n"
+        "from lambda_runner.facts import ARCHITECTURES\n"
+        "from lambda_runner.bindings import module_bindings\n"
+        "from lambda_runner.events.catalog import sqs_event\nimport lambda_runner.config.template\n"
+        "from lambda_runner import public\nlambda_runner.runtime.context.LambdaContext\nlambda_runner.facts.MEMORY_MB\n"
+    )
+    assert private_runner_uses(source, names, dotted) == [
+        "line 5: lambda_runner.events.catalog.sqs_event",
+        "line 6: lambda_runner.config.template",
+        "line 7: lambda_runner.public",
+        "line 8: lambda_runner.runtime.context.LambdaContext",
+    ]
 
 
 # --- checkov --------------------------------------------------------------------------------------------------------

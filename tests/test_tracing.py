@@ -57,7 +57,7 @@ def names(document: dict) -> set[str]:
 def test_the_invocation_sends_its_subsegments(tmp_path: Path, blueprint: str) -> None:
     options, event, flags, expected = CASES[blueprint]
     project = generate(tmp_path, blueprint, "traced", "--tracing", "--no-git", *options)
-    assert "[tracer]" in (project / "src" / "requirements.txt").read_text(encoding="utf-8")
+    assert "[tracer]" in (project / "pyproject.toml").read_text(encoding="utf-8")
     Image.new("RGB", (640, 480), (200, 30, 30)).save(project / "sample.jpg")
     record = json.loads((project / ".slsgen.json").read_text())
     (project / "env.json").write_text(json.dumps({function_id(project): {"AWS_SAM_LOCAL": ""}}))

@@ -343,3 +343,31 @@ def test_a_recorded_answer_the_new_version_refuses_asks_for_set(data, project, m
         "error: trigger must be one of function-url, none, not 'http-api'; give a new answer with --set trigger=...\n"
     )
     assert record(project)["blueprint"]["version"] == "1.0.0"
+
+
+def test_uv_lock_and_its_export_are_the_projects_own_files(data, project, monkeypatch, capsys):
+    """An update merges the blueprint's new dependency into pyproject.toml, and never merges, rewrites or removes
+    uv.lock or src/requirements.txt (its export): `make install` brings them in step. Not even in a project whose
+    older records listed src/requirements.txt as a file of the blueprint."""
+    requirements = project / "src/requirements.txt"
+    assert "src/requirements.txt" not in record(project)["files"]
+    assert "src/requirements.txt" not in snapshot.read(project)
+    older = record(project)  # as slsgen recorded it before the lock: a blueprint file, unchanged since
+    older["files"]["src/requirements.txt"] = hashlib.sha256(requirements.read_bytes()).hexdigest()
+    (project / ".slsgen.json").write_text(json.dumps(older, indent=2) + "\n")
+    base = {**snapshot.read(project), "src/requirements.txt": snapshot.File(requirements.read_bytes())}
+    (project / snapshot.SNAPSHOT).write_bytes(snapshot.encode(base))
+    (project / "uv.lock").write_text("version = 1\n# the team's lock\n")
+    commit(project)
+    folder = upgrade(data)
+    edit(folder / "blueprint.yaml", "dependencies:\n", 'dependencies:\n  - "requests>=2.32"\n')
+    kept = requirements.read_bytes()
+
+    code, out, err = run_cli(monkeypatch, capsys, "update", str(project))
+
+    assert (code, err) == (0, "")
+    assert '    "requests>=2.32",' in (project / "pyproject.toml").read_text()
+    assert requirements.read_bytes() == kept
+    assert (project / "uv.lock").read_text() == "version = 1\n# the team's lock\n"
+    assert "src/requirements.txt" not in out
+    assert "src/requirements.txt" not in record(project)["files"]

@@ -8,6 +8,7 @@ import stat
 import tarfile
 import zipfile
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 import yaml
@@ -182,3 +183,79 @@ def test_a_requirement_with_only_a_source_distribution_gets_one_line_naming_it(t
     assert errors[0].startswith("error: no binary wheel of nowheel==1.0 for python3.")
     assert "Traceback" not in result.stderr
     assert not (project / "dist" / "proj.zip").exists()
+
+
+# --- a project with a uv.lock: its pins, installed by uv for the target, hashes checked ---------------------------
+
+
+def test_uv_installs_the_locked_pins_for_the_targets_platform_and_python(tmp_path):
+    assert pkg.uv_platform("python3.13", "arm64") == "aarch64-manylinux_2_34"  # Amazon Linux 2023: glibc 2.34
+    assert pkg.uv_platform("python3.11", "x86_64") == "x86_64-manylinux_2_17"  # Amazon Linux 2: uv has no 2_26
+    with pytest.raises(RunnerError, match="use arm64 or x86_64"):
+        pkg.uv_platform("python3.13", "aarch64")
+    command = pkg.uv_command("uv", tmp_path / "r.txt", tmp_path / "t", "python3.12", "arm64")
+    assert command[:3] == ["uv", "pip", "install"]
+    assert command[command.index("--python-platform") + 1] == "aarch64-manylinux_2_34"
+    assert command[command.index("--python-version") + 1] == "3.12"
+    assert {"--no-build", "--no-deps", "--require-hashes"} <= set(command)  # the lock's files, binary, nothing more
+
+
+def test_a_failed_locked_install_is_one_line_naming_the_pin():
+    target = type("F", (), {"runtime": "python3.13", "architecture": "arm64"})()
+    no_wheel = (
+        "error: No solution found when resolving dependencies\n"
+        "  cause: Because pyyaml==5.4.1 has no usable wheels and you require pyyaml==5.4.1, we can conclude that "
+        "your requirements are unsatisfiable.\n"
+    )
+    assert pkg.uv_failure(no_wheel, target).startswith(
+        "no binary wheel of pyyaml==5.4.1 (uv.lock's pin) for python3.13 on arm64 (manylinux aarch64)"
+    )
+    mismatch = "error: Failed to download `six==1.17.0`\n  cause: Hash mismatch for `six==1.17.0`\n\n  Expected: ...\n"
+    assert pkg.uv_failure(mismatch, target).startswith("the download of six==1.17.0 does not match the hash uv.lock")
+    assert pkg.uv_failure("error: something else\n", target).endswith(": error: something else")
+
+
+def test_requirements_that_pin_other_versions_than_the_lock_are_warned(tmp_path):
+    locked = "pillow==13.0.0 \\\n    --hash=sha256:ab\nTyping_Extensions==4.16.0 ; python_full_version < '3.14' \\\n"
+    code = tmp_path / "src"
+    code.mkdir()
+    requirements = code / "requirements.txt"
+    requirements.write_text("# export\npillow==13.0.0 \\\n    --hash=sha256:cd\ntyping-extensions==4.16.0\n")
+    function = SimpleNamespace(code_dir=code, project_dir=tmp_path, folder="")
+    assert pkg.drift_warning(function, locked) is None  # the same pins, names as pip compares them
+    requirements.write_text("pillow>=12.2,<14\n")
+    warning = pkg.drift_warning(function, locked)
+    assert warning is not None
+    assert warning.startswith("warning: src/requirements.txt does not pin what uv.lock pins")
+    assert warning.endswith("`uv export --frozen --no-default-groups > src/requirements.txt`)")
+    requirements.unlink()
+    assert pkg.drift_warning(function, locked) is not None  # `sam build` would install nothing
+    added = tmp_path / "functions/thumbs/src"  # a function of its own folder: its own group of the lock
+    added.mkdir(parents=True)
+    (added / "requirements.txt").write_text("pillow==12.2.0\n")
+    warning = pkg.drift_warning(SimpleNamespace(code_dir=added, project_dir=tmp_path, folder="thumbs"), locked)
+    assert warning is not None
+    assert warning.startswith("warning: functions/thumbs/src/requirements.txt does not pin what uv.lock pins")
+    assert "`uv export --frozen --only-group=function-thumbs > functions/thumbs/src/requirements.txt`" in warning
+
+
+def test_a_locked_project_without_uv_is_one_clear_error(tmp_path, monkeypatch):
+    project = write_project(tmp_path / "proj", HANDLER)
+    (project / "uv.lock").write_text("version = 1\n")
+    monkeypatch.setattr(pkg, "find_uv", lambda: None)
+    function = SimpleNamespace(code_dir=project / "src", project_dir=project, folder="", runtime="python3.13")
+    with pytest.raises(RunnerError, match=r"uv.lock pins the dependencies and uv installs them: install uv"):
+        pkg.function_dependencies(function, tmp_path / "scratch", io.StringIO())
+
+
+def test_uvs_lock_file_of_the_install_folder_is_not_zipped(tmp_path):
+    deps = tmp_path / "deps"
+    (deps / "lib").mkdir(parents=True)
+    (deps / "lib/__init__.py").write_text("")
+    (deps / ".lock").write_text("")
+    assert sorted(pkg.collect_files(_code_tree(tmp_path), deps)) == [
+        "app.py",
+        "lib/__init__.py",
+        "pkg/__init__.py",
+        "pkg/tool.sh",
+    ]

@@ -16,6 +16,9 @@ import base64
 {%- if trigger == 's3' %}
 import io
 {%- endif %}
+{%- if trigger == 'sqs' %}
+import importlib.util
+{%- endif %}
 import json
 import sys
 {%- if trigger == 's3' %}
@@ -28,10 +31,14 @@ from typing import Any
 
 import boto3
 import pytest
+{%- if trigger == 'sqs' %}
+from aws_lambda_powertools.utilities import idempotency as idempotency_utility
+{%- endif %}
 {%- if batch %}
 from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
 {%- endif %}
 {%- if trigger == 'sqs' %}
+from aws_lambda_powertools.utilities.idempotency import BasePersistenceLayer
 from aws_lambda_powertools.utilities.idempotency.exceptions import (
     IdempotencyItemAlreadyExistsError,
     IdempotencyItemNotFoundError,
@@ -42,7 +49,7 @@ from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import D
 from botocore.response import StreamingBody
 {%- endif %}
 {%- if trigger != 'schedule' %}
-from {{ cookiecutter.runner }}.events.catalog import {{ {'sqs': 'sqs_event', 'sqs-fifo': 'sqs_event', 'kinesis': 'kinesis_event', 'dynamodb': 'dynamodb_event', 's3': 'S3Object, s3_event'}[trigger] }}
+from {{ cookiecutter.runner }} import build_event
 {%- endif %}
 
 pytestmark = pytest.mark.filterwarnings("error")
@@ -131,7 +138,7 @@ QUEUE = "{{ cookiecutter.project_name }}-{{ 'input.fifo' if trigger == 'sqs-fifo
 
 def batch(bodies: list[str]) -> dict[str, Any]:
     """An SQS event with one message per body{{ ', each in its own message group' if trigger == 'sqs-fifo' else '' }}."""
-    event = sqs_event(QUEUE, bodies)
+    event = build_event("sqs", "message", queue=QUEUE, body=bodies)
 {%- if trigger == 'sqs-fifo' %}
     for number, record in enumerate(event["Records"]):
         record["attributes"]["MessageGroupId"] = f"group-{number}"
@@ -250,40 +257,60 @@ def test_fifo_failure_stops_its_message_group_only(handler, lambda_context, outp
 {%- if trigger == 'sqs' %}
 
 
-class MemoryPersistence:
-    """Powertools' idempotency storage contract (the four methods DynamoDBPersistenceLayer implements) on a dict.
+class MemoryPersistence(BasePersistenceLayer):
+    """Powertools' idempotency records in a dict, through its extension point for other stores: a
+    `BasePersistenceLayer` implementing the four record methods that `DynamoDBPersistenceLayer` implements.
 
     Used only for the 10,000-record batch: on moto each record costs three DynamoDB requests of several
     milliseconds, which would make this one test take minutes. The other tests use moto.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, **settings: Any) -> None:  # DynamoDBPersistenceLayer's (table_name=...): no table here
+        super().__init__()
         self.records: dict[str, DataRecord] = {}
 
-    def get(self, idempotency_key: str) -> DataRecord:
+    def _get_record(self, idempotency_key: str) -> DataRecord:
         if idempotency_key not in self.records:
             raise IdempotencyItemNotFoundError
         return self.records[idempotency_key]
 
-    def put(self, data_record: DataRecord) -> None:
+    def _put_record(self, data_record: DataRecord) -> None:
         if data_record.idempotency_key in self.records:
             raise IdempotencyItemAlreadyExistsError(old_data_record=self.records[data_record.idempotency_key])
         self.records[data_record.idempotency_key] = data_record
 
-    def update(self, data_record: DataRecord) -> None:
+    def _update_record(self, data_record: DataRecord) -> None:
         self.records[data_record.idempotency_key] = data_record
 
-    def delete(self, data_record: DataRecord) -> None:
+    def _delete_record(self, data_record: DataRecord) -> None:
         self.records.pop(data_record.idempotency_key, None)
 
 
-def test_ten_thousand_message_batch(handler, lambda_context, function, monkeypatch, capsys) -> None:
+@pytest.fixture
+def in_memory(function_config: Any, monkeypatch: pytest.MonkeyPatch) -> ModuleType:
+    """The handler's module imported anew, with its idempotency records in a `MemoryPersistence`.
+
+    The module builds its store from Powertools' `DynamoDBPersistenceLayer` when it is imported, and the decorated
+    functions keep that store: so the public name is replaced before a second copy of the module is loaded (the
+    one the other tests use keeps its DynamoDB store).
+    """
+    monkeypatch.setattr(idempotency_utility, "DynamoDBPersistenceLayer", MemoryPersistence)
+    module_name = function_config.handler.rsplit(".", 1)[0]
+    source = function_config.code_dir / f"{module_name}.py"
+    spec = importlib.util.spec_from_file_location(f"{module_name}_in_memory", source)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert isinstance(module.persistence, MemoryPersistence)
+    return module
+
+
+def test_ten_thousand_message_batch(in_memory, function_config, lambda_context, monkeypatch, capsys) -> None:
     """The largest batch SQS sends (BatchSize 10,000, with a batching window), with poison messages among it."""
-    store = MemoryPersistence()
-    for method in ("get", "put", "update", "delete"):
-        monkeypatch.setattr(function.persistence, f"_{method}_record", getattr(store, method))
+    handler = getattr(in_memory, function_config.handler.rsplit(".", 1)[1])
     written: dict[str, dict[str, Any]] = {}
-    monkeypatch.setattr(function.OUTPUT_TABLE, "put_item", lambda Item: written.__setitem__(Item["id"], Item))
+    monkeypatch.setattr(in_memory.OUTPUT_TABLE, "put_item", lambda Item: written.__setitem__(Item["id"], Item))
     poison = set(range(7, 10_000, 1_000))
     bodies = ["{broken" if number in poison else order(number) for number in range(10_000)]
     event = batch(bodies)
@@ -315,7 +342,13 @@ def reading(number: int, **fields: Any) -> bytes:
 
 
 def batch(*payloads: bytes) -> dict[str, Any]:
-    return kinesis_event(STREAM, list(payloads), partition_key="sensor-7")
+    """A Kinesis batch, one record per payload. `build_event` takes text, so each record's data is then set to
+    its payload's exact bytes, base64-encoded as Kinesis delivers them (a payload that is not UTF-8 too)."""
+    texts = [payload.decode("utf-8", "replace") for payload in payloads]
+    event = build_event("kinesis", "record", stream=STREAM, data=texts, partition_key="sensor-7")
+    for record, payload in zip(event["Records"], payloads, strict=True):
+        record["kinesis"]["data"] = base64.b64encode(payload).decode("ascii")
+    return event
 
 
 def test_good_batch_writes_one_item_per_record(handler, lambda_context, output, capsys) -> None:
@@ -371,7 +404,8 @@ TABLE = "{{ cookiecutter.project_name }}-InputTable"
 
 def change(kind: str, number: int, new: dict[str, Any] | None = None, old: dict[str, Any] | None = None) -> dict:
     """One stream record; its event id and sequence number follow `number`, as a stream's do."""
-    (record,) = dynamodb_event(TABLE, kind, {"id": f"customer-{number}"}, new, old)["Records"]
+    images = {name: image for name, image in (("new_image", new), ("old_image", old)) if image is not None}
+    (record,) = build_event("dynamodb", kind, table=TABLE, keys={"id": f"customer-{number}"}, **images)["Records"]
     record["eventID"] = f"{kind}-{number:04d}"
     record["dynamodb"]["SequenceNumber"] = f"{111100000000000000000000 + number}"
     return record
@@ -491,7 +525,7 @@ def upload(s3: Any) -> Callable[..., dict[str, Any]]:
     def put(*files: tuple[str, str | bytes]) -> dict[str, Any]:
         for key, body in files:
             s3.put_object(Bucket=BUCKET, Key=key, Body=body.encode() if isinstance(body, str) else body)
-        return s3_event([S3Object(BUCKET, key, len(body)) for key, body in files])
+        return build_event("s3", "put", bucket=BUCKET, key=[key for key, _ in files])
 
     return put
 
@@ -547,7 +581,7 @@ def test_file_delivered_twice_is_processed_once(handler, lambda_context, upload,
 
 def test_other_keys_and_events_are_skipped(handler, lambda_context, upload, output) -> None:
     event = upload(("elsewhere/a.csv", HEADER), (f"{PREFIX}notes.txt", "hello"))
-    event["Records"] += s3_event([S3Object(BUCKET, f"{PREFIX}old.csv")], event_name="ObjectRemoved:Delete")["Records"]
+    event["Records"] += build_event("s3", "delete", bucket=BUCKET, key=f"{PREFIX}old.csv")["Records"]
     reasons = [skipped["reason"] for skipped in handler(event, lambda_context)["skipped"]]
     assert reasons == [f"outside {PREFIX}", "not a .csv or .jsonl file", "ObjectRemoved:Delete is not an upload"]
 
@@ -596,7 +630,7 @@ def peak_memory(handler, lambda_context, function, monkeypatch, data: bytes) -> 
     monkeypatch.setattr(
         function.S3, "get_object", lambda **request: {"Body": StreamingBody(io.BytesIO(data), len(data))}
     )
-    event = s3_event([S3Object(BUCKET, f"{PREFIX}big-{len(data)}.csv", len(data))])
+    event = build_event("s3", "put", bucket=BUCKET, key=f"{PREFIX}big-{len(data)}.csv", size=len(data))
     tracemalloc.start()
     try:
         result = handler(event, lambda_context)

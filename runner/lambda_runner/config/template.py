@@ -30,6 +30,9 @@ if TYPE_CHECKING:
 
 FUNCTION_TYPE = "AWS::Serverless::Function"
 FUNCTIONS_DIR = "functions"  # `CodeUri: functions/NAME/src/`: a function in a folder of its own, functions/NAME/
+# uv.lock: pyproject.toml's `[project] dependencies` are the first function's (src/); a function of its own folder
+# has its dependencies in the dependency group `function-NAME` (the `test` group includes it, for the tests).
+FUNCTION_GROUP = "function-{}"
 EVENTS_DIR = "events"
 TESTS_DIR = "tests"
 
@@ -315,6 +318,11 @@ def folder_of(project_dir: Path, kind: str, folder: str) -> Path:
     """A function's `events` or `tests` folder: `kind/` for the project's first function, `functions/NAME/kind/`
     for a function of its own folder (`folder` is "" or NAME: see `function_folder`)."""
     return project_dir / FUNCTIONS_DIR / folder / kind if folder else project_dir / kind
+
+
+def lock_selection(folder: str) -> tuple[str, ...]:
+    """`uv export`'s options that select one function's dependencies from uv.lock (`folder`: see `function_folder`)."""
+    return (f"--only-group={FUNCTION_GROUP.format(folder)}",) if folder else ("--no-default-groups",)
 
 
 def function_folder(code_uri: str) -> str:

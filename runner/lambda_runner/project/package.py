@@ -1,15 +1,22 @@
 """`package`: the function's deployable zip, built on any machine without Docker or SAM.
 
 Lambda runs Linux on arm64 or x86_64 with one CPython version, whatever the build machine is. So the function's
-dependencies are installed by pip for that target (its manylinux tags, the runtime's Python version, CPython, binary
-wheels only: a source build would compile for the build machine) into a fresh folder, the code folder (`CodeUri`)
-is laid over them at the zip's root, and the zip is written reproducibly: sorted entries, one fixed timestamp, fixed
+dependencies are installed for that target (its manylinux tags, the runtime's Python version, CPython, binary wheels
+only: a source build would compile for the build machine) into a fresh folder, the code folder (`CodeUri`) is laid
+over them at the zip's root, and the zip is written reproducibly: sorted entries, one fixed timestamp, fixed
 permissions, no bytecode or caches of the build machine's Python, no tests. The same inputs give the same bytes, so
 a deploy that changed nothing uploads nothing new. `dist/template.yaml` is the template with `CodeUri` pointing at
 the zip: `sam deploy --config-env zip` (see samconfig.toml) deploys it without `sam build`. Each file in `dist/` is
 replaced atomically (written beside it, then renamed), so a run killed or failing anywhere leaves the previous one.
 A template with several functions gets one zip per function (`<project>-<LogicalId>.zip`, each from its own
 CodeUri and requirements.txt), and `dist/template.yaml` points each function at its own.
+
+Which dependencies: a project with a `uv.lock` (beside template.yaml) gets exactly the versions it pins for the
+function's dependencies (the project's `[project] dependencies` for `src/`, the dependency group `function-NAME`
+for `functions/NAME/src/`), each download checked against the lock's hashes: uv exports them and installs them for
+the target, with the target's environment markers (pip evaluates markers on the build
+machine: a `; platform_machine == 'aarch64'` dependency would be left out of an arm64 zip built on x86_64). So the
+zip depends on the lock alone, not on the day it is built. Without a lock, pip installs `CodeUri/requirements.txt`.
 """
 
 from __future__ import annotations
@@ -17,6 +24,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -25,7 +33,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, BinaryIO, TextIO
 
-from ..config.template import FunctionConfig, load_template, read_functions, select_function
+from ..config.template import FunctionConfig, load_template, lock_selection, read_functions, select_function
 from ..errors import RunnerError
 from ..wording import counted
 
@@ -42,6 +50,15 @@ SKIPPED_DIRS = frozenset(
 )
 SKIPPED_CODE_FILES = frozenset({"requirements.txt", "conftest.py", ".DS_Store"})
 PROGRESS = ("Collecting ", "Downloading ", "Using cached ", "Installing collected", "Successfully installed")
+UV_PROGRESS = ("Prepared ", "Installed ", "Downloading ", " + ")
+# uv's `--python-platform` offers manylinux_2_17 and 2_28 up: Amazon Linux 2's glibc 2.26 gets 2_17 (manylinux2014),
+# which misses only the rare wheels tagged 2_24 to 2_26.
+UV_GLIBC_FLOOR = 28
+LOCK = "uv.lock"
+# A requirement line of a requirements file: its name (and extras) and the exact version it pins, if any.
+PIN = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)(?:\[[^\]]*\])?\s*==\s*([^\s;\\]+)", re.MULTILINE)
+NO_USABLE_WHEEL = re.compile(r"Because (\S+?)==(\S+) has no usable wheels")
+HASH_MISMATCH = re.compile(r"Hash mismatch for `([^`]+)`")
 PARTIAL = ".partial"  # the temporary files a zip or template is written into, beside it
 NO_WHEEL = re.compile(r"(?:No matching distribution found for|satisfies the requirement) ([^\s;]+)")
 
@@ -119,13 +136,106 @@ def install_dependencies(requirements: Path, target: Path, function: FunctionCon
         raise RunnerError(pip_failure("".join(output), function, _shown(requirements)))
 
 
+def find_uv() -> str | None:
+    """uv: on PATH, else beside this interpreter (a virtual environment's own, as `make install` bootstraps it)."""
+    return shutil.which("uv") or shutil.which("uv", path=str(Path(sys.executable).parent))
+
+
+def uv_platform(runtime: str, architecture: str) -> str:
+    """uv's `--python-platform` for a runtime: the newest manylinux its glibc runs (see UV_GLIBC_FLOOR)."""
+    platform_tags(runtime, architecture)  # refuses an unknown target with the same words
+    minor = GLIBC_MINOR[runtime]
+    return f"{WHEEL_ARCH[architecture]}-manylinux_2_{minor if minor >= UV_GLIBC_FLOOR else 17}"
+
+
+def locked_requirements(uv: str, function: FunctionConfig) -> str:
+    """The function's dependencies as `uv.lock` pins them, with their hashes, in requirements-file form."""
+    selection = lock_selection(function.folder)
+    command = [uv, "export", "--quiet", "--frozen", *selection, "--no-emit-project", "--no-header"]
+    result = subprocess.run(command, cwd=function.project_dir, capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        reason = (result.stderr.strip().splitlines() or ["no output"])[-1].removeprefix("error: ")
+        raise RunnerError(f"uv could not read {LOCK}: {reason}; fix it with `uv lock` (or `make lock`)")
+    return result.stdout
+
+
+def uv_command(uv: str, requirements: Path, target: Path, runtime: str, architecture: str) -> list[str]:
+    """`uv pip install` of the locked, hashed requirements into `target`, for the function's platform."""
+    return [
+        uv, "pip", "install", "--requirement", str(requirements), "--target", str(target),
+        "--python", sys.executable, "--python-platform", uv_platform(runtime, architecture),
+        "--python-version", runtime.removeprefix("python"), "--no-build", "--no-deps", "--require-hashes",
+        "--link-mode", "copy", "--no-progress",
+    ]  # fmt: skip
+
+
+def uv_failure(output: str, function: FunctionConfig) -> str:
+    """One line for a failed uv install: the dependency without a wheel for the target, or the hash it failed."""
+    target = f"{function.runtime} on {function.architecture} (manylinux {WHEEL_ARCH.get(function.architecture)})"
+    wheel = NO_USABLE_WHEEL.search(output)
+    if wheel:
+        return (
+            f"no binary wheel of {wheel.group(1)}=={wheel.group(2)} (uv.lock's pin) for {target}: uv cannot build "
+            "it from source for another platform; move the pin to a version that publishes manylinux wheels "
+            "(`uv lock --upgrade-package`), or replace the dependency"
+        )
+    mismatch = HASH_MISMATCH.search(output)
+    if mismatch:
+        return (
+            f"the download of {mismatch.group(1)} does not match the hash {LOCK} pins: the file on the index is "
+            "not the one locked; find out why before you lock it again"
+        )
+    lines = [line.strip() for line in output.splitlines() if line.strip()]
+    causes = [line for line in lines if line.startswith(("error:", "cause:"))]
+    return f"uv could not install {LOCK}'s pins for {target}: {(causes or lines or ['no output'])[-1]}"
+
+
+def install_locked(requirements: Path, target: Path, function: FunctionConfig, uv: str, log: TextIO) -> None:
+    """Run uv for the function's platform on the lock's pins, relaying its progress; a failure becomes one line."""
+    command = uv_command(uv, requirements, target, function.runtime, function.architecture)
+    log.write(f"installing {LOCK}'s pins for {function.runtime} {function.architecture} with uv\n")
+    log.flush()
+    result = subprocess.run(command, capture_output=True, text=True, check=False)
+    output = result.stdout + result.stderr
+    for line in output.splitlines():
+        if line.startswith(UV_PROGRESS):
+            log.write(f"  {line.strip()}\n")
+    log.flush()
+    if result.returncode != 0:
+        raise RunnerError(uv_failure(output, function))
+
+
+def pins(text: str) -> dict[str, str]:
+    """The exact versions a requirements file pins, by normalized name (PEP 503)."""
+    return {re.sub(r"[-_.]+", "-", name).lower(): version for name, version in PIN.findall(text)}
+
+
+def drift_warning(function: FunctionConfig, locked: str) -> str | None:
+    """A warning when `CodeUri/requirements.txt`, what `sam build` installs, pins other versions than the lock."""
+    code_requirements = function.code_dir / "requirements.txt"
+    given = code_requirements.read_text(encoding="utf-8") if code_requirements.is_file() else ""
+    if pins(given) == pins(locked):
+        return None
+    try:
+        shown = code_requirements.resolve().relative_to(function.project_dir.resolve()).as_posix()
+    except ValueError:
+        shown = str(code_requirements)
+    export = " ".join(("uv export --frozen", *lock_selection(function.folder)))
+    return (
+        f"warning: {shown} does not pin what {LOCK} pins, so `sam build` would deploy other versions than this "
+        f"zip: write it again from the lock (`make lock`, or `{export} > {shown}`)"
+    )
+
+
 def _skipped(relative: Path, *, code: bool) -> bool:
     if any(part in SKIPPED_DIRS for part in relative.parts[:-1]) or relative.suffix in (".pyc", ".pyo"):
         return True
     name = relative.name
     if code:
         return name in SKIPPED_CODE_FILES or name.startswith("test_") or name.endswith("_test.py")
-    return relative.parts[0] == "bin" and len(relative.parts) > 1  # pip's console scripts, for this machine's Python
+    if relative.parts == (".lock",):  # uv's lock file of the install folder
+        return True
+    return relative.parts[0] == "bin" and len(relative.parts) > 1  # console scripts, for this machine's Python
 
 
 def collect_files(code_dir: Path, dependencies: Path | None) -> dict[str, Path]:
@@ -290,6 +400,35 @@ def deploy_template(template_path: Path, zips: dict[str, str], out_dir: Path) ->
     return header + yaml.safe_dump(template, sort_keys=False, allow_unicode=True, width=120)
 
 
+def function_dependencies(function: FunctionConfig, scratch: Path, log: TextIO) -> Path | None:
+    """Install the function's dependencies for Lambda into `scratch`: `uv.lock`'s pins when the project has one,
+    else `CodeUri/requirements.txt`'s; the folder, or None when there are none."""
+    requirements = function.code_dir / "requirements.txt"
+    dependencies = scratch / "dependencies"
+    if (function.project_dir / LOCK).is_file():
+        uv = find_uv()
+        if uv is None:
+            raise RunnerError(f"{LOCK} pins the dependencies and uv installs them: install uv (`pip install uv`)")
+        locked = locked_requirements(uv, function)
+        drift = drift_warning(function, locked)
+        if drift:
+            log.write(drift + "\n")
+        shown = _shown(requirements)
+        requirements = scratch / "locked-requirements.txt"
+        requirements.write_text(locked, encoding="utf-8")
+        if has_requirements(requirements):
+            install_locked(requirements, dependencies, function, uv, log)
+    elif has_requirements(requirements):
+        shown = _shown(requirements)
+        install_dependencies(requirements, dependencies, function, log)
+    if not dependencies.is_dir():
+        return None
+    warning = dateutil_warning(dependencies, shown)
+    if warning:
+        log.write(warning + "\n")
+    return dependencies
+
+
 def package(template_path: Path, function_id: str | None, out_dir: Path, log: TextIO) -> list[Path]:
     """Build `out_dir/<project>.zip`, or `<project>-<LogicalId>.zip` for each of several functions (the one named,
     else every one), and `out_dir/template.yaml`; the zips' paths."""
@@ -320,17 +459,11 @@ def package(template_path: Path, function_id: str | None, out_dir: Path, log: Te
 
 
 def package_function(function: FunctionConfig, destination: Path, log: TextIO) -> Path:
-    """One function's zip: its requirements.txt installed for its platform, its code folder over them."""
+    """One function's zip: its locked dependencies (or its requirements.txt) installed for its platform, its code
+    folder over them."""
     remove_stale(destination)  # what a killed run left
-    requirements = function.code_dir / "requirements.txt"
     with tempfile.TemporaryDirectory(prefix="package-") as scratch:
-        dependencies = None
-        if has_requirements(requirements):
-            dependencies = Path(scratch) / "dependencies"
-            install_dependencies(requirements, dependencies, function, log)
-            warning = dateutil_warning(dependencies, _shown(requirements))
-            if warning:
-                log.write(warning + "\n")
+        dependencies = function_dependencies(function, Path(scratch), log)
         files = collect_files(function.code_dir, dependencies)
         unzipped = check_unzipped(files)
         zipped = write_zip(files, destination, log)
