@@ -38,7 +38,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import TextIO
 
-from . import settings, snapshot
+from . import settings
 from .errors import TargetConflict, TargetExists, UnsafePath, WriteFailed
 
 JOURNAL_NAME = "journal"
@@ -379,9 +379,7 @@ def retired_files(rendered: Path, target: Path) -> Retired:
     now = read_record(rendered)
     removed: list[str] = []
     kept: list[str] = []
-    for relative in sorted(set(earlier) - set(now)):
-        if snapshot.is_derived(relative):  # an older record lists the export: the project's own file now
-            continue
+    for relative in sorted(set(earlier) - set(now)):  # an older record's requirements.txt too: `make` exports it now
         path = target / relative
         if not os.path.lexists(path):
             continue

@@ -111,10 +111,17 @@ def blueprint_source(recorded: Mapping[str, Any], ref: str | None) -> Blueprint:
 
 
 def project_files(files: Mapping[str, snapshot.File]) -> dict[str, snapshot.File]:
-    """The files a merge may plan: none under version-control metadata, whatever a snapshot holds (a project
+    """The files a merge may write: none under version-control metadata, whatever a snapshot holds (a project
     generated before slsgen left a blueprint's `.git` out may have it in its records), and none of those the
-    project's tools derive from pyproject.toml (an older snapshot holds src/requirements.txt: never removed)."""
-    return {path: file for path, file in files.items() if is_project_file(path) and not snapshot.is_derived(path)}
+    project's tools derive from pyproject.toml (uv.lock, each function's requirements.txt)."""
+    return {path: file for path, file in base_project_files(files).items() if not snapshot.is_derived(path)}
+
+
+def base_project_files(files: Mapping[str, snapshot.File]) -> dict[str, snapshot.File]:
+    """The merge base's files: an older snapshot's src/requirements.txt included (from before the lock, when it
+    was the blueprint's), so that it goes as any file the blueprint dropped: removed when unchanged (`make install`
+    exports the lock in its place), kept and named when changed (its requirements belong in pyproject.toml)."""
+    return {path: file for path, file in files.items() if is_project_file(path)}
 
 
 def carried_answers(
@@ -174,7 +181,7 @@ def base_files(project: Path, record: Mapping[str, Any], trust: bool, workdir: P
     or folder blueprint exists only as it is now, so it serves only while its version is the recorded one."""
     stored = records.read_snapshot(project)
     if stored is not None:
-        return project_files(stored)
+        return base_project_files(stored)
     recorded_blueprint = record["blueprint"]
     version = recorded_blueprint.get("version")
     recorded = dict(record.get("answers", {}))
@@ -355,7 +362,7 @@ def plan_template_update(
     new = rendered_at(resolved, "new", changes)
     base = records.read_snapshot(project)
     if base is not None:
-        base = project_files(base)
+        base = base_project_files(base)
     else:  # generated before slsgen kept a snapshot: a re-render of what it recorded, if it is proven
         try:
             old = template_source(recorded, recorded.get("commit")) if recorded.get("commit") else resolved

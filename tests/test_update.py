@@ -346,9 +346,10 @@ def test_a_recorded_answer_the_new_version_refuses_asks_for_set(data, project, m
 
 
 def test_uv_lock_and_its_export_are_the_projects_own_files(data, project, monkeypatch, capsys):
-    """An update merges the blueprint's new dependency into pyproject.toml, and never merges, rewrites or removes
-    uv.lock or src/requirements.txt (its export): `make install` brings them in step. Not even in a project whose
-    older records listed src/requirements.txt as a file of the blueprint."""
+    """An update merges the blueprint's new dependency into pyproject.toml, and never merges or rewrites uv.lock or
+    src/requirements.txt (its export): `make install` brings them in step. A project whose older records listed
+    src/requirements.txt as a file of the blueprint (before the lock) has it removed when it is unchanged since, as
+    any file the blueprint no longer makes: `make install` writes the export in its place."""
     requirements = project / "src/requirements.txt"
     assert "src/requirements.txt" not in record(project)["files"]
     assert "src/requirements.txt" not in snapshot.read(project)
@@ -361,13 +362,12 @@ def test_uv_lock_and_its_export_are_the_projects_own_files(data, project, monkey
     commit(project)
     folder = upgrade(data)
     edit(folder / "blueprint.yaml", "dependencies:\n", 'dependencies:\n  - "requests>=2.32"\n')
-    kept = requirements.read_bytes()
 
     code, out, err = run_cli(monkeypatch, capsys, "update", str(project))
 
     assert (code, err) == (0, "")
     assert '    "requests>=2.32",' in (project / "pyproject.toml").read_text()
-    assert requirements.read_bytes() == kept
+    assert not requirements.exists(), out
+    assert "remove src/requirements.txt (the blueprint dropped it)" in out.splitlines()
     assert (project / "uv.lock").read_text() == "version = 1\n# the team's lock\n"
-    assert "src/requirements.txt" not in out
     assert "src/requirements.txt" not in record(project)["files"]
