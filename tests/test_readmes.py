@@ -6,10 +6,11 @@
 - **Each project variant whose README shows other commands** (every blueprint, and every value of a `trigger`;
   `test_every_readme_variant_is_covered` proves no other option value shows other unmarked commands) is generated
   with git and GitHub CI, and everything its user runs is run once in it: first every command of its workflows
-  (ci.yml, deploy.yml) in order, then its README's commands, top to bottom. A README command that a workflow already ran on the same files (`make test` after ci.yml's
-  `make install lint test validate package`) is not run twice: it is reported as passed there. The project's tests
-  run with the `aws_calls` plugin, so every AWS call the function makes in them must be one its role allows. Then
-  the same project on GitLab: its jobs that could differ from GitHub's run again.
+  (ci.yml, deploy.yml) in order, then its README's commands, top to bottom. A README command that a workflow
+  already ran on the same files (`make test` after ci.yml's `make install lint test validate package`) is not run
+  twice: it is reported as passed there. The project's tests run with the `aws_calls` plugin, so every AWS call
+  the function makes in them must be one its role allows. Then the same project on GitLab: its jobs that could
+  differ from GitHub's run again.
 - **The option values whose README differs only in marked lines** (`--ci gitlab`, `--ci none`, `--no-alarms`) get
   those lines checked in their own project.
 - **slsgen's README**: its usage sections, in a scratch folder and a scratch home holding what the examples
@@ -129,10 +130,11 @@ def check_git_hooks(project: Path) -> None:
 @pytest.mark.parametrize("variant", VARIANTS, ids=variant_id)
 def test_every_ci_and_readme_command_passes_in_the_project(tmp_path, variant, shared_venv, tools, record_property):
     """GitHub's commands run in order; the zip is built twice (ci.yml's and deploy.yml's `make package`), then by
-    GitLab, and never changes by a byte. Then the README's commands, top to bottom, which change none of the project's files. GitLab's jobs are
-    proved to run only targets GitHub's commands ran, on files that differ only in the CI files, the README and
-    slsgen's record; the jobs whose targets could see that difference run again (all but `test`, whose tests are
-    shown not to name those files). For a data-processing trigger the zip is also built for x86_64."""
+    GitLab, and never changes by a byte. Then the README's commands, top to bottom, which change none of the
+    project's files. GitLab's jobs are proved to run only targets GitHub's commands ran, on files that differ only
+    in the CI files, the README and slsgen's record; the jobs whose targets could see that difference run again
+    (all but `test`, whose tests are shown not to name those files). For a data-processing trigger the zip is also
+    built for x86_64."""
     blueprint, answers = variant
     sets = [argument for answer in answers for argument in ("--set", answer)]
     project = generate(tmp_path, blueprint, NAME, "--git", "--ci", "github", *sets)
