@@ -21,6 +21,7 @@ The lines not run as written are listed in the session's summary (conftest), eac
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -34,7 +35,7 @@ from test_ci_files import fake_sam, github_commands, make_targets, shell, workfl
 
 import generator
 
-from helpers import BIN, check_zip, generate, git, run
+from helpers import BIN, SLSGEN, check_zip, generate, git, run
 
 ROOT = Path(__file__).resolve().parent.parent
 NAME = "ci-project"
@@ -317,3 +318,67 @@ def test_every_readme_variant_is_covered(matrix, tools, tmp_path, record_propert
             report += [f"{blueprint} {' '.join(args)}: {line}" for line in lines]
     assert report, "no option value showed marked lines of its own: is the README's CI section gone?"
     readme_report(record_property, report)
+
+
+# --- slsgen's own README ------------------------------------------------------------------------------------------
+
+# Its sections that show how to use slsgen, in document order (the set-up commands are the suite's own command).
+USAGE_SECTIONS = ("Use", "Write a team blueprint", "Update a project", "Blueprint sources", "Defaults and presets")
+
+
+def readme_world(tmp_path: Path) -> tuple[Path, Path, dict[str, str]]:
+    """(scratch folder, home, environment) holding what the README's examples take to exist elsewhere:
+
+    - git configured with a name, and `https://github.com/acme/blueprints.git` (and its ssh address) rewritten by
+      git's own `url.<base>.insteadOf` to a local repository holding a `team-api` blueprint, on `main` and at `v2`;
+    - `~/src/team-blueprints/team-api`, a team's folder of blueprints, which `SLSGEN_BLUEPRINTS` names (the search
+      path) as the config file of "Defaults and presets" does;
+    - `~/templates/cookiecutter-aws-sam-hello-python`, a plain cookiecutter template (a small stand-in for AWS's);
+    - a cache folder of slsgen's own, so that nothing of the machine's is used or changed.
+    """
+    home, scratch, remote = tmp_path / "home", tmp_path / "work", tmp_path / "remotes" / "acme-blueprints"
+    for folder in (home, scratch, remote):
+        folder.mkdir(parents=True)
+    acme = remote.as_uri()
+    (home / ".gitconfig").write_text(
+        "[user]\n\tname = Ada\n\temail = ada@example.com\n[init]\n\tdefaultBranch = main\n"
+        f'[url "{acme}"]\n\tinsteadOf = https://github.com/acme/blueprints.git\n'
+        "\tinsteadOf = git@github.com:acme/blueprints.git\n"
+    )
+    env = {**home_of(home), "SLSGEN_CACHE": str(tmp_path / "cache")}
+    env["SLSGEN_BLUEPRINTS"] = str(home / "src" / "team-blueprints")
+    for folder in (remote, home / "src" / "team-blueprints"):
+        run([*SLSGEN, "blueprint", "init", "team-api", "--from", "hello-world", "-o", str(folder)], tmp_path)
+    for args in (["init", "-q"], ["add", "-A"], ["commit", "-qm", "team-api"], ["tag", "v2"]):
+        run(["git", *args], remote, env={**os.environ, **env})
+    template = home / "templates" / "cookiecutter-aws-sam-hello-python"
+    (template / "{{ cookiecutter.project_name }}").mkdir(parents=True)
+    (template / "cookiecutter.json").write_text(json.dumps({"project_name": "sam-app", "runtime": "python3.13"}))
+    (template / "{{ cookiecutter.project_name }}" / "README.md").write_text(
+        "# {{ cookiecutter.project_name }}\n\nA SAM application on {{ cookiecutter.runtime }}.\n"
+    )
+    return scratch, home, env
+
+
+@pytest.mark.e2e
+def test_slsgen_readme_usage_runs_as_written(tmp_path, tools, record_property):
+    """Each usage section, top to bottom, in one scratch folder (a section starts there, and its `cd` lasts to its
+    end): what an earlier section made (`team-api`, `payments-api`) is there for the later ones, as for a reader.
+    The TOML block of "Defaults and presets" is the config file the commands after it read."""
+    scratch, home, world = readme_world(tmp_path)
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    env = {**reader_env(tools), **world}
+    env["PATH"] = os.pathsep.join([str(tools), str(BIN), os.environ.get("PATH", "")])
+    report: list[str] = []
+    for section in USAGE_SECTIONS:
+        commands = shell_commands(readme, sections=(section,))
+        assert commands, f"README.md has no shell block under {section!r}"
+        if section == "Defaults and presets":
+            config = re.search(r"^## Defaults and presets$.*?^```toml\n(.*?)^```", readme, re.MULTILINE | re.DOTALL)
+            assert config, "the config file of 'Defaults and presets'"
+            (home / ".config" / "slsgen").mkdir(parents=True, exist_ok=True)
+            (home / ".config" / "slsgen" / "config.toml").write_text(config.group(1), encoding="utf-8")
+        report += Reader(scratch, env, tools).run_all(commands)
+    readme_report(record_property, report)
+    made = {path.name for path in scratch.iterdir()}
+    assert {"my-api", "hi-api", "team-api", "payments-api", "orders-api", "v2-api", "main-api", "prod-api"} <= made
