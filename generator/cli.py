@@ -10,6 +10,7 @@ from __future__ import annotations
 import gc
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
@@ -21,7 +22,8 @@ from .errors import SlsgenError
 app = typer.Typer(
     name="slsgen",
     help="Scaffold production-grade AWS Lambda projects in Python from blueprints, offline.",
-    epilog="Examples:  slsgen list  |  slsgen show hello-world  |  slsgen new hello-world my-api",
+    # \b: Click keeps the lines of the paragraph after it (an example never wraps into the next one).
+    epilog="\b\nExamples:\n  slsgen list\n  slsgen show hello-world\n  slsgen new hello-world my-api",
     invoke_without_command=True,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
@@ -53,6 +55,59 @@ def complete_blueprint(incomplete: str) -> list[str]:
     return [name for name in builtin_names() if name.startswith(incomplete)]
 
 
+def completion(values: tuple[str, ...]) -> Callable[[str], list[str]]:
+    """Shell completion of an option from the values slsgen checks it against."""
+    return lambda incomplete: [value for value in values if value.startswith(incomplete)]
+
+
+def typed_blueprint(ctx: typer.Context) -> str | None:
+    """The blueprint on the command line being completed. Click parses no argument while it completes an option's
+    value (the option ends its arguments), so the words are read as the shell gave them to the completion script
+    (`COMP_WORDS` for bash, `_TYPER_COMPLETE_ARGS` for Typer's zsh, fish and PowerShell scripts)."""
+    import shlex
+
+    typed = os.environ.get("COMP_WORDS") or os.environ.get("_TYPER_COMPLETE_ARGS") or ""
+    try:
+        words = shlex.split(typed)
+    except ValueError:  # an open quote in the word being completed
+        words = typed.split()
+    valued = {name for param in ctx.command.params if not getattr(param, "is_flag", True) for name in param.opts}
+    after = words[words.index(ctx.info_name) + 1 :] if ctx.info_name in words else []
+    skip = False
+    for word in after:
+        if skip or word.startswith("-"):
+            skip = not skip and word in valued
+            continue
+        return word
+    return None
+
+
+def complete_answer(ctx: typer.Context, incomplete: str) -> list[str]:
+    """`--set KEY=VALUE` completion: the blueprint's question names (`greeting=`), then a choice's or a yes/no
+    question's values (`trigger=none`). Only a built-in or a local folder is read: completion never fetches."""
+    from .blueprints import builtin_names, load_blueprint
+
+    source = ctx.params.get("blueprint") or typed_blueprint(ctx)
+    if not source or (source not in builtin_names() and not Path(source, settings.MANIFEST_NAME).is_file()):
+        return []
+    try:
+        questions = load_blueprint(source).questions
+    except (SlsgenError, OSError):
+        return []
+    key, equals, _ = incomplete.partition("=")
+    if not equals:
+        return [f"{question.name}=" for question in questions if question.name.startswith(incomplete)]
+    question = next((question for question in questions if question.name == key), None)
+    values = (
+        list(question.choices)
+        if question and question.choices
+        else ["yes", "no"]
+        if question and question.type == "bool"
+        else []
+    )
+    return [f"{key}={value}" for value in values if f"{key}={value}".startswith(incomplete)]
+
+
 def version_callback(value: bool) -> None:
     if value:
         print(f"slsgen {__version__}")
@@ -77,7 +132,9 @@ def main_options(
 def list_command() -> None:
     """List the built-in blueprints and those of the search path (config file, SLSGEN_BLUEPRINTS), with their source.
 
-    Example:  slsgen list
+    \b
+    Example:
+      slsgen list
     """
     from . import console
     from .blueprints import catalog
@@ -91,7 +148,9 @@ def show(
 ) -> None:
     """Show a blueprint's options: name, type, default, allowed values and help.
 
-    Example:  slsgen show hello-world
+    \b
+    Example:
+      slsgen show hello-world
     """
     from . import console
     from .blueprints import load_blueprint
@@ -115,14 +174,29 @@ def new(
         bool, typer.Option("--no-input", help="Never prompt; use defaults for what is not given.")
     ] = False,
     set_: Annotated[
-        list[str] | None, typer.Option("--set", metavar="KEY=VALUE", help="A blueprint option, KEY=VALUE (repeatable).")
+        list[str] | None,
+        typer.Option(
+            "--set",
+            metavar="KEY=VALUE",
+            help="A blueprint option, KEY=VALUE (repeatable).",
+            autocompletion=complete_answer,
+        ),
     ] = None,
     runtime: Annotated[
-        str | None, typer.Option(metavar="RUNTIME", help=f"{choices(settings.RUNTIMES, settings.DEFAULT_RUNTIME)}.")
+        str | None,
+        typer.Option(
+            metavar="RUNTIME",
+            help=f"{choices(settings.RUNTIMES, settings.DEFAULT_RUNTIME)}.",
+            autocompletion=completion(settings.RUNTIMES),
+        ),
     ] = None,
     arch: Annotated[
         str | None,
-        typer.Option(metavar="ARCH", help=f"{choices(settings.ARCHITECTURES, settings.DEFAULT_ARCHITECTURE)}."),
+        typer.Option(
+            metavar="ARCH",
+            help=f"{choices(settings.ARCHITECTURES, settings.DEFAULT_ARCHITECTURE)}.",
+            autocompletion=completion(settings.ARCHITECTURES),
+        ),
     ] = None,
     memory: Annotated[str | None, typer.Option(metavar="MB", help=f"Memory in MB, {span(settings.MEMORY_MB)}.")] = None,
     timeout: Annotated[
@@ -150,10 +224,19 @@ def new(
     ] = None,
     log_format: Annotated[
         str | None,
-        typer.Option(metavar="FORMAT", help=f"{choices(settings.LOG_FORMATS, settings.DEFAULT_LOG_FORMAT)}."),
+        typer.Option(
+            metavar="FORMAT",
+            help=f"{choices(settings.LOG_FORMATS, settings.DEFAULT_LOG_FORMAT)}.",
+            autocompletion=completion(settings.LOG_FORMATS),
+        ),
     ] = None,
     log_level: Annotated[
-        str | None, typer.Option(metavar="LEVEL", help=f"{choices(settings.LOG_LEVELS, settings.DEFAULT_LOG_LEVEL)}.")
+        str | None,
+        typer.Option(
+            metavar="LEVEL",
+            help=f"{choices(settings.LOG_LEVELS, settings.DEFAULT_LOG_LEVEL)}.",
+            autocompletion=completion(settings.LOG_LEVELS),
+        ),
     ] = None,
     ephemeral_storage: Annotated[
         str | None,
@@ -166,7 +249,12 @@ def new(
         str | None, typer.Option(metavar="INTEGER", help="Reserved concurrent executions (-1: unreserved).")
     ] = None,
     ci: Annotated[
-        str | None, typer.Option(metavar="CI", help="github (default: GitHub Actions), gitlab (GitLab CI/CD) or none.")
+        str | None,
+        typer.Option(
+            metavar="CI",
+            help="github (default: GitHub Actions), gitlab (GitLab CI/CD) or none.",
+            autocompletion=completion(settings.CI_SYSTEMS),
+        ),
     ] = None,
     git: Annotated[
         bool | None,
@@ -191,6 +279,7 @@ def new(
 ) -> None:
     """Generate a project from a blueprint.
 
+    \b
     Examples:
       slsgen new hello-world my-api
       slsgen new hello-world my-api --no-input --runtime python3.12 --arch x86_64 --memory 256 --set greeting=Hi
@@ -250,7 +339,10 @@ app.add_typer(blueprint_app, name="blueprint")
 def blueprint_group(ctx: typer.Context) -> None:
     """Write and check team blueprints: `init` starts one, `lint` proves one.
 
-    Examples:  slsgen blueprint init team-api  |  slsgen blueprint lint ./team-api
+    \b
+    Examples:
+      slsgen blueprint init team-api
+      slsgen blueprint lint ./team-api
     """
     if ctx.invoked_subcommand is None:  # plain `slsgen blueprint`: the help, as for plain `slsgen`
         print(ctx.get_help())
@@ -271,7 +363,10 @@ def blueprint_init(
 ) -> None:
     """Start a team blueprint: a commented manifest extending a built-in, one overridden file, a guide.
 
-    Examples:  slsgen blueprint init team-api  |  slsgen blueprint init thumbs --from image-resize
+    \b
+    Examples:
+      slsgen blueprint init team-api
+      slsgen blueprint init thumbs --from image-resize
     """
     from .authoring import init_blueprint
 
@@ -291,7 +386,10 @@ def blueprint_lint(
 ) -> None:
     """Check a blueprint: schema, questions, every choice rendered, ruff and cfn-lint; exit 1 on any problem.
 
-    Examples:  slsgen blueprint lint ./team-api  |  slsgen blueprint lint ./team-api --full
+    \b
+    Examples:
+      slsgen blueprint lint ./team-api
+      slsgen blueprint lint ./team-api --full
     """
     from . import authoring
 
@@ -324,7 +422,12 @@ def update(
 ) -> None:
     """Bring a project up to its blueprint's current version, keeping your edits (three-way merge).
 
-    Examples:  slsgen update  |  slsgen update --dry-run  |  slsgen update --check  |  slsgen update --continue
+    \b
+    Examples:
+      slsgen update
+      slsgen update --dry-run
+      slsgen update --check
+      slsgen update --continue
     """
     from . import update as updating
     from .options import parse_pairs
@@ -366,7 +469,10 @@ def config_show(
 ) -> None:
     """Print each effective answer for a blueprint and where it comes from (flag, --set, preset, config, default).
 
-    Examples:  slsgen config show  |  slsgen config show image-resize --preset prod
+    \b
+    Examples:
+      slsgen config show
+      slsgen config show image-resize --preset prod
       slsgen config show https://github.com/acme/blueprints.git --ref v2 --directory team-api
     """
     from . import console, workspace
@@ -382,7 +488,9 @@ app.add_typer(cache_app, name="cache")
 def cache_clear() -> None:
     """Remove every fetched blueprint from the cache; the next use fetches it again.
 
-    Example:  slsgen cache clear
+    \b
+    Example:
+      slsgen cache clear
     """
     from .sources import clear_cache
 
@@ -394,7 +502,11 @@ def cache_clear() -> None:
 def invoke(ctx: typer.Context) -> None:
     """Invoke the project's function locally, as Lambda would (run inside a generated project).
 
-    Examples:  slsgen invoke -e events/hello.json  |  slsgen invoke --repeat 100  |  slsgen invoke --help
+    \b
+    Examples:
+      slsgen invoke -e events/hello.json
+      slsgen invoke --repeat 100
+      slsgen invoke --help
     """
     from .passthrough import run_in_project
 
@@ -405,7 +517,9 @@ def invoke(ctx: typer.Context) -> None:
 def start_api(ctx: typer.Context) -> None:
     """Serve the project's HTTP API locally on 127.0.0.1 (run inside a generated project).
 
-    Example:  slsgen start-api --port 3000
+    \b
+    Example:
+      slsgen start-api --port 3000
     """
     from .passthrough import run_in_project
 
@@ -416,7 +530,10 @@ def start_api(ctx: typer.Context) -> None:
 def package(ctx: typer.Context) -> None:
     """Build the project's deployable zip, dist/<project>.zip, for Lambda's platform, without Docker: [DIR].
 
-    Example:  slsgen package  |  slsgen package path/to/project
+    \b
+    Examples:
+      slsgen package
+      slsgen package path/to/project
     """
     from .passthrough import run_in_project
 
@@ -427,7 +544,10 @@ def package(ctx: typer.Context) -> None:
 def validate(ctx: typer.Context) -> None:
     """Check the project offline (template, SAM transform, handler, limits, IAM, events, CI files): [DIR].
 
-    Example:  slsgen validate  |  slsgen validate path/to/project
+    \b
+    Examples:
+      slsgen validate
+      slsgen validate path/to/project
     """
     from .passthrough import run_in_project
 
@@ -443,7 +563,10 @@ def deploy_role_command(
 ) -> None:
     """Recompute the CI deploy role (deploy/<ci>-oidc-role.yaml) from the project's template.yaml, after it changed.
 
-    Example:  slsgen deploy-role  |  slsgen deploy-role path/to/project --ci gitlab
+    \b
+    Examples:
+      slsgen deploy-role
+      slsgen deploy-role path/to/project --ci gitlab
     """
     from .deploy_role import refresh_role
 
@@ -455,7 +578,10 @@ def deploy_role_command(
 def event(ctx: typer.Context) -> None:
     """Print a realistic sample event: SOURCE KIND [--field value ...].
 
-    Examples:  slsgen event s3 put --bucket photos --key "uploads/my photo.jpg"  |  slsgen event --help
+    \b
+    Examples:
+      slsgen event s3 put --bucket photos --key "uploads/my photo.jpg"
+      slsgen event --help
     """
     from lambda_runner.cli import main as runner_main
 
