@@ -14,10 +14,12 @@ TYPE_CHECKING = False  # not `typing`'s: importing typing is a third of what `sl
 __version__ = "0.1.0"
 
 __all__ = [
+    "Addition",
     "Blueprint",
     "Generation",
     "SlsgenError",
     "__version__",
+    "add_function",
     "generate_project",
     "list_blueprints",
     "load_blueprint",
@@ -28,11 +30,14 @@ __all__ = [
 if TYPE_CHECKING:
     from typing import Any
 
+    from .addition import Addition, add_function
     from .blueprints import Blueprint, list_blueprints, load_blueprint
     from .errors import SlsgenError
     from .project import Generation, generate_project, new_project, resolve_answers
 
 _LAZY = {
+    "Addition": "addition",
+    "add_function": "addition",
     "Blueprint": "blueprints",
     "list_blueprints": "blueprints",
     "load_blueprint": "blueprints",

@@ -12,17 +12,19 @@ import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
+import typer.core
 
 from . import __version__, settings
 from .errors import SlsgenError
+from .passthrough import RUNNER_COMMANDS
 
 app = typer.Typer(
     name="slsgen",
     help="Scaffold production-grade AWS Lambda projects in Python from blueprints, offline.",
-    # \b: Click keeps the lines of the paragraph after it (an example never wraps into the next one).
+    # \b: Click keeps the lines of the paragraph after it, so an example never wraps into the next one.
     epilog="\b\nExamples:\n  slsgen list\n  slsgen show hello-world\n  slsgen new hello-world my-api",
     invoke_without_command=True,
     pretty_exceptions_enable=False,
@@ -49,21 +51,15 @@ def span(limits: tuple[int, int]) -> str:
     return f"{limits[0]}-{limits[1]}"
 
 
-def complete_blueprint(incomplete: str) -> list[str]:
-    from .blueprints import builtin_names
-
-    return [name for name in builtin_names() if name.startswith(incomplete)]
-
-
-def completion(values: tuple[str, ...]) -> Callable[[str], list[str]]:
-    """Shell completion of an option from the values slsgen checks it against."""
+def values_of(values: tuple[str, ...]) -> Callable[[str], list[str]]:
+    """Shell completion of an option: the values slsgen checks it against (`settings`, from the facts)."""
     return lambda incomplete: [value for value in values if value.startswith(incomplete)]
 
 
 def typed_blueprint(ctx: typer.Context) -> str | None:
-    """The blueprint on the command line being completed. Click parses no argument while it completes an option's
-    value (the option ends its arguments), so the words are read as the shell gave them to the completion script
-    (`COMP_WORDS` for bash, `_TYPER_COMPLETE_ARGS` for Typer's zsh, fish and PowerShell scripts)."""
+    """The blueprint named on the command line being completed, as the shell gave it to the completion script
+    (`COMP_WORDS` for bash, `_TYPER_COMPLETE_ARGS` for zsh, fish and PowerShell): Click parses none of the command's
+    arguments while it completes an option's value, so `ctx.params` does not hold it then."""
     import shlex
 
     typed = os.environ.get("COMP_WORDS") or os.environ.get("_TYPER_COMPLETE_ARGS") or ""
@@ -71,24 +67,27 @@ def typed_blueprint(ctx: typer.Context) -> str | None:
         words = shlex.split(typed)
     except ValueError:  # an open quote in the word being completed
         words = typed.split()
-    valued = {name for param in ctx.command.params if not getattr(param, "is_flag", True) for name in param.opts}
+    takes_value = {opt for param in ctx.command.params if not getattr(param, "is_flag", True) for opt in param.opts}
     after = words[words.index(ctx.info_name) + 1 :] if ctx.info_name in words else []
+    if typed and not typed[-1].isspace():
+        after = after[:-1]  # the word being completed (the shells pass it last) names no blueprint yet
     skip = False
     for word in after:
         if skip or word.startswith("-"):
-            skip = not skip and word in valued
+            skip = not skip and word in takes_value and "=" not in word
             continue
         return word
     return None
 
 
 def complete_answer(ctx: typer.Context, incomplete: str) -> list[str]:
-    """`--set KEY=VALUE` completion: the blueprint's question names (`greeting=`), then a choice's or a yes/no
-    question's values (`trigger=none`). Only a built-in or a local folder is read: completion never fetches."""
+    """`--set KEY=VALUE`: the blueprint's question names (`greeting=`), then a choice's or a yes/no question's
+    values (`trigger=none`), for the blueprint given earlier on the line (hello-world, the default, if none). Only
+    a built-in or a local folder is read: completion never fetches a repository."""
     from .blueprints import builtin_names, load_blueprint
 
-    source = ctx.params.get("blueprint") or typed_blueprint(ctx)
-    if not source or (source not in builtin_names() and not Path(source, settings.MANIFEST_NAME).is_file()):
+    source = ctx.params.get("blueprint") or typed_blueprint(ctx) or "hello-world"
+    if source not in builtin_names() and not Path(source, settings.MANIFEST_NAME).is_file():
         return []
     try:
         questions = load_blueprint(source).questions
@@ -96,16 +95,134 @@ def complete_answer(ctx: typer.Context, incomplete: str) -> list[str]:
         return []
     key, equals, _ = incomplete.partition("=")
     if not equals:
-        return [f"{question.name}=" for question in questions if question.name.startswith(incomplete)]
+        return [f"{question.name}=" for question in questions if question.name.startswith(key)]
     question = next((question for question in questions if question.name == key), None)
-    values = (
-        list(question.choices)
-        if question and question.choices
-        else ["yes", "no"]
-        if question and question.type == "bool"
-        else []
-    )
+    values: tuple[str, ...] = ()
+    if question is not None:
+        values = question.choices or (("yes", "no") if question.type == "bool" else ())
     return [f"{key}={value}" for value in values if f"{key}={value}".startswith(incomplete)]
+
+
+# The options `new` and `add` share: declared once. Those of this panel set a runtime setting (`runtime_flags`);
+# `slsgen show` lists them from here.
+RUNTIME_PANEL = "Runtime settings"
+NoInput = Annotated[bool, typer.Option("--no-input", help="Never prompt; use defaults for what is not given.")]
+SetOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--set",
+        metavar="KEY=VALUE",
+        help="A blueprint option, KEY=VALUE (repeatable).",
+        autocompletion=complete_answer,
+    ),
+]
+RuntimeOption = Annotated[
+    str | None,
+    typer.Option(
+        metavar="RUNTIME",
+        help=f"{choices(settings.RUNTIMES, settings.DEFAULT_RUNTIME)}.",
+        autocompletion=values_of(settings.RUNTIMES),
+        rich_help_panel=RUNTIME_PANEL,
+    ),
+]
+ArchOption = Annotated[
+    str | None,
+    typer.Option(
+        metavar="ARCH",
+        help=f"{choices(settings.ARCHITECTURES, settings.DEFAULT_ARCHITECTURE)}.",
+        autocompletion=values_of(settings.ARCHITECTURES),
+        rich_help_panel=RUNTIME_PANEL,
+    ),
+]
+MemoryOption = Annotated[
+    str | None,
+    typer.Option(metavar="MB", help=f"Memory in MB, {span(settings.MEMORY_MB)}.", rich_help_panel=RUNTIME_PANEL),
+]
+TimeoutOption = Annotated[
+    str | None,
+    typer.Option(
+        metavar="SECONDS", help=f"Timeout in seconds, {span(settings.TIMEOUT_S)}.", rich_help_panel=RUNTIME_PANEL
+    ),
+]
+EnvOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--env",
+        metavar="KEY=VALUE",
+        help="Environment variable KEY=VALUE (repeatable); a key the blueprint sets is refused.",
+        rich_help_panel=RUNTIME_PANEL,
+    ),
+]
+HandlerOption = Annotated[
+    str | None,
+    typer.Option(
+        metavar="MODULE.FUNCTION",
+        help="module.function (default lambda_function.lambda_handler).",
+        rich_help_panel=RUNTIME_PANEL,
+    ),
+]
+VpcOption = Annotated[
+    bool | None,
+    typer.Option("--vpc/--no-vpc", help="Attach to a VPC (ids as parameters).", rich_help_panel=RUNTIME_PANEL),
+]
+TracingOption = Annotated[
+    bool | None,
+    typer.Option(
+        "--tracing/--no-tracing", help="AWS X-Ray tracing, with Powertools Tracer.", rich_help_panel=RUNTIME_PANEL
+    ),
+]
+AlarmsOption = Annotated[
+    bool | None,
+    typer.Option(
+        "--alarms/--no-alarms",
+        help="CloudWatch alarms notifying an SNS topic (default: on).",
+        rich_help_panel=RUNTIME_PANEL,
+    ),
+]
+LogFormatOption = Annotated[
+    str | None,
+    typer.Option(
+        metavar="FORMAT",
+        help=f"{choices(settings.LOG_FORMATS, settings.DEFAULT_LOG_FORMAT)}.",
+        autocompletion=values_of(settings.LOG_FORMATS),
+        rich_help_panel=RUNTIME_PANEL,
+    ),
+]
+LogLevelOption = Annotated[
+    str | None,
+    typer.Option(
+        metavar="LEVEL",
+        help=f"{choices(settings.LOG_LEVELS, settings.DEFAULT_LOG_LEVEL)}.",
+        autocompletion=values_of(settings.LOG_LEVELS),
+        rich_help_panel=RUNTIME_PANEL,
+    ),
+]
+EphemeralStorageOption = Annotated[
+    str | None,
+    typer.Option(
+        metavar="MB",
+        help=f"Ephemeral storage (the /tmp folder) in MB, {span(settings.EPHEMERAL_STORAGE_MB)}.",
+        rich_help_panel=RUNTIME_PANEL,
+    ),
+]
+ReservedConcurrencyOption = Annotated[
+    str | None,
+    typer.Option(
+        metavar="INTEGER", help="Reserved concurrent executions (-1: unreserved).", rich_help_panel=RUNTIME_PANEL
+    ),
+]
+PresetOption = Annotated[
+    str | None, typer.Option(metavar="NAME", help="A preset of answers from the config file ([presets.NAME]).")
+]
+TrustOption = Annotated[
+    bool, typer.Option("--trust", help="Let a blueprint from outside slsgen run its code (checks, hooks).")
+]
+
+
+def complete_blueprint(incomplete: str) -> list[str]:
+    from .blueprints import builtin_names
+
+    return [name for name in builtin_names() if name.startswith(incomplete)]
 
 
 def version_callback(value: bool) -> None:
@@ -144,6 +261,7 @@ def list_command() -> None:
 
 @app.command()
 def show(
+    ctx: typer.Context,
     blueprint: Annotated[str, typer.Argument(help="Blueprint name or folder.", autocompletion=complete_blueprint)],
 ) -> None:
     """Show a blueprint's options: name, type, default, allowed values and help.
@@ -155,7 +273,13 @@ def show(
     from . import console
     from .blueprints import load_blueprint
 
-    console.print_blueprint(load_blueprint(blueprint))
+    new_command = ctx.find_root().command.get_command(ctx, "new")  # type: ignore[attr-defined]
+    flags = [
+        "/".join([*param.opts, *param.secondary_opts])
+        for param in new_command.params
+        if getattr(param, "rich_help_panel", None) == RUNTIME_PANEL
+    ]
+    console.print_blueprint(load_blueprint(blueprint), flags)
 
 
 @app.command()
@@ -170,90 +294,28 @@ def new(
     output_dir: Annotated[
         Path, typer.Option("--output-dir", "-o", metavar="DIR", help="Where the project folder goes.")
     ] = Path("."),
-    no_input: Annotated[
-        bool, typer.Option("--no-input", help="Never prompt; use defaults for what is not given.")
-    ] = False,
-    set_: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--set",
-            metavar="KEY=VALUE",
-            help="A blueprint option, KEY=VALUE (repeatable).",
-            autocompletion=complete_answer,
-        ),
-    ] = None,
-    runtime: Annotated[
-        str | None,
-        typer.Option(
-            metavar="RUNTIME",
-            help=f"{choices(settings.RUNTIMES, settings.DEFAULT_RUNTIME)}.",
-            autocompletion=completion(settings.RUNTIMES),
-        ),
-    ] = None,
-    arch: Annotated[
-        str | None,
-        typer.Option(
-            metavar="ARCH",
-            help=f"{choices(settings.ARCHITECTURES, settings.DEFAULT_ARCHITECTURE)}.",
-            autocompletion=completion(settings.ARCHITECTURES),
-        ),
-    ] = None,
-    memory: Annotated[str | None, typer.Option(metavar="MB", help=f"Memory in MB, {span(settings.MEMORY_MB)}.")] = None,
-    timeout: Annotated[
-        str | None, typer.Option(metavar="SECONDS", help=f"Timeout in seconds, {span(settings.TIMEOUT_S)}.")
-    ] = None,
-    env: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--env",
-            metavar="KEY=VALUE",
-            help="Environment variable KEY=VALUE (repeatable); a key the blueprint sets is refused.",
-        ),
-    ] = None,
-    handler: Annotated[
-        str | None,
-        typer.Option(metavar="MODULE.FUNCTION", help="module.function (default lambda_function.lambda_handler)."),
-    ] = None,
-    vpc: Annotated[bool | None, typer.Option("--vpc/--no-vpc", help="Attach to a VPC (ids as parameters).")] = None,
-    tracing: Annotated[
-        bool | None, typer.Option("--tracing/--no-tracing", help="AWS X-Ray tracing, with Powertools Tracer.")
-    ] = None,
-    alarms: Annotated[
-        bool | None,
-        typer.Option("--alarms/--no-alarms", help="CloudWatch alarms notifying an SNS topic (default: on)."),
-    ] = None,
-    log_format: Annotated[
-        str | None,
-        typer.Option(
-            metavar="FORMAT",
-            help=f"{choices(settings.LOG_FORMATS, settings.DEFAULT_LOG_FORMAT)}.",
-            autocompletion=completion(settings.LOG_FORMATS),
-        ),
-    ] = None,
-    log_level: Annotated[
-        str | None,
-        typer.Option(
-            metavar="LEVEL",
-            help=f"{choices(settings.LOG_LEVELS, settings.DEFAULT_LOG_LEVEL)}.",
-            autocompletion=completion(settings.LOG_LEVELS),
-        ),
-    ] = None,
-    ephemeral_storage: Annotated[
-        str | None,
-        typer.Option(
-            metavar="MB",
-            help=f"Ephemeral storage (the /tmp folder) in MB, {span(settings.EPHEMERAL_STORAGE_MB)}.",
-        ),
-    ] = None,
-    reserved_concurrency: Annotated[
-        str | None, typer.Option(metavar="INTEGER", help="Reserved concurrent executions (-1: unreserved).")
-    ] = None,
+    no_input: NoInput = False,
+    set_: SetOption = None,
+    runtime: RuntimeOption = None,
+    arch: ArchOption = None,
+    memory: MemoryOption = None,
+    timeout: TimeoutOption = None,
+    env: EnvOption = None,
+    handler: HandlerOption = None,
+    vpc: VpcOption = None,
+    tracing: TracingOption = None,
+    alarms: AlarmsOption = None,
+    log_format: LogFormatOption = None,
+    log_level: LogLevelOption = None,
+    ephemeral_storage: EphemeralStorageOption = None,
+    reserved_concurrency: ReservedConcurrencyOption = None,
     ci: Annotated[
         str | None,
         typer.Option(
             metavar="CI",
             help="github (default: GitHub Actions), gitlab (GitLab CI/CD) or none.",
-            autocompletion=completion(settings.CI_SYSTEMS),
+            autocompletion=values_of(settings.CI_SYSTEMS),
+            rich_help_panel=RUNTIME_PANEL,
         ),
     ] = None,
     git: Annotated[
@@ -270,12 +332,8 @@ def new(
     ] = False,
     ref: RefOption = None,
     directory: DirectoryOption = None,
-    preset: Annotated[
-        str | None, typer.Option(metavar="NAME", help="A preset of answers from the config file ([presets.NAME]).")
-    ] = None,
-    trust: Annotated[
-        bool, typer.Option("--trust", help="Let a blueprint from outside slsgen run its code (checks, hooks).")
-    ] = False,
+    preset: PresetOption = None,
+    trust: TrustOption = False,
 ) -> None:
     """Generate a project from a blueprint.
 
@@ -288,21 +346,21 @@ def new(
     """
     from . import console, workspace
 
-    flags = {
-        "runtime": runtime,
-        "architecture": arch,
-        "memory": memory,
-        "timeout": timeout,
-        "handler": handler,
-        "vpc": vpc,
-        "tracing": tracing,
-        "alarms": alarms,
-        "log_format": log_format,
-        "log_level": log_level,
-        "ephemeral_storage": ephemeral_storage,
-        "reserved_concurrency": reserved_concurrency,
-        "ci": ci,
-    }
+    flags = runtime_flags(
+        runtime,
+        arch,
+        memory,
+        timeout,
+        handler,
+        vpc,
+        tracing,
+        alarms,
+        log_format,
+        log_level,
+        ephemeral_storage,
+        reserved_concurrency,
+    )
+    flags["ci"] = ci
     interactive = not no_input and sys.stdin.isatty()
     try:
         generation, next_steps = workspace.generate(
@@ -327,6 +385,136 @@ def new(
     console.print_retired(generation.removed, generation.kept)
     for note in (*generation.notes, *([generation.git.note] if generation.git is not None else [])):
         console.print_note(note)
+
+
+def runtime_flags(
+    runtime: str | None,
+    arch: str | None,
+    memory: str | None,
+    timeout: str | None,
+    handler: str | None,
+    vpc: bool | None,
+    tracing: bool | None,
+    alarms: bool | None,
+    log_format: str | None,
+    log_level: str | None,
+    ephemeral_storage: str | None,
+    reserved_concurrency: str | None,
+) -> dict[str, Any]:
+    """The runtime flags of `new` and `add`, by the names of the settings they answer."""
+    return {
+        "runtime": runtime,
+        "architecture": arch,
+        "memory": memory,
+        "timeout": timeout,
+        "handler": handler,
+        "vpc": vpc,
+        "tracing": tracing,
+        "alarms": alarms,
+        "log_format": log_format,
+        "log_level": log_level,
+        "ephemeral_storage": ephemeral_storage,
+        "reserved_concurrency": reserved_concurrency,
+    }
+
+
+class AddCommand(typer.core.TyperCommand):
+    """`slsgen add --help` ends with what each blueprint adds: read from the blueprints when help is asked for."""
+
+    def format_epilog(self, ctx: Any, formatter: Any) -> None:
+        from .blueprints import catalog
+
+        rows = [(row.name, f"{row.trigger}: {row.description}") for row in catalog() if row.trigger != "-"]
+        with formatter.section("What each blueprint adds (resources into template.yaml, files into functions/NAME/)"):
+            formatter.write_dl(rows)
+
+
+@app.command(cls=AddCommand)
+def add(
+    blueprint: Annotated[
+        str,
+        typer.Argument(
+            help="Blueprint name, folder or git URL (see `slsgen list`).", autocompletion=complete_blueprint
+        ),
+    ],
+    name: Annotated[
+        str, typer.Argument(help="The function's name: a slug naming its folder (functions/NAME/) and logical id.")
+    ],
+    project: Annotated[
+        Path, typer.Option("--project", "-C", metavar="DIR", help="The project (default: the one holding this folder).")
+    ] = Path("."),
+    no_input: NoInput = False,
+    set_: SetOption = None,
+    runtime: RuntimeOption = None,
+    arch: ArchOption = None,
+    memory: MemoryOption = None,
+    timeout: TimeoutOption = None,
+    env: EnvOption = None,
+    handler: HandlerOption = None,
+    vpc: VpcOption = None,
+    tracing: TracingOption = None,
+    alarms: AlarmsOption = None,
+    log_format: LogFormatOption = None,
+    log_level: LogLevelOption = None,
+    ephemeral_storage: EphemeralStorageOption = None,
+    reserved_concurrency: ReservedConcurrencyOption = None,
+    ref: RefOption = None,
+    directory: DirectoryOption = None,
+    preset: PresetOption = None,
+    trust: TrustOption = False,
+    force: Annotated[
+        bool,
+        typer.Option("--force", help="Replace a file the addition recomputes (the deploy role) though you changed it."),
+    ] = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Print what would change; write nothing.")] = False,
+) -> None:
+    """Add a function made from a blueprint to the project: its code, tests and sample events in functions/NAME/,
+    its resources and permissions merged into template.yaml (your comments and resources kept), its dependencies,
+    a section of the README, and the deploy role recomputed.
+
+    \b
+    Examples:
+      slsgen add data-processing orders-worker --set trigger=sqs
+      slsgen add image-resize thumbnails --dry-run
+      slsgen add ./team-api payments --memory 512 --preset prod
+    """
+    from . import console, workspace
+
+    flags = runtime_flags(
+        runtime,
+        arch,
+        memory,
+        timeout,
+        handler,
+        vpc,
+        tracing,
+        alarms,
+        log_format,
+        log_level,
+        ephemeral_storage,
+        reserved_concurrency,
+    )
+    interactive = not no_input and sys.stdin.isatty()
+    try:
+        addition = workspace.add(
+            project,
+            blueprint,
+            name,
+            flags=flags,
+            set_pairs=set_ or [],
+            env_pairs=env or [],
+            interactive=interactive,
+            ref=ref,
+            directory=directory,
+            preset=preset,
+            trust=trust,
+            force=force,
+            dry_run=dry_run,
+        )
+    except KeyboardInterrupt:
+        print(file=sys.stderr)
+        raise typer.Abort from None
+    console.print_added(addition)
 
 
 blueprint_app = typer.Typer(
@@ -498,60 +686,27 @@ def cache_clear() -> None:
     print(f"removed {folder} ({size / 1e6:.1f} MB)")
 
 
-@app.command(context_settings=PASSTHROUGH)
-def invoke(ctx: typer.Context) -> None:
-    """Invoke the project's function locally, as Lambda would (run inside a generated project).
+def runner_command(name: str) -> Callable[[typer.Context], None]:
+    """The command `name` of `RUNNER_COMMANDS`, for `slsgen --help` and a call through the app (`entry.py` hands the
+    command line over before the app when it can): its arguments are the runner's to parse."""
 
-    \b
-    Examples:
-      slsgen invoke -e events/hello.json
-      slsgen invoke --repeat 100
-      slsgen invoke --help
-    """
-    from .passthrough import run_in_project
+    def command(ctx: typer.Context) -> None:
+        from .passthrough import run
 
-    raise typer.Exit(run_in_project("invoke", ctx.args))
+        raise typer.Exit(run(name, ctx.args))
+
+    return command
 
 
-@app.command("start-api", context_settings=PASSTHROUGH)
-def start_api(ctx: typer.Context) -> None:
-    """Serve the project's HTTP API locally on 127.0.0.1 (run inside a generated project).
-
-    \b
-    Example:
-      slsgen start-api --port 3000
-    """
-    from .passthrough import run_in_project
-
-    raise typer.Exit(run_in_project("start-api", ctx.args))
+def example_lines(examples: tuple[str, ...]) -> str:
+    """A help text's examples, one a line: `\\b` keeps Click from reflowing them into one paragraph."""
+    return "\b\n" + ("Examples:" if len(examples) > 1 else "Example:") + "".join(f"\n  {line}" for line in examples)
 
 
-@app.command(context_settings=PASSTHROUGH)
-def package(ctx: typer.Context) -> None:
-    """Build the project's deployable zip, dist/<project>.zip, for Lambda's platform, without Docker: [DIR].
-
-    \b
-    Examples:
-      slsgen package
-      slsgen package path/to/project
-    """
-    from .passthrough import run_in_project
-
-    raise typer.Exit(run_in_project("package", ctx.args))
-
-
-@app.command(context_settings=PASSTHROUGH)
-def validate(ctx: typer.Context) -> None:
-    """Check the project offline (template, SAM transform, handler, limits, IAM, events, CI files): [DIR].
-
-    \b
-    Examples:
-      slsgen validate
-      slsgen validate path/to/project
-    """
-    from .passthrough import run_in_project
-
-    raise typer.Exit(run_in_project("validate", ctx.args))
+for _name, (_help, _examples) in RUNNER_COMMANDS.items():
+    app.command(_name, context_settings=PASSTHROUGH, help=f"{_help}\n\n{example_lines(_examples)}")(
+        runner_command(_name)
+    )
 
 
 @app.command("deploy-role")
@@ -572,20 +727,6 @@ def deploy_role_command(
 
     written = refresh_role(directory.resolve(), ci)
     print(f"wrote {written}: deploy it again to apply (the command is at its top)")
-
-
-@app.command(context_settings=PASSTHROUGH)
-def event(ctx: typer.Context) -> None:
-    """Print a realistic sample event: SOURCE KIND [--field value ...].
-
-    \b
-    Examples:
-      slsgen event s3 put --bucket photos --key "uploads/my photo.jpg"
-      slsgen event --help
-    """
-    from lambda_runner.cli import main as runner_main
-
-    raise typer.Exit(runner_main(["event", *ctx.args], prog="slsgen"))
 
 
 def main() -> None:

@@ -23,9 +23,10 @@ from rich.tree import Tree
 from . import settings
 from .blueprints import Blueprint, Listed
 from .errors import InvalidOption
-from .options import Question, check_project_name
+from .options import Question
 
 if TYPE_CHECKING:
+    from .addition import Addition
     from .defaults import Effective
     from .userconfig import UserConfig
 
@@ -67,8 +68,9 @@ def format_default(value: Any) -> str:
     return str(value)
 
 
-def print_blueprint(blueprint: Blueprint) -> None:
-    """One block per option, values whole on their own lines: a table cuts them at 80 columns."""
+def print_blueprint(blueprint: Blueprint, flags: list[str]) -> None:
+    """One block per option, values whole on their own lines: a table cuts them at 80 columns; then the flags
+    (`flags`, those of `slsgen new` that set a runtime setting) and `--set` for the rest."""
     out.print(f"[bold]{blueprint.name}[/bold] {blueprint.version} — {escape(blueprint.title)}")
     out.print(escape(blueprint.description))
     for question in blueprint.all_questions():
@@ -92,8 +94,18 @@ def print_blueprint(blueprint: Blueprint) -> None:
                 break_on_hyphens=False,
             )
             out.print("\n".join(wrapped), markup=False, highlight=False, soft_wrap=True)
-    flags = "--runtime --arch --memory --timeout --handler --env --vpc --tracing --alarms --log-format --log-level"
-    out.print(f"\nSet runtime settings with {flags}; the rest with --set KEY=VALUE.")
+    out.print()
+    out.print(
+        textwrap.fill(
+            f"Set runtime settings with {' '.join(flags)}; the rest with --set KEY=VALUE.",
+            out.width - 1,
+            break_long_words=False,
+            break_on_hyphens=False,
+        ),
+        markup=False,
+        highlight=False,
+        soft_wrap=True,
+    )
 
 
 def print_generated(project: Path, next_steps: list[str]) -> None:
@@ -141,6 +153,23 @@ def print_warning(line: str) -> None:
     err.print(f"warning: {line}", highlight=False, markup=False, soft_wrap=True)
 
 
+def print_added(addition: Addition) -> None:
+    """What `slsgen add` did (or would do): the function, its files, the template's new resources, and the steps."""
+    would = "would " if addition.dry_run else ""
+    head = f"{'dry run: ' if addition.dry_run else ''}{addition.function_id} ({addition.blueprint})"
+    out.print(f"[bold]{escape(head)}[/bold] {would}add to {addition.project.name}:", highlight=False)
+    for path in addition.added:
+        out.print(f"  {would}add {path}", highlight=False, markup=False)
+    for path in addition.modified:
+        out.print(f"  {would}change {path}", highlight=False, markup=False)
+    out.print(f"template.yaml {would}gain: {', '.join(addition.resources)}", highlight=False, soft_wrap=True)
+    if addition.shared:
+        out.print(f"kept once (the same in both): {', '.join(addition.shared)}", highlight=False, soft_wrap=True)
+    if not addition.dry_run:
+        short = addition.function_id.removesuffix("Function")
+        out.print(f"\nNext: make install test && make invoke FUNCTION={short}", highlight=False)
+
+
 def print_note(note: str) -> None:
     """One line about what happened beside the files (the git repository, say)."""
     out.print(f"\n{note}", highlight=False, soft_wrap=True)
@@ -170,15 +199,6 @@ def choose_blueprint() -> str:
     choices = [str(index) for index in range(1, len(blueprints) + 1)]
     picked = Prompt.ask("Blueprint", choices=choices, default="1", console=err)
     return blueprints[int(picked) - 1].name
-
-
-def ask_name(default: str, max_length: int) -> str:
-    while True:
-        name = Prompt.ask("Project name", default=default, console=err)
-        try:
-            return check_project_name(name, max_length)
-        except InvalidOption as exc:
-            err.print(f"[red]{exc}[/red]")
 
 
 def ask_question(question: Question) -> Any:

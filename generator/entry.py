@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import sys
 
-PROJECT_COMMANDS = frozenset({"invoke", "start-api", "package", "validate"})
+from .passthrough import RUNNER_COMMANDS  # only os, sys and slsgen's settings: nothing heavy before the hand-over
 
 
 def main() -> None:
@@ -23,19 +23,15 @@ def main() -> None:
 
 
 def dispatch(args: list[str]) -> None:
-    if args and args[0] in PROJECT_COMMANDS:
+    if args and args[0] in RUNNER_COMMANDS:
         from .errors import SlsgenError
-        from .passthrough import run_in_project
+        from .passthrough import run
 
         try:
-            sys.exit(run_in_project(args[0], args[1:]))
+            sys.exit(run(args[0], args[1:]))
         except SlsgenError as exc:
             print(f"error: {exc}", file=sys.stderr)
             sys.exit(exc.exit_code)
-    if args and args[0] == "event":  # no function runs: slsgen's own copy of the runner builds the event
-        from lambda_runner.cli import main as runner_main
-
-        sys.exit(runner_main(["event", *args[1:]], prog="slsgen"))
     from .cli import main as cli_main
 
     cli_main()

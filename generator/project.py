@@ -9,17 +9,19 @@ earlier generation's unchanged ones are removed. Every file-system error becomes
 from __future__ import annotations
 
 import inspect
+import json
 import os
 import shutil
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ParamSpec
+from typing import Any, ParamSpec, TypeVar
 
+from . import settings
 from . import trust as trusted
 from .blueprints import Blueprint, load_blueprint
-from .errors import InvalidOption, OutputDirInvalid, TargetExists, WriteFailed
-from .options import Question, check_env, check_project_name, parse_pairs
+from .errors import InvalidOption, OutputDirInvalid, SlsgenError, TargetExists, WriteFailed
+from .options import Question, check_env, check_project_name
 from .placement import new_workdir, open_journal, place, recover, remove_workdir
 from .render import evaluate, render
 from .snapshot import PENDING
@@ -27,6 +29,7 @@ from .vcs import GitResult, init_repository
 
 Ask = Callable[[Question], Any]
 P = ParamSpec("P")
+T = TypeVar("T")
 
 
 def resolve_answers(
@@ -96,6 +99,21 @@ def check_target(target: Path, force: bool) -> None:
             f"{target} exists and is not empty: choose another name or --output-dir, or pass --force to overwrite "
             "the files this blueprint generates (other files are kept)"
         )
+    added = added_functions(target)
+    if added:
+        raise TargetExists(
+            f"{target} has functions added with slsgen add ({', '.join(added)}), which a new generation would drop: "
+            "bring the project up to date with `slsgen update` instead"
+        )
+
+
+def added_functions(target: Path) -> list[str]:
+    """The names of the functions `slsgen add` added to the project in `target` (none when it has no record)."""
+    try:
+        record = json.loads((target / settings.RECORD_NAME).read_text(encoding="utf-8"))
+        return [str(function["name"]) for function in record.get("functions", [])]
+    except (OSError, ValueError, TypeError, KeyError, AttributeError):
+        return []
 
 
 @dataclass(frozen=True)
@@ -115,7 +133,7 @@ class Generation:
 
 def generate_project(
     blueprint: str | Blueprint,
-    name: str,
+    name: str | None,
     *,
     output_dir: str | os.PathLike[str] = ".",
     options: Mapping[str, Any] | None = None,
@@ -128,17 +146,35 @@ def generate_project(
     """Render `blueprint` into `output_dir/name`; return the project's folder and the stale files it handled.
 
     `options` holds answers by question name (runtime settings such as `memory` and the blueprint's own
-    questions alike); `env` the function's environment variables. A blueprint from an untrusted source that
+    questions alike); `env` the function's environment variables. `ask` prompts for what is not given (and for
+    `name`, when it is None). A blueprint from an untrusted source that
     would run code (its `checks`) is refused unless `trust` (see `trust.require`). With `git`, the project becomes
     a repository with one first commit before it is moved into place (`vcs`: a problem there is a note in
     `Generation.git`, never an error). Raises an `SlsgenError` subclass, with nothing written,
     on any bad input and on any failure of the file system.
     """
     loaded = blueprint if isinstance(blueprint, Blueprint) else load_blueprint(blueprint)
-    trusted.require(loaded.name, loaded.chain, trusted.blueprint_code(loaded), trust)
-    check_project_name(name, loaded.max_name_length)
+    trusted.require(loaded.name, loaded.chain, trusted.blueprint_code(loaded), trust)  # before any prompt
+    project = project_name(loaded, name, ask)
     answers = resolve_answers(loaded, options, env, ask)
-    return generate_into(output_dir, name, lambda workdir: render(loaded, name, answers, workdir), force=force, git=git)
+    return generate_into(
+        output_dir, project, lambda workdir: render(loaded, project, answers, workdir), force=force, git=git
+    )
+
+
+def project_name(blueprint: Blueprint, name: str | None, ask: Ask | None) -> str:
+    """The project's name: `name` checked, else asked (`ask`: it is a question like the others), else refused."""
+    if name is not None:
+        return check_project_name(name, blueprint.max_name_length)
+    if ask is None:
+        raise InvalidOption(f"name the project: slsgen new {blueprint.name} NAME (lowercase letters, digits, hyphens)")
+
+    def check(value: str) -> None:
+        check_project_name(value, blueprint.max_name_length)
+
+    question = Question("project_name", "str", f"my-{blueprint.name}", "Project name", check=check)
+    answer: str = ask(question)
+    return answer
 
 
 def generate_into(
@@ -203,6 +239,33 @@ def generate_into(
     return Generation(where / str(name), retired.removed, retired.kept, repository, notes)
 
 
+def in_workdir(project: Path, task: str, doing: str, action: Callable[[Path], T]) -> T:
+    """Run `action` with a temporary folder beside the existing `project` (`.NAME.slsgen-TASK-*`: the same file
+    system, so placing is renames; the name recovery looks for).
+
+    The folder is held locked while it is in use, so that a run that starts meanwhile leaves it alone, and
+    removed afterwards, unless a placement failed and could not put everything back: then it holds the user's
+    originals, and the error names it. An OSError is one line, `doing` what failed.
+    """
+    try:
+        workdir, held = new_workdir(project.parent, f".{project.name}.slsgen-{task}-")
+    except OSError as exc:
+        raise WriteFailed(f"cannot write beside {project}: {describe(exc)}; nothing was changed") from None
+    try:
+        result = action(workdir)
+    except BaseException as exc:
+        if not holds_files(workdir / "replaced"):
+            remove_workdir(workdir)
+        if isinstance(exc, OSError) and not isinstance(exc, SlsgenError):
+            raise WriteFailed(f"{doing} failed: {describe(exc)}; nothing was changed") from None
+        raise
+    finally:
+        if held is not None:
+            os.close(held)
+    remove_workdir(workdir)  # the placement is done: the originals it replaced are history
+    return result
+
+
 def prepare_target(parent: Path, name: str, force: bool) -> Path:
     """The folder a project named `name` goes to in `parent` (a link's target, when the name is a link to a folder),
     after what killed runs for it left is recovered; refused when it holds anything and `force` is not given."""
@@ -252,10 +315,3 @@ def remove_created(created: list[Path]) -> None:
                 folder.rmdir()
         except OSError:
             continue
-
-
-def parse_env(pairs: list[str]) -> dict[str, str]:
-    """`--env KEY=VALUE` flags as a dict, checked as Lambda checks them."""
-    env = parse_pairs(pairs, "--env")
-    check_env(env)
-    return env

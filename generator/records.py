@@ -25,6 +25,7 @@ from .typed import parse
 KINDS = ("slsgen", "cookiecutter")
 COMMIT = re.compile(r"^[0-9a-f]{40}$")
 DIGEST = re.compile(r"^[0-9a-f]{64}$")
+LOGICAL_ID = re.compile(r"^[A-Za-z][A-Za-z0-9]{0,254}$")
 FIX = "restore it from version control (git checkout -- {name}), or regenerate with `slsgen new --force`"
 
 
@@ -60,14 +61,36 @@ class RecordedSource:
 
 
 @dataclass(frozen=True, kw_only=True)
+class FunctionRecord:
+    """A function `slsgen add` added: its name (its folder, `functions/<name>/`), its logical id in template.yaml,
+    and the blueprint and answers it was made from (what `slsgen update` renders it from again)."""
+
+    name: str
+    id: str
+    blueprint: RecordedSource
+    answers: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        try:
+            check_project_name(self.name)
+        except InvalidOption as exc:
+            raise ValueError(f"name: {exc}") from None
+        if not LOGICAL_ID.match(self.id):
+            raise ValueError(f"id {self.id!r} must be a CloudFormation logical id (letters and digits)")
+        if self.blueprint.kind != "slsgen":
+            raise ValueError("blueprint: a function is made from an slsgen blueprint, not a cookiecutter template")
+
+
+@dataclass(frozen=True, kw_only=True)
 class Record:
-    """A project's `.slsgen.json`."""
+    """A project's `.slsgen.json`: the blueprint the project was generated from, and the functions added since."""
 
     slsgen_version: str
     blueprint: RecordedSource
     project_name: str
     answers: dict[str, Any] = field(default_factory=dict)
     files: dict[str, str] = field(default_factory=dict)
+    functions: list[FunctionRecord] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         if self.blueprint.kind == "slsgen":

@@ -19,7 +19,8 @@ import re
 import shutil
 import subprocess
 import sys
-from pathlib import Path
+from collections.abc import Callable
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 import yaml
@@ -102,18 +103,51 @@ def applicable_events(blueprint: Blueprint, answers: dict[str, Any]) -> list[Eve
 
 
 def assemble(blueprint: Blueprint, stage: Path, context: dict[str, Any]) -> None:
-    """Lay the layers into one cookiecutter template in `stage`."""
-    project = stage / PROJECT_DIR
+    """Lay the layers into one cookiecutter template in `stage`, each layer copied once: into `templates/<layer>`,
+    where `{% extends "<layer>/<path>" %}` finds it. The project folder cookiecutter renders is made of hard links
+    to the files that win (a later layer's replaces an earlier one's at the same path), without the files the
+    manifest excludes for these answers and those a `repeat` renders itself: nothing is rendered to be deleted."""
     ignore = shutil.ignore_patterns(
         settings.MANIFEST_NAME, settings.AUTHOR_NOTES, "__pycache__", "*.pyc", *settings.VCS_NAMES
     )
+    winners: dict[str, Path] = {}
     for layer in blueprint.layers:
-        shutil.copytree(layer.path, stage / "templates" / layer.name, dirs_exist_ok=True, ignore=ignore)
-        shutil.copytree(layer.path, project, dirs_exist_ok=True, ignore=ignore)
-    for rule in blueprint.repeat:  # rendered once per item by render_repeats, not once by cookiecutter
-        (project / rule.source).unlink(missing_ok=True)
+        copy = stage / "templates" / layer.name
+        shutil.copytree(layer.path, copy, ignore=ignore)
+        winners.update((path.relative_to(copy).as_posix(), path) for path in copy.rglob("*") if path.is_file())
+    repeated = {rule.source for rule in blueprint.repeat}
+    leave_out = exclusions(blueprint, context)
+    project = stage / PROJECT_DIR
+    for relative, source in sorted(winners.items()):
+        if relative in repeated or leave_out(rendered_name(relative, context)):
+            continue
+        target = project / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.link(source, target)
     cookiecutter_json = {**context, "_copy_without_render": BINARY_GLOBS}
     (stage / "cookiecutter.json").write_text(json.dumps(cookiecutter_json), encoding="utf-8")
+
+
+def exclusions(blueprint: Blueprint, answers: dict[str, Any]) -> Callable[[str], bool]:
+    """Whether a project path is left out: it, or a folder it is in, matches an `exclude` rule that applies."""
+    globs = [rule.path for rule in blueprint.exclude if rule.when is None or evaluate(rule.when, answers)]
+
+    def excluded(relative: str) -> bool:
+        paths = [relative, *(folder.as_posix() for folder in PurePosixPath(relative).parents if folder.parts)]
+        return any(fnmatch.fnmatch(path, glob) for glob in globs for path in paths)
+
+    return excluded
+
+
+def rendered_name(relative: str, context: dict[str, Any]) -> str:
+    """A template file's path as cookiecutter will name it (`src/{{cookiecutter.handler_module}}.py`: `src/app.py`);
+    a name that does not render is left for cookiecutter to report."""
+    if "{" not in relative:
+        return relative
+    try:
+        return sandbox().from_string(relative).render(cookiecutter=context)
+    except Exception:  # reported by cookiecutter, with its context, when it renders the name
+        return relative
 
 
 def layer_file(blueprint: Blueprint, relative: str) -> str:
@@ -228,16 +262,6 @@ def recursion_message(exc: RecursionError) -> str:
     )
 
 
-def apply_exclusions(blueprint: Blueprint, project: Path, answers: dict[str, Any]) -> None:
-    for rule in blueprint.exclude:
-        if rule.when is not None and not evaluate(rule.when, answers):
-            continue
-        for path in sorted(project.rglob("*"), reverse=True):
-            relative = path.relative_to(project).as_posix()
-            if fnmatch.fnmatch(relative, rule.path):
-                shutil.rmtree(path) if path.is_dir() else path.unlink()
-
-
 def render_repeats(blueprint: Blueprint, stage: Path, project: Path, context: dict[str, Any]) -> None:
     """Render each `repeat` template once per item of a list answer (one interaction model per locale, say)."""
     if not blueprint.repeat:
@@ -246,6 +270,7 @@ def render_repeats(blueprint: Blueprint, stage: Path, project: Path, context: di
 
     env = trust.sandboxed_environment({"cookiecutter": context}, keep_trailing_newline=True)
     env.loader = FileSystemLoader(str(stage / "templates"))
+    leave_out = exclusions(blueprint, context)
     for rule in blueprint.repeat:
         if rule.when is not None and not evaluate(rule.when, context):
             continue
@@ -257,6 +282,8 @@ def render_repeats(blueprint: Blueprint, stage: Path, project: Path, context: di
                 variables = {"cookiecutter": context, rule.alias: item}
                 relative = env.from_string(rule.target).render(**variables)
                 trust.check_path(relative, blueprint.name)
+                if leave_out(relative):
+                    continue
                 target = project / relative
                 target.parent.mkdir(parents=True, exist_ok=True)
                 target.write_text(template.render(**variables), encoding="utf-8")
@@ -285,7 +312,7 @@ def write_events(blueprint: Blueprint, project: Path, context: dict[str, Any]) -
 
 
 def runner_version() -> str:
-    """The version of the runner's wheel: `slsgen_runner-1.0.0-py3-none-any.whl` gives 1.0.0."""
+    """The version of the runner's wheel: `slsgen_runner-1.1.0-py3-none-any.whl` gives 1.1.0."""
     return paths.runner_wheel().name.split("-")[1]
 
 
@@ -307,12 +334,6 @@ def add_runner_wheel(project: Path) -> None:
         f"{settings.RUNNER_DISTRIBUTION}=={runner_version()} --hash=sha256:{digest}\n",
         encoding="utf-8",
     )
-
-
-def remove_empty_dirs(project: Path) -> None:
-    for path in sorted(project.rglob("*"), key=lambda item: len(item.parts), reverse=True):
-        if path.is_dir() and not any(path.iterdir()):
-            path.rmdir()
 
 
 def format_python(project: Path) -> None:
@@ -432,12 +453,10 @@ def render(blueprint: Blueprint, project_name: str, answers: dict[str, Any], wor
         project = run_cookiecutter(stage, output)
         check_environment(blueprint, project, answers.get("env") or {})
         render_repeats(blueprint, stage, project, context)
-        apply_exclusions(blueprint, project, context)
         write_events(blueprint, project, context)
     if (project / "template.yaml").is_file():
         deploy_role.write_role(project, answers["ci"])  # computed from the rendered template, as it will deploy
     add_runner_wheel(project)
-    remove_empty_dirs(project)
     format_python(project)
     check_rendered_handler(project, context["handler_module"], context["handler_function"], answers["handler"])
     trust.check_tree(project, blueprint.name)

@@ -228,9 +228,13 @@ def check_template_paths(template: Path, context: Mapping[str, Any], blueprint: 
     name that renders empty is skipped, as cookiecutter skips it.
     """
     env = cookiecutter_environment({"cookiecutter": dict(context)})
+    starts = (env.variable_start_string, env.block_start_string, env.comment_start_string)
     for current, dirs, files in os.walk(template):
         for entry in [*dirs, *files]:
             relative = (Path(current) / entry).relative_to(template.parent).as_posix()
+            if not any(start in relative for start in starts):  # no delimiter: the name renders to itself
+                check_path(relative, blueprint)
+                continue
             try:
                 whole = env.from_string(relative).render(cookiecutter=dict(context)).replace("\\", "/")
             except Exception:  # noqa: S112 - cookiecutter reports template errors itself, with its context

@@ -31,6 +31,7 @@ from typing import Any
 
 from . import records, runner_dependency, settings, snapshot
 from . import trust as trusted
+from .addition import FUNCTIONS, MERGED, attach, recorded_blueprint, render_part, stack_of
 from .blueprints import Blueprint, load_blueprint
 from .cookietemplate import Rendered, render_template
 from .errors import (
@@ -43,9 +44,9 @@ from .errors import (
 )
 from .merge import has_markers, merge
 from .options import Question
-from .placement import is_project_file, new_workdir, open_journal, place, recover, remove_workdir, unfinished
-from .project import describe, holds_files, resolve_answers
-from .render import evaluate, render
+from .placement import is_project_file, open_journal, place, recover, unfinished
+from .project import describe, in_workdir, resolve_answers
+from .render import evaluate, file_digests, render
 from .sources import ResolvedSource, is_git, resolve
 
 Ask = Callable[[Question], Any]
@@ -76,6 +77,7 @@ class Plan:
     record: bytes = b""
     base: bytes = b""
     wheels: dict[str, snapshot.File] = field(default_factory=dict)  # the runner's wheel and pin (never merged)
+    functions: list[tuple[str, str, str, str]] = field(default_factory=list)  # added: name, blueprint, old, new
 
     @property
     def changes(self) -> bool:
@@ -240,6 +242,7 @@ def plan_update(
     name = str(record.get("project_name", project.name))
     (workdir / "new").mkdir()
     rendered = render(blueprint, name, answers, workdir / "new")
+    functions = replay_functions(project, record, rendered, workdir, trust)
     theirs = project_files(snapshot.files_of(rendered))
     plan = Plan(
         project=project,
@@ -252,10 +255,53 @@ def plan_update(
         record=(rendered / settings.RECORD_NAME).read_bytes(),
         base=(rendered / snapshot.SNAPSHOT).read_bytes(),
     )
+    plan.functions = functions
     merge_all(plan, base, theirs)
     plan.wheels = runner_dependency.wheel_files(rendered)
     plan.writes.update((path, file) for path, file in plan.wheels.items() if current_file(project, path) != file)
     return plan
+
+
+def replay_functions(
+    project: Path, record: Mapping[str, Any], rendered: Path, workdir: Path, trust: bool
+) -> list[tuple[str, str, str, str]]:
+    """Add the project's added functions to its new render, in the order they were added, each from its own
+    blueprint's current version (a git one at its recorded ref) with its recorded answers, exactly as `slsgen add`
+    attached them: the new render is then the whole project, and the record says which version each came from."""
+    functions = list(record.get("functions", []))
+    if not functions:
+        return []
+    stack_name, ci = stack_of(project), record["answers"].get("ci")
+    entries: list[dict[str, Any]] = []
+    versions: list[tuple[str, str, str, str]] = []
+    for index, function in enumerate(functions):
+        blueprint = blueprint_source(function["blueprint"], None)
+        trusted.require(blueprint.name, blueprint.chain, trusted.blueprint_code(blueprint), trust)
+        recorded = {key: value for key, value in function.get("answers", {}).items() if key != "env"}
+        given, _ = carried_answers(blueprint, recorded, {})
+        answers = resolve_answers(blueprint, {**given, "ci": ci}, function.get("answers", {}).get("env", {}))
+        (workdir / f"function-{index}").mkdir()
+        part = render_part(
+            blueprint, str(record["project_name"]), function["id"], answers, workdir / f"function-{index}"
+        )
+        files = {path: (rendered / path).read_bytes() for path in MERGED if (rendered / path).is_file()}
+        changes, _ = attach(files, part, function["name"], stack_name, ci)
+        for path, data in changes.items():
+            (rendered / path).parent.mkdir(parents=True, exist_ok=True)
+            (rendered / path).write_bytes(data)
+            if path.startswith(f"{FUNCTIONS}/") and os.access(part / path.split("/", 2)[2], os.X_OK):
+                (rendered / path).chmod(0o755)
+        entries.append({**function, "blueprint": recorded_blueprint(blueprint), "answers": answers})
+        versions.append(
+            (function["name"], blueprint.name, str(function["blueprint"].get("version")), blueprint.version)
+        )
+    new_record = json.loads((rendered / settings.RECORD_NAME).read_text(encoding="utf-8"))
+    new_record["functions"] = entries
+    (rendered / snapshot.SNAPSHOT).unlink()  # the record's digests are of the project's files, as `render` writes them
+    new_record["files"] = file_digests(rendered)
+    (rendered / settings.RECORD_NAME).write_text(json.dumps(new_record, indent=2) + "\n", encoding="utf-8")
+    snapshot.write(rendered)
+    return versions
 
 
 def merge_all(plan: Plan, base: Mapping[str, snapshot.File], theirs: Mapping[str, snapshot.File]) -> None:
@@ -457,32 +503,6 @@ def recover_project(project: Path) -> None:
         raise WriteFailed(f"cannot use {project.parent}: {describe(exc)}") from None
 
 
-def in_workdir(project: Path, action: Callable[[Path], Any]) -> Any:
-    """Run `action` with a temporary folder beside the project (same file system: placing is renames).
-
-    The folder is held locked while it is in use, so that a run that starts meanwhile leaves it alone, and
-    removed afterwards, unless a placement failed and could not put everything back: then it holds the user's
-    originals, and the error names it.
-    """
-    try:
-        workdir, held = new_workdir(project.parent, f".{project.name}.slsgen-update-")
-    except OSError as exc:
-        raise WriteFailed(f"cannot write beside {project}: {describe(exc)}; nothing was changed") from None
-    try:
-        result = action(workdir)
-    except BaseException as exc:
-        if not holds_files(workdir / "replaced"):
-            remove_workdir(workdir)
-        if isinstance(exc, OSError):
-            raise WriteFailed(f"updating {project} failed: {describe(exc)}; nothing was changed") from None
-        raise
-    finally:
-        if held is not None:
-            os.close(held)
-    remove_workdir(workdir)  # the placement is done: the originals it replaced are history
-    return result
-
-
 def update_project(
     directory: str | os.PathLike[str] = ".",
     *,
@@ -526,7 +546,7 @@ def update_project(
             apply(plan, workdir)
         return plan
 
-    result: Plan = in_workdir(project, run)
+    result: Plan = in_workdir(project, "update", f"updating {project}", run)
     return result
 
 
@@ -555,7 +575,7 @@ def continue_update(directory: str | os.PathLike[str] = ".") -> Plan:
         place_journaled(staging, project, workdir, discard=(PENDING,))  # the records and pending's end: one step
         return plan
 
-    result: Plan = in_workdir(project, run)
+    result: Plan = in_workdir(project, "update", f"updating {project}", run)
     return result
 
 
@@ -570,6 +590,9 @@ def report(plan: Plan, *, dry_run: bool = False, check: bool = False) -> list[st
         ]
     would = "would " if dry_run else ""
     lines = [f"{'dry run: ' if dry_run else ''}{plan.project.name}: {versions}"]
+    lines += [
+        f"function {name}: {blueprint} {old} -> {new}" for name, blueprint, old, new in plan.functions if old != new
+    ]
     lines += [
         f"new question {name} = {value!r} (change it with --set {name}=...)"
         for name, value in plan.new_questions.items()

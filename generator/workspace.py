@@ -14,8 +14,10 @@ from .errors import InvalidOption
 from .options import parse_pairs
 
 if TYPE_CHECKING:
+    from .addition import Addition
+    from .blueprints import Blueprint
     from .defaults import Effective
-    from .project import Generation
+    from .project import Ask, Generation
     from .sources import ResolvedSource
     from .userconfig import UserConfig
 
@@ -36,60 +38,27 @@ def generate(
     trust: bool = False,
     git: bool | None = None,
 ) -> tuple[Generation, list[str]]:
-    """Collect the answers of `slsgen new` and generate the project; return it and the next steps to print.
+    """`slsgen new`: find the blueprint, then hand it to the one path its kind takes; return the generation and
+    the next steps to print. `git` None means: a repository wherever git is installed.
 
-    Answers come in layers (`defaults`): flags > --set > preset > config defaults > the blueprint's defaults.
-    `git` None means: a repository wherever git is installed.
+    A plain cookiecutter template takes its own path (`generate_cookiecutter`) from the start; a blueprint gets the
+    config's defaults and the command line's answers (`configured`), then `generate_project` does the rest: the
+    trust check, the prompts, the render and the placement, each once.
     """
-    from . import defaults, userconfig
-    from .blueprints import builtin_names, load_blueprint
-    from .project import generate_project, parse_env
+    from . import userconfig
+    from .project import generate_project
     from .sources import resolve
-    from .trust import blueprint_code, require
     from .vcs import available
 
     config = userconfig.load()
-    given, _ = defaults.answers(flags, set_pairs)
-    env = parse_env(env_pairs)
-    if blueprint is None:
-        if not interactive:
-            raise InvalidOption(
-                f"name a blueprint: slsgen new BLUEPRINT NAME, with one of {', '.join(builtin_names())}"
-            )
-        from .console import choose_blueprint
-
-        blueprint = choose_blueprint()
-    resolved = resolve(blueprint, ref, directory)
-    if resolved.kind == "cookiecutter":
+    blueprint = chosen_blueprint(blueprint, interactive)
+    source = resolve(blueprint, ref, directory)
+    with_git = available() if git is None else git
+    if source.kind == "cookiecutter":
         return generate_cookiecutter(
-            resolved,
-            name,
-            output_dir,
-            flags,
-            set_pairs,
-            config,
-            preset,
-            force,
-            interactive,
-            trust,
-            available() if git is None else git,
-            blueprint,
+            source, name, output_dir, flags, set_pairs, config, preset, force, interactive, trust, with_git, blueprint
         )
-    loaded = load_blueprint(resolved)
-    values = defaults.configured(config, loaded.name, preset)
-    loaded = defaults.apply(loaded, values)
-    warn(defaults.check_keys(config, loaded.name, preset, [question.name for question in loaded.all_questions()]))
-    env = {**defaults.environment(values), **env}
-    require(loaded.name, loaded.chain, blueprint_code(loaded), trust)  # before any prompt, not after them
-    ask = None
-    if interactive:
-        from .console import ask_name, ask_question
-
-        ask = ask_question
-        if name is None:
-            name = ask_name(f"my-{loaded.name}", loaded.max_name_length)
-    if name is None:
-        raise InvalidOption(f"name the project: slsgen new {blueprint} NAME (lowercase letters, digits, hyphens)")
+    loaded, given, env = configured(source, config, flags, set_pairs, env_pairs, preset)
     generation = generate_project(
         loaded,
         name,
@@ -97,11 +66,95 @@ def generate(
         options=given,
         env=env,
         force=force,
-        ask=ask,
+        ask=prompter(interactive),
         trust=trust,
-        git=available() if git is None else git,
+        git=with_git,
     )
     return generation, loaded.next_steps
+
+
+def add(
+    project: Path,
+    blueprint: str,
+    name: str,
+    *,
+    flags: Mapping[str, Any],
+    set_pairs: list[str],
+    env_pairs: list[str],
+    interactive: bool,
+    ref: str | None = None,
+    directory: str | None = None,
+    preset: str | None = None,
+    trust: bool = False,
+    force: bool = False,
+    dry_run: bool = False,
+) -> Addition:
+    """`slsgen add`: the blueprint with the config's defaults and the command line's answers, as for `new`, added as
+    a function of the project that holds `project` (`addition.add_function` does the rest)."""
+    from . import userconfig
+    from .addition import add_function
+    from .sources import resolve
+
+    source = resolve(blueprint, ref, directory)
+    if source.kind == "cookiecutter":
+        raise InvalidOption(
+            f"{blueprint} is a cookiecutter template: slsgen add adds functions made from slsgen blueprints"
+        )
+    loaded, given, env = configured(source, userconfig.load(), flags, set_pairs, env_pairs, preset)
+    return add_function(
+        project,
+        loaded,
+        name,
+        options=given,
+        env=env,
+        ask=prompter(interactive),
+        trust=trust,
+        force=force,
+        dry_run=dry_run,
+    )
+
+
+def chosen_blueprint(blueprint: str | None, interactive: bool) -> str:
+    """The blueprint named on the command line, else (in a terminal) the one picked from a list."""
+    if blueprint is not None:
+        return blueprint
+    from .blueprints import builtin_names
+
+    if not interactive:
+        raise InvalidOption(f"name a blueprint: slsgen new BLUEPRINT NAME, with one of {', '.join(builtin_names())}")
+    from .console import choose_blueprint
+
+    return choose_blueprint()
+
+
+def configured(
+    source: ResolvedSource,
+    config: UserConfig,
+    flags: Mapping[str, Any],
+    set_pairs: list[str],
+    env_pairs: list[str],
+    preset: str | None,
+) -> tuple[Blueprint, dict[str, Any], dict[str, str]]:
+    """The blueprint with the config's defaults (and `preset`) as its defaults, and the command line's answers and
+    environment variables over the config's: what `new` and `add` render with (checked when they are resolved)."""
+    from . import defaults
+    from .blueprints import load_blueprint
+
+    loaded = load_blueprint(source)
+    values = defaults.configured(config, loaded.name, preset)
+    loaded = defaults.apply(loaded, values)
+    warn(defaults.check_keys(config, loaded.name, preset, [question.name for question in loaded.all_questions()]))
+    given, _ = defaults.answers(flags, set_pairs)
+    return loaded, given, {**defaults.environment(values), **parse_pairs(env_pairs, "--env")}
+
+
+def prompter(interactive: bool) -> Ask | None:
+    """The prompt for each question (the project's name included) in a terminal; None otherwise."""
+    if not interactive:
+        return None
+    from .console import ask_question
+
+    return ask_question
 
 
 def generate_cookiecutter(

@@ -109,8 +109,16 @@ def shared_venv(tmp_path_factory: pytest.TempPathFactory) -> Callable[[Path], Pa
 
     def venv_for(project: Path) -> Path:
         pyproject = tomllib.loads((project / "pyproject.toml").read_text(encoding="utf-8"))
+        requirements = [project / "src" / "requirements.txt", *(project / "functions").glob("*/src/requirements.txt")]
         inputs = [
-            (project / "src" / "requirements.txt").read_text(encoding="utf-8"),
+            # every function's requirements (functions/NAME/src/ of a project with several), comments aside
+            sorted(
+                {
+                    line.split("#", 1)[0].strip()
+                    for path in requirements
+                    for line in path.read_text("utf-8").splitlines()
+                }
+            ),
             pyproject["dependency-groups"],
             pyproject["project"]["requires-python"],
             pyproject.get("tool", {}).get("uv", {}).get("sources", {}),

@@ -99,8 +99,8 @@ def test_show_lists_options_with_defaults_and_allowed_values(tmp_path):
         (["new", "hello-world", ""], "the project name is empty"),
         (
             ["bogus"],
-            "No such command 'bogus'; the commands are list, show, new, update, invoke, start-api, package, validate, "
-            "deploy-role, event, blueprint, config, cache.",
+            "No such command 'bogus'; the commands are list, show, new, add, update, invoke, start-api, package, "
+            "validate, event, deploy-role, blueprint, config, cache.",
         ),
         (["bogus"], "(see `slsgen --help`)"),
         (["nw"], "No such command 'nw'. Did you mean 'new'? (see `slsgen --help`)"),

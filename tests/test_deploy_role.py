@@ -128,8 +128,7 @@ def granted_anywhere(statements: list[dict[str, Any]], action: str) -> bool:
 # --- cfn-lint's data: the schemas' handler permissions, IAM's actions and ARNs -------------------------------------
 
 
-@pytest.fixture(scope="module")
-def schemas() -> dict[str, set[str]]:
+def provider_permissions() -> dict[str, set[str]]:
     """Every resource type's create, update and delete permissions, as its provider schema lists them."""
     found = {}
     for path in (CFNLINT_DATA / "schemas" / "resources").glob("*.json"):
@@ -143,9 +142,19 @@ def schemas() -> dict[str, set[str]]:
     return found
 
 
+def iam_reference() -> dict[str, Any]:
+    """IAM's actions and resource types, as cfn-lint ships them."""
+    return json.loads((CFNLINT_DATA / "AdditionalSpecs" / "Policies.json").read_text(encoding="utf-8"))
+
+
+@pytest.fixture(scope="module")
+def schemas() -> dict[str, set[str]]:
+    return provider_permissions()
+
+
 @pytest.fixture(scope="module")
 def iam() -> dict[str, Any]:
-    return json.loads((CFNLINT_DATA / "AdditionalSpecs" / "Policies.json").read_text(encoding="utf-8"))
+    return iam_reference()
 
 
 def norm(kind: str) -> str:

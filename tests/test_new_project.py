@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from lambda_runner import __version__ as RUNNER_VERSION
 from lambda_runner.config.template import load_template, merge_globals
 
 from generator import generate_project, new_project
@@ -69,7 +70,7 @@ def test_default_project_layout(tmp_path):
         "events/hello-no-name.json",
         "events/bad-query.json",
         ".slsgen/wheels/requirements.txt",
-        ".slsgen/wheels/slsgen_runner-1.0.0-py3-none-any.whl",
+        f".slsgen/wheels/slsgen_runner-{RUNNER_VERSION}-py3-none-any.whl",
     }
     assert expected <= generated
     assert not [name for name in generated if name.startswith("lambda_runner/")]  # a dependency, not a copy

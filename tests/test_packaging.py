@@ -8,6 +8,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from lambda_runner import __version__ as RUNNER_VERSION
 
 from helpers import run
 
@@ -25,7 +26,7 @@ def test_wheel_installs_into_a_fresh_venv_and_generates_from_another_folder(tmp_
     names = zipfile.ZipFile(wheel).namelist()
     assert "generator/_data/templates/template.yaml" in names
     assert "generator/_data/blueprints/hello-world/blueprint.yaml" in names
-    assert "generator/_data/wheels/slsgen_runner-1.0.0-py3-none-any.whl" in names
+    assert f"generator/_data/wheels/slsgen_runner-{RUNNER_VERSION}-py3-none-any.whl" in names
     assert not any(name.startswith(("lambda_runner/", "generator/runner/")) for name in names)  # its own wheel
     assert not any("__pycache__" in name for name in names)
 
@@ -41,6 +42,6 @@ def test_wheel_installs_into_a_fresh_venv_and_generates_from_another_folder(tmp_
     project = elsewhere / "packaged"
     for name in ("template.yaml", "Makefile", "src/lambda_function.py", "events/hello.json"):
         assert (project / name).is_file(), name
-    assert (project / ".slsgen/wheels/slsgen_runner-1.0.0-py3-none-any.whl").read_bytes() == (
-        ROOT / "wheels/slsgen_runner-1.0.0-py3-none-any.whl"
+    assert (project / f".slsgen/wheels/slsgen_runner-{RUNNER_VERSION}-py3-none-any.whl").read_bytes() == (
+        ROOT / f"wheels/slsgen_runner-{RUNNER_VERSION}-py3-none-any.whl"
     ).read_bytes()

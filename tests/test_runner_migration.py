@@ -14,6 +14,7 @@ import tarfile
 from pathlib import Path
 
 import pytest
+from lambda_runner import __version__ as RUNNER_VERSION
 
 from generator import snapshot
 
@@ -48,7 +49,7 @@ def test_an_image_resize_project_with_an_edited_vendored_file_moves_to_the_depen
     assert f"kept {EDITED}: the blueprint dropped it, but you changed it" in lines
     (hint,) = [line for line in lines if line.startswith("hint: ")]
     assert hint.startswith(f"hint: {EDITED}: your edits of the runner slsgen used to copy into the project")
-    assert "slsgen-runner 1.0.0" in hint
+    assert f"slsgen-runner {RUNNER_VERSION}" in hint
     assert "delete lambda_runner/" in hint
     assert not [line for line in lines if line.startswith("conflict")]
 
@@ -58,7 +59,7 @@ def test_an_image_resize_project_with_an_edited_vendored_file_moves_to_the_depen
     pyproject = (project / "pyproject.toml").read_text()
     assert "lambda_runner/**" not in pyproject
     assert "per-file-target-version" not in pyproject
-    assert '"slsgen-runner==1.0.0",' in pyproject
+    assert f'"slsgen-runner=={RUNNER_VERSION}",' in pyproject
     assert "lambda_runner.pytest_plugin" not in (project / "tests" / "conftest.py").read_text()
     base = snapshot.read(project)
     assert base is not None

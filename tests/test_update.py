@@ -14,6 +14,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from lambda_runner import __version__ as RUNNER_VERSION
 
 from generator import paths, snapshot
 from generator.cli import main
@@ -248,7 +249,9 @@ def test_a_dirty_work_tree_is_refused_unless_forced(data, project, monkeypatch, 
 
 def test_a_new_runner_is_a_version_bump_of_the_pin_and_the_wheel(data, project, monkeypatch, capsys):
     (old,) = (data / "wheels").glob("*.whl")
-    new = old.with_name(old.name.replace("-1.0.0-", "-1.0.1-"))
+    major, minor, patch = RUNNER_VERSION.split(".")
+    bumped = f"{major}.{minor}.{int(patch) + 1}"
+    new = old.with_name(old.name.replace(f"-{RUNNER_VERSION}-", f"-{bumped}-"))
     new.write_bytes(old.read_bytes() + b"\0")  # another wheel: another hash
     old.unlink()
     edit(project / "pyproject.toml", "line-length = 120", "line-length = 120  # our note")  # a user's edit
@@ -257,14 +260,14 @@ def test_a_new_runner_is_a_version_bump_of_the_pin_and_the_wheel(data, project, 
     assert code == 0, out
     assert not [line for line in out.splitlines() if line.startswith(("conflict", "kept"))]
     pyproject = (project / "pyproject.toml").read_text()
-    assert '"slsgen-runner==1.0.1",' in pyproject
+    assert f'"slsgen-runner=={bumped}",' in pyproject
     assert "# our note" in pyproject
     assert f'path = ".slsgen/wheels/{new.name}"' in pyproject
     wheels = sorted(path.name for path in (project / ".slsgen" / "wheels").iterdir())
     assert wheels == sorted([new.name, "requirements.txt"])  # the old wheel is gone
     assert (project / ".slsgen" / "wheels" / new.name).read_bytes() == new.read_bytes()
     pin = (project / ".slsgen" / "wheels" / "requirements.txt").read_text()
-    assert f"slsgen-runner==1.0.1 --hash=sha256:{hashlib.sha256(new.read_bytes()).hexdigest()}" in pin
+    assert f"slsgen-runner=={bumped} --hash=sha256:{hashlib.sha256(new.read_bytes()).hexdigest()}" in pin
     assert ".slsgen/wheels/" + new.name in record(project)["files"]
 
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 TYPE_CHECKING = False  # not `typing`'s: slsgen reads `facts` before it hands a command over, and `typing` is slow
 
-__version__ = "1.0.0"
+__version__ = "1.1.0"
 
 if TYPE_CHECKING:
     from typing import Any

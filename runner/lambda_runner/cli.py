@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
-from .config.template import FunctionConfig, read_functions, select_function
+from .config.template import FunctionConfig, owners, read_functions, select_function
 from .errors import RunnerError, json_error
 
 if TYPE_CHECKING:
@@ -35,6 +35,8 @@ def default_prog() -> str:
 
 
 INVOCATION_TYPES = ("RequestResponse", "Event", "DryRun")
+# How a command names one of several functions (config/template.py, `select_function`).
+FUNCTION_HELP = "its logical id, with or without the Function suffix, or its folder name"
 MAX_PORT = 65_535
 
 
@@ -164,21 +166,44 @@ def _dry_run(function: FunctionConfig, events: list[bytes], log: TextIO) -> int:
     return 0
 
 
-def default_event(template_path: Path, log: TextIO) -> bytes:
-    """No `-e`: the project's first sample event (events/*.json, in name order), said on one line; else `{}`."""
-    samples = sorted((template_path.parent / "events").glob("*.json"))
+def _shown(path: Path) -> str:
+    """A path as the user would type it: relative to the current folder when it is under it."""
+    try:
+        return path.relative_to(Path.cwd()).as_posix()
+    except ValueError:
+        return str(path)
+
+
+def default_event(function: FunctionConfig, log: TextIO) -> bytes:
+    """No `-e`: the function's first sample event (its events folder's *.json, in name order), said on one line;
+    else `{}`."""
+    samples = function.sample_events()
     if not samples:
         return b"{}"
-    try:
-        shown = samples[0].relative_to(Path.cwd()).as_posix()
-    except ValueError:
-        shown = str(samples[0])
+    shown = _shown(samples[0])
     log.write(f"note: no event given: using {shown}, the first sample event (-e FILE for another, -e - for stdin)\n")
     return _checked_json(samples[0].read_bytes(), shown)
 
 
+def chosen_function(
+    functions: dict[str, FunctionConfig], reference: str | None, event: str | None, log: TextIO
+) -> FunctionConfig:
+    """The function named, or the only one; with several and none named, the one whose events folder holds the
+    event file (`-e functions/orders-worker/events/x.json`: the function of functions/orders-worker/)."""
+    if reference is None and len(functions) > 1 and event not in (None, "-"):
+        found = owners({name: function.events_dir for name, function in functions.items()}, Path(event))
+        if len(found) == 1:
+            function = functions[found[0]]
+            where = _shown(function.events_dir)
+            log.write(f"note: invoking {function.logical_id}, the function whose sample events are in {where}/\n")
+            return function
+    return select_function(functions, reference)
+
+
 def _invoke(args: argparse.Namespace, log: TextIO) -> int:
     template_path = _template_path(args)
+    functions = read_functions(template_path)
+    function = chosen_function(functions, args.function, args.event, log)
     if args.events:
         events = read_events_file(args.events)
     elif args.event is None and args.seed:
@@ -186,11 +211,9 @@ def _invoke(args: argparse.Namespace, log: TextIO) -> int:
 
         events = [json.dumps(seed_event(args.seed)).encode()]  # the S3 notification of the seeded objects
     elif args.event is None and not args.send:
-        events = [default_event(template_path, log)]
+        events = [default_event(function, log)]
     else:
         events = [read_event(args.event)]
-    functions = read_functions(template_path)
-    function = select_function(functions, args.function)
     _check_runtime(function, log)
     function.platform_log_json = args.json_platform_logs
     if args.invocation_type == "DryRun":
@@ -297,6 +320,10 @@ def _invoke_async(invoker: Invoker, events: list[bytes], repeat: int, log: TextI
 
 def _functions(args: argparse.Namespace, log: TextIO) -> int:
     functions = read_functions(_template_path(args))
+    if args.function is not None:
+        functions = {(chosen := select_function(functions, args.function)).logical_id: chosen}
+    if args.events:
+        return _sample_events(functions, log)
     rows = [("LOGICAL ID", "HANDLER", "RUNTIME", "ARCH", "MEMORY", "TIMEOUT", "CODE")]
     for function in functions.values():
         try:
@@ -317,6 +344,17 @@ def _functions(args: argparse.Namespace, log: TextIO) -> int:
     widths = [max(len(row[column]) for row in rows) for column in range(len(rows[0]))]
     for row in rows:
         sys.stdout.write("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip() + "\n")
+    return 0
+
+
+def _sample_events(functions: dict[str, FunctionConfig], log: TextIO) -> int:
+    """`functions --events`: each function's sample events, one path a line (what `make invoke` runs)."""
+    for function in functions.values():
+        samples = function.sample_events()
+        if not samples:
+            log.write(f"note: {function.logical_id} has no sample events ({_shown(function.events_dir)}/*.json)\n")
+        for sample in samples:
+            sys.stdout.write(_shown(sample) + "\n")
     return 0
 
 
@@ -379,21 +417,27 @@ def _start_api(args: argparse.Namespace, log: TextIO) -> int:
         raise RunnerError(f"--port {args.port} is not a TCP port: choose one from 1 to {MAX_PORT} (0: any free port)")
     template_path = _template_path(args)
     functions = read_functions(template_path)
-    function = select_function(functions, args.function)
-    function.platform_log_json = args.json_platform_logs
-    overrides = _overrides(args, template_path, function)
+    if args.function is None and len(functions) > 1:
+        chosen = list(functions.values())  # every function with HTTP events, on one server
+    else:
+        chosen = [select_function(functions, args.function)]
+    for function in chosen:
+        function.platform_log_json = args.json_platform_logs
+    overrides = {function.logical_id: _overrides(args, template_path, function) for function in chosen}
     with contextlib.ExitStack() as stack:
+        local: dict[str, str] = {}
         if args.local_aws or args.seed:
             from .local.local_aws import local_aws
 
-            overrides.update(stack.enter_context(local_aws(template_path, functions, args.seed or [], log)))
+            local = stack.enter_context(local_aws(template_path, functions, args.seed or [], log))
         serve(
-            function,
+            chosen,
             host=args.host,
             port=args.port,
-            env_overrides=overrides,
+            env_overrides=local,
             template_path=template_path,
             max_concurrency=args.max_concurrency,
+            function_overrides=overrides,
         )
     return 0
 
@@ -445,8 +489,18 @@ def _project_options() -> argparse.ArgumentParser:
 
 
 def _invoke_options(invoke: argparse.ArgumentParser) -> None:
-    invoke.add_argument("function", nargs="?", metavar="FUNCTION", help="logical id (needed if there are several)")
-    invoke.add_argument("--event", "-e", metavar="FILE", help="event JSON file, or - for stdin (default: {})")
+    invoke.add_argument(
+        "function",
+        nargs="?",
+        metavar="FUNCTION",
+        help=f"the function: {FUNCTION_HELP} (needed if there are several, unless -e FILE is in its events folder)",
+    )
+    invoke.add_argument(
+        "--event",
+        "-e",
+        metavar="FILE",
+        help="event JSON file, or - for stdin (default: the function's first sample event, else {})",
+    )
     invoke.add_argument("--events", metavar="FILE.jsonl", help="one JSON event per line, run in one warm environment")
     invoke.add_argument("--repeat", type=int, default=1, metavar="N", help="invoke N times in one warm environment")
     invoke.add_argument(
@@ -481,7 +535,11 @@ def _invoke_options(invoke: argparse.ArgumentParser) -> None:
 
 
 def _functions_options(functions: argparse.ArgumentParser) -> None:
+    functions.add_argument("function", nargs="?", metavar="FUNCTION", help=f"only this function ({FUNCTION_HELP})")
     functions.add_argument("--template", "-t", metavar="FILE", help="the SAM template (default: ./template.yaml)")
+    functions.add_argument(
+        "--events", action="store_true", help="print the functions' sample events instead, one path a line"
+    )
     functions.set_defaults(run=_functions)
 
 
@@ -492,7 +550,9 @@ def _event_options(event: argparse.ArgumentParser) -> None:
 
 
 def _start_api_options(api: argparse.ArgumentParser) -> None:
-    api.add_argument("function", nargs="?", metavar="FUNCTION", help="logical id (needed if there are several)")
+    api.add_argument(
+        "function", nargs="?", metavar="FUNCTION", help="serve only this function (default: every one with HTTP events)"
+    )
     api.add_argument("--host", default="127.0.0.1")
     api.add_argument("--port", "-p", type=int, default=3000)
     api.add_argument(
@@ -521,8 +581,10 @@ def _validate(args: argparse.Namespace, log: TextIO) -> int:
 def _project_task_options(task: argparse.ArgumentParser) -> None:
     task.add_argument("--template", "-t", metavar="FILE", help="the SAM template (default: ./template.yaml)")
     if task.prog.endswith("package"):
-        task.add_argument("function", nargs="?", metavar="FUNCTION", help="logical id (needed if there are several)")
-        task.add_argument("--output-dir", "-o", default="dist", metavar="DIR", help="where the zip goes (dist)")
+        task.add_argument(
+            "function", nargs="?", metavar="FUNCTION", help="package only this function (default: each one)"
+        )
+        task.add_argument("--output-dir", "-o", default="dist", metavar="DIR", help="where the zips go (dist)")
     task.set_defaults(run=_package if task.prog.endswith("package") else _validate)
 
 

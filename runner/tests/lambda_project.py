@@ -109,3 +109,105 @@ def reports(stderr: str) -> list[re.Match[str]]:
 
 def response(result: subprocess.CompletedProcess[str]) -> object:
     return json.loads(result.stdout)
+
+
+HELLO_HANDLER = """\
+import json
+import os
+
+import helpers
+
+
+def lambda_handler(event, context):
+    body = {"function": "hello", "helpers": helpers.WHO, "greeting": os.environ["GREETING"]}
+    return {"statusCode": 200, "headers": {"content-type": "application/json"}, "body": json.dumps(body)}
+"""
+WORKER_HANDLER = """\
+import json
+import os
+
+import helpers
+
+
+def lambda_handler(event, context):
+    if "Records" not in event:  # an HTTP request (when it has a route), or a look at the local AWS
+        body = {"function": "orders-worker", "helpers": helpers.WHO, "queue": os.environ["ORDERS_QUEUE"]}
+        if event.get("aws"):
+            import boto3
+
+            body["buckets"] = [bucket["Name"] for bucket in boto3.client("s3").list_buckets()["Buckets"]]
+            body["queues"] = boto3.client("sqs").list_queues().get("QueueUrls", [])
+        return {"statusCode": 200, "headers": {"content-type": "application/json"}, "body": json.dumps(body)}
+    return {"batchItemFailures": [{"itemIdentifier": r["messageId"]} for r in event["Records"] if r["body"] == "fail"]}
+"""
+TWO_FUNCTIONS = """\
+AWSTemplateFormatVersion: '2010-09-09'
+Transform: AWS::Serverless-2016-10-31
+Globals:
+  Function:
+    CodeUri: src/
+    Handler: lambda_function.lambda_handler
+    Runtime: {runtime}
+    Timeout: 3
+    MemorySize: 128
+Resources:
+  HelloFunction:
+    Type: AWS::Serverless::Function
+    Properties:
+      Environment:
+        Variables:
+          GREETING: Hello
+          UPLOADS: !Ref UploadsBucket
+      Events:
+        Hello:
+          Type: HttpApi
+          Properties: {{Path: /hello, Method: GET}}
+  OrdersWorkerFunction:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: functions/orders-worker/src/
+      Environment:
+        Variables:
+          ORDERS_QUEUE: !GetAtt OrdersQueue.QueueName
+      Events:
+        Orders:
+          Type: SQS
+          Properties:
+            Queue: !GetAtt OrdersQueue.Arn
+            BatchSize: 2
+            FunctionResponseTypes: [ReportBatchItemFailures]
+{worker_events}
+  OrdersQueue:
+    Type: AWS::SQS::Queue
+  UploadsBucket:
+    Type: AWS::S3::Bucket
+"""
+
+
+def write_two_functions(root: Path, *, worker_events: str = "") -> Path:
+    """A project with two functions, each with its own `lambda_function.py` and `helpers.py` (of different
+    contents), in the layout of several functions: HelloFunction (src/, HTTP API GET /hello, events/, tests/) and
+    OrdersWorkerFunction (functions/orders-worker/src/, an SQS queue, functions/orders-worker/events/ and tests/).
+    `worker_events` adds YAML events to the worker's `Events`."""
+    from lambda_runner import build_event
+
+    files = {
+        "src/lambda_function.py": HELLO_HANDLER,
+        "src/helpers.py": 'WHO = "hello"\n',
+        "src/requirements.txt": "# none\n",
+        "functions/orders-worker/src/lambda_function.py": WORKER_HANDLER,
+        "functions/orders-worker/src/helpers.py": 'WHO = "orders-worker"\n',
+        "functions/orders-worker/src/requirements.txt": "# none\n",
+        "events/hello.json": json.dumps(build_event("apigw-http", "request", path="/hello"), indent=2),
+        "functions/orders-worker/events/orders.json": json.dumps(
+            build_event("sqs", "message", body=["one", "fail"]), indent=2
+        ),
+        "template.yaml": TWO_FUNCTIONS.format(
+            runtime=RUNTIME, worker_events=textwrap.indent(textwrap.dedent(worker_events), " " * 8)
+        ),
+    }
+    for name, text in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    return root

@@ -106,9 +106,13 @@ def _project(root: Path, template: str) -> Path:
 
 
 @contextmanager
-def running(template_path: Path, max_concurrency: int | None = None) -> Iterator[tuple[LocalApi, io.StringIO]]:
-    """serve() in a thread on a free port; stopped and joined on exit."""
-    function = next(iter(read_functions(template_path).values()))
+def running(
+    template_path: Path, max_concurrency: int | None = None, *, every: bool = False
+) -> Iterator[tuple[LocalApi, io.StringIO]]:
+    """serve() of the template's first function (or of `every` one) in a thread on a free port; stopped and joined
+    on exit."""
+    functions = list(read_functions(template_path).values())
+    function = functions if every else functions[0]
     log = io.StringIO()
     started = threading.Event()
     holder: dict[str, object] = {}

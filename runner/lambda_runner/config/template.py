@@ -5,6 +5,13 @@ reads them here, with each function's properties merged over `Globals.Function` 
 (scalars: the function wins; maps: merged; lists: the global entries first). Intrinsic functions get readable
 local values (`!Ref ThumbnailBucket` becomes the bucket's name), the same ones that the local AWS mode uses when
 it creates those resources, so that code and resources agree.
+
+A project may hold several functions; where each one's files are is written once, here (`FunctionConfig.folder`,
+`.events_dir`, `.tests_dir`): the project's first function has its code in `src/` (or any CodeUri but the one
+below), its sample events in `events/` and its tests in `tests/`; a function with `CodeUri: functions/NAME/src/`
+(what `slsgen add` makes) is a folder of its own, with them in `functions/NAME/events/` and `functions/NAME/tests/`.
+A command that acts on one function takes a reference to it
+(`select_function`): its logical id in any case, with or without the `Function` suffix, or its folder name.
 """
 
 from __future__ import annotations
@@ -12,13 +19,19 @@ from __future__ import annotations
 import re
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .. import facts
 from ..account import ACCOUNT_ID, region
 from ..errors import RunnerError
 
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
 FUNCTION_TYPE = "AWS::Serverless::Function"
+FUNCTIONS_DIR = "functions"  # `CodeUri: functions/NAME/src/`: a function in a folder of its own, functions/NAME/
+EVENTS_DIR = "events"
+TESTS_DIR = "tests"
 
 
 def load_template(path: Path) -> dict[str, Any]:
@@ -196,6 +209,7 @@ class FunctionConfig:
         "environment",
         "ephemeral_storage",
         "events",
+        "folder",
         "handler",
         "log_format",
         "log_group",
@@ -206,6 +220,7 @@ class FunctionConfig:
         "on_failure",
         "on_success",
         "platform_log_json",
+        "project_dir",
         "properties",
         "runtime",
         "system_log_level",
@@ -240,6 +255,8 @@ class FunctionConfig:
         dead_letter_queue: str | None = None,
         platform_log_json: bool = False,
         warning_filters: tuple[str, ...] = (),
+        project_dir: Path | None = None,
+        folder: str = "",
     ) -> None:
         self.logical_id = logical_id
         self.name = name
@@ -268,6 +285,9 @@ class FunctionConfig:
         # always follow LogFormat, as in Lambda.
         self.platform_log_json = platform_log_json
         self.warning_filters = warning_filters  # the project's `ignore` warning filters (its pytest settings)
+        self.project_dir = code_dir.parent if project_dir is None else project_dir  # where template.yaml is
+        # "" for the project's first function (src/), NAME for one in functions/NAME/ (see `function_folder`).
+        self.folder = folder
 
     def __repr__(self) -> str:
         return f"FunctionConfig({self.logical_id!r}, handler={self.handler!r}, runtime={self.runtime!r})"
@@ -275,6 +295,32 @@ class FunctionConfig:
     @property
     def arn(self) -> str:
         return f"arn:aws:lambda:{region()}:{ACCOUNT_ID}:function:{self.name}"
+
+    @property
+    def events_dir(self) -> Path:
+        """Where the function's sample events are: `events/`, or `functions/NAME/events/`."""
+        return folder_of(self.project_dir, EVENTS_DIR, self.folder)
+
+    @property
+    def tests_dir(self) -> Path:
+        """Where the function's tests are: `tests/`, or `functions/NAME/tests/`."""
+        return folder_of(self.project_dir, TESTS_DIR, self.folder)
+
+    def sample_events(self) -> list[Path]:
+        """The function's sample events: the `*.json` files of its events folder, in name order."""
+        return sorted(path for path in self.events_dir.glob("*.json") if path.is_file())
+
+
+def folder_of(project_dir: Path, kind: str, folder: str) -> Path:
+    """A function's `events` or `tests` folder: `kind/` for the project's first function, `functions/NAME/kind/`
+    for a function of its own folder (`folder` is "" or NAME: see `function_folder`)."""
+    return project_dir / FUNCTIONS_DIR / folder / kind if folder else project_dir / kind
+
+
+def function_folder(code_uri: str) -> str:
+    """The folder name of a function whose CodeUri is `functions/NAME/src/` (NAME); "" for any other CodeUri."""
+    parts = [part for part in code_uri.replace("\\", "/").split("/") if part not in ("", ".")]
+    return parts[1] if len(parts) == 3 and parts[0] == FUNCTIONS_DIR and parts[2] == "src" else ""
 
 
 # `stack_name = "..."` in a samconfig.toml section of the default environment (global or deploy parameters).
@@ -373,6 +419,8 @@ def read_functions(template_path: Path, stack_name: str | None = None) -> dict[s
             on_failure=_destination(resolver, invoke_config, "OnFailure"),
             dead_letter_queue=resolver.value(dead_letter["TargetArn"]) if "TargetArn" in dead_letter else None,
             warning_filters=warning_filters,
+            project_dir=template_dir,
+            folder=function_folder(code_uri),
         )
     return functions
 
@@ -398,14 +446,64 @@ def _destination(resolver: Resolver, config: dict[str, Any], outcome: str) -> st
     return f"the {target.get('Type', '')} destination SAM creates"
 
 
-def select_function(functions: dict[str, FunctionConfig], logical_id: str | None) -> FunctionConfig:
-    """The function to run: the one named, or the only one; several without a name is a user error."""
+def select_function(functions: dict[str, FunctionConfig], reference: str | None) -> FunctionConfig:
+    """The function to act on: the one `reference` names, or the only one; several without one is a user error.
+
+    A reference is a logical id, in any case and with or without its `Function` suffix (`OrdersWorker`,
+    `ordersworkerfunction`), or a function's folder name (`orders-worker` for `functions/orders-worker/src/`).
+    """
     if not functions:
         raise RunnerError("template.yaml declares no AWS::Serverless::Function: add one, or pass --template")
-    if logical_id is None:
+    if reference is None:
         if len(functions) == 1:
             return next(iter(functions.values()))
         raise RunnerError(f"template.yaml has several functions; name one of: {', '.join(functions)}")
-    if logical_id not in functions:
-        raise RunnerError(f"no function {logical_id!r} in template.yaml; choose one of: {', '.join(functions)}")
-    return functions[logical_id]
+    found = find_function(functions, reference)
+    if found is None:
+        raise RunnerError(f"no function {reference!r} in template.yaml; choose one of: {', '.join(functions)}")
+    return found
+
+
+def _without_suffix(name: str) -> str:
+    name = name.lower()
+    return name[: -len("function")] if name.endswith("function") and name != "function" else name
+
+
+def find_function(functions: dict[str, FunctionConfig], reference: str) -> FunctionConfig | None:
+    """The function `reference` names (see `select_function`), trying the strictest reading first; else None."""
+    if reference in functions:
+        return functions[reference]
+    readings = (
+        lambda function: function.logical_id.lower() == reference.lower(),
+        lambda function: _without_suffix(function.logical_id) == _without_suffix(reference),
+        lambda function: function.folder == reference,
+    )
+    for matches in readings:
+        found = [function for function in functions.values() if matches(function)]
+        if len(found) > 1:
+            names = ", ".join(function.logical_id for function in found)
+            raise RunnerError(f"{reference!r} could name any of {names}: give the logical id")
+        if found:
+            return found[0]
+    return None
+
+
+def owners(folders: Mapping[str, Path], path: Path) -> list[str]:
+    """The names (logical ids) whose folder holds `path`: the deepest such folder's.
+
+    With each function's tests folder, `functions/orders-worker/tests/test_a.py` belongs to the function of
+    `functions/orders-worker/src/` and `tests/test_a.py` to the project's first function. Several names come back
+    only when they share that folder (two functions with the same CodeUri); none when no folder holds the path.
+    """
+    path = path.resolve()
+    found: list[str] = []
+    depth = -1
+    for name, given in folders.items():
+        folder = given.resolve()
+        if path != folder and folder not in path.parents:
+            continue
+        if len(folder.parts) > depth:
+            found, depth = [name], len(folder.parts)
+        elif len(folder.parts) == depth:
+            found.append(name)
+    return found

@@ -1,4 +1,4 @@
-"""`start-api`: a local HTTP endpoint in front of one function, shaped like API Gateway or a function URL.
+"""`start-api`: a local HTTP endpoint in front of the template's functions, shaped like API Gateway or function URLs.
 
 The standard library's threading HTTP server parses the requests; each request borrows an execution environment
 from a pool and invokes the function there, as Lambda scales out: at most `max_concurrency` environments, each
@@ -22,7 +22,7 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -46,6 +46,7 @@ from .routes import (
     URL,
     HttpResponse,
     Route,
+    combine_routes,
     event_for,
     failure_answer,
     find_routes,
@@ -108,13 +109,20 @@ class _Lines(io.TextIOBase):
 class Pool:
     """Up to `size` warm environments of the function; `environment()` lends one to a request."""
 
-    def __init__(self, function: FunctionConfig, env_overrides: dict[str, str], log: TextIO, size: int) -> None:
+    def __init__(
+        self,
+        function: FunctionConfig,
+        env_overrides: dict[str, str],
+        log: TextIO,
+        size: int,
+        log_lock: threading.Lock | None = None,
+    ) -> None:
         self.function = function
         self.env_overrides = env_overrides
         self.log = log
         self.size = size
         self._lock = threading.Lock()
-        self._log_lock = threading.Lock()
+        self._log_lock = log_lock or threading.Lock()  # the server's: its lines and the environments' never mix
         self._free = threading.BoundedSemaphore(size)
         self._idle: list[PlatformInvoker] = []  # the most recently used last
         self._sandboxes: set[IsolatedSandbox] = set()  # every environment, idle or busy, for `close()`
@@ -169,12 +177,34 @@ class Pool:
                 kill(sandbox.process)
 
 
-class LocalApi:
-    """The running server: its URL, and `stop()`, which any thread but the serving one may call."""
+class _Served:
+    """One function behind the server: its configuration, its pool of environments and its code watcher."""
 
     def __init__(
         self,
         function: FunctionConfig,
+        env_overrides: dict[str, str],
+        log: TextIO,
+        log_lock: threading.Lock,
+        max_concurrency: int | None,
+        template_path: Path | None,
+    ) -> None:
+        self.function = function
+        self.max_concurrency = max_concurrency_of(function, max_concurrency)
+        self.pool = Pool(function, env_overrides, log, self.max_concurrency, log_lock)
+        self.watcher = CodeWatcher(function.code_dir, also=(template_path,) if template_path else ())
+
+
+class LocalApi:
+    """The running server: its URL, and `stop()`, which any thread but the serving one may call.
+
+    It serves the routes of every function given, each from that function's own pool of environments (sized by
+    its own `max_concurrency_of`); a method and path two functions both declare goes to the first one.
+    """
+
+    def __init__(
+        self,
+        functions: list[FunctionConfig],
         routes: list[Route],
         *,
         host: str,
@@ -183,14 +213,23 @@ class LocalApi:
         log: TextIO,
         template_path: Path | None = None,
         max_concurrency: int | None = None,
+        function_overrides: Mapping[str, dict[str, str]] | None = None,
     ) -> None:
-        self.function = function
-        self.routes = routes
         self.template_path = template_path
         self.log = log
-        self.max_concurrency = max_concurrency_of(function, max_concurrency)
-        self.pool = Pool(function, env_overrides or {}, log, self.max_concurrency)
-        self._watcher = CodeWatcher(function.code_dir, also=(template_path,) if template_path else ())
+        self._log_lock = threading.Lock()
+        self.served = {
+            function.logical_id: _Served(
+                function,
+                {**(function_overrides or {}).get(function.logical_id, {}), **(env_overrides or {})},
+                log,
+                self._log_lock,  # one lock for all the server's lines, so that they never mix
+                max_concurrency,
+                template_path,
+            )
+            for function in functions
+        }
+        self.routes, self.shadowed = combine_routes(routes)
         self._watch_lock = threading.Lock()
         try:
             self._server = ThreadingHTTPServer((host, port), _handler_class(self))
@@ -212,11 +251,26 @@ class LocalApi:
 
     def run(self, ready: Callable[[LocalApi], None] | None) -> None:
         """Serve until `stop()` or Ctrl-C."""
-        self.write(f"{self.function.logical_id} is served at {self.url}")
+        several = len(self.served) > 1
+        names = ", ".join(self.served)
+        self.write(f"{names} {'are' if several else 'is'} served at {self.url}")
         for route in self.routes:
-            self.write(f"  {route.describe()}")
+            self.write(f"  {route.describe()}" + (f"  -> {route.function}" if several else ""))
+        for route, first in self.shadowed:
+            self.write(
+                f"  note: {route.function}'s {route.method} {route.path or '/*'} is not served: {first.function} has "
+                f"it too (start-api {route.function} serves it)"
+            )
+        sizes = {served.max_concurrency for served in self.served.values()}
+        if len(sizes) == 1:
+            at_once = f"Up to {sizes.pop()} requests at once{' for each function' if several else ''}"
+        else:
+            at_once = "Up to " + ", ".join(
+                f"{served.max_concurrency} for {name}" for name, served in self.served.items()
+            )
+            at_once += " requests at once"
         self.write(
-            f"Up to {self.max_concurrency} requests at once, each in a warm environment of its own (a child process)."
+            f"{at_once}, each in a warm environment of its own (a child process)."
             " Edits to the code and the template are picked up on the next request. Ctrl-C stops."
         )
         if ready is not None:
@@ -227,10 +281,11 @@ class LocalApi:
             pass
         finally:
             self._server.server_close()
-            self.pool.close()
+            for served in self.served.values():
+                served.pool.close()
 
     def write(self, line: str) -> None:
-        with self.pool._log_lock:
+        with self._log_lock:
             self.log.write(line + "\n")
             self.log.flush()
 
@@ -264,22 +319,22 @@ class LocalApi:
         else:
             domain = request.header("host") or f"127.0.0.1:{self.port}"
             event = json.dumps(event_for(route, request, domain)).encode()
-            invocation = self._invoke(event)
+            invocation = self._invoke(self.served[route.function].pool, event)
             if isinstance(invocation, Invocation):
-                response = map_response(route, invocation, cast(TextIO, _Lines(self.log, self.pool._log_lock)))
+                response = map_response(route, invocation, cast(TextIO, _Lines(self.log, self._log_lock)))
             else:  # the invocation was refused (500) or the runner failed (502): API Gateway's answers
                 response = json_response((invocation, failure_answer(route.api)[1]))
         request_id_header = "x-amzn-RequestId" if route is None or route.api == REST else "Apigw-Requestid"
         response.headers.append((request_id_header, request.request_id))
         return response
 
-    def _invoke(self, event: bytes) -> Invocation | int:
+    def _invoke(self, pool: Pool, event: bytes) -> Invocation | int:
         """Invoke the function; else the HTTP status of the failure, logged.
 
         API Gateway answers 500 when Lambda refuses the invocation (a payload over 6 MB) and 502 when it fails.
         """
         try:
-            with self.pool.environment() as invoker:
+            with pool.environment() as invoker:
                 return invoker.invoke(event)
         except PayloadTooLarge as exc:
             self.write(f"start-api: Lambda refused the invocation: {exc}")
@@ -289,25 +344,33 @@ class LocalApi:
             return 502
 
     def _pick_up_edits(self) -> None:
-        """After an edit of the code or the template, serve from new environments (with the new configuration)."""
+        """After an edit of a function's code or of the template, serve that function from new environments (with
+        the new configuration); the routes follow the template."""
         with self._watch_lock:
-            if not self._watcher.changed():
+            changed = [served for served in self.served.values() if served.watcher.changed()]
+            if not changed:
                 return
-            function = self.function
             if self.template_path is not None:
                 try:
-                    function = read_functions(self.template_path)[self.function.logical_id]
-                    routes = find_routes(function, load_template(self.template_path))
+                    functions = read_functions(self.template_path)
+                    template = load_template(self.template_path)
+                    updated = {name: functions[name] for name in self.served}
+                    routes = [route for function in updated.values() for route in find_routes(function, template)]
                 except (RunnerError, KeyError) as exc:
-                    problem = f"{self.function.logical_id} is gone" if isinstance(exc, KeyError) else str(exc)
+                    problem = f"{exc.args[0]} is gone" if isinstance(exc, KeyError) else str(exc)
                     self.write(f"start-api: the edited template cannot be used ({problem}): serving the last one")
                     return
-                function.platform_log_json = self.function.platform_log_json
-                if function.code_dir != self.function.code_dir:
-                    self._watcher = CodeWatcher(function.code_dir, also=(self.template_path,))
-                self.function, self.routes = function, routes or self.routes
+                for served in changed:
+                    function = updated[served.function.logical_id]
+                    function.platform_log_json = served.function.platform_log_json
+                    if function.code_dir != served.function.code_dir:
+                        served.watcher = CodeWatcher(function.code_dir, also=(self.template_path,))
+                    served.function = function
+                if routes:
+                    self.routes, self.shadowed = combine_routes(routes)
             self.write("Code or template changed: the next invocations are cold starts.")
-            self.pool.retire(function)
+            for served in changed:
+                served.pool.retire(served.function)
 
 
 def _body_too_large() -> HttpResponse:
@@ -410,7 +473,7 @@ def _handler_class(api: LocalApi) -> type[BaseHTTPRequestHandler]:
 
 
 def serve(
-    function: FunctionConfig,
+    functions: FunctionConfig | list[FunctionConfig],
     *,
     host: str = "127.0.0.1",
     port: int = 3000,
@@ -419,26 +482,36 @@ def serve(
     log: TextIO = sys.stderr,
     ready: Callable[[LocalApi], None] | None = None,
     max_concurrency: int | None = None,
+    function_overrides: Mapping[str, dict[str, str]] | None = None,
 ) -> None:
-    """Serve `function` over HTTP until stopped; `ready(api)` is called once it listens (port 0 picks one).
+    """Serve the functions over HTTP until stopped; `ready(api)` is called once it listens (port 0 picks one).
 
-    The template, when given, supplies the stage names and BinaryMediaTypes of the APIs the events refer to, and
-    is watched for edits. Binds to 127.0.0.1 unless told otherwise: whoever can reach the server can run the
-    developer's code.
+    Of several functions, those with HTTP events are served, on one server. The template, when given, supplies
+    the stage names and BinaryMediaTypes of the APIs the events refer to, and is watched for edits.
+    `function_overrides` (by logical id) apply to one function, `env_overrides` to every one (and win: the
+    local AWS endpoint). Binds to 127.0.0.1
+    unless told otherwise: whoever can reach the server can run the developer's code.
     """
-    routes = find_routes(function, load_template(template_path) if template_path is not None else None)
-    if not routes:
-        raise RunnerError(
-            f"{function.logical_id} has no Api or HttpApi event and no FunctionUrlConfig: nothing to serve over HTTP"
-        )
+    given = [functions] if isinstance(functions, FunctionConfig) else list(functions)
+    template = load_template(template_path) if template_path is not None else None
+    routes = {function.logical_id: find_routes(function, template) for function in given}
+    served = [function for function in given if routes[function.logical_id]]
+    if not served:
+        if len(given) == 1:
+            name = given[0].logical_id
+            raise RunnerError(
+                f"{name} has no Api or HttpApi event and no FunctionUrlConfig: nothing to serve over HTTP"
+            )
+        raise RunnerError("no function has an Api or HttpApi event or a FunctionUrlConfig: nothing to serve over HTTP")
     api = LocalApi(
-        function,
-        routes,
+        served,
+        [route for function in served for route in routes[function.logical_id]],
         host=host,
         port=port,
         env_overrides=env_overrides,
         log=log,
         template_path=template_path,
         max_concurrency=max_concurrency,
+        function_overrides=function_overrides,
     )
     api.run(ready)

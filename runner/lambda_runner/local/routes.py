@@ -1,10 +1,10 @@
 """What API Gateway and function URLs do around a function: routes, the events they deliver, their answers.
 
-`start-api` (`api.py`, `api_worker.py`) serves HTTP with these rules. Each HTTP request becomes the event the
-function's trigger would deliver (REST API payload 1.0, HTTP API payload 2.0 or 1.0, or a function URL's 2.0
-shape, built by `events/http_events.py` so that the shapes cannot drift from `event` and the generated
-`events/*.json`), is routed by the `Path`/`Method` of the template's `Api`/`HttpApi` events as API Gateway routes
-it, and the function's result is mapped back to HTTP the way the service maps it.
+`start-api` (`api.py`) serves HTTP with these rules, for every function of the template at once. Each HTTP
+request becomes the event the function's trigger would deliver (REST API payload 1.0, HTTP API payload 2.0 or
+1.0, or a function URL's 2.0 shape, built by `events/http_events.py` so that the shapes cannot drift from
+`event` and the generated `events/*.json`), is routed by the `Path`/`Method` of the template's `Api`/`HttpApi`
+events as API Gateway routes it, and the function's result is mapped back to HTTP the way the service maps it.
 """
 
 from __future__ import annotations
@@ -59,6 +59,12 @@ class Route:
     stage: str
     binary_media_types: tuple[str, ...] = ()
     auth_type: str = "NONE"
+    function: str = ""  # the logical id of the function it leads to
+
+    @property
+    def key(self) -> tuple[str, str | None]:
+        """What two routes on one local server cannot share: the method and path (None: the catch-all)."""
+        return (self.method, self.path)
 
     @property
     def route_key(self) -> str:
@@ -95,18 +101,36 @@ def find_routes(function: FunctionConfig, template: dict[str, Any] | None = None
             settings = _api_settings(template, props.get("RestApiId"), "Api")
             binary = tuple(resolver.value(item).replace("~1", "/") for item in settings.get("BinaryMediaTypes") or [])
             stage = resolver.value(settings.get("StageName", "Prod"))
-            routes.append(Route(REST, str(props["Method"]).upper(), str(props["Path"]), "1.0", stage, binary))
+            method = str(props["Method"]).upper()
+            routes.append(Route(REST, method, str(props["Path"]), "1.0", stage, binary, function=function.logical_id))
         elif kind == "HttpApi":
             settings = _api_settings(template, props.get("ApiId"), "HttpApi")
             stage = resolver.value(settings.get("StageName", "$default"))
             payload = str(props.get("PayloadFormatVersion", "2.0"))
             path = str(props["Path"]) if "Path" in props else None
             method = str(props.get("Method", "ANY")).upper()
-            routes.append(Route(HTTP, "ANY" if path is None else method, path, payload, stage))
+            routes.append(
+                Route(HTTP, "ANY" if path is None else method, path, payload, stage, function=function.logical_id)
+            )
     url_config = function.properties.get("FunctionUrlConfig")
     if isinstance(url_config, dict):
-        routes.append(Route(URL, "ANY", None, "2.0", "$default", auth_type=str(url_config.get("AuthType", "NONE"))))
+        auth_type = str(url_config.get("AuthType", "NONE"))
+        routes.append(Route(URL, "ANY", None, "2.0", "$default", auth_type=auth_type, function=function.logical_id))
     return routes
+
+
+def combine_routes(routes: list[Route]) -> tuple[list[Route], list[tuple[Route, Route]]]:
+    """Several functions' routes on one local server: each method and path goes to the first function that has
+    it (in template order); the routes left out, each with the one that takes its place."""
+    first_of: dict[tuple[str, str | None], Route] = {}
+    kept, shadowed = [], []
+    for route in routes:
+        first = first_of.setdefault(route.key, route)
+        if first.function != route.function:
+            shadowed.append((route, first))
+        else:
+            kept.append(route)  # within one function, `select_route` picks the first of the same key anyway
+    return kept, shadowed
 
 
 def select_route(routes: list[Route], method: str, path: str) -> Route | None:

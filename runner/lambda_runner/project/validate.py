@@ -19,7 +19,17 @@ from pathlib import Path
 from typing import Any
 
 from .. import facts
-from ..config.template import FUNCTION_TYPE, Resolver, default_stack_name, load_template, merge_globals
+from ..config.template import (
+    EVENTS_DIR,
+    FUNCTION_TYPE,
+    Resolver,
+    default_stack_name,
+    folder_of,
+    function_folder,
+    load_template,
+    merge_globals,
+    owners,
+)
 from ..errors import RunnerError
 from ..wording import counted
 from . import deploy_checks, event_shapes, handler_check, iam, locate
@@ -197,10 +207,19 @@ def check_handler(checker: Checker, logical_id: str, props: dict[str, Any]) -> N
 
 
 def check_events(checker: Checker) -> int:
-    """Every events/**/*.json is JSON and has the shape of one of the functions' triggers; the count checked."""
-    kinds = [kind for props in checker.functions.values() for kind in event_shapes.triggers(props)]
-    files = sorted((checker.root / "events").rglob("*.json"))
+    """Every sample event is JSON and has the shape of a trigger of the function whose events folder holds it
+    (`events/`, or functions/NAME/events/ for functions/NAME/src/; any function's when no function's folder does);
+    the count checked."""
+    triggers = {logical_id: event_shapes.triggers(props) for logical_id, props in checker.functions.items()}
+    folders = {}
+    for logical_id, props in checker.functions.items():
+        code_uri = props.get("CodeUri")
+        folder = function_folder(code_uri) if isinstance(code_uri, str) else ""
+        folders[logical_id] = folder_of(checker.root, EVENTS_DIR, folder)
+    searched = {*folders.values(), checker.root / EVENTS_DIR}
+    files = sorted({path for folder in searched for path in folder.rglob("*.json")})
     for path in files:
+        kinds = [kind for name in owners(folders, path) or triggers for kind in triggers[name]]
         try:
             event = json.loads(path.read_bytes())
         except UnicodeDecodeError as exc:
@@ -266,7 +285,8 @@ def validate(template_path: Path) -> int:
     """Print one line per problem (`file:line: message`) on stdout; 1 if any, else 0 with an OK line."""
     if not template_path.is_file():
         raise RunnerError(f"no {template_path.name} in {template_path.parent}: run in the project or pass --template")
-    problems, summary = run_checks(template_path)
+    found, summary = run_checks(template_path)
+    problems = list(dict.fromkeys(found))  # a setting in Globals is a problem of every function, reported once
     for file, line, message in sorted(problems, key=lambda p: (p[0], p[1] or 0)):
         sys.stdout.write(f"{file}:{line}: {message}\n" if line else f"{file}: {message}\n")
     errors = [problem for problem in problems if not problem[2].startswith(deploy_checks.WARNING)]

@@ -5,7 +5,9 @@ environment variables (os.environ is replaced, TZ applied), the code directory f
 working directory, the function's output sent to the log stream (stdout and stderr, at the file-descriptor
 level too, so output of C code and subprocesses follows). `reset()` undoes all of it and forgets the modules
 imported meanwhile, so that the next init is a real cold start; only one in-process environment is warm at a
-time, since two functions could both have a module named `app`.
+time, since two functions could both have a module named `app`. For the same reason the modules already loaded
+from the project outside the function's code folder (another function's `lambda_function`, imported by a test)
+are out of `sys.modules` while it is warm, as they are out of its `/var/task` in Lambda.
 
 Each init and each invocation runs on a thread of its own while the runner's main thread waits for it, so
 that the runner keeps control whatever the function does (a debugger stops in that thread as in any other):
@@ -33,10 +35,12 @@ import threading
 import time
 from collections.abc import Callable
 from importlib.machinery import EXTENSION_SUFFIXES
+from types import ModuleType
 from typing import ClassVar, NoReturn, TextIO
 
 from ..config.environment import lambda_environment
 from ..config.template import FunctionConfig
+from ..runtime import modules
 from ..runtime.function import FunctionRuntime, Request, lambda_sys_path, uncaught_traceback
 from ..runtime.result import Invocation
 from ..service.sandbox import EXITED, TIMEOUT, Sandbox
@@ -154,7 +158,8 @@ class _Call(threading.Thread):
 class _SavedState:
     """What `_enter` changed in the process, to put back on `reset()` (a plain class: see `invoke.Invocation`)."""
 
-    def __init__(self) -> None:
+    def __init__(self, aside: dict[str, ModuleType]) -> None:
+        self.aside = aside  # the project's modules from outside the function's code folder
         self.environ = dict(os.environ)
         self.path = list(sys.path)
         self.cwd = os.getcwd()
@@ -194,7 +199,8 @@ class InProcessSandbox:
             InProcessSandbox.warm.reset()
         InProcessSandbox.warm = self
         self.driver = threading.get_ident()
-        self._saved = _SavedState()
+        function = self.function
+        self._saved = _SavedState(modules.set_aside(function.project_dir, excluding=(function.code_dir,)))
         self._exit_status = None
         environment = lambda_environment(self.function, self.env_overrides)
         os.environ.clear()
@@ -299,6 +305,7 @@ class InProcessSandbox:
             runners = name.startswith(_RUNNER_PACKAGE + ".") or name in _RUNNER_IMPORTS
             if not _is_extension(module) and not runners:
                 del sys.modules[name]
+        modules.restore(saved.aside)
         os.environ.clear()
         os.environ.update(saved.environ)
         if hasattr(time, "tzset"):
