@@ -33,7 +33,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -248,13 +248,16 @@ class Reader:
     """One reader's shell: commands run in order in `cwd` (kept from line to line) with `env`.
 
     `ledger` holds what already passed in this project (the project's CI commands, run just before): a command
-    recorded there for the same files (`tree_state`) is not run twice, and says so."""
+    recorded there for the same files (`tree_state`) is not run twice, and says so. `before_make`, if given, is
+    called with the folder a command runs `make` in (its leading `cd DIR &&` followed) before it runs: the test
+    links the session's virtual environment there as the project's `.venv`, instead of one more `make install`."""
 
     cwd: Path
     env: dict[str, str]
     tools: Path
     ledger: dict[tuple[str, str], str] = field(default_factory=dict)
     report: list[str] = field(default_factory=list)
+    before_make: Callable[[Path], None] | None = None
 
     def run_all(self, commands: list[Command]) -> list[str]:
         index = 0
@@ -304,6 +307,9 @@ class Reader:
         if earlier:
             self.report.append(f"{command}: passed already, on the same files ({earlier})")
             return
+        if self.before_make is not None and re.search(r"(^|&& *)make ", command.text):
+            into = re.match(r"cd +(\S+) *&&", command.text)
+            self.before_make(self.cwd / into.group(1) if into else self.cwd)
         result = self.shell(command)
         if result.returncode != 0:
             raise AssertionError(

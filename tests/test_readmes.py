@@ -25,6 +25,7 @@ import json
 import os
 import re
 import shutil
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -323,7 +324,14 @@ def test_every_readme_variant_is_covered(matrix, tools, tmp_path, record_propert
 # --- slsgen's own README ------------------------------------------------------------------------------------------
 
 # Its sections that show how to use slsgen, in document order (the set-up commands are the suite's own command).
-USAGE_SECTIONS = ("Use", "Write a team blueprint", "Update a project", "Blueprint sources", "Defaults and presets")
+USAGE_SECTIONS = (
+    "Use",
+    "Write a team blueprint",
+    "Grow a project: `slsgen add`",
+    "Update a project",
+    "Blueprint sources",
+    "Defaults and presets",
+)
 
 
 def readme_world(tmp_path: Path) -> tuple[Path, Path, dict[str, str]]:
@@ -360,11 +368,29 @@ def readme_world(tmp_path: Path) -> tuple[Path, Path, dict[str, str]]:
     return scratch, home, env
 
 
+def shared_venv_linker(shared_venv: Callable[[Path], Path]) -> Callable[[Path], None]:
+    """`Reader.before_make`: a generated project's `.venv` is the session's venv for its dependencies, linked again
+    when they change (`slsgen add` adds a function's), so that its `make` targets use what `make install` made
+    once per session rather than a venv of their own."""
+
+    def link(folder: Path) -> None:
+        if not (folder / ".slsgen.json").is_file():
+            return
+        venv, link = shared_venv(folder), folder / ".venv"
+        if link.is_symlink() and link.resolve() != venv.resolve():
+            link.unlink()
+        if not link.exists():
+            link.symlink_to(venv, target_is_directory=True)
+
+    return link
+
+
 @pytest.mark.e2e
-def test_slsgen_readme_usage_runs_as_written(tmp_path, tools, record_property):
+def test_slsgen_readme_usage_runs_as_written(tmp_path, tools, shared_venv, record_property):
     """Each usage section, top to bottom, in one scratch folder (a section starts there, and its `cd` lasts to its
-    end): what an earlier section made (`team-api`, `payments-api`) is there for the later ones, as for a reader.
-    The TOML block of "Defaults and presets" is the config file the commands after it read."""
+    end): what an earlier section made (`team-api`, `payments-api`, `my-api` with its added functions) is there for
+    the later ones, as for a reader. The TOML block of "Defaults and presets" is the config file the commands after
+    it read."""
     scratch, home, world = readme_world(tmp_path)
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     env = {**reader_env(tools), **world}
@@ -378,7 +404,14 @@ def test_slsgen_readme_usage_runs_as_written(tmp_path, tools, record_property):
             assert config, "the config file of 'Defaults and presets'"
             (home / ".config" / "slsgen").mkdir(parents=True, exist_ok=True)
             (home / ".config" / "slsgen" / "config.toml").write_text(config.group(1), encoding="utf-8")
-        report += Reader(scratch, env, tools).run_all(commands)
+        report += Reader(scratch, env, tools, before_make=shared_venv_linker(shared_venv)).run_all(commands)
     readme_report(record_property, report)
     made = {path.name for path in scratch.iterdir()}
     assert {"my-api", "hi-api", "team-api", "payments-api", "orders-api", "v2-api", "main-api", "prod-api"} <= made
+    # "Grow a project": the worker was added, the dry run wrote nothing
+    grown = json.loads((scratch / "my-api" / ".slsgen.json").read_text(encoding="utf-8"))
+    assert (scratch / "my-api" / "functions" / "orders-worker" / "src").is_dir()
+    assert not (scratch / "my-api" / "functions" / "thumbnails").exists()
+    assert "orders-worker" in json.dumps(grown)
+    assert "thumbnails" not in json.dumps(grown)
+    assert (scratch / "my-api" / ".venv").is_symlink()  # the session's venv: its `make` made none of its own
