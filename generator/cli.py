@@ -116,24 +116,20 @@ SetOption = Annotated[
         autocompletion=complete_answer,
     ),
 ]
-RuntimeOption = Annotated[
-    str | None,
-    typer.Option(
-        metavar="RUNTIME",
-        help=f"{choices(settings.RUNTIMES, settings.DEFAULT_RUNTIME)}.",
-        autocompletion=values_of(settings.RUNTIMES),
+
+
+def choice_option(metavar: str, values: tuple[str, ...], default: str) -> Any:
+    """A runtime flag taking one of `values`: its help lists them, and shell completion offers them."""
+    return typer.Option(
+        metavar=metavar,
+        help=f"{choices(values, default)}.",
+        autocompletion=values_of(values),
         rich_help_panel=RUNTIME_PANEL,
-    ),
-]
-ArchOption = Annotated[
-    str | None,
-    typer.Option(
-        metavar="ARCH",
-        help=f"{choices(settings.ARCHITECTURES, settings.DEFAULT_ARCHITECTURE)}.",
-        autocompletion=values_of(settings.ARCHITECTURES),
-        rich_help_panel=RUNTIME_PANEL,
-    ),
-]
+    )
+
+
+RuntimeOption = Annotated[str | None, choice_option("RUNTIME", settings.RUNTIMES, settings.DEFAULT_RUNTIME)]
+ArchOption = Annotated[str | None, choice_option("ARCH", settings.ARCHITECTURES, settings.DEFAULT_ARCHITECTURE)]
 MemoryOption = Annotated[
     str | None,
     typer.Option(metavar="MB", help=f"Memory in MB, {span(settings.MEMORY_MB)}.", rich_help_panel=RUNTIME_PANEL),
@@ -179,24 +175,8 @@ AlarmsOption = Annotated[
         rich_help_panel=RUNTIME_PANEL,
     ),
 ]
-LogFormatOption = Annotated[
-    str | None,
-    typer.Option(
-        metavar="FORMAT",
-        help=f"{choices(settings.LOG_FORMATS, settings.DEFAULT_LOG_FORMAT)}.",
-        autocompletion=values_of(settings.LOG_FORMATS),
-        rich_help_panel=RUNTIME_PANEL,
-    ),
-]
-LogLevelOption = Annotated[
-    str | None,
-    typer.Option(
-        metavar="LEVEL",
-        help=f"{choices(settings.LOG_LEVELS, settings.DEFAULT_LOG_LEVEL)}.",
-        autocompletion=values_of(settings.LOG_LEVELS),
-        rich_help_panel=RUNTIME_PANEL,
-    ),
-]
+LogFormatOption = Annotated[str | None, choice_option("FORMAT", settings.LOG_FORMATS, settings.DEFAULT_LOG_FORMAT)]
+LogLevelOption = Annotated[str | None, choice_option("LEVEL", settings.LOG_LEVELS, settings.DEFAULT_LOG_LEVEL)]
 EphemeralStorageOption = Annotated[
     str | None,
     typer.Option(
