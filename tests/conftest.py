@@ -30,7 +30,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import generate, run
+from helpers import generate, run, shared_folder
 
 try:
     import tomllib
@@ -60,15 +60,6 @@ _durations = pytest.StashKey[dict[str, float]]()
 
 
 # --- what the session's tests share ----------------------------------------------------------------------------
-
-
-def shared_folder(tmp_path_factory: pytest.TempPathFactory, name: str) -> Path:
-    """A folder every xdist worker of this session sees (the parent of the workers' own base folders)."""
-    base = tmp_path_factory.getbasetemp()
-    root = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
-    folder = root / name
-    folder.mkdir(exist_ok=True)
-    return folder
 
 
 @contextlib.contextmanager

@@ -36,7 +36,7 @@ from test_ci_files import fake_sam, github_commands, make_targets, shell, workfl
 
 import generator
 
-from helpers import BIN, SLSGEN, check_zip, generate, git, run
+from helpers import BIN, SLSGEN, check_zip, generate, git, run, shared_folder
 
 ROOT = Path(__file__).resolve().parent.parent
 NAME = "ci-project"
@@ -63,8 +63,6 @@ def variant_id(variant: tuple[str, tuple[str, ...]]) -> str:
 @pytest.fixture(scope="session")
 def tools(tmp_path_factory) -> Path:
     """The `aws`, `sam` and `ask` a reader's marked lines reach; their cache of AWS CLI answers is the session's."""
-    from conftest import shared_folder
-
     cache = shared_folder(tmp_path_factory, "aws-cli-answers")
     return aws_tools(tmp_path_factory.mktemp("readme-tools"), cache)
 
