@@ -45,6 +45,7 @@ SHELL_LANGUAGES = {"bash", "sh", "shell", "console"}
 # The AWS CLI the `# needs AWS` lines are parsed by, in an environment of its own (uv's cache), as checkov is run.
 AWSCLI = "awscli==1.46.2"
 NO_CREDENTIALS = "Unable to locate credentials"
+STAND_IN = "readme-test-stand-in"  # the output of a call that stopped at the credentials
 COMMAND_TIMEOUT = 900  # s: a first `make install` or `make validate` on a cold cache downloads from PyPI
 SERVER_START = 5.0  # s a server must keep running to count as one; clients retry for CLIENT_WAIT while it starts
 CLIENT_WAIT = 30.0
@@ -175,12 +176,15 @@ def tool_main(name: str, argv: list[str], cache: str) -> int:
         with open(log, "a", encoding="utf-8") as handle:
             handle.write(json.dumps({"tool": name, "argv": argv, "reached": reached, "message": message}) + "\n")
     print(message, file=sys.stderr)
+    if reached:  # what a `$(aws ... --output text)` around it reads: a word, so the command using it is checked too
+        print(STAND_IN)
     return code
 
 
 def run_aws(argv: list[str], cache: Path) -> tuple[int, bool, str]:
     """The real AWS CLI without credentials; a call already made with the same arguments (and the same files
     present) is answered from the session's cache (each takes a second and a half)."""
+    argv = v1_arguments(argv)
     files = {arg: Path(arg).exists() for arg in argv if "/" in arg and not arg.startswith(("s3:", "http", "arn:"))}
     key = hashlib.sha256(json.dumps([argv, files]).encode()).hexdigest()[:16]
     cached = cache / f"aws-{key}.json"
@@ -203,6 +207,26 @@ def run_aws(argv: list[str], cache: Path) -> tuple[int, bool, str]:
         temporary.replace(cached)
     reached = NO_CREDENTIALS in output
     return (code or 1), reached, output if not reached else f"aws: {NO_CREDENTIALS} (the command line is valid)"
+
+
+# AWS CLI v2's global options that v1 (the one PyPI has) lacks, with whether each takes a value. v1 already passes
+# blobs raw, which is what `--cli-binary-format raw-in-base64-out` asks of v2: dropping them keeps the meaning.
+V2_ONLY_OPTIONS = {"--cli-binary-format": True, "--no-cli-pager": False, "--no-cli-auto-prompt": False}
+
+
+def v1_arguments(argv: list[str]) -> list[str]:
+    """`argv` for AWS CLI v1: without the global options only v2 has (a README is written for v2)."""
+    kept: list[str] = []
+    skip = False
+    for arg in argv:
+        name = arg.split("=", 1)[0]
+        if skip:
+            skip = False
+        elif name in V2_ONLY_OPTIONS:
+            skip = V2_ONLY_OPTIONS[name] and "=" not in arg
+        else:
+            kept.append(arg)
+    return kept
 
 
 def fake_sam(argv: list[str]) -> tuple[int, bool, str]:

@@ -200,7 +200,8 @@ def test_every_ci_and_readme_command_passes_in_the_project(tmp_path, variant, sh
 
     # The README, top to bottom, in the project as CI left it (what it built is there), with the same venv as .venv.
     (project / ".venv").symlink_to(venv, target_is_directory=True)
-    reader = Reader(project, reader_env(tools), tools, ledger)
+    # VENV: what `make install-all` installs gets the venv's own path in its scripts, not this project's link to it
+    reader = Reader(project, {**reader_env(tools), "VENV": str(venv)}, tools, ledger)
     readme_report(record_property, reader.run_all(shell_commands((project / "README.md").read_text(encoding="utf-8"))))
     check_git_hooks(project)
     (project / ".venv").unlink()
@@ -274,7 +275,7 @@ def candidate_variants() -> list[tuple[str, tuple[str, ...]]]:
     for blueprint in generator.list_blueprints():
         for question in blueprint.questions:
             values = question.choices if question.type == "choice" else [True, False] if question.type == "bool" else []
-            conditions = _condition_sets(question.when) if question.when else []
+            conditions = _condition_sets(question.when, blueprint) if question.when else []
             for value in values:
                 if value != question.default:
                     answers = [*conditions, f"{question.name}={value}"]
