@@ -27,6 +27,7 @@ import pytest
 from cfnlint.decode.cfn_yaml import loads
 
 import generator
+import generator.paths
 
 from helpers import BIN, run
 
