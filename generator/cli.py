@@ -24,7 +24,8 @@ from .passthrough import RUNNER_COMMANDS
 app = typer.Typer(
     name="slsgen",
     help="Scaffold production-grade AWS Lambda projects in Python from blueprints, offline.",
-    epilog="Examples:  slsgen list  |  slsgen show hello-world  |  slsgen new hello-world my-api",
+    # \b: Click keeps the lines of the paragraph after it, so an example never wraps into the next one.
+    epilog="\b\nExamples:\n  slsgen list\n  slsgen show hello-world\n  slsgen new hello-world my-api",
     invoke_without_command=True,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
@@ -50,21 +51,94 @@ def span(limits: tuple[int, int]) -> str:
     return f"{limits[0]}-{limits[1]}"
 
 
-# The options `new` and `add` share: declared once.
+def values_of(values: tuple[str, ...]) -> Callable[[str], list[str]]:
+    """Shell completion of an option: the values slsgen checks it against (`settings`, from the facts)."""
+    return lambda incomplete: [value for value in values if value.startswith(incomplete)]
+
+
+def typed_blueprint(ctx: typer.Context) -> str | None:
+    """The blueprint named on the command line being completed, as the shell gave it to the completion script
+    (`COMP_WORDS` for bash, `_TYPER_COMPLETE_ARGS` for zsh, fish and PowerShell): Click parses none of the command's
+    arguments while it completes an option's value, so `ctx.params` does not hold it then."""
+    import shlex
+
+    typed = os.environ.get("COMP_WORDS") or os.environ.get("_TYPER_COMPLETE_ARGS") or ""
+    try:
+        words = shlex.split(typed)
+    except ValueError:  # an open quote in the word being completed
+        words = typed.split()
+    takes_value = {opt for param in ctx.command.params if not getattr(param, "is_flag", True) for opt in param.opts}
+    after = words[words.index(ctx.info_name) + 1 :] if ctx.info_name in words else []
+    if typed and not typed[-1].isspace():
+        after = after[:-1]  # the word being completed (the shells pass it last) names no blueprint yet
+    skip = False
+    for word in after:
+        if skip or word.startswith("-"):
+            skip = not skip and word in takes_value and "=" not in word
+            continue
+        return word
+    return None
+
+
+def complete_answer(ctx: typer.Context, incomplete: str) -> list[str]:
+    """`--set KEY=VALUE`: the blueprint's question names (`greeting=`), then a choice's or a yes/no question's
+    values (`trigger=none`), for the blueprint given earlier on the line (hello-world, the default, if none). Only
+    a built-in or a local folder is read: completion never fetches a repository."""
+    from .blueprints import builtin_names, load_blueprint
+
+    source = ctx.params.get("blueprint") or typed_blueprint(ctx) or "hello-world"
+    if source not in builtin_names() and not Path(source, settings.MANIFEST_NAME).is_file():
+        return []
+    try:
+        questions = load_blueprint(source).questions
+    except (SlsgenError, OSError):
+        return []
+    key, equals, _ = incomplete.partition("=")
+    if not equals:
+        return [f"{question.name}=" for question in questions if question.name.startswith(key)]
+    question = next((question for question in questions if question.name == key), None)
+    values: tuple[str, ...] = ()
+    if question is not None:
+        values = question.choices or (("yes", "no") if question.type == "bool" else ())
+    return [f"{key}={value}" for value in values if f"{key}={value}".startswith(incomplete)]
+
+
+# The options `new` and `add` share: declared once. Those of this panel set a runtime setting (`runtime_flags`);
+# `slsgen show` lists them from here.
+RUNTIME_PANEL = "Runtime settings"
 NoInput = Annotated[bool, typer.Option("--no-input", help="Never prompt; use defaults for what is not given.")]
 SetOption = Annotated[
-    list[str] | None, typer.Option("--set", metavar="KEY=VALUE", help="A blueprint option, KEY=VALUE (repeatable).")
+    list[str] | None,
+    typer.Option(
+        "--set",
+        metavar="KEY=VALUE",
+        help="A blueprint option, KEY=VALUE (repeatable).",
+        autocompletion=complete_answer,
+    ),
 ]
-RuntimeOption = Annotated[
-    str | None, typer.Option(metavar="RUNTIME", help=f"{choices(settings.RUNTIMES, settings.DEFAULT_RUNTIME)}.")
-]
-ArchOption = Annotated[
+
+
+def choice_option(metavar: str, values: tuple[str, ...], default: str) -> Any:
+    """A runtime flag taking one of `values`: its help lists them, and shell completion offers them."""
+    return typer.Option(
+        metavar=metavar,
+        help=f"{choices(values, default)}.",
+        autocompletion=values_of(values),
+        rich_help_panel=RUNTIME_PANEL,
+    )
+
+
+RuntimeOption = Annotated[str | None, choice_option("RUNTIME", settings.RUNTIMES, settings.DEFAULT_RUNTIME)]
+ArchOption = Annotated[str | None, choice_option("ARCH", settings.ARCHITECTURES, settings.DEFAULT_ARCHITECTURE)]
+MemoryOption = Annotated[
     str | None,
-    typer.Option(metavar="ARCH", help=f"{choices(settings.ARCHITECTURES, settings.DEFAULT_ARCHITECTURE)}."),
+    typer.Option(metavar="MB", help=f"Memory in MB, {span(settings.MEMORY_MB)}.", rich_help_panel=RUNTIME_PANEL),
 ]
-MemoryOption = Annotated[str | None, typer.Option(metavar="MB", help=f"Memory in MB, {span(settings.MEMORY_MB)}.")]
 TimeoutOption = Annotated[
-    str | None, typer.Option(metavar="SECONDS", help=f"Timeout in seconds, {span(settings.TIMEOUT_S)}.")
+    str | None,
+    typer.Option(
+        metavar="SECONDS", help=f"Timeout in seconds, {span(settings.TIMEOUT_S)}.", rich_help_panel=RUNTIME_PANEL
+    ),
 ]
 EnvOption = Annotated[
     list[str] | None,
@@ -72,36 +146,50 @@ EnvOption = Annotated[
         "--env",
         metavar="KEY=VALUE",
         help="Environment variable KEY=VALUE (repeatable); a key the blueprint sets is refused.",
+        rich_help_panel=RUNTIME_PANEL,
     ),
 ]
 HandlerOption = Annotated[
     str | None,
-    typer.Option(metavar="MODULE.FUNCTION", help="module.function (default lambda_function.lambda_handler)."),
+    typer.Option(
+        metavar="MODULE.FUNCTION",
+        help="module.function (default lambda_function.lambda_handler).",
+        rich_help_panel=RUNTIME_PANEL,
+    ),
 ]
-VpcOption = Annotated[bool | None, typer.Option("--vpc/--no-vpc", help="Attach to a VPC (ids as parameters).")]
+VpcOption = Annotated[
+    bool | None,
+    typer.Option("--vpc/--no-vpc", help="Attach to a VPC (ids as parameters).", rich_help_panel=RUNTIME_PANEL),
+]
 TracingOption = Annotated[
-    bool | None, typer.Option("--tracing/--no-tracing", help="AWS X-Ray tracing, with Powertools Tracer.")
+    bool | None,
+    typer.Option(
+        "--tracing/--no-tracing", help="AWS X-Ray tracing, with Powertools Tracer.", rich_help_panel=RUNTIME_PANEL
+    ),
 ]
 AlarmsOption = Annotated[
     bool | None,
-    typer.Option("--alarms/--no-alarms", help="CloudWatch alarms notifying an SNS topic (default: on)."),
+    typer.Option(
+        "--alarms/--no-alarms",
+        help="CloudWatch alarms notifying an SNS topic (default: on).",
+        rich_help_panel=RUNTIME_PANEL,
+    ),
 ]
-LogFormatOption = Annotated[
-    str | None,
-    typer.Option(metavar="FORMAT", help=f"{choices(settings.LOG_FORMATS, settings.DEFAULT_LOG_FORMAT)}."),
-]
-LogLevelOption = Annotated[
-    str | None, typer.Option(metavar="LEVEL", help=f"{choices(settings.LOG_LEVELS, settings.DEFAULT_LOG_LEVEL)}.")
-]
+LogFormatOption = Annotated[str | None, choice_option("FORMAT", settings.LOG_FORMATS, settings.DEFAULT_LOG_FORMAT)]
+LogLevelOption = Annotated[str | None, choice_option("LEVEL", settings.LOG_LEVELS, settings.DEFAULT_LOG_LEVEL)]
 EphemeralStorageOption = Annotated[
     str | None,
     typer.Option(
         metavar="MB",
         help=f"Ephemeral storage (the /tmp folder) in MB, {span(settings.EPHEMERAL_STORAGE_MB)}.",
+        rich_help_panel=RUNTIME_PANEL,
     ),
 ]
 ReservedConcurrencyOption = Annotated[
-    str | None, typer.Option(metavar="INTEGER", help="Reserved concurrent executions (-1: unreserved).")
+    str | None,
+    typer.Option(
+        metavar="INTEGER", help="Reserved concurrent executions (-1: unreserved).", rich_help_panel=RUNTIME_PANEL
+    ),
 ]
 PresetOption = Annotated[
     str | None, typer.Option(metavar="NAME", help="A preset of answers from the config file ([presets.NAME]).")
@@ -141,7 +229,9 @@ def main_options(
 def list_command() -> None:
     """List the built-in blueprints and those of the search path (config file, SLSGEN_BLUEPRINTS), with their source.
 
-    Example:  slsgen list
+    \b
+    Example:
+      slsgen list
     """
     from . import console
     from .blueprints import catalog
@@ -151,16 +241,25 @@ def list_command() -> None:
 
 @app.command()
 def show(
+    ctx: typer.Context,
     blueprint: Annotated[str, typer.Argument(help="Blueprint name or folder.", autocompletion=complete_blueprint)],
 ) -> None:
     """Show a blueprint's options: name, type, default, allowed values and help.
 
-    Example:  slsgen show hello-world
+    \b
+    Example:
+      slsgen show hello-world
     """
     from . import console
     from .blueprints import load_blueprint
 
-    console.print_blueprint(load_blueprint(blueprint))
+    new_command = ctx.find_root().command.get_command(ctx, "new")  # type: ignore[attr-defined]
+    flags = [
+        "/".join([*param.opts, *param.secondary_opts])
+        for param in new_command.params
+        if getattr(param, "rich_help_panel", None) == RUNTIME_PANEL
+    ]
+    console.print_blueprint(load_blueprint(blueprint), flags)
 
 
 @app.command()
@@ -191,7 +290,13 @@ def new(
     ephemeral_storage: EphemeralStorageOption = None,
     reserved_concurrency: ReservedConcurrencyOption = None,
     ci: Annotated[
-        str | None, typer.Option(metavar="CI", help="github (default: GitHub Actions), gitlab (GitLab CI/CD) or none.")
+        str | None,
+        typer.Option(
+            metavar="CI",
+            help="github (default: GitHub Actions), gitlab (GitLab CI/CD) or none.",
+            autocompletion=values_of(settings.CI_SYSTEMS),
+            rich_help_panel=RUNTIME_PANEL,
+        ),
     ] = None,
     git: Annotated[
         bool | None,
@@ -222,6 +327,7 @@ def new(
 ) -> None:
     """Generate a project from a blueprint.
 
+    \b
     Examples:
       slsgen new hello-world my-api
       slsgen new hello-world my-api --no-input --runtime python3.12 --arch x86_64 --memory 256 --set greeting=Hi
@@ -357,6 +463,7 @@ def add(
     its resources and permissions merged into template.yaml (your comments and resources kept), its dependencies,
     a section of the README, and the deploy role recomputed.
 
+    \b
     Examples:
       slsgen add data-processing orders-worker --set trigger=sqs
       slsgen add image-resize thumbnails --dry-run
@@ -411,7 +518,10 @@ app.add_typer(blueprint_app, name="blueprint")
 def blueprint_group(ctx: typer.Context) -> None:
     """Write and check team blueprints: `init` starts one, `lint` proves one.
 
-    Examples:  slsgen blueprint init team-api  |  slsgen blueprint lint ./team-api
+    \b
+    Examples:
+      slsgen blueprint init team-api
+      slsgen blueprint lint ./team-api
     """
     if ctx.invoked_subcommand is None:  # plain `slsgen blueprint`: the help, as for plain `slsgen`
         print(ctx.get_help())
@@ -432,7 +542,10 @@ def blueprint_init(
 ) -> None:
     """Start a team blueprint: a commented manifest extending a built-in, one overridden file, a guide.
 
-    Examples:  slsgen blueprint init team-api  |  slsgen blueprint init thumbs --from image-resize
+    \b
+    Examples:
+      slsgen blueprint init team-api
+      slsgen blueprint init thumbs --from image-resize
     """
     from .authoring import init_blueprint
 
@@ -452,7 +565,10 @@ def blueprint_lint(
 ) -> None:
     """Check a blueprint: schema, questions, every choice rendered, ruff and cfn-lint; exit 1 on any problem.
 
-    Examples:  slsgen blueprint lint ./team-api  |  slsgen blueprint lint ./team-api --full
+    \b
+    Examples:
+      slsgen blueprint lint ./team-api
+      slsgen blueprint lint ./team-api --full
     """
     from . import authoring
 
@@ -485,7 +601,12 @@ def update(
 ) -> None:
     """Bring a project up to its blueprint's current version, keeping your edits (three-way merge).
 
-    Examples:  slsgen update  |  slsgen update --dry-run  |  slsgen update --check  |  slsgen update --continue
+    \b
+    Examples:
+      slsgen update
+      slsgen update --dry-run
+      slsgen update --check
+      slsgen update --continue
     """
     from . import update as updating
     from .options import parse_pairs
@@ -527,7 +648,10 @@ def config_show(
 ) -> None:
     """Print each effective answer for a blueprint and where it comes from (flag, --set, preset, config, default).
 
-    Examples:  slsgen config show  |  slsgen config show image-resize --preset prod
+    \b
+    Examples:
+      slsgen config show
+      slsgen config show image-resize --preset prod
       slsgen config show https://github.com/acme/blueprints.git --ref v2 --directory team-api
     """
     from . import console, workspace
@@ -543,7 +667,9 @@ app.add_typer(cache_app, name="cache")
 def cache_clear() -> None:
     """Remove every fetched blueprint from the cache; the next use fetches it again.
 
-    Example:  slsgen cache clear
+    \b
+    Example:
+      slsgen cache clear
     """
     from .sources import clear_cache
 
@@ -563,8 +689,15 @@ def runner_command(name: str) -> Callable[[typer.Context], None]:
     return command
 
 
-for _name, (_help, _example) in RUNNER_COMMANDS.items():
-    app.command(_name, context_settings=PASSTHROUGH, help=f"{_help}\n\nExample:  {_example}")(runner_command(_name))
+def example_lines(examples: tuple[str, ...]) -> str:
+    """A help text's examples, one a line: `\\b` keeps Click from reflowing them into one paragraph."""
+    return "\b\n" + ("Examples:" if len(examples) > 1 else "Example:") + "".join(f"\n  {line}" for line in examples)
+
+
+for _name, (_help, _examples) in RUNNER_COMMANDS.items():
+    app.command(_name, context_settings=PASSTHROUGH, help=f"{_help}\n\n{example_lines(_examples)}")(
+        runner_command(_name)
+    )
 
 
 @app.command("deploy-role")
@@ -576,7 +709,10 @@ def deploy_role_command(
 ) -> None:
     """Recompute the CI deploy role (deploy/<ci>-oidc-role.yaml) from the project's template.yaml, after it changed.
 
-    Example:  slsgen deploy-role  |  slsgen deploy-role path/to/project --ci gitlab
+    \b
+    Examples:
+      slsgen deploy-role
+      slsgen deploy-role path/to/project --ci gitlab
     """
     from .deploy_role import refresh_role
 

@@ -68,8 +68,9 @@ def format_default(value: Any) -> str:
     return str(value)
 
 
-def print_blueprint(blueprint: Blueprint) -> None:
-    """One block per option, values whole on their own lines: a table cuts them at 80 columns."""
+def print_blueprint(blueprint: Blueprint, flags: list[str]) -> None:
+    """One block per option, values whole on their own lines: a table cuts them at 80 columns; then the flags
+    (`flags`, those of `slsgen new` that set a runtime setting) and `--set` for the rest."""
     out.print(f"[bold]{blueprint.name}[/bold] {blueprint.version} — {escape(blueprint.title)}")
     out.print(escape(blueprint.description))
     for question in blueprint.all_questions():
@@ -93,8 +94,18 @@ def print_blueprint(blueprint: Blueprint) -> None:
                 break_on_hyphens=False,
             )
             out.print("\n".join(wrapped), markup=False, highlight=False, soft_wrap=True)
-    flags = "--runtime --arch --memory --timeout --handler --env --vpc --tracing --alarms --log-format --log-level"
-    out.print(f"\nSet runtime settings with {flags}; the rest with --set KEY=VALUE.")
+    out.print()
+    out.print(
+        textwrap.fill(
+            f"Set runtime settings with {' '.join(flags)}; the rest with --set KEY=VALUE.",
+            out.width - 1,
+            break_long_words=False,
+            break_on_hyphens=False,
+        ),
+        markup=False,
+        highlight=False,
+        soft_wrap=True,
+    )
 
 
 def print_generated(project: Path, next_steps: list[str]) -> None:

@@ -74,29 +74,29 @@ def has_runner(python: str) -> bool:
     )
 
 
-# The commands the runner answers, in the order `slsgen --help` lists them, each with that list's line and an example:
+# The commands the runner answers, in the order `slsgen --help` lists them, each with that list's line and its examples:
 # the one table of them (`entry.py` hands them over before Typer is imported, `cli.py` lists them). All but `event`
 # run in the project's environment; `event` builds a sample event, which needs no project: slsgen's own runner does.
-RUNNER_COMMANDS = {
+RUNNER_COMMANDS: dict[str, tuple[str, tuple[str, ...]]] = {
     "invoke": (
         "Invoke the project's function locally, as Lambda would (run inside a generated project).",
-        "slsgen invoke -e events/hello.json  |  slsgen invoke --repeat 100  |  slsgen invoke --help",
+        ("slsgen invoke -e events/hello.json", "slsgen invoke --repeat 100", "slsgen invoke --help"),
     ),
     "start-api": (
         "Serve the project's HTTP API locally on 127.0.0.1 (run inside a generated project).",
-        "slsgen start-api --port 3000",
+        ("slsgen start-api --port 3000",),
     ),
     "package": (
         "Build the project's deployable zip, dist/<project>.zip, for Lambda's platform, without Docker: [DIR].",
-        "slsgen package  |  slsgen package path/to/project",
+        ("slsgen package", "slsgen package path/to/project"),
     ),
     "validate": (
         "Check the project offline (template, SAM transform, handler, limits, IAM, events, CI files): [DIR].",
-        "slsgen validate  |  slsgen validate path/to/project",
+        ("slsgen validate", "slsgen validate path/to/project"),
     ),
     "event": (
         "Print a realistic sample event: SOURCE KIND [--field value ...].",
-        'slsgen event s3 put --bucket photos --key "uploads/my photo.jpg"  |  slsgen event --help',
+        ('slsgen event s3 put --bucket photos --key "uploads/my photo.jpg"', "slsgen event --help"),
     ),
 }
 NEEDS_NO_PROJECT = frozenset({"event"})

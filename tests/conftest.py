@@ -31,7 +31,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import generate, run
+from helpers import generate, run, shared_folder
 
 try:
     import tomllib
@@ -64,15 +64,6 @@ _durations = pytest.StashKey[dict[str, float]]()
 
 
 # --- what the session's tests share ----------------------------------------------------------------------------
-
-
-def shared_folder(tmp_path_factory: pytest.TempPathFactory, name: str) -> Path:
-    """A folder every xdist worker of this session sees (the parent of the workers' own base folders)."""
-    base = tmp_path_factory.getbasetemp()
-    root = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
-    folder = root / name
-    folder.mkdir(exist_ok=True)
-    return folder
 
 
 @contextlib.contextmanager
@@ -188,3 +179,20 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
         recorded = cache.get(DURATIONS_KEY, {})
         recorded.update({key: round(value, 2) for key, value in durations.items()})
         cache.set(DURATIONS_KEY, recorded)
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """The README lines the README tests did not run as written (`# needs AWS`, `# needs a terminal`), each with
+    what was checked instead: a mark is reported, never silent (tests/readme_commands.py)."""
+    lines = [
+        f"{report.nodeid.split('::')[-1]}: {line}"
+        for report in terminalreporter.stats.get("passed", [])
+        if report.when == "call"
+        for name, value in report.user_properties
+        if name == "readme_not_run_as_written"
+        for line in value
+    ]
+    if lines:
+        terminalreporter.section("README lines not run as written")
+        for line in lines:
+            terminalreporter.line(line)

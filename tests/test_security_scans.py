@@ -51,14 +51,18 @@ ACCESS_KEY = re.compile(r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b")
 # --- the projects ---------------------------------------------------------------------------------------------------
 
 
-def _condition_sets(when: str) -> list[str]:
-    """The `--set` answers that make a question's `when` true: conjunctions of `name == 'value'` only."""
+def _condition_sets(when: str, blueprint: generator.Blueprint | None = None) -> list[str]:
+    """The `--set` answers that make a question's `when` true: conjunctions of `name == 'value'`, of `name in
+    ['value', ...]` (its first value) and, given the blueprint, of `name != 'value'` (the first other choice)."""
     answers = []
     for part in when.split(" and "):
-        match = re.fullmatch(r"\s*(\w+)\s*==\s*'([^']*)'\s*", part)
-        if match is None:
+        match = re.fullmatch(r"\s*(\w+)\s*(?:==\s*'([^']*)'|in\s*\[\s*'([^']*)'.*\]|!=\s*'([^']*)')\s*", part)
+        if match is None or (match.group(4) is not None and blueprint is None):
             raise AssertionError(f"extend _condition_sets for the `when` expression {when!r}")
-        answers.append(f"{match.group(1)}={match.group(2)}")
+        name, equal, first, unequal = match.groups()
+        if unequal is not None and blueprint is not None:
+            equal = next(choice for choice in blueprint.question(name).choices if choice != unequal)
+        answers.append(f"{name}={equal if equal is not None else first}")
     return answers
 
 
