@@ -424,7 +424,7 @@ def test_show_lists_every_flag_of_new_that_sets_a_runtime_setting(tmp_path):
     new = typer.main.get_command(app).commands["new"]  # type: ignore[attr-defined]
     options = {"/".join([*param.opts, *param.secondary_opts]) for param in new.params if param.opts[0].startswith("-")}
     generation = {"--output-dir/-o", "--no-input", "--set", "--git/--no-git", "--force", "--ref", "--directory"}
-    generation |= {"--preset", "--trust"}
+    generation |= {"--preset", "--trust", "--lock/--no-lock"}
     assert listed == options - generation
     assert {"--ci", "--ephemeral-storage", "--reserved-concurrency", "--log-level", "--alarms/--no-alarms"} <= listed
     assert out.endswith("the rest with --set KEY=VALUE.")

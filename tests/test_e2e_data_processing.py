@@ -58,7 +58,7 @@ QUEUES = {"sqs": "{}-InputQueue", "sqs-fifo": "{}-input.fifo"}
 @pytest.mark.parametrize("trigger", list(CASES))
 def test_batch_triggers(tmp_path: Path, trigger: str) -> None:
     project = generate(tmp_path, "data-processing", f"dp-{trigger}", "--set", f"trigger={trigger}")
-    check_project(project)
+    # ruff, its tests (every AWS call allowed by its role) and cfn-lint: test_readmes' run of its CI commands
 
     function = function_properties(project, "ProcessFunction")
     assert (function["MemorySize"], function["Timeout"]) == (512, 60)
