@@ -230,7 +230,7 @@ with open(os.devnull, "w") as log:
         before = clock()
         invocation = invoker.invoke(event)
         times.append(clock() - before)
-        if not invocation.ok or greeting not in (invocation.response or b""):
+        if not invocation.ok or greeting not in (invocation.payload or b""):
             bad += 1
     total = clock() - start
     invoker.close()
