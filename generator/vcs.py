@@ -67,10 +67,8 @@ def enclosing_work_tree(folder: Path) -> Path | None:
 def _has_identity(folder: Path) -> bool:
     """Whether git has both user.name and user.email configured (one call for both)."""
     found = _git(folder, "config", "--get-regexp", r"^user\.(name|email)$").stdout.splitlines()
-    return {line.split(" ", 1)[0] for line in found if " " in line and line.split(" ", 1)[1].strip()} == {
-        "user.name",
-        "user.email",
-    }
+    keys = {key for key, _, value in (line.partition(" ") for line in found) if value.strip()}
+    return keys == {"user.name", "user.email"}
 
 
 def _last_line(result: subprocess.CompletedProcess[str]) -> str:

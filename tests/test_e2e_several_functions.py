@@ -18,6 +18,8 @@ import yaml
 from lambda_runner.config.template import read_functions
 from readme_commands import Reader, record, shell_commands
 
+from generator.blueprints import load_blueprint
+
 from helpers import SLSGEN, generate, run
 
 pytestmark = pytest.mark.e2e
@@ -28,7 +30,6 @@ PAIRS = [
     ("image-resize", "hello-world", [], "api", "ApiFunction"),
     ("alexa-skill", "data-processing", ["--set", "trigger=schedule"], "nightly", "NightlyFunction"),
 ]
-FIRST_IDS = {"hello-world": "HelloWorldFunction", "image-resize": "ResizeFunction", "alexa-skill": "SkillFunction"}
 EDIT = "# the user's own line\n"
 
 
@@ -42,8 +43,8 @@ def test_a_project_grown_by_add_passes_its_ci_command_and_invokes_each_function(
     run([*SLSGEN, "add", added, name, "--no-input", *options], project)
     assert handler.read_text().startswith(EDIT)
     functions = read_functions(project / "template.yaml")
-    assert sorted(functions) == sorted([FIRST_IDS[first], logical_id])
-    first_id = FIRST_IDS[first]
+    first_id = load_blueprint(first).function_id  # the first function's id, as its blueprint names it
+    assert sorted(functions) == sorted([first_id, logical_id])
     venv = shared_venv(project)
     env = {"VENV": str(venv), "UV_LINK_MODE": "hardlink"}
 
